@@ -1,0 +1,63 @@
+import { AsyncifyError } from './errors.js'
+
+/** Name of the custom section in which the transform leaves everything the runtime needs. */
+export const METADATA_SECTION = 'unplugin-asyncify'
+
+export const METADATA_VERSION = 1
+
+/** Export names the transform adds for the runtime; they never reach user code. */
+export const STACK_POINTER_EXPORT = '__asyncify_stack_pointer'
+export const MEMORY_EXPORT = '__asyncify_memory'
+
+export type WasmValueType = 'i32' | 'i64' | 'f32' | 'f64' | 'v128' | 'ref'
+
+/** An import the wasm may suspend on; `results` shapes the placeholder returned while unwinding. */
+export interface AsyncImportMetadata {
+  module: string
+  name: string
+  results: WasmValueType[]
+}
+
+/** The memory that holds the Asyncify data and the shadow stack. */
+export type MemoryLocation = { export: string } | { import: [module: string, name: string] }
+
+/** Contents of the `unplugin-asyncify` custom section (JSON, UTF-8). */
+export interface AsyncifyMetadata {
+  version: typeof METADATA_VERSION
+  asyncImports: AsyncImportMetadata[]
+  /** Exports that can reach an async import; every other export stays synchronous. */
+  suspendingExports: string[]
+  /** Default bytes of Asyncify stack for one suspension. */
+  stackSize: number
+  /** Export name of the C shadow stack pointer (`__stack_pointer`), when the module has one. */
+  stackPointer: string | null
+  memory: MemoryLocation | null
+  /** Exports that exist for the runtime only. */
+  internalExports: string[]
+}
+
+export function encodeMetadata(metadata: AsyncifyMetadata): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(metadata))
+}
+
+/** Reads the metadata from a compiled module, or explains how to produce it. */
+export function readMetadata(module: WebAssembly.Module, label: string): AsyncifyMetadata {
+  const sections = WebAssembly.Module.customSections(module, METADATA_SECTION)
+  const section = sections[0]
+  if (!section) {
+    throw new AsyncifyError(
+      'ASYNCIFY_NOT_TRANSFORMED',
+      `${label}: this module was not transformed by unplugin-asyncify (no "${METADATA_SECTION}" section); ` +
+        `run it through asyncifyWasm(), the wasm-asyncify CLI or the bundler plugin first`,
+    )
+  }
+  const metadata = JSON.parse(new TextDecoder().decode(section)) as AsyncifyMetadata
+  if (metadata.version !== METADATA_VERSION) {
+    throw new AsyncifyError(
+      'ASYNCIFY_NOT_TRANSFORMED',
+      `${label}: transformed by an incompatible version of unplugin-asyncify (metadata v${metadata.version}, ` +
+        `this runtime reads v${METADATA_VERSION}); rebuild the module with the same version as the runtime`,
+    )
+  }
+  return metadata
+}

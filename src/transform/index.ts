@@ -1,0 +1,21 @@
+import { resolveTransformOptions, type TransformOptions } from './options.js'
+import type { TransformResult } from './pipeline.js'
+import { checkWasmHeader } from './wasm-header.js'
+import { transformWorker } from './worker-pool.js'
+
+export type { OptimizeLevel, TransformOptions } from './options.js'
+export { DEFAULT_STACK_SIZE } from './options.js'
+export type { TransformReport, TransformResult } from './pipeline.js'
+export { AsyncifyError, type AsyncifyErrorCode } from '../runtime-shim/errors.js'
+export type { AsyncifyMetadata } from '../runtime-shim/metadata.js'
+
+/**
+ * Runs Binaryen's Asyncify on a module so that its async imports can suspend it.
+ * Runs in a worker thread; rejects with an `AsyncifyError` that names the file,
+ * the cause and the fix for bad input.
+ */
+export async function asyncifyWasm(input: Uint8Array, options?: TransformOptions): Promise<TransformResult> {
+  const resolved = resolveTransformOptions(options)
+  checkWasmHeader(input, resolved.filename)
+  return transformWorker.run(input.slice(), resolved)
+}

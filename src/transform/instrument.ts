@@ -1,0 +1,45 @@
+import { AsyncifyError } from '../runtime-shim/errors.js'
+import type { FunctionImport } from './analyse.js'
+import { BinaryenFailure, withOutput } from './binaryen-output.js'
+import { binaryenMessage, type Binaryen, type BinaryenModule } from './binaryen.js'
+
+export interface Instrumentation {
+  /** Defined functions Asyncify found able to change the state (before removing runtime code). */
+  canSuspend: Set<string>
+}
+
+/** Runs Binaryen's Asyncify pass and reads its decisions back from its verbose log. */
+export function instrument(
+  binaryen: Binaryen,
+  module: BinaryenModule,
+  asyncImports: FunctionImport[],
+  userRuntime: string[],
+  filename: string,
+): Instrumentation {
+  if (asyncImports.length > 0) {
+    binaryen.setPassArgument('asyncify-imports', asyncImports.map((entry) => `${entry.module}.${entry.base}`).join(','))
+  } else {
+    binaryen.setPassArgument('asyncify-ignore-imports', '1')
+  }
+  if (userRuntime.length > 0) binaryen.setPassArgument('asyncify-removelist', userRuntime.join(','))
+  binaryen.setPassArgument('asyncify-verbose', '1')
+  let output: string[]
+  try {
+    output = withOutput(() => module.runPasses(['asyncify'])).output
+  } catch (error) {
+    const original = error instanceof BinaryenFailure ? error.original : error
+    throw new AsyncifyError(
+      'ASYNCIFY_UNSUPPORTED_FEATURE',
+      `${filename}: Binaryen's Asyncify pass cannot transform this module: ${binaryenMessage(binaryen, original)}; ` +
+        `compile without that feature (for example -mno-tail-call, no reference-typed locals), ` +
+        `or list the function in asyncify({ runtime }) if it never suspends`,
+      { cause: error },
+    )
+  }
+  const canSuspend = new Set<string>()
+  for (const line of output) {
+    const match = /^\[asyncify\] (.+) can change the state due to /.exec(line)
+    if (match) canSuspend.add(match[1] as string)
+  }
+  return { canSuspend }
+}

@@ -1,0 +1,75 @@
+import { AsyncifyError } from '../runtime-shim/errors.js'
+
+export type OptimizeLevel = 0 | 1 | 2 | 3 | 's' | 'z'
+
+/** Options of `asyncifyWasm`, the CLI and the bundler plugin. */
+export interface TransformOptions {
+  /**
+   * Function imports that may return a Promise, as `"module.name"` patterns where `*`
+   * matches any run of characters (`["env.sleep", "env.read_*"]`). Default: every
+   * function import, which instruments more code than needed (the report warns).
+   */
+  imports?: readonly string[]
+  /**
+   * Function-name patterns (name section) of runtime code that drives the Asyncify API
+   * itself: never instrumented, never inlined, never inlined into. Functions that call
+   * `asyncify.start_unwind/stop_unwind/start_rewind/stop_rewind` directly are added
+   * automatically.
+   */
+  runtime?: readonly string[]
+  /** Binaryen optimization level; `s` and `z` optimize for size. Default 2. */
+  optimize?: OptimizeLevel
+  /**
+   * Bytes of Asyncify stack that hold one suspended call stack (the live locals of every
+   * frame). Default 65536: about a thousand frames of a small function, or a few hundred
+   * frames of optimized C. The runtime can override it.
+   */
+  stackSize?: number
+  /** File name for messages; the CLI and the plugin pass the real path. */
+  filename?: string
+}
+
+export interface ResolvedTransformOptions {
+  imports: string[] | null
+  runtime: string[]
+  optimize: OptimizeLevel
+  stackSize: number
+  filename: string
+}
+
+export const DEFAULT_STACK_SIZE = 65536
+const OPTIMIZE_LEVELS: readonly OptimizeLevel[] = [0, 1, 2, 3, 's', 'z']
+
+/** Every default lives here; the rest of the transform sees resolved options only. */
+export function resolveTransformOptions(options: TransformOptions = {}): ResolvedTransformOptions {
+  const filename = options.filename ?? 'input.wasm'
+  const bad = (message: string): never => {
+    throw new AsyncifyError('ASYNCIFY_BAD_OPTIONS', `${filename}: ${message}`)
+  }
+  const optimize = options.optimize ?? 2
+  if (!OPTIMIZE_LEVELS.includes(optimize)) {
+    bad(`optimize must be one of 0, 1, 2, 3, "s", "z"; got ${JSON.stringify(optimize)}`)
+  }
+  const stackSize = options.stackSize ?? DEFAULT_STACK_SIZE
+  if (!Number.isInteger(stackSize) || stackSize < 64 || stackSize % 4 !== 0 || stackSize > 0x7fff0000) {
+    bad(`stackSize must be a whole number of bytes, a multiple of 4, at least 64; got ${stackSize}`)
+  }
+  const patterns = (name: string, value: readonly string[] | undefined): string[] | undefined => {
+    if (value === undefined) return undefined
+    if (!Array.isArray(value) || value.some((entry) => typeof entry !== 'string' || entry === '')) {
+      bad(`${name} must be an array of non-empty strings; got ${JSON.stringify(value)}`)
+    }
+    return [...value]
+  }
+  const imports = patterns('imports', options.imports)
+  for (const pattern of imports ?? []) {
+    if (!pattern.includes('.')) bad(`import pattern "${pattern}" must have the form "module.name", e.g. "env.${pattern}"`)
+  }
+  return {
+    imports: imports ?? null,
+    runtime: patterns('runtime', options.runtime) ?? [],
+    optimize,
+    stackSize,
+    filename,
+  }
+}

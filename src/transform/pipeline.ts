@@ -1,0 +1,138 @@
+/*
+ * The build-time pipeline, run inside the transform worker:
+ *
+ *   read      bytes -> Binaryen module, validated with every feature Node can run
+ *   analyse   imports, exports, direct call graph, expression kinds per function
+ *   select    option patterns -> async imports and runtime functions
+ *   check     refuse what Asyncify would transform wrongly (call_ref, try_table, ...)
+ *   optimize  Binaryen -O<n>, with runtime code fenced off from inlining
+ *   instrument Asyncify, listing exactly the async imports
+ *   describe  exports for the runtime + the metadata custom section
+ *   emit      binary with the name section, so stack traces name functions
+ */
+import { AsyncifyError } from '../runtime-shim/errors.js'
+import type { AsyncifyMetadata } from '../runtime-shim/metadata.js'
+import { analyseModule } from './analyse.js'
+import { BinaryenFailure, withOutput } from './binaryen-output.js'
+import { binaryenMessage, type Binaryen, type BinaryenModule } from './binaryen.js'
+import { checkSupported } from './check-supported.js'
+import { describeModule } from './describe.js'
+import { instrument } from './instrument.js'
+import { markRuntimeNoInline } from './mark-runtime.js'
+import type { OptimizeLevel, ResolvedTransformOptions } from './options.js'
+import { selectFunctions } from './select.js'
+
+export interface TransformReport {
+  filename: string
+  functions: { instrumented: number; total: number }
+  size: { before: number; after: number }
+  timeMs: number
+  asyncImports: string[]
+  suspendingExports: string[]
+  warnings: string[]
+}
+
+export interface TransformResult {
+  wasm: Uint8Array
+  metadata: AsyncifyMetadata
+  report: TransformReport
+}
+
+function features(binaryen: Binaryen): number {
+  // Everything Binaryen knows except CompactImports, whose import encoding
+  // engines do not accept yet (Node 20: "unknown import kind 0x7f").
+  const all = binaryen.Features as unknown as Record<'All' | 'CompactImports', number>
+  return all.All & ~all.CompactImports
+}
+
+function levels(optimize: OptimizeLevel): [optimizeLevel: number, shrinkLevel: number] {
+  if (optimize === 's') return [2, 1]
+  if (optimize === 'z') return [2, 2]
+  return [optimize, 0]
+}
+
+export function runPipeline(binaryen: Binaryen, bytes: Uint8Array, options: ResolvedTransformOptions): TransformResult {
+  const started = performance.now()
+  const { filename } = options
+  binaryen.clearPassArguments()
+  const [optimizeLevel, shrinkLevel] = levels(options.optimize)
+  binaryen.setOptimizeLevel(optimizeLevel)
+  binaryen.setShrinkLevel(shrinkLevel)
+  binaryen.setDebugInfo(false)
+  const module = read(binaryen, bytes, filename)
+  try {
+    const facts = analyseModule(binaryen, module)
+    refuseForeignAsyncify(module, facts.exports, filename)
+    const selection = selectFunctions(facts, options)
+    checkSupported(module, facts, selection.runtime, filename)
+    if (optimizeLevel > 0 || shrinkLevel > 0) {
+      markRuntimeNoInline(binaryen, module, facts, selection.runtime)
+      module.optimize()
+    }
+    const { canSuspend } = instrument(binaryen, module, selection.asyncImports, selection.userRuntime, filename)
+    const defined = new Set(facts.functions)
+    const suspending = new Set([...canSuspend].filter((name) => defined.has(name) && !selection.runtime.has(name)))
+    const metadata = describeModule(binaryen, module, facts, selection.asyncImports, suspending, options.stackSize)
+    binaryen.setDebugInfo(true)
+    const wasm = module.emitBinary()
+    return {
+      wasm,
+      metadata,
+      report: {
+        filename,
+        functions: { instrumented: suspending.size, total: facts.functions.length },
+        size: { before: bytes.length, after: wasm.length },
+        timeMs: Math.round(performance.now() - started),
+        asyncImports: selection.asyncImports.map((entry) => `${entry.module}.${entry.base}`),
+        suspendingExports: metadata.suspendingExports,
+        warnings: selection.warnings,
+      },
+    }
+  } finally {
+    module.dispose()
+    binaryen.clearPassArguments()
+  }
+}
+
+function read(binaryen: Binaryen, bytes: Uint8Array, filename: string): BinaryenModule {
+  let module: BinaryenModule
+  try {
+    module = withOutput(() => binaryen.readBinary(bytes)).result
+  } catch (error) {
+    const original = error instanceof BinaryenFailure ? error.original : error
+    throw new AsyncifyError(
+      'ASYNCIFY_INVALID_WASM',
+      `${filename}: not a valid WebAssembly module (${binaryenMessage(binaryen, original)}); ` +
+        `the file is truncated or corrupted: rebuild it`,
+      { cause: error },
+    )
+  }
+  module.setFeatures(features(binaryen))
+  // DWARF would describe the code before instrumentation; the name section is kept instead.
+  module.runPasses(['strip-dwarf'])
+  const { result: valid, output } = withOutput(() => module.validate())
+  if (!valid) {
+    module.dispose()
+    const details = output.join('\n').split('\n').filter(Boolean).slice(0, 6).join(' | ')
+    throw new AsyncifyError(
+      'ASYNCIFY_INVALID_WASM',
+      `${filename}: the module does not validate (${details}); rebuild it with a supported toolchain`,
+    )
+  }
+  return module
+}
+
+function refuseForeignAsyncify(
+  module: BinaryenModule,
+  exports: { name: string }[],
+  filename: string,
+): void {
+  const global = module.getGlobal('__asyncify_state')
+  if (global || exports.some((entry) => entry.name === 'asyncify_start_unwind')) {
+    throw new AsyncifyError(
+      'ASYNCIFY_ALREADY_TRANSFORMED',
+      `${filename}: this module was already put through Asyncify (it has ${global ? 'the __asyncify_state global' : 'an asyncify_start_unwind export'}); ` +
+        `instrumenting it twice would break it. Pass the module from before Asyncify (drop --asyncify / -sASYNCIFY from its build)`,
+    )
+  }
+}

@@ -1,0 +1,64 @@
+import { isMatch } from 'matcher'
+import type { FunctionImport, ModuleFacts } from './analyse.js'
+import type { ResolvedTransformOptions } from './options.js'
+
+/** Binaryen turns calls to these imports into its own functions; they are never user imports. */
+export const ASYNCIFY_API_MODULE = 'asyncify'
+const RUNTIME_API = new Set(['start_unwind', 'stop_unwind', 'start_rewind', 'stop_rewind'])
+
+export interface Selection {
+  asyncImports: FunctionImport[]
+  /** Functions that are runtime code: never instrumented, never inlined or inlined into. */
+  runtime: Set<string>
+  /** Runtime functions the user named (Binaryen detects the direct API callers by itself). */
+  userRuntime: string[]
+  warnings: string[]
+}
+
+const matches = (name: string, pattern: string): boolean => isMatch(name, pattern, { caseSensitive: true })
+
+/** Turns the option patterns into the concrete imports and functions of this module. */
+export function selectFunctions(facts: ModuleFacts, options: ResolvedTransformOptions): Selection {
+  const warnings: string[] = []
+  const candidates = facts.imports.filter((entry) => entry.module !== ASYNCIFY_API_MODULE)
+  const key = (entry: FunctionImport) => `${entry.module}.${entry.base}`
+  let asyncImports: FunctionImport[]
+  if (options.imports === null) {
+    asyncImports = candidates
+    if (candidates.length > 0) {
+      warnings.push(
+        `all ${candidates.length} function imports are treated as possibly async because no imports list was given, ` +
+          `which instruments more code than needed; list the ones that return Promises, e.g. ` +
+          `imports: [${JSON.stringify(key(candidates[0]!))}]`,
+      )
+    }
+  } else {
+    asyncImports = candidates.filter((entry) => options.imports!.some((pattern) => matches(key(entry), pattern)))
+    for (const pattern of options.imports) {
+      if (!candidates.some((entry) => matches(key(entry), pattern))) {
+        const known = candidates.map(key).slice(0, 20).join(', ') || 'none'
+        warnings.push(`import pattern "${pattern}" matches no function import (the module imports: ${known})`)
+      }
+    }
+  }
+
+  const apiCallers = new Set<string>()
+  const apiImports = new Set(
+    facts.imports.filter((entry) => entry.module === ASYNCIFY_API_MODULE && RUNTIME_API.has(entry.base)).map((e) => e.name),
+  )
+  for (const [caller, callees] of facts.calls) {
+    for (const callee of callees) if (apiImports.has(callee)) apiCallers.add(caller)
+  }
+  const userRuntime = facts.functions.filter((name) => options.runtime.some((pattern) => matches(name, pattern)))
+  for (const pattern of options.runtime) {
+    if (!facts.functions.some((name) => matches(name, pattern))) {
+      warnings.push(`runtime pattern "${pattern}" matches no function (names come from the name section)`)
+    }
+  }
+  return {
+    asyncImports,
+    runtime: new Set([...apiCallers, ...userRuntime]),
+    userRuntime,
+    warnings,
+  }
+}

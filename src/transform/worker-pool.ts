@@ -1,0 +1,90 @@
+import { Worker } from 'node:worker_threads'
+import { AsyncifyError } from '../runtime-shim/errors.js'
+import type { ResolvedTransformOptions } from './options.js'
+import type { TransformResult } from './pipeline.js'
+import type { WorkerRequest, WorkerResponse } from './worker.js'
+
+interface Job {
+  request: WorkerRequest
+  resolve(result: TransformResult): void
+  reject(error: Error): void
+}
+
+/*
+ * One worker, one job at a time: binaryen.js keeps its options and pass
+ * arguments in process-global state, so jobs must not interleave. The worker
+ * is kept warm between jobs (loading binaryen.js costs about a second, and V8
+ * tiers its code up over the first transforms), unref'd while idle so it never
+ * holds a process open, and replaced after a crash or an unexpected failure.
+ */
+class TransformWorker {
+  private worker: Worker | null = null
+  private readonly queue: Job[] = []
+  private running: Job | null = null
+  private nextId = 1
+
+  run(bytes: Uint8Array, options: ResolvedTransformOptions): Promise<TransformResult> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ request: { id: this.nextId++, bytes, options }, resolve, reject })
+      this.pump()
+    })
+  }
+
+  private pump(): void {
+    if (this.running || this.queue.length === 0) return
+    const job = this.queue.shift()!
+    this.running = job
+    const worker = this.spawn()
+    worker.ref()
+    worker.postMessage(job.request)
+  }
+
+  private spawn(): Worker {
+    if (this.worker) return this.worker
+    const worker = new Worker(new URL('./worker.js', import.meta.url))
+    worker.on('message', (response: WorkerResponse) => this.finish(worker, response))
+    worker.on('error', (error) => this.crash(worker, error))
+    worker.on('exit', (code) => this.crash(worker, new Error(`the transform worker exited with code ${code}`)))
+    this.worker = worker
+    return worker
+  }
+
+  private finish(worker: Worker, response: WorkerResponse): void {
+    const job = this.running
+    if (!job || job.request.id !== response.id) return
+    this.running = null
+    if (response.ok) {
+      job.resolve(response.result)
+    } else {
+      job.reject(new AsyncifyError(response.code, response.message))
+      if (response.fatal) this.discard(worker)
+    }
+    if (this.worker) this.worker.unref()
+    this.pump()
+  }
+
+  private crash(worker: Worker, error: Error): void {
+    if (this.worker !== worker) return
+    this.worker = null
+    const job = this.running
+    this.running = null
+    if (job) {
+      job.reject(
+        new AsyncifyError(
+          'ASYNCIFY_BINARYEN_FAILED',
+          `${job.request.options.filename}: the Binaryen worker crashed while transforming this module (${error.message}); ` +
+            `this is a bug in unplugin-asyncify or Binaryen, please report it with the .wasm file`,
+          { cause: error },
+        ),
+      )
+    }
+    this.pump()
+  }
+
+  private discard(worker: Worker): void {
+    if (this.worker === worker) this.worker = null
+    void worker.terminate()
+  }
+}
+
+export const transformWorker = new TransformWorker()

@@ -1,0 +1,51 @@
+/*
+ * The transform worker. Binaryen runs here, off the caller's main thread,
+ * because binaryen.js is process-global (options, pass arguments), takes about
+ * a second to load, and can abort in ways that leave it unusable: the pool
+ * throws this worker away after any failure it cannot vouch for.
+ */
+import { parentPort } from 'node:worker_threads'
+import { AsyncifyError } from '../runtime-shim/errors.js'
+import { installOutputCapture } from './binaryen-output.js'
+import { binaryenMessage, type Binaryen } from './binaryen.js'
+import type { ResolvedTransformOptions } from './options.js'
+import { runPipeline } from './pipeline.js'
+
+export interface WorkerRequest {
+  id: number
+  bytes: Uint8Array
+  options: ResolvedTransformOptions
+}
+
+export type WorkerResponse =
+  | { id: number; ok: true; result: ReturnType<typeof runPipeline> }
+  | { id: number; ok: false; code: AsyncifyError['code']; message: string; fatal: boolean }
+
+installOutputCapture()
+const binaryen: Binaryen = (await import('binaryen')).default
+const port = parentPort!
+
+port.on('message', (request: WorkerRequest) => {
+  let response: WorkerResponse
+  try {
+    const result = runPipeline(binaryen, request.bytes, request.options)
+    response = { id: request.id, ok: true, result }
+    port.postMessage(response, [result.wasm.buffer as ArrayBuffer])
+    return
+  } catch (error) {
+    if (error instanceof AsyncifyError) {
+      response = { id: request.id, ok: false, code: error.code, message: error.message, fatal: false }
+    } else {
+      response = {
+        id: request.id,
+        ok: false,
+        code: 'ASYNCIFY_BINARYEN_FAILED',
+        message:
+          `${request.options.filename}: Binaryen failed while transforming this module: ${binaryenMessage(binaryen, error)}; ` +
+          `this is a bug in unplugin-asyncify or Binaryen, please report it with the .wasm file`,
+        fatal: true,
+      }
+    }
+  }
+  port.postMessage(response)
+})
