@@ -23,25 +23,29 @@ const ASYNCIFY_EXPORTS = [
  * memory and the C shadow-stack pointer) and writes the metadata section, so
  * `instantiate(wasm, imports)` needs nothing else.
  */
+export interface Description {
+  asyncImports: FunctionImport[]
+  /** Defined functions that can be on the stack during a suspension. */
+  suspending: Set<string>
+  /** Binaryen's name of the C shadow-stack pointer global, if the module has one. */
+  stackPointer: string | null
+  stackSize: number
+}
+
 export function describeModule(
   binaryen: Binaryen,
   module: BinaryenModule,
   facts: ModuleFacts,
-  asyncImports: FunctionImport[],
-  suspending: Set<string>,
-  stackSize: number,
+  { asyncImports, suspending, stackPointer: spGlobal, stackSize }: Description,
 ): AsyncifyMetadata {
   const internalExports = [...ASYNCIFY_EXPORTS]
   const memory = locateMemory(binaryen, module, facts, internalExports)
   let stackPointer: string | null = null
-  const sp = module.getGlobal('__stack_pointer')
-  if (sp) {
-    const info = binaryen.getGlobalInfo(sp)
-    if (info.mutable && info.type === binaryen.i32) {
-      module.addGlobalExport('__stack_pointer', STACK_POINTER_EXPORT)
-      stackPointer = STACK_POINTER_EXPORT
-      internalExports.push(STACK_POINTER_EXPORT)
-    }
+  // The optimizer drops the global when no code uses the shadow stack.
+  if (spGlobal !== null && module.getGlobal(spGlobal)) {
+    module.addGlobalExport(spGlobal, STACK_POINTER_EXPORT)
+    stackPointer = STACK_POINTER_EXPORT
+    internalExports.push(STACK_POINTER_EXPORT)
   }
   const metadata: AsyncifyMetadata = {
     version: METADATA_VERSION,

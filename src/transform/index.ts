@@ -1,6 +1,6 @@
 import { resolveTransformOptions, type TransformOptions } from './options.js'
 import type { TransformResult } from './pipeline.js'
-import { checkWasmHeader } from './wasm-header.js'
+import { checkWasmHeader } from './wasm-sections.js'
 import { transformWorker } from './worker-pool.js'
 
 export type { OptimizeLevel, TransformOptions } from './options.js'

@@ -16,6 +16,7 @@ import { analyseModule } from './analyse.js'
 import { BinaryenFailure, withOutput } from './binaryen-output.js'
 import { binaryenMessage, type Binaryen, type BinaryenModule } from './binaryen.js'
 import { checkSupported } from './check-supported.js'
+import { globalNames } from './wasm-sections.js'
 import { describeModule } from './describe.js'
 import { instrument } from './instrument.js'
 import { markRuntimeNoInline } from './mark-runtime.js'
@@ -62,6 +63,7 @@ export function runPipeline(binaryen: Binaryen, bytes: Uint8Array, options: Reso
   const module = read(binaryen, bytes, filename)
   try {
     const facts = analyseModule(binaryen, module)
+    const stackPointer = findStackPointer(binaryen, module, bytes)
     refuseForeignAsyncify(module, facts.exports, filename)
     const selection = selectFunctions(facts, options)
     checkSupported(module, facts, selection.runtime, filename)
@@ -72,7 +74,12 @@ export function runPipeline(binaryen: Binaryen, bytes: Uint8Array, options: Reso
     const { canSuspend } = instrument(binaryen, module, selection.asyncImports, selection.userRuntime, filename)
     const defined = new Set(facts.functions)
     const suspending = new Set([...canSuspend].filter((name) => defined.has(name) && !selection.runtime.has(name)))
-    const metadata = describeModule(binaryen, module, facts, selection.asyncImports, suspending, options.stackSize)
+    const metadata = describeModule(binaryen, module, facts, {
+      asyncImports: selection.asyncImports,
+      suspending,
+      stackPointer: stackPointer.name,
+      stackSize: options.stackSize,
+    })
     binaryen.setDebugInfo(true)
     const wasm = module.emitBinary()
     return {
@@ -85,7 +92,7 @@ export function runPipeline(binaryen: Binaryen, bytes: Uint8Array, options: Reso
         timeMs: Math.round(performance.now() - started),
         asyncImports: selection.asyncImports.map((entry) => `${entry.module}.${entry.base}`),
         suspendingExports: metadata.suspendingExports,
-        warnings: selection.warnings,
+        warnings: [...selection.warnings, ...stackPointer.warnings],
       },
     }
   } finally {
@@ -134,5 +141,37 @@ function refuseForeignAsyncify(
       `${filename}: this module was already put through Asyncify (it has ${global ? 'the __asyncify_state global' : 'an asyncify_start_unwind export'}); ` +
         `instrumenting it twice would break it. Pass the module from before Asyncify (drop --asyncify / -sASYNCIFY from its build)`,
     )
+  }
+}
+
+/**
+ * The C shadow-stack pointer, by its name in the name section. A module
+ * stripped of global names gets clang's layout (global 0, a mutable i32) as a
+ * guess, with a warning: without it, overlapping calls could share frames.
+ */
+function findStackPointer(
+  binaryen: Binaryen,
+  module: BinaryenModule,
+  bytes: Uint8Array,
+): { name: string | null; warnings: string[] } {
+  const names = globalNames(bytes)
+  const candidate = (index: number) => {
+    if (index >= module.getNumGlobals()) return null
+    const info = binaryen.getGlobalInfo(module.getGlobalByIndex(index))
+    return info.mutable && info.type === binaryen.i32 ? info.name : null
+  }
+  if (names) {
+    for (const [index, name] of names) if (name === '__stack_pointer') return { name: candidate(index), warnings: [] }
+    return { name: null, warnings: [] }
+  }
+  const guess = candidate(0)
+  return {
+    name: guess,
+    warnings: guess
+      ? [
+          'the module has no global names, so global 0 (a mutable i32) is taken as the C stack pointer, as clang lays it out; ' +
+            'keep the name section (do not strip, or link with --no-strip-debug/-g) so the transform can be sure',
+        ]
+      : [],
   }
 }

@@ -1,0 +1,107 @@
+import { asyncifyStats } from 'unplugin-asyncify/runtime'
+import { describe, expect, it } from 'vitest'
+import { compileC } from '../helpers/compile-c.js'
+import { asyncified, deferred, later } from '../helpers/engine.js'
+
+const u32 = (x: number) => x >>> 0
+
+function checksum(bytes: number[]): number {
+  let sum = 0
+  for (const b of bytes) sum = u32(Math.imul(sum, 33) + b)
+  return sum | 0
+}
+
+describe('clang-compiled C programs', () => {
+  it('a loop that awaits an import on every step computes the same result as synchronous code', async () => {
+    const { exports, report } = await asyncified(compileC('loop.c'), { imports: ['env.next'] }, {
+      env: { next: (i: number) => later(i * i + 1) },
+    })
+    let expected = 0
+    for (let i = 0; i < 50; i++) expected = u32(Math.imul(expected, 31) + i * i + 1)
+    await expect(exports.sum_steps(50)).resolves.toBe(expected | 0)
+    expect(report.suspendingExports).toEqual(['sum_steps'])
+  })
+
+  it('qsort with an async comparator sorts through libc indirect calls', async () => {
+    let comparisons = 0
+    const { instance, exports } = await asyncified(compileC('sort.c'), { imports: ['env.compare'] }, {
+      env: {
+        compare: async (a: number, b: number) => {
+          comparisons++
+          await later(null)
+          return a - b
+        },
+      },
+    })
+    exports._initialize()
+    const values = [42, -7, 19, 3, 3, 1000, 0, -250, 77, 8, 15, 4]
+    const memory = instance.exports.memory as WebAssembly.Memory
+    const pointer = exports.alloc(values.length * 4) as number
+    new Int32Array(memory.buffer, pointer, values.length).set(values)
+    await exports.sort(pointer, values.length)
+    expect([...new Int32Array(memory.buffer, pointer, values.length)]).toEqual([...values].sort((a, b) => a - b))
+    expect(comparisons).toBeGreaterThan(values.length)
+    exports.release(pointer)
+  })
+
+  it('recursion 400 frames deep with a suspension at the bottom keeps every frame intact', async () => {
+    const { instance, exports } = await asyncified(compileC('recurse.c'), { imports: ['env.bottom'] }, {
+      env: { bottom: (depth: number) => later(depth * 2) },
+    })
+    const before = asyncifyStats(instance).stackPointer
+    expect(before).toBeGreaterThan(0)
+    await expect(exports.recurse(400)).resolves.toBe(800)
+    expect(asyncifyStats(instance)).toEqual({ suspendedCalls: 0, stackPointer: before, asyncifyStackUsed: 0 })
+  })
+
+  it('i64 and f64 values survive a suspension in parameters, locals and results', async () => {
+    const { exports } = await asyncified(compileC('numbers.c'), { imports: ['env.scale64', 'env.halve'] }, {
+      env: {
+        scale64: (value: bigint, factor: number) => later(value * BigInt(Math.round(factor * 4))),
+        halve: (value: number) => later(value / 2),
+      },
+    })
+    const a = 0x1_0000_0001n
+    const b = 2.5
+    const expected = a * 3n + a * 10n + BigInt(Math.trunc(((b + 0.25) / 2) * 1000))
+    await expect(exports.mix(a, b)).resolves.toBe(expected)
+  })
+
+  it('malloc-heavy code that suspends never sees the Asyncify data in its heap, even after the heap grows', async () => {
+    const { instance, exports } = await asyncified(compileC('heap.c'), { imports: ['env.pause'] }, {
+      env: { pause: (round: number) => later(round) },
+    })
+    exports._initialize()
+    const memory = instance.exports.memory as WebAssembly.Memory
+    // 40 blocks of 100 KiB grow memory several times after the runtime has taken its pages.
+    await expect(exports.churn(40, 100 * 1024)).resolves.toBe(0)
+    const pagesAfter = memory.buffer.byteLength / 65536
+    expect(pagesAfter).toBeGreaterThan(60)
+    await expect(exports.churn(5, 1024)).resolves.toBe(0)
+  })
+
+  it('overlapping calls that resolve out of order keep their C stack frames apart', async () => {
+    const gates = new Map<string, ReturnType<typeof deferred<number>>>()
+    const gate = (id: number, phase: number) => {
+      const key = `${id}:${phase}`
+      if (!gates.has(key)) gates.set(key, deferred<number>())
+      return gates.get(key)!
+    }
+    const { instance, exports } = await asyncified(compileC('overlap.c'), { imports: ['env.wait'] }, {
+      env: { wait: (id: number, phase: number) => gate(id, phase).promise },
+    })
+    const start = asyncifyStats(instance).stackPointer
+    const expected = (id: number) =>
+      (checksum(Array.from({ length: 256 }, (_, i) => (id * 13 + i) & 255)) + id * 10 * 1000 + id * 100) | 0
+    const jobs = [1, 2, 3].map((id) => exports.job(id) as Promise<number>)
+    // A synchronous export runs between suspensions on the same shadow stack.
+    expect(exports.sync_work(9)).toBe(checksum(Array.from({ length: 512 }, (_, i) => (9 + i) & 255)))
+    const order: [number, number][] = [[3, 0], [1, 0], [2, 0], [2, 1], [3, 1], [1, 1]]
+    for (const [id, phase] of order) {
+      await later(null)
+      gate(id, phase).resolve(phase === 0 ? id * 10 : id * 100)
+    }
+    expect(await Promise.all(jobs)).toEqual([1, 2, 3].map(expected))
+    expect(asyncifyStats(instance)).toEqual({ suspendedCalls: 0, stackPointer: start, asyncifyStackUsed: 0 })
+  })
+})
