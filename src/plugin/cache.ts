@@ -1,0 +1,54 @@
+import { createHash } from 'node:crypto'
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { join } from 'node:path'
+import type { TransformOptions, TransformResult } from '../transform/index.js'
+
+const require = createRequire(import.meta.url)
+
+/*
+ * A transform depends on the input bytes, the options, Binaryen and our own
+ * code; any of them changing must miss. Both versions are read once, from the
+ * installed packages, so upgrading either one invalidates every entry.
+ */
+const VERSIONS = JSON.stringify([
+  (require('binaryen/package.json') as { version: string }).version,
+  (require('../../package.json') as { version: string }).version,
+])
+
+export function cacheKey(bytes: Uint8Array, options: TransformOptions): string {
+  return createHash('sha256').update(VERSIONS).update(JSON.stringify(options)).update(bytes).digest('hex').slice(0, 32)
+}
+
+/**
+ * Transformed modules on disk: `<key>.wasm` holds the bytes, `<key>.json` the
+ * metadata and report. The JSON is written last, so an entry without it (an
+ * interrupted write) is a miss.
+ */
+export class TransformCache {
+  constructor(private readonly dir: string) {}
+
+  async get(key: string): Promise<TransformResult | null> {
+    try {
+      const json = JSON.parse(await readFile(join(this.dir, `${key}.json`), 'utf8')) as Omit<TransformResult, 'wasm'>
+      const wasm = new Uint8Array(await readFile(join(this.dir, `${key}.wasm`)))
+      return { ...json, wasm }
+    } catch {
+      return null
+    }
+  }
+
+  async set(key: string, result: TransformResult): Promise<void> {
+    await mkdir(this.dir, { recursive: true })
+    const { wasm, ...json } = result
+    await atomicWrite(join(this.dir, `${key}.wasm`), wasm)
+    await atomicWrite(join(this.dir, `${key}.json`), JSON.stringify(json))
+  }
+}
+
+// Two builds sharing a cache may write the same entry at once; a rename is atomic.
+async function atomicWrite(path: string, data: Uint8Array | string): Promise<void> {
+  const temporary = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`
+  await writeFile(temporary, data)
+  await rename(temporary, path)
+}

@@ -1,0 +1,36 @@
+import { fileURLToPath } from 'node:url'
+
+/** Id the generated modules import the loader by; `resolveId` maps it to the installed file. */
+export const LOADER_ID = 'unplugin-asyncify/load-wasm'
+export const LOADER_FILE = fileURLToPath(new URL('./load-wasm.js', import.meta.url))
+
+/** How the generated module reaches the bytes. */
+export type WasmSource =
+  /** A JS expression evaluating to the module's URL, absolute or relative to the importing chunk. */
+  | { kind: 'url'; expression: string }
+  | { kind: 'inline'; bytes: Uint8Array }
+
+/**
+ * The JavaScript module that replaces `x.wasm?asyncify`: one default export,
+ * `init(imports?, options?) => Promise<instance>`, and nothing that runs at import time.
+ */
+export function moduleCode(name: string, source: WasmSource): string {
+  const label = JSON.stringify(name)
+  if (source.kind === 'inline') {
+    const base64 = JSON.stringify(Buffer.from(source.bytes).toString('base64'))
+    return [
+      `import { initFromBase64 } from ${JSON.stringify(LOADER_ID)}`,
+      `export default function init(imports, options) {`,
+      `  return initFromBase64(${base64}, ${label}, imports, options)`,
+      `}`,
+      ``,
+    ].join('\n')
+  }
+  return [
+    `import { initFromUrl } from ${JSON.stringify(LOADER_ID)}`,
+    `export default function init(imports, options) {`,
+    `  return initFromUrl(new URL(${source.expression}, import.meta.url), ${label}, imports, options)`,
+    `}`,
+    ``,
+  ].join('\n')
+}

@@ -1,0 +1,49 @@
+import { asyncifyWasm, type TransformOptions, type TransformResult } from '../transform/index.js'
+import { TransformCache, cacheKey } from './cache.js'
+
+/** Where the plugin reports progress: each bundler's own log. */
+export type Log = (message: string) => void
+
+/**
+ * Binaryen runs started by the plugin in this process. A build whose modules
+ * all came from the cache leaves it unchanged, which is how the tests (and a
+ * curious user) can tell that a rebuild did no Binaryen work.
+ */
+export const binaryenRuns = { count: 0 }
+
+const PROGRESS_AFTER_MS = 1000
+
+/**
+ * The transformed module for these bytes and options: from the disk cache when
+ * possible, otherwise from the engine (in its worker thread, off the bundler's
+ * main thread), then stored.
+ */
+export async function transformCached(
+  bytes: Uint8Array,
+  options: TransformOptions,
+  cacheDir: string | null,
+  log: Log,
+): Promise<TransformResult> {
+  const cache = cacheDir === null ? null : new TransformCache(cacheDir)
+  const key = cacheKey(bytes, options)
+  const hit = await cache?.get(key)
+  if (hit) return hit
+  binaryenRuns.count++
+  // Large modules take seconds; say so rather than leave the build silent.
+  const timer = setTimeout(() => log(`${options.filename}: running Binaryen Asyncify...`), PROGRESS_AFTER_MS)
+  let result: TransformResult
+  try {
+    result = await asyncifyWasm(bytes, options)
+  } finally {
+    clearTimeout(timer)
+  }
+  const { report } = result
+  if (report.timeMs >= PROGRESS_AFTER_MS) {
+    log(
+      `${report.filename}: instrumented ${report.functions.instrumented}/${report.functions.total} functions ` +
+        `in ${(report.timeMs / 1000).toFixed(1)} s (${report.size.before} -> ${report.size.after} bytes)`,
+    )
+  }
+  await cache?.set(key, result)
+  return result
+}

@@ -1,0 +1,147 @@
+import { readFileSync } from 'node:fs'
+import { AsyncifyError, AsyncifyStackOverflowError, AsyncifyUnlistedImportError, asyncifyStats } from 'unplugin-asyncify/runtime'
+import { describe, expect, it } from 'vitest'
+import { compileC } from '../helpers/compile-c.js'
+import { asyncified, deferred, later } from '../helpers/engine.js'
+import { wat } from '../helpers/wat.js'
+
+const behaviour = wat(readFileSync(new URL('../fixtures/wat/behaviour.wat', import.meta.url), 'utf8'))
+const listed = { imports: ['env.get', 'env.get64'], filename: 'behaviour.wasm' }
+
+function load(env: Record<string, unknown>, runtime?: Parameters<typeof asyncified>[3]) {
+  return asyncified(behaviour, listed, { env: { get: (x: number) => x, get64: (x: bigint) => x, log: () => {}, ...env } }, runtime)
+}
+
+describe('runtime behaviour', () => {
+  it('exports that cannot reach an async import stay synchronous', async () => {
+    const { exports, report } = await load({})
+    expect(exports.pure(21)).toBe(42)
+    expect(exports.logs(1)).toBeUndefined()
+    expect(report.suspendingExports.sort()).toEqual(['add_after', 'boom', 'deep', 'twice', 'wide'])
+    expect(exports.add_after(1)).toBeInstanceOf(Promise)
+  })
+
+  it('an async import that returns a plain value takes the fast path and still resolves', async () => {
+    const { instance, exports } = await load({ get: (x: number) => x * 10 })
+    await expect(exports.add_after(4)).resolves.toBe(44)
+    expect(asyncifyStats(instance).asyncifyStackUsed).toBe(0)
+  })
+
+  it('a thenable that is not a native Promise suspends like one', async () => {
+    const { exports } = await load({ get: (x: number) => ({ then: (resolve: (v: number) => void) => resolve(x + 1) }) })
+    await expect(exports.add_after(5)).resolves.toBe(11)
+  })
+
+  it('overlapping calls that resolve out of order return the right values', async () => {
+    const gates = new Map<number, ReturnType<typeof deferred<number>>>()
+    const { instance, exports } = await load({
+      get: (x: number) => {
+        const gate = deferred<number>()
+        gates.set(x, gate)
+        return gate.promise
+      },
+    })
+    const first = exports.twice(10)
+    const second = exports.twice(20)
+    const third = exports.add_after(30)
+    expect(asyncifyStats(instance).suspendedCalls).toBe(3)
+    gates.get(30)!.resolve(300)
+    gates.get(20)!.resolve(2)
+    await later(null)
+    gates.get(21)!.resolve(3)
+    gates.get(10)!.resolve(5)
+    await later(null)
+    gates.get(11)!.resolve(7)
+    expect(await Promise.all([first, second, third])).toEqual([12, 5, 330])
+    expect(asyncifyStats(instance)).toEqual({ suspendedCalls: 0, stackPointer: null, asyncifyStackUsed: 0 })
+  })
+
+  it('an async import that awaits another export call completes (re-entrance after suspending)', async () => {
+    let exports!: Record<string, (...args: any[]) => any>
+    ;({ exports } = await load({
+      get: async (x: number) => (x === 100 ? await exports.add_after(5) : later(x * 10)),
+    }))
+    await expect(exports.add_after(100)).resolves.toBe(155)
+  })
+
+  it('an import that synchronously calls a suspending export while wasm is on the stack completes', async () => {
+    let exports!: Record<string, (...args: any[]) => any>
+    ;({ exports } = await load({
+      get: (x: number) => (x === 100 ? exports.add_after(5) : later(x * 10)),
+    }))
+    await expect(exports.twice(100)).resolves.toBe(55 + 1010)
+  })
+
+  it('a rejection is thrown at the call site and rejects the export with the original error', async () => {
+    const reason = new Error('no data')
+    const { exports } = await load({ get: () => Promise.reject(reason) })
+    await expect(exports.add_after(1)).rejects.toBe(reason)
+  })
+
+  it('10,000 rejections in a row leak nothing and the next call returns the right value', async () => {
+    let fail = true
+    const { instance, exports } = await load({ get: (x: number) => (fail ? Promise.reject(new Error(`r${x}`)) : later(x)) })
+    for (let i = 0; i < 10_000; i++) await expect(exports.deep(3)).rejects.toThrow(`r0`)
+    fail = false
+    await expect(exports.deep(3)).resolves.toBe(3)
+    expect(asyncifyStats(instance)).toEqual({ suspendedCalls: 0, stackPointer: null, asyncifyStackUsed: 0 })
+  })
+
+  it('rejections and throwing imports leave the C shadow stack where it started', async () => {
+    let mode: 'reject' | 'throw' | 'ok' = 'reject'
+    const { instance, exports } = await asyncified(compileC('recurse.c'), { imports: ['env.bottom'] }, {
+      env: {
+        bottom: (depth: number) => {
+          if (mode === 'throw') throw new Error('thrown')
+          return mode === 'reject' ? Promise.reject(new Error('rejected')) : later(depth)
+        },
+      },
+    })
+    const start = asyncifyStats(instance).stackPointer
+    for (let i = 0; i < 1000; i++) await expect(exports.recurse(30)).rejects.toThrow('rejected')
+    mode = 'throw'
+    for (let i = 0; i < 100; i++) await expect(exports.recurse(30)).rejects.toThrow('thrown')
+    expect(asyncifyStats(instance)).toEqual({ suspendedCalls: 0, stackPointer: start, asyncifyStackUsed: 0 })
+    mode = 'ok'
+    await expect(exports.recurse(30)).resolves.toBe(30)
+    expect(exports.stack_probe()).toBeLessThan(start!)
+  })
+
+  it('i64 parameters and results cross a suspension as BigInt', async () => {
+    const { exports } = await load({ get64: (x: bigint) => later(x * 2n) })
+    const big = 2n ** 40n + 7n
+    await expect(exports.wide(big)).resolves.toBe(big * 3n)
+    await expect(exports.wide(-5n)).resolves.toBe(-15n)
+  })
+
+  it('overflowing the Asyncify stack gives an error naming the size and the option, and the instance recovers', async () => {
+    const { instance, exports } = await load({ get: (x: number) => later(x) }, { stackSize: 256 })
+    const error = await exports.deep(500).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(AsyncifyStackOverflowError)
+    expect((error as AsyncifyError).code).toBe('ASYNCIFY_STACK_OVERFLOW')
+    expect((error as Error).message).toMatch(/stackSize is 256 bytes/)
+    expect((error as Error).message).toMatch(/asyncify\(\{ stackSize \}\)/)
+    await expect(exports.deep(3)).resolves.toBe(3)
+    expect(asyncifyStats(instance).suspendedCalls).toBe(0)
+  })
+
+  it('an unlisted import that returns a Promise gives an error naming the import and the option', async () => {
+    const { exports } = await load({ log: () => later(undefined) })
+    expect(() => exports.logs(1)).toThrow(AsyncifyUnlistedImportError)
+    expect(() => exports.logs(1)).toThrow(/"env\.log".*asyncify\(\{ imports \}\)/)
+  })
+
+  it('a missing import is the engine\'s own LinkError', async () => {
+    await expect(asyncified(behaviour, listed, { env: { get: () => 0, log: () => {} } })).rejects.toBeInstanceOf(
+      WebAssembly.LinkError,
+    )
+  })
+
+  it('traps keep function names in stack traces and leave the instance usable', async () => {
+    const { exports } = await load({ get: (x: number) => later(x) })
+    const error = await exports.boom(1).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(WebAssembly.RuntimeError)
+    expect((error as Error).stack).toMatch(/boom/)
+    await expect(exports.add_after(2)).resolves.toBe(4)
+  })
+})

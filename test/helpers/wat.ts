@@ -1,0 +1,20 @@
+import binaryen from 'binaryen'
+
+/**
+ * Assembles WAT with Binaryen's text parser. `features` lists the proposals the
+ * text uses (names of binaryen.Features); names are kept in the name section.
+ */
+export function wat(text: string, features: (keyof typeof binaryen.Features)[] = []): Uint8Array {
+  const module = binaryen.parseText(text)
+  try {
+    let mask = binaryen.Features.MVP | binaryen.Features.MutableGlobals | binaryen.Features.SignExt
+    for (const feature of features) mask |= binaryen.Features[feature]
+    module.setFeatures(mask)
+    if (!module.validate()) throw new Error('test WAT does not validate')
+    binaryen.setDebugInfo(true)
+    return module.emitBinary()
+  } finally {
+    binaryen.setDebugInfo(false)
+    module.dispose()
+  }
+}
