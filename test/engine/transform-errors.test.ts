@@ -1,0 +1,132 @@
+import binaryen from 'binaryen'
+import { asyncifyWasm, AsyncifyError } from 'unplugin-asyncify/transform'
+import { describe, expect, it } from 'vitest'
+import { compileC } from '../helpers/compile-c.js'
+import { wat } from '../helpers/wat.js'
+
+async function failure(bytes: Uint8Array, options: Parameters<typeof asyncifyWasm>[1] = {}): Promise<AsyncifyError> {
+  const error = await asyncifyWasm(bytes, { filename: 'prog.wasm', ...options }).then(
+    () => null,
+    (e: unknown) => e,
+  )
+  expect(error).toBeInstanceOf(AsyncifyError)
+  return error as AsyncifyError
+}
+
+const simple = () =>
+  wat(`(module
+    (import "env" "get" (func $get (result i32)))
+    (memory (export "memory") 1)
+    (func (export "run") (result i32) (call $get)))`)
+
+describe('transform errors name the file, the cause and the fix', () => {
+  it('bytes that are not wasm', async () => {
+    const error = await failure(new TextEncoder().encode('export default 1\n'))
+    expect(error.code).toBe('ASYNCIFY_NOT_WASM')
+    expect(error.message).toMatch(/^prog\.wasm: not a WebAssembly module/)
+  })
+
+  it('a truncated module', async () => {
+    const bytes = compileC('loop.c')
+    const error = await failure(bytes.subarray(0, Math.floor(bytes.length / 2)))
+    expect(error.code).toBe('ASYNCIFY_INVALID_WASM')
+    expect(error.message).toMatch(/^prog\.wasm: .*truncated or corrupted/)
+  })
+
+  it('a module that does not validate', async () => {
+    // (func) whose body leaves an i32 on the stack of a function with no result.
+    const bytes = new Uint8Array([
+      0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 10, 6, 1, 4, 0, 65, 0, 11,
+    ])
+    const error = await failure(bytes)
+    expect(error.code).toBe('ASYNCIFY_INVALID_WASM')
+    expect(error.message).toMatch(/^prog\.wasm: /)
+  })
+
+  it('try_table exception handling, with the function that uses it', async () => {
+    const bytes = wat(
+      `(module
+        (import "env" "get" (func $get (result i32)))
+        (tag $e)
+        (func $guarded (export "run") (result i32)
+          (block $caught
+            (try_table (catch $e $caught) (return (call $get))))
+          (i32.const -1)))`,
+      ['ExceptionHandling', 'ReferenceTypes'],
+    )
+    const error = await failure(bytes)
+    expect(error.code).toBe('ASYNCIFY_UNSUPPORTED_FEATURE')
+    expect(error.message).toMatch(/"guarded" uses `try_table`/)
+  })
+
+  it('call_ref, which Asyncify would silently not instrument', async () => {
+    const bytes = wat(
+      `(module
+        (type $t (func (result i32)))
+        (import "env" "get" (func $get (result i32)))
+        (elem declare func $get)
+        (func $through_ref (export "run") (result i32) (call_ref $t (ref.func $get))))`,
+      ['ReferenceTypes', 'GC'],
+    )
+    const error = await failure(bytes)
+    expect(error.code).toBe('ASYNCIFY_UNSUPPORTED_FEATURE')
+    expect(error.message).toMatch(/"through_ref" uses `call_ref`/)
+  })
+
+  it('tail calls, which Asyncify refuses', async () => {
+    const bytes = wat(
+      `(module
+        (import "env" "get" (func $get (result i32)))
+        (func $tail (export "run") (result i32) (return_call $get)))`,
+      ['TailCall'],
+    )
+    const error = await failure(bytes, { optimize: 0 })
+    expect(error.code).toBe('ASYNCIFY_UNSUPPORTED_FEATURE')
+    expect(error.message).toMatch(/^prog\.wasm: Binaryen's Asyncify pass cannot transform this module/)
+  })
+
+  it('a module this package already transformed', async () => {
+    const { wasm } = await asyncifyWasm(simple(), { imports: ['env.get'] })
+    const error = await failure(wasm)
+    expect(error.code).toBe('ASYNCIFY_ALREADY_TRANSFORMED')
+    expect(error.message).toMatch(/Pass the original module/)
+  })
+
+  it('a module another tool already put through Asyncify', async () => {
+    const module = binaryen.readBinary(simple())
+    module.runPasses(['asyncify'])
+    const bytes = module.emitBinary()
+    module.dispose()
+    const error = await failure(bytes)
+    expect(error.code).toBe('ASYNCIFY_ALREADY_TRANSFORMED')
+  })
+
+  it('bad options', async () => {
+    const error = await failure(simple(), { optimize: 7 as never })
+    expect(error.code).toBe('ASYNCIFY_BAD_OPTIONS')
+    expect((await failure(simple(), { imports: ['sleep'] })).message).toMatch(/"module\.name"/)
+  })
+
+  it('the process and the transform keep working after every failure above', async () => {
+    const { report } = await asyncifyWasm(simple(), { imports: ['env.get'] })
+    expect(report.suspendingExports).toEqual(['run'])
+  })
+})
+
+describe('transform report', () => {
+  it('counts instrumented functions and sizes, and warns when every import is taken as async', async () => {
+    const bytes = compileC('sort.c')
+    const { report, wasm } = await asyncifyWasm(bytes, { filename: 'sort.wasm' })
+    expect(report.filename).toBe('sort.wasm')
+    expect(report.functions.instrumented).toBeGreaterThan(0)
+    expect(report.functions.instrumented).toBeLessThan(report.functions.total)
+    expect(report.size).toEqual({ before: bytes.length, after: wasm.length })
+    expect(report.warnings.join('\n')).toMatch(/all 1 function imports are treated as possibly async/)
+    expect(WebAssembly.Module.customSections(new WebAssembly.Module(wasm), 'name').length).toBe(1)
+  })
+
+  it('warns about an import pattern that matches nothing', async () => {
+    const { report } = await asyncifyWasm(simple(), { imports: ['env.get', 'env.sleeep'] })
+    expect(report.warnings).toEqual([expect.stringMatching(/"env\.sleeep" matches no function import.*env\.get/)])
+  })
+})
