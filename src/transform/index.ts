@@ -17,5 +17,6 @@ export type { AsyncifyMetadata } from '../runtime-shim/metadata.js'
 export async function asyncifyWasm(input: Uint8Array, options?: TransformOptions): Promise<TransformResult> {
   const resolved = resolveTransformOptions(options)
   checkWasmHeader(input, resolved.filename)
-  return transformWorker.run(input.slice(), resolved)
+  // A private copy of just these bytes, whose buffer can move to the worker.
+  return transformWorker.run(new Uint8Array(input), resolved)
 }

@@ -36,7 +36,7 @@ class TransformWorker {
     this.running = job
     const worker = this.spawn()
     worker.ref()
-    worker.postMessage(job.request)
+    worker.postMessage(job.request, [job.request.bytes.buffer as ArrayBuffer])
   }
 
   private spawn(): Worker {

@@ -1,0 +1,32 @@
+import type { OptimizeLevel } from 'unplugin-asyncify/transform'
+import { describe, expect, it } from 'vitest'
+import { compileC } from '../helpers/compile-c.js'
+import { asyncified, later } from '../helpers/engine.js'
+
+const levels: OptimizeLevel[] = [0, 1, 2, 3, 's', 'z']
+
+describe('optimization never changes behaviour', () => {
+  for (const optimize of levels) {
+    it(`qsort with an async comparator and overlapping calls give the same results at optimize ${optimize}`, async () => {
+      const sort = await asyncified(compileC('sort.c'), { imports: ['env.compare'], optimize }, {
+        env: { compare: (a: number, b: number) => later(a - b) },
+      })
+      sort.exports._initialize()
+      const memory = sort.instance.exports.memory as WebAssembly.Memory
+      const values = [5, -1, 99, 12, 12, 0, -40, 7]
+      const pointers = [0, 1].map(() => sort.exports.alloc(values.length * 4) as number)
+      pointers.forEach((p, i) => new Int32Array(memory.buffer, p, values.length).set(i ? [...values].reverse() : values))
+      await Promise.all(pointers.map((p) => sort.exports.sort(p, values.length)))
+      for (const p of pointers) {
+        expect([...new Int32Array(memory.buffer, p, values.length)]).toEqual([...values].sort((a, b) => a - b))
+      }
+
+      const loop = await asyncified(compileC('loop.c'), { imports: ['env.next'], optimize }, {
+        env: { next: (i: number) => (i % 2 ? later(i) : i) },
+      })
+      let expected = 0
+      for (let i = 0; i < 20; i++) expected = (Math.imul(expected, 31) + i) >>> 0
+      await expect(loop.exports.sum_steps(20)).resolves.toBe(expected | 0)
+    })
+  }
+})
