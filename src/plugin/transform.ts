@@ -30,7 +30,11 @@ export async function transformCached(
   if (hit) return hit
   binaryenRuns.count++
   // Large modules take seconds; say so rather than leave the build silent.
-  const timer = setTimeout(() => log(`${options.filename}: running Binaryen Asyncify...`), PROGRESS_AFTER_MS)
+  let announced = false
+  const timer = setTimeout(() => {
+    announced = true
+    log(`${options.filename}: running Binaryen Asyncify...`)
+  }, PROGRESS_AFTER_MS)
   let result: TransformResult
   try {
     result = await asyncifyWasm(bytes, options)
@@ -38,7 +42,7 @@ export async function transformCached(
     clearTimeout(timer)
   }
   const { report } = result
-  if (report.timeMs >= PROGRESS_AFTER_MS) {
+  if (announced) {
     log(
       `${report.filename}: instrumented ${report.functions.instrumented}/${report.functions.total} functions ` +
         `in ${(report.timeMs / 1000).toFixed(1)} s (${report.size.before} -> ${report.size.after} bytes)`,

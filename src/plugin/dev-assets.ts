@@ -1,0 +1,35 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+
+/** URL prefix under which the Vite dev server answers transformed modules. */
+export const DEV_PREFIX = '/@asyncify/'
+
+/**
+ * Transformed modules held for the Vite dev server, where `emitFile` writes
+ * nothing. Each source file keeps only its latest version, so editing a module
+ * a hundred times does not keep a hundred copies.
+ */
+export class DevAssets {
+  private readonly byPath = new Map<string, Uint8Array>()
+  private readonly pathByFile = new Map<string, string>()
+
+  /** Stores the bytes and returns the path (below the base) that serves them. */
+  add(file: string, hash: string, name: string, bytes: Uint8Array): string {
+    const path = `${DEV_PREFIX}${hash}/${encodeURIComponent(name)}`
+    const previous = this.pathByFile.get(file)
+    if (previous !== undefined && previous !== path) this.byPath.delete(previous)
+    this.byPath.set(path, bytes)
+    this.pathByFile.set(file, path)
+    return path
+  }
+
+  /** Connect middleware; the path is content-addressed, so it can be cached forever. */
+  middleware = (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
+    const path = req.url?.split('?')[0]
+    const bytes = path === undefined ? undefined : this.byPath.get(path)
+    if (!bytes) return next()
+    res.setHeader('Content-Type', 'application/wasm')
+    res.setHeader('Content-Length', bytes.length)
+    res.setHeader('Cache-Control', 'max-age=31536000, immutable')
+    res.end(bytes)
+  }
+}

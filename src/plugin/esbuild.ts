@@ -1,0 +1,17 @@
+/**
+ * The esbuild plugin.
+ *
+ * @example
+ * ```ts
+ * import { build } from 'esbuild'
+ * import asyncify from 'unplugin-asyncify/esbuild'
+ * await build({ entryPoints: ['src/main.ts'], bundle: true, format: 'esm', outdir: 'dist', plugins: [asyncify()] })
+ * ```
+ */
+import { unplugin } from './index.js'
+
+const asyncify = unplugin.esbuild
+
+export default asyncify
+export { asyncify as 'module.exports' }
+export type { AsyncifyPluginOptions } from './index.js'

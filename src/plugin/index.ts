@@ -1,0 +1,243 @@
+/*
+ * The bundler plugin: one unplugin factory for every bundler.
+ *
+ * It claims `x.wasm?asyncify` imports (and plain `x.wasm` imports matching
+ * `include`), runs the engine's transform through a disk cache, and replaces
+ * the module with a few lines of JavaScript whose default export
+ * `init(imports?, options?)` instantiates the transformed bytes with the runtime.
+ * Everything else about `.wasm` stays with the bundler, so Vite's `?init` and
+ * webpack's `asyncWebAssembly` keep working for the modules we do not claim.
+ *
+ * How the bytes reach the page differs per bundler, because each has its own
+ * way to name an emitted file at run time:
+ *   Rollup, Rolldown, Vite build  `emitFile` + `import.meta.ROLLUP_FILE_URL_<ref>`
+ *                                 (hashed by the bundler, `base` applied by Vite).
+ *                                 Vite SSR builds get a URL next to the server chunk.
+ *   Vite dev                      served from memory by a middleware (`emitFile`
+ *                                 does nothing in dev); SSR dev inlines the bytes.
+ *   webpack, Rspack               the bytes are written beside the cache and
+ *                                 referenced with `new URL(path, import.meta.url)`,
+ *                                 which both turn into a hashed asset with
+ *                                 `publicPath`, in web, worker and Node targets.
+ *   esbuild                       written into `outdir` as `name-hash.wasm`,
+ *                                 addressed relative to the bundle or `publicPath`.
+ * In Node, a `file:` URL is read from disk instead of fetched (see load-wasm.ts).
+ */
+import { readFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path'
+import type { BuildOptions } from 'esbuild'
+import { createUnplugin, type UnpluginFactory, type UnpluginOptions } from 'unplugin'
+import type { Plugin as VitePlugin, ResolvedConfig } from 'vite'
+import type { TransformResult } from '../transform/index.js'
+import { hashedName, writeAsset } from './assets.js'
+import { LOADER_FILE, LOADER_ID, moduleCode, type WasmSource } from './codegen.js'
+import { DevAssets } from './dev-assets.js'
+import { renderDts, writeDts } from './dts.js'
+import { resolveOptions, type AsyncifyPluginOptions } from './options.js'
+import { transformCached, type Log } from './transform.js'
+
+export type { AsyncifyPluginOptions, ModuleOptions } from './options.js'
+export { binaryenRuns } from './transform.js'
+
+const NAME = 'unplugin-asyncify'
+const QUERY = '?asyncify'
+const WASM_ID = /\.wasm(?:\?asyncify)?$/
+
+/** What each bundler's own hooks tell us before the first module loads. */
+interface BuildState {
+  root: string
+  log: Log
+  vite: { config: ResolvedConfig; serve: boolean } | null
+  esbuild: BuildOptions | null
+}
+
+/** The Rollup-family plugin context, as much of it as we use. */
+interface RollupLikeContext {
+  emitFile(file: { type: 'asset'; name: string; source: Uint8Array }): string
+  warn(message: string): void
+  environment?: { config: { consumer: 'client' | 'server' } }
+}
+
+export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined, false> = (rawOptions, meta) => {
+  const options = resolveOptions(rawOptions)
+  const state: BuildState = {
+    root: process.cwd(),
+    log: (message) => console.log(`[${NAME}] ${message}`),
+    vite: null,
+    esbuild: null,
+  }
+  const devAssets = new DevAssets()
+  /** Vite SSR builds: references resolved next to the server chunk, and their assets. */
+  const serverAssets = new Map<string, Uint8Array>()
+
+  const cacheDir = (): string | null => options.cacheDir(state.root)
+  const claims = (id: string): string | null => {
+    if (id.endsWith(QUERY)) return id.slice(0, -QUERY.length)
+    if (id.includes('?') || !options.claims(id, state.root)) return null
+    // The cache holds `.wasm` files of its own, which an `include` of `**/*.wasm` would match.
+    const dir = cacheDir()
+    return dir !== null && id.startsWith(dir + sep) ? null : id
+  }
+
+  async function deliver(context: unknown, file: string, result: TransformResult): Promise<WasmSource> {
+    const name = basename(file)
+    const { wasm } = result
+    if (wasm.length <= options.inlineLimit) return { kind: 'inline', bytes: wasm }
+    const rollup = context as RollupLikeContext
+    const server = rollup.environment?.config.consumer === 'server'
+    if (state.vite?.serve) {
+      // SSR in dev runs in this very process: inlining avoids serving or writing anything.
+      if (server) return { kind: 'inline', bytes: wasm }
+      const path = devAssets.add(file, hashedName(file, wasm).slice(0, -5), name, wasm)
+      const base = state.vite.config.base.startsWith('/') ? state.vite.config.base : '/'
+      return { kind: 'url', expression: JSON.stringify(base + path.slice(1)) }
+    }
+    switch (meta.framework) {
+      case 'vite':
+      case 'rollup':
+      case 'rolldown': {
+        const ref = rollup.emitFile({ type: 'asset', name, source: wasm })
+        if (server) serverAssets.set(ref, wasm)
+        return { kind: 'url', expression: `import.meta.ROLLUP_FILE_URL_${ref}` }
+      }
+      case 'webpack':
+      case 'rspack': {
+        // webpack and Rspack turn this into a hashed asset themselves, with publicPath and worker support.
+        const dir = join(cacheDir() ?? join(tmpdir(), NAME), 'assets')
+        const path = await writeAsset(dir, hashedName(file, wasm), wasm)
+        return { kind: 'url', expression: JSON.stringify(path) }
+      }
+      case 'esbuild': {
+        const build = state.esbuild ?? {}
+        const outdir = build.outdir ?? (build.outfile ? dirname(build.outfile) : null)
+        if (outdir === null) return { kind: 'inline', bytes: wasm }
+        const fileName = hashedName(file, wasm)
+        await writeAsset(resolve(state.root, outdir), fileName, wasm)
+        const url = build.publicPath ? `${build.publicPath.replace(/\/$/, '')}/${fileName}` : `./${fileName}`
+        return { kind: 'url', expression: JSON.stringify(url) }
+      }
+      default:
+        return { kind: 'inline', bytes: wasm }
+    }
+  }
+
+  const plugin: UnpluginOptions = {
+    name: NAME,
+    enforce: 'pre',
+
+    resolveId: {
+      filter: { id: /^unplugin-asyncify\/load-wasm$|\?asyncify$/ },
+      async handler(id, importer) {
+        if (id === LOADER_ID) return LOADER_FILE
+        // Vite, webpack and Rspack resolve `?query` imports themselves, aliases included.
+        if (meta.framework === 'vite' || meta.framework === 'webpack' || meta.framework === 'rspack') return null
+        const path = id.slice(0, -QUERY.length)
+        if (isAbsolute(path)) return id
+        if (path.startsWith('.') && importer) return resolve(dirname(importer.split('?')[0]!), path) + QUERY
+        const native = this as unknown as { resolve?: (id: string, importer?: string) => Promise<{ id: string } | null> }
+        const resolved = await native.resolve?.(path, importer)
+        return resolved ? resolved.id + QUERY : null
+      },
+    },
+
+    load: {
+      filter: { id: WASM_ID },
+      async handler(id) {
+        const file = claims(id)
+        if (file === null) return null
+        this.addWatchFile(file)
+        const result = await transformCached(
+          new Uint8Array(await readFile(file)),
+          options.transformFor(file, state.root),
+          cacheDir(),
+          state.log,
+        )
+        for (const warning of result.report.warnings) this.warn(`${result.report.filename}: ${warning}`)
+        if (options.dts) await writeDts(file, renderDts(file, result.wasm, result.metadata))
+        const code = moduleCode(basename(file), await deliver(this, file, result))
+        // Rolldown and esbuild would otherwise pick a loader from the `.wasm` extension.
+        return { code, moduleType: 'js' } as { code: string }
+      },
+    },
+
+    vite: {
+      configResolved(config) {
+        state.root = config.root
+        state.log = (message) => config.logger.info(`[${NAME}] ${message}`)
+        state.vite = { config, serve: config.command === 'serve' }
+      },
+      configureServer(server) {
+        server.middlewares.use(devAssets.middleware)
+      },
+      // Vite points assets of SSR builds at `base`, a URL for the browser; the
+      // server reads its copy from disk beside its own chunk.
+      resolveFileUrl({ referenceId, relativePath, format }) {
+        if (!serverAssets.has(referenceId)) return null
+        return format === 'cjs'
+          ? `require('node:url').pathToFileURL(__dirname + '/' + ${JSON.stringify(relativePath)}).href`
+          : `new URL(${JSON.stringify(relativePath)}, import.meta.url).href`
+      },
+      generateBundle: {
+        order: 'post',
+        // Vite drops every asset of an SSR build unless `ssrEmitAssets` is set;
+        // the server needs its wasm, so ours are put back.
+        handler(_output, bundle) {
+          for (const [ref, source] of serverAssets) {
+            const fileName = this.getFileName(ref)
+            if (!(fileName in bundle)) this.emitFile({ type: 'asset', fileName, source })
+          }
+        },
+      },
+    } satisfies Partial<VitePlugin>,
+
+    rollup: {
+      buildStart() {
+        state.log = (message) => this.info(message)
+      },
+    },
+
+    rolldown: {
+      buildStart() {
+        state.log = (message) => this.info(message)
+      },
+    },
+
+    webpack(compiler) {
+      state.root = compiler.context
+      const logger = compiler.getInfrastructureLogger(NAME)
+      state.log = (message) => logger.info(message)
+      // With `experiments.asyncWebAssembly`, `.wasm` files are typed as wasm and
+      // parsed as such; the modules we claim are JavaScript once loaded.
+      compiler.options.module.rules.push({
+        test: (resource: string) => claims(resource) !== null,
+        type: 'javascript/auto',
+      })
+      compiler.options.module.rules.push({ test: /\.wasm$/, resourceQuery: /^\?asyncify$/, type: 'javascript/auto' })
+    },
+
+    rspack(compiler) {
+      state.root = compiler.context
+      const logger = compiler.getInfrastructureLogger(NAME)
+      state.log = (message) => logger.info(message)
+      compiler.options.module.rules.push({
+        test: (resource: string) => claims(resource) !== null,
+        type: 'javascript/auto',
+      })
+      compiler.options.module.rules.push({ test: /\.wasm$/, resourceQuery: /^\?asyncify$/, type: 'javascript/auto' })
+    },
+
+    esbuild: {
+      setup(build) {
+        state.esbuild = build.initialOptions
+        state.root = build.initialOptions.absWorkingDir ?? process.cwd()
+      },
+      loader: 'js',
+    },
+  }
+  return plugin
+}
+
+export const unplugin = /* #__PURE__ */ createUnplugin(unpluginFactory)
+
+export default unplugin

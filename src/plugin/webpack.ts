@@ -1,0 +1,17 @@
+/**
+ * The webpack plugin.
+ *
+ * @example
+ * ```ts
+ * // webpack.config.js
+ * const asyncify = require('unplugin-asyncify/webpack')
+ * module.exports = { plugins: [asyncify()] }
+ * ```
+ */
+import { unplugin } from './index.js'
+
+const asyncify = unplugin.webpack
+
+export default asyncify
+export { asyncify as 'module.exports' }
+export type { AsyncifyPluginOptions } from './index.js'

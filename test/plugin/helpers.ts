@@ -1,0 +1,66 @@
+import { execFile } from 'node:child_process'
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { promisify } from 'node:util'
+import { compileC } from '../helpers/compile-c.js'
+
+const execFileAsync = promisify(execFile)
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
+export const fixtures = join(root, 'test/fixtures/plugin')
+const artifacts = join(root, 'test/artifacts/plugin')
+
+/** The cache shared by the suite, so each module runs Binaryen once per run; the cache tests use their own. */
+export const sharedCacheDir = join(artifacts, '.cache')
+
+/** Plugin options of the fixture app: `app.wasm` by query, `other.wasm` by `include` with its own async imports. */
+export function appOptions(cacheDir: string | false = sharedCacheDir) {
+  return {
+    imports: ['env.sleep', 'env.read'],
+    include: ['**/other.wasm'],
+    overrides: { '**/other.wasm': { imports: ['env.fetch'] } },
+    cacheDir,
+  }
+}
+
+/**
+ * A fresh copy of the fixture app in test/artifacts/plugin/<name>, with the C
+ * modules compiled by clang (cached), plus `extra` files. Returns its directory.
+ */
+export function makeApp(name: string, extra: Record<string, string | Uint8Array> = {}): string {
+  const dir = join(artifacts, name)
+  rmSync(dir, { recursive: true, force: true })
+  mkdirSync(dir, { recursive: true })
+  cpSync(join(fixtures, 'app'), dir, { recursive: true })
+  for (const module of ['app', 'other', 'plain']) writeFileSync(join(dir, `${module}.wasm`), compileC(`../plugin/${module}.c`))
+  for (const [file, content] of Object.entries(extra)) writeFileSync(join(dir, file), content)
+  return dir
+}
+
+export interface AppResult {
+  run: number
+  add: number
+  fetchTwice: number
+  doubled: number
+  doubledIsPromise: boolean
+}
+
+/** What main() must return, computed from the imports main.js passes and the C sources. */
+export function expectedResult(): AppResult {
+  const read = (key: number) => key * 10
+  let run = 0
+  for (let i = 0; i < 5; i++) run += read(i) * (i + 1)
+  const fetch = (key: number) => key + 100
+  return { run, add: 5, fetchTwice: fetch(20) + fetch(21), doubled: (20 + 1) * 2, doubledIsPromise: false }
+}
+
+/**
+ * Runs main() of a built bundle in a fresh Node process, as a user's server
+ * would: ES modules are imported, CommonJS bundles required.
+ */
+export async function runMain(file: string): Promise<AppResult> {
+  const load = file.endsWith('.cjs') ? `require(${JSON.stringify(file)})` : `await import(${JSON.stringify(pathToFileURL(file).href)})`
+  const script = `const { main } = ${load}; console.log(JSON.stringify(await main()))`
+  const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', `import { createRequire } from 'node:module'; const require = createRequire(${JSON.stringify(file)}); ${script}`])
+  return JSON.parse(stdout) as AppResult
+}
