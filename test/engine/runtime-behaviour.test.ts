@@ -57,7 +57,7 @@ describe('runtime behaviour', () => {
   })
 
   it('an async import that awaits another export call completes (re-entrance after suspending)', async () => {
-    let exports!: Record<string, (...args: any[]) => any>
+    let exports!: Record<string, any>
     ;({ exports } = await load({
       get: async (x: number) => (x === 100 ? await exports.add_after(5) : later(x * 10)),
     }))
@@ -65,7 +65,7 @@ describe('runtime behaviour', () => {
   })
 
   it('an import that synchronously calls a suspending export while wasm is on the stack completes', async () => {
-    let exports!: Record<string, (...args: any[]) => any>
+    let exports!: Record<string, any>
     ;({ exports } = await load({
       get: (x: number) => (x === 100 ? exports.add_after(5) : later(x * 10)),
     }))

@@ -122,7 +122,7 @@ describe('transform report', () => {
     expect(report.functions.instrumented).toBeLessThan(report.functions.total)
     expect(report.size).toEqual({ before: bytes.length, after: wasm.length })
     expect(report.warnings.join('\n')).toMatch(/all 1 function imports are treated as possibly async/)
-    expect(WebAssembly.Module.customSections(new WebAssembly.Module(wasm), 'name').length).toBe(1)
+    expect(WebAssembly.Module.customSections(new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>), 'name').length).toBe(1)
   })
 
   it('warns about an import pattern that matches nothing', async () => {

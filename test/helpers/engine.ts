@@ -10,7 +10,7 @@ export async function asyncified(
 ) {
   const { wasm, report } = await asyncifyWasm(bytes, transform)
   const { instance } = await instantiate(wasm, imports, runtime)
-  const exports = instance.exports as Record<string, (...args: any[]) => any>
+  const exports = instance.exports as Record<string, any>
   return { instance, exports, report, wasm }
 }
 
