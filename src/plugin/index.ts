@@ -29,10 +29,13 @@ import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path'
 import type { BuildOptions } from 'esbuild'
 import { createUnplugin, type UnpluginFactory, type UnpluginOptions } from 'unplugin'
 import type { Plugin as VitePlugin, ResolvedConfig } from 'vite'
+import type { RuleSetRule } from 'webpack'
+import type { RuleSetRule as RspackRule } from '@rspack/core'
 import type { TransformResult } from '../transform/index.js'
 import { hashedName, writeAsset } from './assets.js'
 import { LOADER_FILE, LOADER_ID, moduleCode, type WasmSource } from './codegen.js'
 import { DevAssets } from './dev-assets.js'
+import { LOADER_PATH, type ModuleHost } from './webpack-loader.js'
 import { renderDts, writeDts } from './dts.js'
 import { resolveOptions, type AsyncifyPluginOptions } from './options.js'
 import { transformCached, type Log } from './transform.js'
@@ -67,6 +70,7 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
     vite: null,
     esbuild: null,
   }
+  const webpackLike = meta.framework === 'webpack' || meta.framework === 'rspack'
   const devAssets = new DevAssets()
   /** Vite SSR builds: references resolved next to the server chunk, and their assets. */
   const serverAssets = new Map<string, Uint8Array>()
@@ -84,8 +88,8 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
     const name = basename(file)
     const { wasm } = result
     if (wasm.length <= options.inlineLimit) return { kind: 'inline', bytes: wasm }
-    const rollup = context as RollupLikeContext
-    const server = rollup.environment?.config.consumer === 'server'
+    const rollup = context as RollupLikeContext | null
+    const server = rollup?.environment?.config.consumer === 'server'
     if (state.vite?.serve) {
       // SSR in dev runs in this very process: inlining avoids serving or writing anything.
       if (server) return { kind: 'inline', bytes: wasm }
@@ -97,7 +101,7 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
       case 'vite':
       case 'rollup':
       case 'rolldown': {
-        const ref = rollup.emitFile({ type: 'asset', name, source: wasm })
+        const ref = rollup!.emitFile({ type: 'asset', name, source: wasm })
         if (server) serverAssets.set(ref, wasm)
         return { kind: 'url', expression: `import.meta.ROLLUP_FILE_URL_${ref}` }
       }
@@ -122,6 +126,29 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
     }
   }
 
+  /** The JavaScript that replaces a claimed module; `context` is the bundler's plugin context. */
+  async function loadModule(file: string, host: ModuleHost, context: unknown): Promise<string> {
+    host.addWatchFile(file)
+    const result = await transformCached(
+      new Uint8Array(await readFile(file)),
+      options.transformFor(file, state.root),
+      cacheDir(),
+      state.log,
+    )
+    for (const warning of result.report.warnings) host.warn(`${result.report.filename}: ${warning}`)
+    if (options.dts) await writeDts(file, renderDts(file, result.wasm, result.metadata))
+    return moduleCode(basename(file), await deliver(context, file, result))
+  }
+
+  /** Rules that send claimed modules through our loader, as JavaScript whatever `experiments` say. */
+  function webpackRules(): RuleSetRule[] {
+    const use = [{ loader: LOADER_PATH, options: { load: (file: string, host: ModuleHost) => loadModule(file, host, null) } }]
+    return [
+      { test: /\.wasm$/, resourceQuery: /^\?asyncify$/, type: 'javascript/auto', use },
+      { test: (resource: string) => claims(resource) !== null, resourceQuery: /^$/, type: 'javascript/auto', use },
+    ]
+  }
+
   const plugin: UnpluginOptions = {
     name: NAME,
     enforce: 'pre',
@@ -131,7 +158,7 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
       async handler(id, importer) {
         if (id === LOADER_ID) return LOADER_FILE
         // Vite, webpack and Rspack resolve `?query` imports themselves, aliases included.
-        if (meta.framework === 'vite' || meta.framework === 'webpack' || meta.framework === 'rspack') return null
+        if (meta.framework === 'vite' || webpackLike) return null
         const path = id.slice(0, -QUERY.length)
         if (isAbsolute(path)) return id
         if (path.startsWith('.') && importer) return resolve(dirname(importer.split('?')[0]!), path) + QUERY
@@ -141,25 +168,23 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
       },
     },
 
-    load: {
-      filter: { id: WASM_ID },
-      async handler(id) {
-        const file = claims(id)
-        if (file === null) return null
-        this.addWatchFile(file)
-        const result = await transformCached(
-          new Uint8Array(await readFile(file)),
-          options.transformFor(file, state.root),
-          cacheDir(),
-          state.log,
-        )
-        for (const warning of result.report.warnings) this.warn(`${result.report.filename}: ${warning}`)
-        if (options.dts) await writeDts(file, renderDts(file, result.wasm, result.metadata))
-        const code = moduleCode(basename(file), await deliver(this, file, result))
-        // Rolldown and esbuild would otherwise pick a loader from the `.wasm` extension.
-        return { code, moduleType: 'js' } as { code: string }
-      },
-    },
+    // webpack and Rspack load through their own rule (see `webpackRules`): unplugin's
+    // `load` forces `javascript/auto` on everything its filter matches, and webpack rule
+    // conditions cannot see the `?asyncify` query, so it would take every `.wasm`.
+    ...(webpackLike
+      ? {}
+      : {
+          load: {
+            filter: { id: WASM_ID },
+            async handler(id) {
+              const file = claims(id)
+              if (file === null) return null
+              const code = await loadModule(file, this, this)
+              // Rolldown would otherwise pick a module type from the `.wasm` extension.
+              return { code, moduleType: 'js' } as { code: string }
+            },
+          },
+        }),
 
     vite: {
       configResolved(config) {
@@ -207,30 +232,24 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
       state.root = compiler.context
       const logger = compiler.getInfrastructureLogger(NAME)
       state.log = (message) => logger.info(message)
-      // With `experiments.asyncWebAssembly`, `.wasm` files are typed as wasm and
-      // parsed as such; the modules we claim are JavaScript once loaded.
-      compiler.options.module.rules.push({
-        test: (resource: string) => claims(resource) !== null,
-        type: 'javascript/auto',
-      })
-      compiler.options.module.rules.push({ test: /\.wasm$/, resourceQuery: /^\?asyncify$/, type: 'javascript/auto' })
+      compiler.options.module.rules.push(...webpackRules())
     },
 
     rspack(compiler) {
       state.root = compiler.context
       const logger = compiler.getInfrastructureLogger(NAME)
       state.log = (message) => logger.info(message)
-      compiler.options.module.rules.push({
-        test: (resource: string) => claims(resource) !== null,
-        type: 'javascript/auto',
-      })
-      compiler.options.module.rules.push({ test: /\.wasm$/, resourceQuery: /^\?asyncify$/, type: 'javascript/auto' })
+      compiler.options.module.rules.push(...(webpackRules() as RspackRule[]))
     },
 
     esbuild: {
+      // unplugin puts whatever `resolveId` returns in a namespace of its own,
+      // which only our `load` serves; the loader is a plain file for esbuild to read.
+      onResolveFilter: /\?asyncify$/,
       setup(build) {
         state.esbuild = build.initialOptions
         state.root = build.initialOptions.absWorkingDir ?? process.cwd()
+        build.onResolve({ filter: /^unplugin-asyncify\/load-wasm$/ }, () => ({ path: LOADER_FILE }))
       },
       loader: 'js',
     },

@@ -1,0 +1,37 @@
+import { fileURLToPath } from 'node:url'
+
+export const LOADER_PATH = fileURLToPath(import.meta.url)
+
+/** What loading a module needs from the bundler, whichever bundler it is. */
+export interface ModuleHost {
+  addWatchFile(file: string): void
+  warn(message: string): void
+}
+
+interface LoaderContext {
+  resourcePath: string
+  query: { load(file: string, host: ModuleHost): Promise<string> }
+  async(): (error: Error | null, code?: string) => void
+  addDependency(file: string): void
+  emitWarning(warning: Error): void
+}
+
+/** The bytes are read by the plugin from `resourcePath`; webpack's copy is not needed. */
+export const raw = true
+
+/**
+ * The webpack and Rspack loader of claimed `.wasm` modules. The plugin passes its
+ * `load` function in the rule's options (an object, never serialized), so the
+ * loader shares the plugin's state: its options, cache and log.
+ */
+export default function asyncifyLoader(this: LoaderContext): void {
+  const callback = this.async()
+  const host: ModuleHost = {
+    addWatchFile: (file) => this.addDependency(file),
+    warn: (message) => this.emitWarning(new Error(message)),
+  }
+  this.query.load(this.resourcePath, host).then(
+    (code) => callback(null, code),
+    (error: Error) => callback(error),
+  )
+}
