@@ -6,7 +6,7 @@ export const LOADER_FILE = fileURLToPath(new URL('./load-wasm.js', import.meta.u
 
 /** How the generated module reaches the bytes. */
 export type WasmSource =
-  /** A JS expression evaluating to the module's URL, absolute or relative to the importing chunk. */
+  /** A JS expression evaluating to the module's URL, absolute or relative to the generated module. */
   | { kind: 'url'; expression: string }
   | { kind: 'inline'; bytes: Uint8Array }
 
@@ -29,7 +29,8 @@ export function moduleCode(name: string, source: WasmSource): string {
   return [
     `import { initFromUrl } from ${JSON.stringify(LOADER_ID)}`,
     `export default function init(imports, options) {`,
-    `  return initFromUrl(new URL(${source.expression}, import.meta.url), ${label}, imports, options)`,
+    // Not `new URL(literal, import.meta.url)`: Vite and webpack would rewrite that as a file reference.
+    `  return initFromUrl(${source.expression}, import.meta.url, ${label}, imports, options)`,
     `}`,
     ``,
   ].join('\n')

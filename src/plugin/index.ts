@@ -110,7 +110,7 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
         // webpack and Rspack turn this into a hashed asset themselves, with publicPath and worker support.
         const dir = join(cacheDir() ?? join(tmpdir(), NAME), 'assets')
         const path = await writeAsset(dir, hashedName(file, wasm), wasm)
-        return { kind: 'url', expression: JSON.stringify(path) }
+        return { kind: 'url', expression: `new URL(${JSON.stringify(path)}, import.meta.url)` }
       }
       case 'esbuild': {
         const build = state.esbuild ?? {}

@@ -8,14 +8,18 @@ import { instantiate, type AsyncifiedInstance, type InstantiateOptions } from '.
 
 export type Instance = AsyncifiedInstance['instance']
 
-/** Loads an emitted module: streamed over HTTP, or read from disk when the URL is `file:` (Node, SSR). */
+/**
+ * Loads an emitted module: streamed over HTTP, or read from disk when the URL is
+ * `file:` (Node, SSR). A relative `url` is relative to `base`, the importing module.
+ */
 export async function initFromUrl(
   url: string | URL,
+  base: string,
   name: string,
   imports?: WebAssembly.Imports,
   options?: InstantiateOptions,
 ): Promise<Instance> {
-  const location = new URL(url)
+  const location = new URL(url, base)
   // fetch() cannot read file: URLs, and Node builds address their assets that way.
   const source =
     location.protocol === 'file:'

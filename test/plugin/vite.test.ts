@@ -1,0 +1,146 @@
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { build, createServer, type InlineConfig, type ViteDevServer } from 'vite'
+import asyncify from 'unplugin-asyncify/vite'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { compileC } from '../helpers/compile-c.js'
+import { appOptions, expectedResult, fixtures, makeApp, runMain } from './helpers.js'
+
+function config(dir: string, extra: InlineConfig = {}): InlineConfig {
+  return { root: dir, configFile: false, logLevel: 'silent', plugins: [asyncify(appOptions())], ...extra }
+}
+
+/** A library-style client build of one entry, kept readable and named `<entry>.js`. */
+function clientBuild(dir: string, entry: string, outDir: string, base: string): InlineConfig {
+  return config(dir, {
+    base,
+    build: {
+      outDir,
+      minify: false,
+      rollupOptions: { input: join(dir, entry), preserveEntrySignatures: 'strict', output: { entryFileNames: '[name].js' } },
+    },
+  })
+}
+
+describe('vite build', () => {
+  test('a client build runs its async wasm imports in Node, the wasm loaded from a hashed asset', async () => {
+    const dir = makeApp('vite-client')
+    await build(clientBuild(dir, 'main.js', 'dist', './'))
+    expect(readdirSync(join(dir, 'dist/assets'))).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^app-.+\.wasm$/), expect.stringMatching(/^other-.+\.wasm$/)]),
+    )
+    expect(await runMain(join(dir, 'dist/main.js'))).toEqual(expectedResult())
+  })
+
+  test('the asset URL starts with an absolute base', async () => {
+    const dir = makeApp('vite-base')
+    await build(clientBuild(dir, 'main.js', 'dist', '/cdn/'))
+    const code = readFileSync(join(dir, 'dist/main.js'), 'utf8')
+    expect(code).toMatch(/"\/cdn\/assets\/app-[\w-]+\.wasm"/)
+  })
+
+  test('an SSR build runs in Node with the wasm read from disk beside the server bundle', async () => {
+    const dir = makeApp('vite-ssr')
+    await build(config(dir, { build: { ssr: 'main.js', outDir: 'dist-ssr', minify: false } }))
+    expect(readdirSync(join(dir, 'dist-ssr/assets'))).toEqual(expect.arrayContaining([expect.stringMatching(/^app-.+\.wasm$/)]))
+    expect(await runMain(join(dir, 'dist-ssr/main.js'))).toEqual(expectedResult())
+  })
+
+  test("Vite's own ?init keeps working for a module the plugin does not claim", async () => {
+    const dir = makeApp('vite-coexist')
+    await build(config(dir, { build: { ssr: 'vite-coexist.js', outDir: 'dist-ssr', minify: false } }))
+    expect(await runMain(join(dir, 'dist-ssr/vite-coexist.js'))).toEqual({ triple: 42, run: 0 * 1 + 1 * 2 + 2 * 3 })
+  })
+})
+
+describe('vite dev server', () => {
+  let dir: string
+  let server: ViteDevServer
+  let origin: string
+  const sent: unknown[] = []
+
+  beforeAll(async () => {
+    dir = makeApp('vite-dev', {
+      'not-wasm.wasm': readFileSync(join(fixtures, 'not-wasm.wasm')),
+      'broken.js': "import init from './not-wasm.wasm?asyncify'\nexport default init\n",
+    })
+    server = await createServer(config(dir, { server: { port: 0, host: '127.0.0.1', ws: true } }))
+    await server.listen()
+    const address = server.httpServer!.address() as { port: number }
+    origin = `http://127.0.0.1:${address.port}`
+    const hot = server.environments.client.hot
+    const send = hot.send.bind(hot)
+    hot.send = ((...args: Parameters<typeof send>) => {
+      sent.push(args[0])
+      return send(...args)
+    }) as typeof hot.send
+  })
+
+  afterAll(async () => {
+    await server?.close()
+  })
+
+  /** The URL main.js imports a module by, as the browser would request it (Vite adds `?import`). */
+  async function importUrl(page: string, file: string): Promise<string> {
+    const code = await (await fetch(`${origin}/${page}`)).text()
+    const match = new RegExp(`"(/${file.replace('.', '\\.')}\\?[^"]+)"`).exec(code)
+    expect(match, code).not.toBeNull()
+    return match![1]!
+  }
+
+  async function wasmUrlOf(page: string, file: string): Promise<string> {
+    const response = await fetch(origin + (await importUrl(page, file)))
+    expect(response.status).toBe(200)
+    const code = await response.text()
+    const match = /"(\/@asyncify\/[^"]+)"/.exec(code)
+    expect(match, code).not.toBeNull()
+    return match![1]!
+  }
+
+  test('the page module and the wasm module are served as JavaScript', async () => {
+    const page = await fetch(`${origin}/main.js`)
+    expect(page.status).toBe(200)
+    expect(page.headers.get('content-type')).toMatch(/javascript/)
+    const module = await fetch(origin + (await importUrl('main.js', 'app.wasm')))
+    expect(module.headers.get('content-type')).toMatch(/javascript/)
+    expect(await module.text()).toMatch(/export default function init/)
+  })
+
+  test('the dev server answers the transformed wasm with application/wasm', async () => {
+    const response = await fetch(origin + (await wasmUrlOf('main.js', 'app.wasm')))
+    expect(response.headers.get('content-type')).toBe('application/wasm')
+    const module = await WebAssembly.compile(await response.arrayBuffer())
+    expect(WebAssembly.Module.customSections(module, 'unplugin-asyncify')).toHaveLength(1)
+  })
+
+  test('SSR in dev runs the async wasm imports', async () => {
+    const { main } = (await server.ssrLoadModule('/main.js')) as { main(): Promise<unknown> }
+    expect(await main()).toEqual(expectedResult())
+  })
+
+  test('a transform error names the file and leaves the server running', async () => {
+    await expect(server.environments.client.transformRequest('/broken.js').then(() =>
+      server.environments.client.transformRequest('/not-wasm.wasm?asyncify'),
+    )).rejects.toMatchObject({ code: 'ASYNCIFY_NOT_WASM', message: expect.stringContaining('not-wasm.wasm') })
+    const response = await fetch(origin + (await importUrl('broken.js', 'not-wasm.wasm')))
+    expect(response.status).toBe(500)
+    expect(await response.text()).toContain('not-wasm.wasm')
+    expect((await fetch(`${origin}/main.js`)).status).toBe(200)
+  })
+
+  test('changing the .wasm re-transforms it and reloads the page', async () => {
+    const before = await wasmUrlOf('main.js', 'app.wasm')
+    sent.length = 0
+    // Same program, different bytes: -O1 instead of -O2.
+    writeFileSync(join(dir, 'app.wasm'), compileC('../plugin/app.c', ['-O1']))
+    let after = before
+    for (let attempt = 0; attempt < 200 && after === before; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      after = await wasmUrlOf('main.js', 'app.wasm')
+    }
+    expect(after).not.toBe(before)
+    expect(sent).toContainEqual(expect.objectContaining({ type: 'full-reload' }))
+    const response = await fetch(origin + after)
+    expect(response.headers.get('content-type')).toBe('application/wasm')
+  })
+})
