@@ -60,7 +60,8 @@ export function expectedResult(): AppResult {
  */
 export async function runMain(file: string): Promise<AppResult> {
   const load = file.endsWith('.cjs') ? `require(${JSON.stringify(file)})` : `await import(${JSON.stringify(pathToFileURL(file).href)})`
-  const script = `const { main } = ${load}; console.log(JSON.stringify(await main()))`
+  // A CommonJS bundle with async modules (webpack asyncWebAssembly) exports a Promise of its exports.
+  const script = `const { main } = await (${load}); console.log(JSON.stringify(await main()))`
   const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', `import { createRequire } from 'node:module'; const require = createRequire(${JSON.stringify(file)}); ${script}`])
   return JSON.parse(stdout) as AppResult
 }

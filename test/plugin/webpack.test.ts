@@ -1,32 +1,11 @@
-import { readdirSync } from 'node:fs'
-import { join } from 'node:path'
-import webpack, { type Configuration, type Stats } from 'webpack'
-import asyncify from 'unplugin-asyncify/webpack'
 import { describe, expect, test } from 'vitest'
-import { appOptions, expectedResult, makeApp, runMain } from './helpers.js'
+import { bundlers } from './bundlers.js'
+import { appOptions, makeApp, runMain } from './helpers.js'
 
-function compile(config: Configuration): Promise<Stats> {
-  return new Promise((resolve, reject) => {
-    webpack(config, (error, stats) => {
-      if (error) return reject(error)
-      if (!stats || stats.hasErrors()) return reject(new Error(stats?.toString('errors-only')))
-      resolve(stats)
-    })
-  })
-}
-
-describe('webpack', () => {
-  test('an app built by webpack runs its async wasm imports in Node', async () => {
-    const dir = makeApp('webpack')
-    await compile({
-      mode: 'production',
-      context: dir,
-      entry: './main.js',
-      target: 'node',
-      output: { path: join(dir, 'dist'), filename: 'main.cjs', library: { type: 'commonjs2' } },
-      plugins: [asyncify(appOptions())],
-    })
-    expect(readdirSync(join(dir, 'dist')).filter((file) => file.endsWith('.wasm'))).toHaveLength(2)
-    expect(await runMain(join(dir, 'dist/main.cjs'))).toEqual(expectedResult())
+describe.each(['webpack', 'rspack'] as const)('%s', (name) => {
+  test('experiments.asyncWebAssembly keeps loading the modules the plugin does not claim', async () => {
+    const dir = makeApp(`coexist-${name}`)
+    const bundle = await bundlers[name](dir, 'webpack-coexist', appOptions(), { experiments: { asyncWebAssembly: true } })
+    expect(await runMain(bundle)).toEqual({ triple: 42, run: 0 * 1 + 1 * 2 + 2 * 3 })
   })
 })
