@@ -16,8 +16,13 @@ const VERSIONS = JSON.stringify([
   (require('../../package.json') as { version: string }).version,
 ])
 
+/**
+ * The file name only labels messages, so it stays out of the key: the same
+ * module at another path, or built from another root, is a hit.
+ */
 export function cacheKey(bytes: Uint8Array, options: TransformOptions): string {
-  return createHash('sha256').update(VERSIONS).update(JSON.stringify(options)).update(bytes).digest('hex').slice(0, 32)
+  const { filename: _label, ...shaping } = options
+  return createHash('sha256').update(VERSIONS).update(JSON.stringify(shaping)).update(bytes).digest('hex').slice(0, 32)
 }
 
 /**

@@ -27,7 +27,7 @@ export async function transformCached(
   const cache = cacheDir === null ? null : new TransformCache(cacheDir)
   const key = cacheKey(bytes, options)
   const hit = await cache?.get(key)
-  if (hit) return hit
+  if (hit) return { ...hit, report: { ...hit.report, filename: options.filename ?? hit.report.filename } }
   binaryenRuns.count++
   // Large modules take seconds; say so rather than leave the build silent.
   let announced = false
