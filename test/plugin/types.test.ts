@@ -1,0 +1,78 @@
+import { execFile } from 'node:child_process'
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { describe, expect, test } from 'vitest'
+import { bundlers } from './bundlers.js'
+import { appOptions, makeApp } from './helpers.js'
+
+const root = resolve(fileURLToPath(import.meta.url), '../../..')
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
+
+/** Type-checks `files` in `dir` as a user's strict project would; resolves to tsc's output. */
+async function typecheck(dir: string, files: string[]): Promise<{ ok: boolean; output: string }> {
+  const compilerOptions = { noEmit: true, strict: true, target: 'es2022', module: 'esnext', moduleResolution: 'bundler', lib: ['es2022', 'dom'], types: [] }
+  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files }))
+  try {
+    await promisify(execFile)(process.execPath, [tsc, '-p', dir])
+    return { ok: true, output: '' }
+  } catch (error) {
+    return { ok: false, output: String((error as { stdout?: string }).stdout) }
+  }
+}
+
+describe('types', () => {
+  test('dts writes x.wasm.d.ts with the real export signatures', async () => {
+    const dir = makeApp('dts')
+    await bundlers.rollup(dir, 'main', { ...appOptions(), dts: true })
+    const dts = readFileSync(join(dir, 'app.wasm.d.ts'), 'utf8')
+    expect(dts).toContain('readonly "run": (p0: number) => Promise<number>')
+    expect(dts).toContain('readonly "add": (p0: number, p1: number) => number')
+    expect(dts).toContain('readonly "scale": (p0: bigint, p1: number) => number')
+    expect(dts).toContain('readonly "memory": WebAssembly.Memory')
+    expect(dts).not.toContain('asyncify_')
+    // other.wasm: only env.fetch is async there, so double_logged stays synchronous.
+    const other = readFileSync(join(dir, 'other.wasm.d.ts'), 'utf8')
+    expect(other).toContain('readonly "fetch_twice": (p0: number) => Promise<number>')
+    expect(other).toContain('readonly "double_logged": (p0: number) => number')
+  })
+
+  test("a user's TypeScript type-checks against the generated d.ts and the client types", async () => {
+    const dir = makeApp('dts-check')
+    // As installed in a user's project.
+    mkdirSync(join(dir, 'node_modules'))
+    symlinkSync(root, join(dir, 'node_modules/unplugin-asyncify'), 'dir')
+    await bundlers.rollup(dir, 'main', { ...appOptions(), dts: true })
+    const sources = {
+      'good.ts': [
+        "import initOther from './other.wasm'",
+        'const other = await initOther({ env: { fetch: async (key: number) => key, log: (value: number) => value } })',
+        'const fetched: number = await other.exports.fetch_twice(1)',
+        'const doubled: number = other.exports.double_logged(1)',
+        'export { fetched, doubled }',
+      ],
+      'bad.ts': [
+        "import initOther from './other.wasm'",
+        'const other = await initOther()',
+        'const wrong: number = other.exports.fetch_twice(1)',
+        'export { wrong }',
+      ],
+      'client.ts': [
+        '/// <reference types="unplugin-asyncify/client" />',
+        "import init from './app.wasm?asyncify'",
+        'const instance = await init({ env: { sleep: (ms: number) => new Promise((resolve) => setTimeout(resolve, ms)) } }, { stackSize: 4096 })',
+        'const exports: Record<string, unknown> = instance.exports',
+        'export { exports }',
+      ],
+    }
+    for (const [file, lines] of Object.entries(sources)) writeFileSync(join(dir, file), lines.join('\n'))
+    const { ok, output } = await typecheck(dir, Object.keys(sources))
+    expect(ok).toBe(false)
+    // Exactly one error, in bad.ts: the suspending export returns a Promise.
+    expect(output.trim().split('\n')).toEqual([
+      expect.stringMatching(/(^|\/)bad\.ts\(3,7\): error TS2322: Type 'Promise<number>' is not assignable to type 'number'/),
+    ])
+  })
+})
