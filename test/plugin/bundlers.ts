@@ -18,7 +18,7 @@ import type { AsyncifyPluginOptions } from '../../src/plugin/options.js'
  * programmatic API, for Node, and returns the path of the bundle to run.
  */
 
-function runCompiler(compiler: { run(callback: (error: Error | null, stats?: { hasErrors(): boolean; toString(options: string): string }) => void): void; close(callback: () => void): void }): Promise<void> {
+function runCompiler(compiler: { run(callback: (error: Error | null, stats?: { hasErrors(): boolean; toString(options: 'errors-only'): string }) => void): void; close(callback: () => void): void }): Promise<void> {
   return new Promise((resolve, reject) => {
     compiler.run((error, stats) => {
       compiler.close(() => {

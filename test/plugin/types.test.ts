@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process'
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { createRequire } from 'node:module'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { describe, expect, test } from 'vitest'
+import { describe, expect, onTestFinished, test } from 'vitest'
 import { bundlers } from './bundlers.js'
 import { appOptions, makeApp } from './helpers.js'
 
@@ -40,11 +41,14 @@ describe('types', () => {
   })
 
   test("a user's TypeScript type-checks against the generated d.ts and the client types", async () => {
-    const dir = makeApp('dts-check')
-    // As installed in a user's project.
+    const app = makeApp('dts-check')
+    await bundlers.rollup(app, 'main', { ...appOptions(), dts: true })
+    // A user's project, outside this repository's own tsconfig, with the package installed.
+    const dir = mkdtempSync(join(tmpdir(), 'asyncify-types-'))
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
+    for (const file of ['app.wasm.d.ts', 'other.wasm.d.ts']) copyFileSync(join(app, file), join(dir, file))
     mkdirSync(join(dir, 'node_modules'))
     symlinkSync(root, join(dir, 'node_modules/unplugin-asyncify'), 'dir')
-    await bundlers.rollup(dir, 'main', { ...appOptions(), dts: true })
     const sources = {
       'good.ts': [
         "import initOther from './other.wasm'",

@@ -64,7 +64,7 @@ describe('vite dev server', () => {
       'not-wasm.wasm': readFileSync(join(fixtures, 'not-wasm.wasm')),
       'broken.js': "import init from './not-wasm.wasm?asyncify'\nexport default init\n",
     })
-    server = await createServer(config(dir, { server: { port: 0, host: '127.0.0.1', ws: true } }))
+    server = await createServer(config(dir, { server: { port: 0, host: '127.0.0.1' } }))
     await server.listen()
     const address = server.httpServer!.address() as { port: number }
     origin = `http://127.0.0.1:${address.port}`
