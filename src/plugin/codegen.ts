@@ -1,7 +1,11 @@
 import { fileURLToPath } from 'node:url'
 
-/** Id the generated modules import the loader by; `resolveId` maps it to the installed file. */
-export const LOADER_ID = 'unplugin-asyncify/load-wasm'
+/**
+ * Id the generated modules import the loader by; `resolveId` maps it to the
+ * installed file. Not a bare specifier, so Vite's dependency optimizer never
+ * tries to pre-bundle it (it is not a package export).
+ */
+export const LOADER_ID = '/@asyncify/load-wasm'
 export const LOADER_FILE = fileURLToPath(new URL('./load-wasm.js', import.meta.url))
 
 /** How the generated module reaches the bytes. */

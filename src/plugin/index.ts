@@ -154,7 +154,7 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
     enforce: 'pre',
 
     resolveId: {
-      filter: { id: /^unplugin-asyncify\/load-wasm$|\?asyncify$/ },
+      filter: { id: /^\/@asyncify\/load-wasm$|\?asyncify$/ },
       async handler(id, importer) {
         if (id === LOADER_ID) return LOADER_FILE
         // Vite, webpack and Rspack resolve `?query` imports themselves, aliases included.
@@ -249,7 +249,7 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
       setup(build) {
         state.esbuild = build.initialOptions
         state.root = build.initialOptions.absWorkingDir ?? process.cwd()
-        build.onResolve({ filter: /^unplugin-asyncify\/load-wasm$/ }, () => ({ path: LOADER_FILE }))
+        build.onResolve({ filter: /^\/@asyncify\/load-wasm$/ }, () => ({ path: LOADER_FILE }))
       },
       loader: 'js',
     },
