@@ -104,4 +104,53 @@ describe('clang-compiled C programs', () => {
     expect(await Promise.all(jobs)).toEqual([1, 2, 3].map(expected))
     expect(asyncifyStats(instance)).toEqual({ suspendedCalls: 0, stackPointer: start, asyncifyStackUsed: 0 })
   })
+
+  it('random interleavings of overlapping and re-entrant calls keep every result and leave the stacks clean', async () => {
+    let seed = 0x5eed
+    const random = () => {
+      seed = (seed + 0x6d2b79f5) | 0
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+      return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32
+    }
+    const waiting: (() => void)[] = []
+    let exports!: Record<string, any>
+    const nested: { id: number; result: Promise<number> }[] = []
+    const loaded = await asyncified(compileC('overlap.c'), { imports: ['env.wait'] }, {
+      env: {
+        wait: (id: number, phase: number) => {
+          // Sometimes start another job from inside the import, while wasm is on the stack.
+          if (id < 100 && random() < 0.3) nested.push({ id: id + 100, result: exports.job(id + 100) })
+          if (random() < 0.2) return id + phase
+          return new Promise<number>((resolve) => waiting.push(() => resolve(id + phase)))
+        },
+      },
+    })
+    exports = loaded.exports
+    const start = asyncifyStats(loaded.instance).stackPointer
+    const expected = (id: number) =>
+      (checksum(Array.from({ length: 256 }, (_, i) => (id * 13 + i) & 255)) + id * 1000 + id + 1) | 0
+    for (let round = 0; round < 25; round++) {
+      const ids = [1, 2, 3, 4].map((k) => k + round * 4)
+      nested.length = 0
+      const jobs = ids.map((id) => exports.job(id) as Promise<number>)
+      let settled = false
+      void Promise.allSettled(jobs).then(() => (settled = true))
+      for (;;) {
+        if (waiting.length === 0) {
+          // Continuations run as microtasks, so after a macrotask every unsettled call has a waiter.
+          await later(null)
+          if (waiting.length === 0 && settled) break
+          continue
+        }
+        const [next] = waiting.splice(Math.floor(random() * waiting.length), 1)
+        next!()
+        if (random() < 0.5) await later(null)
+        else await Promise.resolve()
+      }
+      expect(await Promise.all(jobs)).toEqual(ids.map(expected))
+      expect(await Promise.all(nested.map((entry) => entry.result))).toEqual(nested.map((entry) => expected(entry.id)))
+    }
+    expect(asyncifyStats(loaded.instance)).toEqual({ suspendedCalls: 0, stackPointer: start, asyncifyStackUsed: 0 })
+  })
 })

@@ -37,3 +37,26 @@ describe('Binaryen issue "Inlining breaks asyncify"', () => {
     }
   }
 })
+
+describe('the runtime option', () => {
+  it('runtime code that reaches the Asyncify API through helpers works once named in runtime', async () => {
+    const bytes = wat(fixture('runtime-through-helper.wat'))
+    for (const optimize of [0, 2] as OptimizeLevel[]) {
+      const { wasm, report } = await asyncifyWasm(bytes, { optimize, runtime: ['runtime'], filename: 'helper.wasm' })
+      expect(report.warnings.filter((w) => w.includes('runtime pattern'))).toEqual([])
+      expect(await printed(wasm)).toEqual([1, 2, 3])
+    }
+  })
+
+  it('without it, Binaryen instruments that code and the program goes wrong', async () => {
+    const { wasm } = await asyncifyWasm(wat(fixture('runtime-through-helper.wat')), { optimize: 0 })
+    const outcome = await printed(wasm).catch((error: unknown) => error)
+    expect(outcome).not.toEqual([1, 2, 3])
+  })
+
+  it('a runtime pattern that matches no function is reported', async () => {
+    const { report } = await asyncifyWasm(wat(fixture('inlining.wat')), { runtime: ['no_such_fn*'] })
+    expect(report.warnings).toContainEqual(expect.stringMatching(/runtime pattern "no_such_fn\*" matches no function/))
+  })
+})
+
