@@ -58,7 +58,6 @@ interface BuildState {
 /** The Rollup-family plugin context, as much of it as we use. */
 interface RollupLikeContext {
   emitFile(file: { type: 'asset'; name: string; source: Uint8Array }): string
-  warn(message: string): void
   environment?: { config: { consumer: 'client' | 'server' } }
 }
 
