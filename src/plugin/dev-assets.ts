@@ -22,14 +22,21 @@ export class DevAssets {
     return path
   }
 
-  /** Connect middleware; the path is content-addressed, so it can be cached forever. */
-  middleware = (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
-    const path = req.url?.split('?')[0]
-    const bytes = path === undefined ? undefined : this.byPath.get(path)
-    if (!bytes) return next()
-    res.setHeader('Content-Type', 'application/wasm')
-    res.setHeader('Content-Length', bytes.length)
-    res.setHeader('Cache-Control', 'max-age=31536000, immutable')
-    res.end(bytes)
+  /**
+   * Connect middleware for a server whose `base` is `base` (it runs before
+   * Vite strips the base). The path is content-addressed, so it can be cached forever.
+   */
+  middleware(base: string) {
+    const prefix = base.replace(/\/$/, '')
+    return (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
+      const url = req.url?.split('?')[0]
+      const path = url?.startsWith(`${prefix}/`) ? url.slice(prefix.length) : url
+      const bytes = path === undefined ? undefined : this.byPath.get(path)
+      if (!bytes) return next()
+      res.setHeader('Content-Type', 'application/wasm')
+      res.setHeader('Content-Length', bytes.length)
+      res.setHeader('Cache-Control', 'max-age=31536000, immutable')
+      res.end(bytes)
+    }
   }
 }

@@ -93,8 +93,7 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
       // SSR in dev runs in this very process: inlining avoids serving or writing anything.
       if (server) return { kind: 'inline', bytes: wasm }
       const path = devAssets.add(file, hashedName(file, wasm).slice(0, -5), name, wasm)
-      const base = state.vite.config.base.startsWith('/') ? state.vite.config.base : '/'
-      return { kind: 'url', expression: JSON.stringify(base + path.slice(1)) }
+      return { kind: 'url', expression: JSON.stringify(devBase(state.vite.config) + path.slice(1)) }
     }
     switch (meta.framework) {
       case 'vite':
@@ -192,7 +191,7 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
         state.vite = { config, serve: config.command === 'serve' }
       },
       configureServer(server) {
-        server.middlewares.use(devAssets.middleware)
+        server.middlewares.use(devAssets.middleware(devBase(server.config)))
       },
       // Vite points assets of SSR builds at `base`, a URL for the browser; the
       // server reads its copy from disk beside its own chunk.
@@ -254,6 +253,11 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
     },
   }
   return plugin
+}
+
+/** The base the dev server answers under (a relative or full-URL `base` serves from `/`). */
+function devBase(config: ResolvedConfig): string {
+  return config.base.startsWith('/') ? config.base : '/'
 }
 
 export const unplugin = /* #__PURE__ */ createUnplugin(unpluginFactory)

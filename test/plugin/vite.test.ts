@@ -53,7 +53,7 @@ describe('vite build', () => {
   })
 })
 
-describe('vite dev server', () => {
+describe('vite dev server (base /sub/)', () => {
   let dir: string
   let server: ViteDevServer
   let origin: string
@@ -64,7 +64,7 @@ describe('vite dev server', () => {
       'not-wasm.wasm': readFileSync(join(fixtures, 'not-wasm.wasm')),
       'broken.js': "import init from './not-wasm.wasm?asyncify'\nexport default init\n",
     })
-    server = await createServer(config(dir, { server: { port: 0, host: '127.0.0.1' } }))
+    server = await createServer(config(dir, { base: '/sub/', server: { port: 0, host: '127.0.0.1' } }))
     await server.listen()
     const address = server.httpServer!.address() as { port: number }
     origin = `http://127.0.0.1:${address.port}`
@@ -82,8 +82,8 @@ describe('vite dev server', () => {
 
   /** The URL main.js imports a module by, as the browser would request it (Vite adds `?import`). */
   async function importUrl(page: string, file: string): Promise<string> {
-    const code = await (await fetch(`${origin}/${page}`)).text()
-    const match = new RegExp(`"(/${file.replace('.', '\\.')}\\?[^"]+)"`).exec(code)
+    const code = await (await fetch(`${origin}/sub/${page}`)).text()
+    const match = new RegExp(`"(/sub/${file.replace('.', '\\.')}\\?[^"]+)"`).exec(code)
     expect(match, code).not.toBeNull()
     return match![1]!
   }
@@ -92,13 +92,13 @@ describe('vite dev server', () => {
     const response = await fetch(origin + (await importUrl(page, file)))
     expect(response.status).toBe(200)
     const code = await response.text()
-    const match = /"(\/@asyncify\/[^"]+)"/.exec(code)
+    const match = /"(\/sub\/@asyncify\/[^"]+)"/.exec(code)
     expect(match, code).not.toBeNull()
     return match![1]!
   }
 
   test('the page module and the wasm module are served as JavaScript', async () => {
-    const page = await fetch(`${origin}/main.js`)
+    const page = await fetch(`${origin}/sub/main.js`)
     expect(page.status).toBe(200)
     expect(page.headers.get('content-type')).toMatch(/javascript/)
     const module = await fetch(origin + (await importUrl('main.js', 'app.wasm')))
@@ -125,7 +125,7 @@ describe('vite dev server', () => {
     const response = await fetch(origin + (await importUrl('broken.js', 'not-wasm.wasm')))
     expect(response.status).toBe(500)
     expect(await response.text()).toContain('not-wasm.wasm')
-    expect((await fetch(`${origin}/main.js`)).status).toBe(200)
+    expect((await fetch(`${origin}/sub/main.js`)).status).toBe(200)
   })
 
   test('changing the .wasm re-transforms it and reloads the page', async () => {
