@@ -10,8 +10,11 @@ export const LOADER_FILE = fileURLToPath(new URL('./load-wasm.js', import.meta.u
 
 /** How the generated module reaches the bytes. */
 export type WasmSource =
-  /** A JS expression evaluating to the module's URL, absolute or relative to the generated module. */
-  | { kind: 'url'; expression: string }
+  /**
+   * A JS expression evaluating to the module's URL; `relative` when it may be
+   * relative to the generated module (resolved against `import.meta.url`).
+   */
+  | { kind: 'url'; expression: string; relative: boolean }
   | { kind: 'inline'; bytes: Uint8Array }
 
 /**
@@ -34,7 +37,8 @@ export function moduleCode(name: string, source: WasmSource): string {
     `import { initFromUrl } from ${JSON.stringify(LOADER_ID)}`,
     `export default function init(imports, options) {`,
     // Not `new URL(literal, import.meta.url)`: Vite and webpack would rewrite that as a file reference.
-    `  return initFromUrl(${source.expression}, import.meta.url, ${label}, imports, options)`,
+    // webpack would otherwise bake the source file's path into a non-ESM bundle as `import.meta.url`.
+    `  return initFromUrl(${source.expression}, ${source.relative ? 'import.meta.url' : 'undefined'}, ${label}, imports, options)`,
     `}`,
     ``,
   ].join('\n')

@@ -93,7 +93,7 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
       // SSR in dev runs in this very process: inlining avoids serving or writing anything.
       if (server) return { kind: 'inline', bytes: wasm }
       const path = devAssets.add(file, hashedName(file, wasm).slice(0, -5), name, wasm)
-      return { kind: 'url', expression: JSON.stringify(devBase(state.vite.config) + path.slice(1)) }
+      return { kind: 'url', expression: JSON.stringify(devBase(state.vite.config) + path.slice(1)), relative: true }
     }
     switch (meta.framework) {
       case 'vite':
@@ -101,14 +101,14 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
       case 'rolldown': {
         const ref = rollup!.emitFile({ type: 'asset', name, source: wasm })
         if (server) serverAssets.set(ref, wasm)
-        return { kind: 'url', expression: `import.meta.ROLLUP_FILE_URL_${ref}` }
+        return { kind: 'url', expression: `import.meta.ROLLUP_FILE_URL_${ref}`, relative: true }
       }
       case 'webpack':
       case 'rspack': {
         // webpack and Rspack turn this into a hashed asset themselves, with publicPath and worker support.
         const dir = join(cacheDir() ?? join(tmpdir(), NAME), 'assets')
         const path = await writeAsset(dir, hashedName(file, wasm), wasm)
-        return { kind: 'url', expression: `new URL(${JSON.stringify(path)}, import.meta.url)` }
+        return { kind: 'url', expression: `new URL(${JSON.stringify(path)}, import.meta.url)`, relative: false }
       }
       case 'esbuild': {
         const build = state.esbuild ?? {}
@@ -117,7 +117,7 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
         const fileName = hashedName(file, wasm)
         await writeAsset(resolve(state.root, outdir), fileName, wasm)
         const url = build.publicPath ? `${build.publicPath.replace(/\/$/, '')}/${fileName}` : `./${fileName}`
-        return { kind: 'url', expression: JSON.stringify(url) }
+        return { kind: 'url', expression: JSON.stringify(url), relative: true }
       }
       default:
         return { kind: 'inline', bytes: wasm }

@@ -14,7 +14,7 @@ export type Instance = AsyncifiedInstance['instance']
  */
 export async function initFromUrl(
   url: string | URL,
-  base: string,
+  base: string | undefined,
   name: string,
   imports?: WebAssembly.Imports,
   options?: InstantiateOptions,

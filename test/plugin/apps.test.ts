@@ -15,6 +15,9 @@ describe.each(bundlerNames)('%s', (name) => {
     const bundle = await build(dir, 'main', appOptions())
     expect(wasmFiles(bundle)).toHaveLength(2)
     expect(await runMain(bundle)).toEqual(expectedResult())
+    // No path of the build machine in the code (esbuild's module comments name them, like any module's).
+    const code = readFileSync(bundle, 'utf8').split('\n').filter((line) => !line.trimStart().startsWith('//'))
+    expect(code.join('\n')).not.toContain(dir)
   })
 
   test('with inline, the modules are embedded and no .wasm is emitted', async () => {
