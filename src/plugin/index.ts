@@ -185,6 +185,20 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
         }),
 
     vite: {
+      // Vite bundles Web Workers with a plugin list of their own; adding ours
+      // there means a worker can import `?asyncify` with no extra config.
+      config(config) {
+        const userPlugins = config.worker?.plugins
+        return {
+          worker: {
+            plugins: () => {
+              const plugins = userPlugins?.() ?? []
+              const ours = plugins.some((entry) => entry && typeof entry === 'object' && 'name' in entry && entry.name === NAME)
+              return ours ? plugins : [...plugins, unplugin.vite(rawOptions)]
+            },
+          },
+        }
+      },
       configResolved(config) {
         state.root = config.root
         state.log = (message) => config.logger.info(`[${NAME}] ${message}`)
