@@ -63,7 +63,9 @@ export const programs: { [D in DemoName]: (host: Host, ...args: ProgramArgs[D]) 
         const path = readText(exports().memory, address, length)
         // Relative to the app's base, not to this script: in a worker they differ.
         const base = new URL(import.meta.env.BASE_URL, location.origin)
-        const response = await fetch(new URL(path, base)).catch(() => null)
+        // Asking for text, not HTML: Vite's single-page-app fallback answers an
+        // unknown path that accepts HTML with index.html instead of a 404.
+        const response = await fetch(new URL(path, base), { headers: { accept: 'text/plain' } }).catch(() => null)
         if (!response?.ok) return 0
         const body = new Uint8Array(await response.arrayBuffer())
         return copyIn(exports().memory, exports().alloc, body)

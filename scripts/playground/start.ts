@@ -1,0 +1,60 @@
+/**
+ * `npm start`: builds the playground for production, serves it with `vite
+ * preview`, and runs every demo in Chromium (headless unless a display is
+ * available), on the page and in a Web Worker, printing what each one showed.
+ * Exits non-zero when a demo fails.
+ */
+import { relative } from 'node:path'
+import { launchChromium } from './browser.js'
+import { assertNoProblems, DEMO_NAMES, demos, openPlayground, type DemoResult } from './drive.js'
+import { repoDir } from './paths.js'
+import { buildPlayground, startPreview } from './servers.js'
+
+const artifacts = `${repoDir}/test/artifacts/playground`
+const indent = (text: string, prefix: string) => text.trimEnd().replace(/^/gm, prefix)
+
+function print(result: DemoResult): void {
+  console.log(`  ✓ ${result.demo}`)
+  for (const fact of result.facts) console.log(`      ${fact}`)
+  console.log(indent(result.output, '      │ '))
+  console.log(`      report: ${result.report.replace(/\n/g, '; ')}`)
+  console.log(`      screenshot: ${relative(process.cwd(), result.screenshot)}`)
+}
+
+async function main(): Promise<number> {
+  console.log('Building the playground (clang, then vite build)...')
+  const outDir = await buildPlayground()
+  const server = await startPreview(outDir)
+  const headless = !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY
+  const browser = await launchChromium({ headless })
+  console.log(`Serving ${server.url} with vite preview; Chromium ${headless ? 'headless' : 'with a window'}.`)
+  let failures = 0
+  try {
+    for (const worker of [false, true]) {
+      console.log(worker ? '\nPrograms in a Web Worker:' : "\nPrograms on the page's main thread:")
+      const visit = await openPlayground(browser.context, server.url, { worker })
+      for (const name of DEMO_NAMES) {
+        try {
+          print(await demos[name](visit.page, `${artifacts}/${worker ? 'worker' : 'page'}`))
+        } catch (error) {
+          failures++
+          console.log(`  ✗ ${name}\n${indent(error instanceof Error ? error.message : String(error), '      ')}`)
+        }
+      }
+      try {
+        assertNoProblems(visit)
+      } catch (error) {
+        failures++
+        console.log(indent((error as Error).message, '  ✗ '))
+      }
+      await visit.page.close()
+    }
+  } finally {
+    await browser.close()
+    await server.close()
+  }
+  console.log(failures === 0 ? '\nEvery demo worked.' : `\n${failures} failure(s).`)
+  return failures === 0 ? 0 : 1
+}
+
+process.exitCode = await main()
