@@ -35,9 +35,17 @@ export async function buildPlayground({
   return outDir
 }
 
-/** Serves a build from `buildPlayground` with `vite preview`. */
-export async function startPreview(outDir: string, { logLevel = 'warn' }: Options = {}): Promise<Served> {
-  const server = await preview({ root: playgroundDir, logLevel, build: { outDir }, preview: { port: 0, host: '127.0.0.1' } })
+/** Serves a build from `buildPlayground` with `vite preview`, adding `headers` to every response. */
+export async function startPreview(
+  outDir: string,
+  { logLevel = 'warn', headers = {} }: Options & { headers?: Record<string, string> } = {},
+): Promise<Served> {
+  const server = await preview({
+    root: playgroundDir,
+    logLevel,
+    build: { outDir },
+    preview: { port: 0, host: '127.0.0.1', headers },
+  })
   return {
     url: server.resolvedUrls!.local[0]!,
     close: () => new Promise<void>((resolve, reject) => server.httpServer.close((error) => (error ? reject(error) : resolve()))),

@@ -1,0 +1,63 @@
+/**
+ * One describe block per way of serving the playground: the same four demos,
+ * driven like a person, then a check that the page logged no error (which
+ * includes CSP violations).
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import type { BrowserContext } from 'playwright-core'
+import { assertNoProblems, demos, openPlayground, wasmFetchedByPage, type Visit } from '../../scripts/playground/drive.js'
+import { repoDir } from '../../scripts/playground/paths.js'
+
+export interface Run {
+  /** Names the describe block and the screenshot folder (test/artifacts/e2e/<name>/). */
+  name: string
+  url: () => string
+  context: () => BrowserContext
+  worker?: boolean
+  /** Extra checks on the open page, before the demos run. */
+  checks?: (visit: () => Visit) => void
+}
+
+export function describeDemos({ name, url, context, worker = false, checks }: Run): void {
+  describe(name, () => {
+    let visit: Visit
+    const screenshots = `${repoDir}/test/artifacts/e2e/${name.replace(/\W+/g, '-')}`
+    beforeAll(async () => {
+      visit = await openPlayground(context(), url(), { worker })
+    })
+    afterAll(async () => {
+      await visit?.page.close()
+    })
+    checks?.(() => visit)
+
+    test('sleep: C sleeps between steps, and the page handles clicks meanwhile', async () => {
+      const result = await demos.sleep(visit.page, screenshots)
+      expect(result.output).toMatch(/^Found \d+ primes below 100000\.\n$/)
+    })
+    test('input: the blocking C game reads each guess from the text box', async () => {
+      const result = await demos.input(visit.page, screenshots)
+      expect(result.output).toMatch(/Yes! It was \d+\. You found it in \d guess(es)?\.\n$/)
+    })
+    test('fetch: C gets the fetched file back and counts its words', async () => {
+      const result = await demos.fetch(visit.page, screenshots)
+      expect(result.output).toMatch(/Most frequent words:\n(  \S+ \d+\n){5}$/)
+    })
+    test('sort: qsort suspends inside its comparator for every animated comparison', async () => {
+      const result = await demos.sort(visit.page, screenshots)
+      expect(result.output).toMatch(/^Sorted:( \d+){12}\n\d+ comparisons/)
+    })
+    test('every demo shows the build report of its module', async () => {
+      for (const card of await visit.page.getByRole('region').all()) {
+        const report = await card.getByLabel('Build report').innerText()
+        expect(report).toMatch(/Functions instrumented\s+\d+ of \d+/)
+        expect(report).toMatch(/Size\s+[\d,]+ bytes → [\d,]+ bytes/)
+      }
+    })
+    test(worker ? 'the wasm was fetched by the worker, not the page' : 'the wasm was fetched by the page', async () => {
+      expect(await wasmFetchedByPage(visit.page)).toBe(!worker)
+    })
+    test('the page logged no errors', () => {
+      assertNoProblems(visit)
+    })
+  })
+}

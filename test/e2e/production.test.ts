@@ -1,0 +1,51 @@
+// One production build of the playground, served by `vite preview` as it is
+// and once more under a strict Content-Security-Policy, in Debian's Chromium.
+import { afterAll, beforeAll, expect, test } from 'vitest'
+import { launchChromium, type Browser } from '../../scripts/playground/browser.js'
+import { buildPlayground, startPreview, type Served } from '../../scripts/playground/servers.js'
+import { describeDemos } from './demos.js'
+
+// What a strict site sends: wasm may compile, but nothing may eval JavaScript.
+const CSP = "script-src 'self' 'wasm-unsafe-eval'"
+
+let plain: Served
+let strict: Served
+let browser: Browser
+
+beforeAll(async () => {
+  const [outDir, launched] = await Promise.all([buildPlayground(), launchChromium()])
+  browser = launched
+  ;[plain, strict] = await Promise.all([
+    startPreview(outDir),
+    startPreview(outDir, { headers: { 'Content-Security-Policy': CSP } }),
+  ])
+})
+afterAll(async () => {
+  await browser?.close()
+  await Promise.all([plain?.close(), strict?.close()])
+})
+
+const context = () => browser.context
+const cspChecks = (visit: () => { page: import('playwright-core').Page }) => {
+  test('the policy is in force: the page cannot eval', async () => {
+    const blocked = await visit().page.evaluate(() => {
+      try {
+        return (0, eval)('false') as boolean
+      } catch {
+        return true
+      }
+    })
+    expect(blocked).toBe(true)
+  })
+}
+
+describeDemos({ name: 'vite preview', url: () => plain.url, context })
+describeDemos({ name: 'vite preview, programs in a Web Worker', url: () => plain.url, context, worker: true })
+describeDemos({ name: `vite preview with CSP ${CSP}`, url: () => strict.url, context, checks: cspChecks })
+describeDemos({
+  name: `vite preview with CSP ${CSP}, programs in a Web Worker`,
+  url: () => strict.url,
+  context,
+  worker: true,
+  checks: cspChecks,
+})
