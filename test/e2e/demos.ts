@@ -14,11 +14,9 @@ export interface Run {
   url: () => string
   context: () => BrowserContext
   worker?: boolean
-  /** Extra checks on the open page, before the demos run. */
-  checks?: (visit: () => Visit) => void
 }
 
-export function describeDemos({ name, url, context, worker = false, checks }: Run): void {
+export function describeDemos({ name, url, context, worker = false }: Run): void {
   describe(name, () => {
     let visit: Visit
     const screenshots = `${repoDir}/test/artifacts/e2e/${name.replace(/\W+/g, '-')}`
@@ -28,7 +26,6 @@ export function describeDemos({ name, url, context, worker = false, checks }: Ru
     afterAll(async () => {
       await visit?.page.close()
     })
-    checks?.(() => visit)
 
     test('sleep: C sleeps between steps, and the page handles clicks meanwhile', async () => {
       const result = await demos.sleep(visit.page, screenshots)

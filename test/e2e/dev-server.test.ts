@@ -8,7 +8,7 @@ let server: Served
 let browser: Browser
 
 beforeAll(async () => {
-  ;[server, browser] = await Promise.all([startDevServer(), launchChromium()])
+  ;[server, browser] = await Promise.all([startDevServer({ logLevel: 'error' }), launchChromium()])
 })
 afterAll(async () => {
   await browser?.close()
