@@ -1,12 +1,13 @@
-// Fetches a text file served by the page and counts its lines, words and most
-// frequent words. fetch_text() is an async import backed by fetch(); the C code
-// gets the whole body back as if reading it were a blocking call.
+// Fetches a text file served by the page and counts its lines, words
+// and most frequent words. fetch_text() is an async import backed by
+// fetch(); the C code gets the whole body back as if reading it were a
+// blocking call.
 #include <ctype.h>
 #include <stdlib.h>
 #include "host.h"
 
-// Resolves to the body as a NUL-terminated string in memory from alloc()
-// (the caller frees it), or to NULL when the request fails.
+// Resolves to the body as a NUL-terminated string in memory from
+// alloc() (the caller frees it), or to NULL when the request fails.
 IMPORT("fetch_text") char *fetch_text(const char *url, int url_length);
 
 EXPORT("alloc") void *alloc(int bytes) { return malloc((size_t)bytes); }
@@ -18,7 +19,8 @@ static int by_text(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-// Returns the number of words, or -1 when the file could not be fetched.
+// Returns the number of words, or -1 when the file could not be
+// fetched.
 EXPORT("analyse") int analyse(const char *url) {
   print("Fetching ");
   print(url);
@@ -33,8 +35,9 @@ EXPORT("analyse") int analyse(const char *url) {
   static char *words[MAX_WORDS];
   int count = 0, lines = 0;
   size_t bytes = strlen(text);
-  // Words are runs of letters and apostrophes, lowercased in place and cut out
-  // of the text by overwriting the character after each with NUL.
+  // Words are runs of letters and apostrophes, lowercased in place and
+  // cut out of the text by overwriting the character after each with
+  // NUL.
   for (char *at = text; *at != '\0';) {
     if (*at == '\n') lines++;
     if (!isalpha((unsigned char)*at)) {
@@ -64,7 +67,8 @@ EXPORT("analyse") int analyse(const char *url) {
     int best = -1, best_run = 0;
     for (int i = 0; i < count;) {
       int run = 1;
-      while (i + run < count && strcmp(words[i], words[i + run]) == 0) run++;
+      while (i + run < count && strcmp(words[i], words[i + run]) == 0)
+        run++;
       int used = 0;
       for (int p = 0; p < place; p++) used |= taken[p] == i;
       if (!used && run > best_run) best = i, best_run = run;

@@ -1,15 +1,18 @@
-// A number-guessing game written as ordinary blocking C: read_line() waits for
-// the person to type into the page's text box, yet the C code just calls it.
+// A number-guessing game written as ordinary blocking C: read_line()
+// waits for the person to type into the page's text box, yet the C code
+// just calls it.
 #include <stdlib.h>
 #include "host.h"
 
-// Resolves when the person submits a line: copies at most capacity - 1 bytes
-// of it into line, NUL-terminates it and returns the number of bytes copied.
+// Resolves when the person submits a line: copies at most capacity - 1
+// bytes of it into line, NUL-terminates it and returns the number of
+// bytes copied.
 IMPORT("read_line") int read_line(char *line, int capacity);
 
-// Static rather than on the C stack: while play() is suspended the runtime
-// keeps its stack frames aside and puts them back on resume, which would undo
-// what read_line wrote into a local array in the meantime.
+// Static rather than on the C stack: while play() is suspended the
+// runtime keeps its stack frames aside and puts them back on resume,
+// which would undo what read_line wrote into a local array in the
+// meantime.
 static char line[32];
 
 // Plays one game; returns the number of guesses it took.

@@ -1,6 +1,7 @@
-// Counts the primes below a limit in steps, and after each step draws the
-// progress and sleeps. sleep() is an async import (a setTimeout Promise): the
-// loop reads like blocking C, yet the page keeps handling clicks meanwhile.
+// Counts the primes below a limit in steps, and after each step draws
+// the progress and sleeps. sleep() is an async import (a setTimeout
+// Promise): the loop reads like blocking C, yet the page keeps handling
+// clicks meanwhile.
 #include "host.h"
 
 IMPORT("sleep") void sleep_ms(int milliseconds);

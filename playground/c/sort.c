@@ -1,10 +1,12 @@
-// Sorts numbers with libc's qsort, whose comparator first awaits the page: it
-// animates the two values being compared. The suspension happens beneath
-// qsort's indirect call to the comparator, inside wasi-libc.
+// Sorts numbers with libc's qsort, whose comparator first awaits the
+// page: it animates the two values being compared. The suspension
+// happens beneath qsort's indirect call to the comparator, inside
+// wasi-libc.
 #include <stdlib.h>
 #include "host.h"
 
-// Resolves once the page has shown values[i] and values[j] being compared.
+// Resolves once the page has shown values[i] and values[j] being
+// compared.
 IMPORT("show_compare") void show_compare(int i, int j);
 // Draws the values once more, sorted.
 IMPORT("show_sorted") void show_sorted(void);

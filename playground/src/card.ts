@@ -52,6 +52,7 @@ function reportView(report: BuildReport | null): HTMLElement {
     h('dd', {}, `${bytes(size.before)} → ${bytes(size.after)}`),
     h('dt', {}, 'Async imports'),
     h('dd', {}, report.asyncImports.join(', ') || 'none'),
+    ...report.warnings.flatMap((warning) => [h('dt', {}, 'Warning'), h('dd', {}, warning)]),
   )
   return view
 }

@@ -13,8 +13,7 @@ import { playgroundDir } from './paths.js'
 const sourceDir = join(playgroundDir, 'c')
 const outputDir = join(playgroundDir, 'wasm')
 
-// A reactor: no main(); the page calls the exports. -Wl,--export-dynamic is
-// not needed because every export is named with export_name in the source.
+// A reactor: no main(); the page calls the exports, named in the source with export_name.
 const CLANG_ARGS = ['--target=wasm32-wasi', '--sysroot=/usr', '-O2', '-mexec-model=reactor', '-Wall', '-Wextra', '-Werror']
 
 export class CompileError extends Error {

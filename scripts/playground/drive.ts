@@ -50,7 +50,10 @@ function section(page: Page, title: string): Locator {
 async function finish(demo: DemoName, card: Locator, facts: string[], screenshotDir: string): Promise<DemoResult> {
   const output = (await card.getByLabel(/output$/).textContent()) ?? ''
   if (/Error:/.test(output)) throw new DemoFailure(`${demo} demo printed an error:\n${output}`)
-  const report = (await card.getByLabel('Build report').innerText()).replace(/\t/g, ': ')
+  const view = card.getByLabel('Build report')
+  const terms = await view.locator('dt').allTextContents()
+  const details = await view.locator('dd').allTextContents()
+  const report = terms.map((term, i) => `${term}: ${details[i]}`).join('; ')
   mkdirSync(screenshotDir, { recursive: true })
   const screenshot = join(screenshotDir, `${demo}.png`)
   await card.screenshot({ path: screenshot })

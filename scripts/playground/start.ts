@@ -17,13 +17,15 @@ function print(result: DemoResult): void {
   console.log(`  ✓ ${result.demo}`)
   for (const fact of result.facts) console.log(`      ${fact}`)
   console.log(indent(result.output, '      │ '))
-  console.log(`      report: ${result.report.replace(/\n/g, '; ')}`)
+  console.log(`      report: ${result.report}`)
   console.log(`      screenshot: ${relative(process.cwd(), result.screenshot)}`)
 }
 
 async function main(): Promise<number> {
   console.log('Building the playground (clang, then vite build)...')
-  const outDir = await buildPlayground()
+  // Vite's warnings would repeat, once per build of the page and of its worker,
+  // what each demo's build report shows.
+  const outDir = await buildPlayground({ logLevel: 'error' })
   const server = await startPreview(outDir)
   const headless = !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY
   const browser = await launchChromium({ headless })
