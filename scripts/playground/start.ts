@@ -4,6 +4,7 @@
  * available), on the page and in a Web Worker, printing what each one showed.
  * Exits non-zero when a demo fails.
  */
+import { rmSync } from 'node:fs'
 import { relative } from 'node:path'
 import { launchChromium } from './browser.js'
 import { assertNoProblems, DEMO_NAMES, demos, openPlayground, type DemoResult } from './drive.js'
@@ -54,6 +55,7 @@ async function main(): Promise<number> {
   } finally {
     await browser.close()
     await server.close()
+    rmSync(outDir, { recursive: true, force: true })
   }
   console.log(failures === 0 ? '\nEvery demo worked.' : `\n${failures} failure(s).`)
   return failures === 0 ? 0 : 1

@@ -1,5 +1,6 @@
 // One production build of the playground, served by `vite preview` as it is
 // and once more under a strict Content-Security-Policy, in Debian's Chromium.
+import { rmSync } from 'node:fs'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { launchChromium, type Browser } from '../../scripts/playground/browser.js'
 import { buildPlayground, startPreview, type Served } from '../../scripts/playground/servers.js'
@@ -8,13 +9,13 @@ import { describeDemos } from './demos.js'
 // What a strict site sends: wasm may compile, but nothing may eval JavaScript.
 const CSP = "script-src 'self' 'wasm-unsafe-eval'"
 
+let outDir: string
 let plain: Served
 let strict: Served
 let browser: Browser
 
 beforeAll(async () => {
-  const [outDir, launched] = await Promise.all([buildPlayground({ logLevel: 'error' }), launchChromium()])
-  browser = launched
+  ;[outDir, browser] = await Promise.all([buildPlayground({ logLevel: 'error' }), launchChromium()])
   ;[plain, strict] = await Promise.all([
     startPreview(outDir, { logLevel: 'error' }),
     startPreview(outDir, { logLevel: 'error', headers: { 'Content-Security-Policy': CSP } }),
@@ -23,6 +24,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close()
   await Promise.all([plain?.close(), strict?.close()])
+  if (outDir) rmSync(outDir, { recursive: true, force: true })
 })
 
 const context = () => browser.context
