@@ -32,13 +32,17 @@
  *     needs the region, which first copies it out (`evict`); a resume copies it
  *     back. The common single-call case never copies.
  *   - its C shadow-stack frames (`__stack_pointer` in clang and Rust output):
- *     unwinding skips the epilogues, so the frames between the pointer at the
- *     suspension and at the call's entry are live. They are copied out at once
- *     and the pointer is put back to its value at entry, as if the call had
- *     returned: the caller (JS, or wasm that called us through an import) sees
- *     an untouched stack. A resume copies them back to the same addresses
- *     (frames hold pointers into themselves) below the current pointer, which
- *     is free because no wasm runs when a Promise continuation does.
+ *     unwinding skips the epilogues, so the frames below the pointer stay live,
+ *     and an import may still write into them (`read(fd, buf, n)` with `buf` on
+ *     the stack fills it after its await). So they never move: a call runs on
+ *     the program's own stack when no suspended call holds it, and otherwise
+ *     on a stack of its own (`shadowStackSize` bytes, made with `memory.grow`
+ *     like the Asyncify region and reused). While a suspended call holds the
+ *     program's stack, the pointer rests just below its frames, so synchronous
+ *     exports called meanwhile run below them. The driver owns the pointer at
+ *     every entry into and exit from a suspending export: it points it at the
+ *     call's stack on the way in and back at the caller's (or at the resting
+ *     place) on the way out.
  *
  * Failure. A rejection is thrown into wasm at the import's call site; any
  * exception that leaves the export (a rejection, a throwing import, a trap)
@@ -49,6 +53,9 @@ import { AsyncifyError, AsyncifyStackOverflowError } from './errors.js'
 
 const PAGE = 65536
 const HEADER = 8
+/** `Call.stack` values besides the top address of one of the driver's stacks. */
+const UNASSIGNED = -1
+const MAIN = 0
 
 /** A caller-chosen home for the Asyncify data, instead of pages grown at the end of memory. */
 export interface StackRegion {
@@ -61,6 +68,8 @@ export interface DriverOptions {
   label: string
   stackSize: number
   stackRegion: StackRegion | undefined
+  /** Bytes of C stack for a call that overlaps another one. */
+  shadowStackSize: number
 }
 
 /** The functions the Asyncify pass exports. */
@@ -77,11 +86,10 @@ interface Call {
   value: unknown
   error: unknown
   failed: boolean
-  /** Shadow-stack pointer at the first entry: the top of this call's frames. */
-  entrySp: number
-  /** Shadow-stack pointer at the last suspension, and the frames above it. */
-  deepSp: number
-  frames: Uint8Array | null
+  /** Where this call's C stack pointer is: its top before the first entry, its depth while suspended. */
+  sp: number
+  /** The C stack this call runs on: the program's own (`MAIN`), or one of the driver's. */
+  stack: number
   /** End of this call's Asyncify data while it sits in the scratch region. */
   dataEnd: number
   /** This call's Asyncify data once evicted from the scratch region. */
@@ -117,6 +125,11 @@ export class AsyncifyDriver {
   private regionTop = -1
   private owner: Call | null = null
   private suspended = 0
+  /** The program's stack pointer with no call on it, and the call that holds that stack. */
+  private restSp = 0
+  private mainHolder: Call | null = null
+  /** Tops of the driver's own C stacks that no call holds. */
+  private readonly freeStacks: number[] = []
   private poisoned: AsyncifyError | null = null
 
   private api!: AsyncifyExports
@@ -130,6 +143,7 @@ export class AsyncifyDriver {
     this.api = api
     this.memory = memory
     this.stackPointer = stackPointer
+    if (stackPointer) this.restSp = stackPointer.value as number
   }
 
   /** Wraps an async-listed import: a thenable result suspends the wasm. */
@@ -167,9 +181,8 @@ export class AsyncifyDriver {
         value: undefined,
         error: undefined,
         failed: false,
-        entrySp: -1,
-        deepSp: 0,
-        frames: null,
+        sp: -1,
+        stack: UNASSIGNED,
         dataEnd: 0,
         data: null,
       }
@@ -216,37 +229,56 @@ export class AsyncifyDriver {
   private enter(call: Call, fn: WasmFunction, args: unknown[]): unknown {
     const sp = this.stackPointer
     const outerSp = sp ? (sp.value as number) : 0
-    if (call.entrySp < 0) call.entrySp = outerSp
-    if (sp && call.frames !== null) {
-      new Uint8Array(this.memory!.buffer).set(call.frames, call.deepSp)
-      call.frames = null
-      sp.value = call.deepSp
+    if (sp) {
+      if (call.stack === UNASSIGNED) this.assignStack(call)
+      sp.value = call.sp
     }
     this.active.push(call)
     let result: unknown
     try {
       result = fn(...args)
     } catch (error) {
-      throw this.recover(call, outerSp, error)
-    } finally {
       this.active.pop()
+      throw this.recover(call, outerSp, error)
     }
+    this.active.pop()
     if (call.pending !== null) {
       try {
         this.finishUnwind(call)
       } catch (error) {
-        if (sp) sp.value = outerSp
+        this.leave(call, outerSp, true)
         throw error
       }
     }
-    if (sp) {
-      if (call.pending !== null) {
-        call.deepSp = sp.value as number
-        call.frames = new Uint8Array(this.memory!.buffer, call.deepSp, call.entrySp - call.deepSp).slice()
-      }
-      sp.value = outerSp
-    }
+    this.leave(call, outerSp, call.pending === null)
     return result
+  }
+
+  /** The program's stack when no call holds it, else one of the driver's. */
+  private assignStack(call: Call): void {
+    if (this.mainHolder === null) {
+      this.mainHolder = call
+      call.stack = MAIN
+      call.sp = this.restSp
+      return
+    }
+    call.stack = this.freeStacks.pop() ?? this.reserve(this.options.shadowStackSize, 'a C stack for overlapping calls').end
+    call.sp = call.stack
+  }
+
+  /** Points the C stack pointer back at the caller, or at its resting place; frees the call's stack when it is done. */
+  private leave(call: Call, outerSp: number, done: boolean): void {
+    const sp = this.stackPointer
+    if (!sp) return
+    if (done) {
+      if (call.stack === MAIN) this.mainHolder = null
+      else if (call.stack !== UNASSIGNED) this.freeStacks.push(call.stack)
+      call.stack = UNASSIGNED
+    } else {
+      call.sp = sp.value as number
+    }
+    if (this.active.length > 0) sp.value = outerSp
+    else sp.value = this.mainHolder === null ? this.restSp : this.mainHolder.sp
   }
 
   private startUnwind(call: Call, pending: PromiseLike<unknown>): void {
@@ -321,7 +353,7 @@ export class AsyncifyDriver {
       this.api.asyncify_stop_unwind()
       if (error instanceof WebAssembly.RuntimeError) reported = this.overflowError(null, error)
     }
-    if (this.stackPointer) this.stackPointer.value = outerSp
+    this.leave(call, outerSp, true)
     return reported
   }
 
@@ -338,13 +370,25 @@ export class AsyncifyDriver {
 
   private ensureRegion(): void {
     if (this.regionStart >= 0) return
-    const { stackSize, stackRegion, label } = this.options
+    const { stackSize, stackRegion } = this.options
     if (stackRegion) {
       this.regionStart = stackRegion.start
       this.regionEnd = stackRegion.start + HEADER + stackRegion.size
       this.regionTop = this.regionEnd
       return
     }
+    const { start, end } = this.reserve(HEADER + stackSize, `the Asyncify stack (stackSize ${stackSize} bytes)`)
+    this.regionStart = start
+    this.regionEnd = start + HEADER + stackSize
+    this.regionTop = end
+  }
+
+  /**
+   * Pages at the end of memory, which allocators built on `memory.grow`
+   * (wasi-libc, Rust) never hand out because they did not grow them.
+   */
+  private reserve(bytes: number, purpose: string): { start: number; end: number } {
+    const { label } = this.options
     if (this.memory === null) {
       throw new AsyncifyError(
         'ASYNCIFY_NOT_TRANSFORMED',
@@ -352,22 +396,20 @@ export class AsyncifyDriver {
           `give it a memory (clang and Rust always do) and transform it again`,
       )
     }
-    const pages = Math.ceil((HEADER + stackSize) / PAGE)
+    const pages = Math.ceil(bytes / PAGE)
     let previous: number
     try {
       previous = this.memory.grow(pages)
     } catch (cause) {
       throw new AsyncifyError(
         'ASYNCIFY_MEMORY_EXHAUSTED',
-        `${label}: could not grow memory by ${pages} page(s) for the Asyncify stack (stackSize ${stackSize} bytes): ` +
-          `memory is at its maximum of ${this.memory!.buffer.byteLength / PAGE} pages; ` +
-          `link with a larger maximum (clang: -Wl,--max-memory=N), lower stackSize, ` +
+        `${label}: could not grow memory by ${pages} page(s) for ${purpose}: ` +
+          `memory is at its maximum of ${this.memory.buffer.byteLength / PAGE} pages; ` +
+          `link with a larger maximum (clang: -Wl,--max-memory=N), lower stackSize or shadowStackSize, ` +
           `or pass instantiate(..., { stackRegion: { start, size } }) with memory the program never uses`,
         { cause },
       )
     }
-    this.regionStart = previous * PAGE
-    this.regionEnd = this.regionStart + HEADER + stackSize
-    this.regionTop = (previous + pages) * PAGE
+    return { start: previous * PAGE, end: (previous + pages) * PAGE }
   }
 }

@@ -20,6 +20,12 @@ export interface InstantiateOptions {
    * (8 + size bytes) when memory cannot grow.
    */
   stackRegion?: StackRegion
+  /**
+   * Bytes of C stack (clang's `__stack_pointer` stack) for a call that starts while
+   * another suspended call holds the program's own stack. Default 65536, clang's
+   * default stack size; raise it if the program is linked with a larger `-z stack-size`.
+   */
+  shadowStackSize?: number
 }
 
 /** What `instantiate` resolves to: `instance.exports` has the module's own export names. */
@@ -27,6 +33,8 @@ export interface AsyncifiedInstance {
   instance: { readonly exports: Record<string, unknown> }
   module: WebAssembly.Module
 }
+
+const DEFAULT_SHADOW_STACK_SIZE = 65536
 
 const drivers = new WeakMap<object, AsyncifyDriver>()
 
@@ -47,6 +55,7 @@ export async function instantiate(
     label,
     stackSize: options.stackSize ?? metadata.stackSize,
     stackRegion: options.stackRegion,
+    shadowStackSize: options.shadowStackSize ?? DEFAULT_SHADOW_STACK_SIZE,
   })
   const raw = await WebAssembly.instantiate(module, wrapImports(module, imports, metadata, label, driver))
   const rawExports = raw.exports as Record<string, unknown>

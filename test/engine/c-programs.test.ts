@@ -154,3 +154,42 @@ describe('clang-compiled C programs', () => {
     expect(asyncifyStats(loaded.instance)).toEqual({ suspendedCalls: 0, stackPointer: start, asyncifyStackUsed: 0 })
   })
 })
+
+describe('buffers on the C stack', () => {
+  it('an async import that fills a stack buffer after its await hands the bytes to C, with calls overlapping', async () => {
+    let memory!: WebAssembly.Memory
+    const line = (reader: number, round: number) => `reader ${reader} line ${round} ${'#'.repeat(reader * 3 + round)}`
+    const release: (() => void)[] = []
+    const loaded = await asyncified(compileC('read-line.c'), { imports: ['env.read_line'] }, {
+      env: {
+        read_line: async (reader: number, round: number, pointer: number, capacity: number) => {
+          await new Promise<void>((resolve) => release.push(resolve))
+          const bytes = new TextEncoder().encode(line(reader, round)).subarray(0, capacity)
+          new Uint8Array(memory.buffer, pointer, bytes.length).set(bytes)
+          return bytes.length
+        },
+      },
+    })
+    memory = loaded.instance.exports.memory as WebAssembly.Memory
+    const start = asyncifyStats(loaded.instance).stackPointer
+    const expected = (reader: number, rounds: number) => {
+      let total = 0
+      for (let round = 0; round < rounds; round++) {
+        for (const byte of new TextEncoder().encode(line(reader, round))) total = u32(Math.imul(total, 31) + byte)
+      }
+      return total | 0
+    }
+    const readers = [1, 2, 3, 4]
+    const calls = readers.map((reader) => loaded.exports.read_sum(reader, 3) as Promise<number>)
+    let settled = false
+    void Promise.allSettled(calls).then(() => (settled = true))
+    // Release the pending reads newest first, so calls resume in the opposite order they suspended.
+    while (!settled) {
+      const next = release.pop()
+      if (next) next()
+      await later(null)
+    }
+    expect(await Promise.all(calls)).toEqual(readers.map((reader) => expected(reader, 3)))
+    expect(asyncifyStats(loaded.instance)).toEqual({ suspendedCalls: 0, stackPointer: start, asyncifyStackUsed: 0 })
+  })
+})
