@@ -8,6 +8,7 @@
 
 declare module '*.wasm?asyncify' {
   import type { InstantiateOptions } from 'unplugin-asyncify/runtime'
+  import type { ModuleReport } from 'unplugin-asyncify/transform'
 
   /** An instance whose exports can return Promises (those that reach an async import). */
   export interface Instance {
@@ -17,4 +18,7 @@ declare module '*.wasm?asyncify' {
   /** Instantiates the transformed module; `imports` may hold Promise-returning functions. */
   const init: (imports?: WebAssembly.Imports, options?: InstantiateOptions) => Promise<Instance>
   export default init
+
+  /** What the transform did to this module: functions instrumented, sizes, async imports, warnings. */
+  export const report: ModuleReport
 }

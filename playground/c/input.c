@@ -9,17 +9,13 @@
 // bytes copied.
 IMPORT("read_line") int read_line(char *line, int capacity);
 
-// Static rather than on the C stack: while play() is suspended the
-// runtime keeps its stack frames aside and puts them back on resume,
-// which would undo what read_line wrote into a local array in the
-// meantime.
-static char line[32];
-
 // Plays one game; returns the number of guesses it took.
 EXPORT("play") int play(unsigned secret_seed) {
   int secret = (int)(secret_seed % 100) + 1;
   print("I am thinking of a number from 1 to 100.\n");
   for (int guesses = 1;; guesses++) {
+    // On the C stack: read_line fills it while play() is suspended.
+    char line[32];
     print("Your guess? ");
     read_line(line, sizeof line);
     print(line);

@@ -1,4 +1,10 @@
 import { fileURLToPath } from 'node:url'
+import type { ModuleReport, TransformReport } from '../transform/index.js'
+
+/** What a `?asyncify` module tells the page about its own transform. */
+export function moduleReport({ functions, size, asyncImports, suspendingExports, warnings }: TransformReport): ModuleReport {
+  return { functions, size, asyncImports, suspendingExports, warnings }
+}
 
 /**
  * Id the generated modules import the loader by; `resolveId` maps it to the
@@ -18,11 +24,13 @@ export type WasmSource =
   | { kind: 'inline'; bytes: Uint8Array }
 
 /**
- * The JavaScript module that replaces `x.wasm?asyncify`: one default export,
- * `init(imports?, options?) => Promise<instance>`, and nothing that runs at import time.
+ * The JavaScript module that replaces `x.wasm?asyncify`: the default export
+ * `init(imports?, options?) => Promise<instance>`, the build `report`, and
+ * nothing that runs at import time.
  */
-export function moduleCode(name: string, source: WasmSource): string {
+export function moduleCode(name: string, source: WasmSource, report: ModuleReport): string {
   const label = JSON.stringify(name)
+  const reportLine = `export const report = ${JSON.stringify(report)}`
   if (source.kind === 'inline') {
     const base64 = JSON.stringify(Buffer.from(source.bytes).toString('base64'))
     return [
@@ -30,6 +38,7 @@ export function moduleCode(name: string, source: WasmSource): string {
       `export default function init(imports, options) {`,
       `  return initFromBase64(${base64}, ${label}, imports, options)`,
       `}`,
+      reportLine,
       ``,
     ].join('\n')
   }
@@ -40,6 +49,7 @@ export function moduleCode(name: string, source: WasmSource): string {
     // webpack would otherwise bake the source file's path into a non-ESM bundle as `import.meta.url`.
     `  return initFromUrl(${source.expression}, ${source.relative ? 'import.meta.url' : 'undefined'}, ${label}, imports, options)`,
     `}`,
+    reportLine,
     ``,
   ].join('\n')
 }

@@ -33,7 +33,7 @@ import type { RuleSetRule } from 'webpack'
 import type { RuleSetRule as RspackRule } from '@rspack/core'
 import type { TransformResult } from '../transform/index.js'
 import { hashedName, writeAsset } from './assets.js'
-import { LOADER_FILE, LOADER_ID, moduleCode, type WasmSource } from './codegen.js'
+import { LOADER_FILE, LOADER_ID, moduleCode, moduleReport, type WasmSource } from './codegen.js'
 import { DevAssets } from './dev-assets.js'
 import { LOADER_PATH, type ModuleHost } from './webpack-loader.js'
 import { renderDts, writeDts } from './dts.js'
@@ -135,7 +135,7 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
     )
     for (const warning of result.report.warnings) host.warn(`${result.report.filename}: ${warning}`)
     if (options.dts) await writeDts(file, renderDts(file, result.wasm, result.metadata))
-    return moduleCode(basename(file), await deliver(context, file, result))
+    return moduleCode(basename(file), await deliver(context, file, result), moduleReport(result.report))
   }
 
   /** Rules that send claimed modules through our loader, as JavaScript whatever `experiments` say. */

@@ -5,7 +5,7 @@ import { transformWorker } from './worker-pool.js'
 
 export type { OptimizeLevel, TransformOptions } from './options.js'
 export { DEFAULT_STACK_SIZE } from './options.js'
-export type { TransformReport, TransformResult } from './pipeline.js'
+export type { ModuleReport, TransformReport, TransformResult } from './pipeline.js'
 export { AsyncifyError, type AsyncifyErrorCode } from '../runtime-shim/errors.js'
 export type { AsyncifyMetadata } from '../runtime-shim/metadata.js'
 

@@ -33,6 +33,13 @@ export interface TransformReport {
   warnings: string[]
 }
 
+/**
+ * The part of the report a bundled module can carry to the page: no file name
+ * and no timing, which would put build-machine paths in the bundle and make a
+ * fresh transform and a cache hit produce different output.
+ */
+export type ModuleReport = Pick<TransformReport, 'functions' | 'size' | 'asyncImports' | 'suspendingExports' | 'warnings'>
+
 export interface TransformResult {
   wasm: Uint8Array
   metadata: AsyncifyMetadata

@@ -43,6 +43,8 @@ export interface AppResult {
   fetchTwice: number
   doubled: number
   doubledIsPromise: boolean
+  /** The build report the module exports, as the page would read it. */
+  reportedSuspending: string[]
 }
 
 /** What main() must return, computed from the imports main.js passes and the C sources. */
@@ -51,7 +53,14 @@ export function expectedResult(): AppResult {
   let run = 0
   for (let i = 0; i < 5; i++) run += read(i) * (i + 1)
   const fetch = (key: number) => key + 100
-  return { run, add: 5, fetchTwice: fetch(20) + fetch(21), doubled: (20 + 1) * 2, doubledIsPromise: false }
+  return {
+    run,
+    add: 5,
+    fetchTwice: fetch(20) + fetch(21),
+    doubled: (20 + 1) * 2,
+    doubledIsPromise: false,
+    reportedSuspending: ['run'],
+  }
 }
 
 /**
