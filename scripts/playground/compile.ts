@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdirSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { clangEnv } from '../clang-env.js'
 import { playgroundDir } from './paths.js'
 
 const sourceDir = join(playgroundDir, 'c')
@@ -33,7 +34,7 @@ export function compilePrograms(log: (line: string) => void = () => {}): string[
       if (mtime(output) > Math.max(mtime(source), headersChanged)) return output
       log(`clang ${file} -> wasm/${file.replace(/\.c$/, '.wasm')}`)
       try {
-        execFileSync('clang', [...CLANG_ARGS, '-o', output, source], { stdio: ['ignore', 'pipe', 'pipe'] })
+        execFileSync('clang', [...CLANG_ARGS, '-o', output, source], { stdio: ['ignore', 'pipe', 'pipe'], env: clangEnv() })
       } catch (error) {
         const { code, stderr } = error as { code?: string; stderr?: Buffer }
         if (code === 'ENOENT') {

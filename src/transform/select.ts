@@ -26,10 +26,11 @@ export function selectFunctions(facts: ModuleFacts, options: ResolvedTransformOp
   if (options.imports === null) {
     asyncImports = candidates
     if (candidates.length > 0) {
+      const listed = candidates.map(key)
       warnings.push(
         `all ${candidates.length} function imports are treated as possibly async because no imports list was given, ` +
-          `which instruments more code than needed; list the ones that return Promises, e.g. ` +
-          `imports: [${JSON.stringify(key(candidates[0]!))}]`,
+          `which instruments more code than needed; list only those that return Promises in imports ` +
+          `(this module imports ${listed.slice(0, 8).join(', ')}${listed.length > 8 ? ', ...' : ''})`,
       )
     }
   } else {

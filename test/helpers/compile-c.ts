@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { clangEnv } from '../../scripts/clang-env.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 const cacheDir = join(root, 'test/.cache/c')
@@ -22,8 +23,9 @@ export function compileC(name: string, flags: string[] = []): Uint8Array {
     ...flags,
     '-o',
   ]
-  const version = execFileSync('clang', ['--version'], { encoding: 'utf8' })
+  const version = execFileSync('clang', ['--version'], { encoding: 'utf8', env: clangEnv() })
   const key = createHash('sha256')
+    .update('no-wasm-opt')
     .update(readFileSync(source))
     .update(JSON.stringify(args))
     .update(version)
@@ -33,7 +35,7 @@ export function compileC(name: string, flags: string[] = []): Uint8Array {
   if (!existsSync(output)) {
     mkdirSync(cacheDir, { recursive: true })
     const temporary = `${output}.${process.pid}.tmp`
-    execFileSync('clang', [...args, temporary, source], { stdio: 'pipe' })
+    execFileSync('clang', [...args, temporary, source], { stdio: 'pipe', env: clangEnv() })
     renameSync(temporary, output)
   }
   return new Uint8Array(readFileSync(output))
