@@ -131,8 +131,8 @@ describe('vite dev server (base /sub/)', () => {
   test('changing the .wasm re-transforms it and reloads the page', async () => {
     const before = await wasmUrlOf('main.js', 'app.wasm')
     sent.length = 0
-    // Same program, different bytes: -O1 instead of -O2.
-    writeFileSync(join(dir, 'app.wasm'), compileC('../plugin/app.c', ['-O1']))
+    // Same program, different bytes: unoptimized.
+    writeFileSync(join(dir, 'app.wasm'), compileC('../plugin/app.c', ['-O0']))
     let after = before
     for (let attempt = 0; attempt < 200 && after === before; attempt++) {
       await new Promise((resolve) => setTimeout(resolve, 50))
