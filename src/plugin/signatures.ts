@@ -4,8 +4,9 @@
  * shipped), and the d.ts needs parameter and result types. Only the type,
  * import, function and export sections are read.
  */
+import { WasmReader, type ValueType } from '../transform/wasm-reader.js'
 
-export type ValueType = 'i32' | 'i64' | 'f32' | 'f64' | 'v128' | 'funcref' | 'externref' | 'ref'
+export type { ValueType }
 
 export type ExportSignature =
   | { name: string; kind: 'function'; params: ValueType[]; results: ValueType[] }
@@ -15,8 +16,7 @@ const SECTION = { type: 1, import: 2, function: 3, export: 7 } as const
 const EXPORT_KINDS = ['function', 'table', 'memory', 'global', 'tag'] as const
 
 export function readExportSignatures(bytes: Uint8Array): ExportSignature[] {
-  const reader = new Reader(bytes)
-  reader.offset = 8
+  const reader = new WasmReader(bytes, 8)
   const types: { params: ValueType[]; results: ValueType[] }[] = []
   const functionTypes: number[] = []
   const exports: ExportSignature[] = []
@@ -54,81 +54,4 @@ export function readExportSignatures(bytes: Uint8Array): ExportSignature[] {
     reader.offset = end
   }
   return exports
-}
-
-class Reader {
-  offset = 0
-  constructor(private readonly bytes: Uint8Array) {}
-
-  byte(): number {
-    const value = this.bytes[this.offset++]
-    if (value === undefined) throw new Error('unexpected end of module')
-    return value
-  }
-
-  u32(): number {
-    let result = 0
-    for (let shift = 0; ; shift += 7) {
-      const byte = this.byte()
-      result += (byte & 0x7f) * 2 ** shift
-      if ((byte & 0x80) === 0) return result
-    }
-  }
-
-  name(): string {
-    const length = this.u32()
-    const text = new TextDecoder().decode(this.bytes.subarray(this.offset, this.offset + length))
-    this.offset += length
-    return text
-  }
-
-  valueType(): ValueType {
-    const code = this.byte()
-    switch (code) {
-      case 0x7f: return 'i32'
-      case 0x7e: return 'i64'
-      case 0x7d: return 'f32'
-      case 0x7c: return 'f64'
-      case 0x7b: return 'v128'
-      case 0x70: return 'funcref'
-      case 0x6f: return 'externref'
-      case 0x63:
-      case 0x64:
-        this.heapType()
-        return 'ref'
-      default: return 'ref'
-    }
-  }
-
-  valueTypes(): ValueType[] {
-    const types: ValueType[] = []
-    for (let n = this.u32(); n > 0; n--) types.push(this.valueType())
-    return types
-  }
-
-  // A heap type is a signed LEB: abstract types are negative, concrete ones type indices.
-  heapType(): void {
-    while (this.byte() & 0x80);
-  }
-
-  limits(): void {
-    const flags = this.byte()
-    this.u32()
-    if (flags & 1) this.u32()
-  }
-
-  table(): void {
-    this.valueType()
-    this.limits()
-  }
-
-  global(): void {
-    this.valueType()
-    this.byte()
-  }
-
-  tag(): void {
-    this.byte()
-    this.u32()
-  }
 }

@@ -1,5 +1,6 @@
 import { AsyncifyError } from '../runtime-shim/errors.js'
 import { METADATA_SECTION } from '../runtime-shim/metadata.js'
+import { WasmReader } from './wasm-reader.js'
 
 const MAGIC = [0x00, 0x61, 0x73, 0x6d]
 
@@ -29,48 +30,23 @@ export function checkWasmHeader(bytes: Uint8Array, filename: string): void {
   }
 }
 
-/** A cursor over wasm's LEB128-prefixed encoding; reads past the end yield -1. */
-class Reader {
-  constructor(
-    readonly bytes: Uint8Array,
-    public offset = 0,
-  ) {}
-
-  leb(): number {
-    let result = 0
-    let shift = 0
-    for (;;) {
-      const byte = this.bytes[this.offset++]
-      if (byte === undefined) return -1
-      result += (byte & 0x7f) * 2 ** shift
-      if ((byte & 0x80) === 0) return result
-      shift += 7
-    }
-  }
-
-  name(): string | null {
-    const length = this.leb()
-    if (length < 0 || this.offset + length > this.bytes.length) return null
-    const text = new TextDecoder().decode(this.bytes.subarray(this.offset, this.offset + length))
-    this.offset += length
-    return text
-  }
-}
-
 /** The top-level custom sections; stops quietly at a truncated section (Binaryen reports those). */
 function customSections(bytes: Uint8Array): { name: string; payload: Uint8Array }[] {
   const sections: { name: string; payload: Uint8Array }[] = []
-  const reader = new Reader(bytes, 8)
-  while (reader.offset < bytes.length) {
-    const id = bytes[reader.offset++]
-    const size = reader.leb()
-    const end = reader.offset + size
-    if (size < 0 || end > bytes.length) break
-    if (id === 0) {
-      const name = reader.name()
-      if (name !== null && reader.offset <= end) sections.push({ name, payload: bytes.subarray(reader.offset, end) })
+  const reader = new WasmReader(bytes, 8)
+  try {
+    while (reader.offset < bytes.length) {
+      const id = reader.byte()
+      const end = reader.u32() + reader.offset
+      if (end > bytes.length) break
+      if (id === 0) {
+        const name = reader.name()
+        if (reader.offset <= end) sections.push({ name, payload: bytes.subarray(reader.offset, end) })
+      }
+      reader.offset = end
     }
-    reader.offset = end
+  } catch {
+    // Truncated: what was read stands.
   }
   return sections
 }
@@ -87,24 +63,23 @@ function customSectionNames(bytes: Uint8Array): string[] {
 export function globalNames(bytes: Uint8Array): Map<number, string> | null {
   const section = customSections(bytes).find((entry) => entry.name === 'name')
   if (!section) return null
-  const reader = new Reader(section.payload)
-  while (reader.offset < section.payload.length) {
-    const id = section.payload[reader.offset++]
-    const size = reader.leb()
-    if (size < 0) return null
-    const end = reader.offset + size
-    if (id === 7) {
-      const names = new Map<number, string>()
-      const count = reader.leb()
-      for (let i = 0; i < count && reader.offset < end; i++) {
-        const index = reader.leb()
-        const name = reader.name()
-        if (index < 0 || name === null) return null
-        names.set(index, name)
+  const reader = new WasmReader(section.payload)
+  try {
+    while (reader.offset < section.payload.length) {
+      const id = reader.byte()
+      const end = reader.u32() + reader.offset
+      if (id === 7) {
+        const names = new Map<number, string>()
+        for (let count = reader.u32(); count > 0; count--) {
+          const index = reader.u32()
+          names.set(index, reader.name())
+        }
+        return names
       }
-      return names
+      reader.offset = end
     }
-    reader.offset = end
+  } catch {
+    // A damaged name section names nothing.
   }
   return null
 }

@@ -1,0 +1,87 @@
+/*
+ * A cursor over the wasm binary encoding (LEB128 integers, names, value types),
+ * for the few facts read straight from the bytes at build time: custom sections
+ * and global names for the transform, export signatures for the plugin's d.ts.
+ * Reading past the end throws.
+ */
+
+export type ValueType = 'i32' | 'i64' | 'f32' | 'f64' | 'v128' | 'funcref' | 'externref' | 'ref'
+
+export class WasmReader {
+  constructor(
+    readonly bytes: Uint8Array,
+    public offset = 0,
+  ) {}
+
+  byte(): number {
+    const value = this.bytes[this.offset++]
+    if (value === undefined) throw new Error('unexpected end of module')
+    return value
+  }
+
+  u32(): number {
+    let result = 0
+    for (let shift = 0; ; shift += 7) {
+      const byte = this.byte()
+      result += (byte & 0x7f) * 2 ** shift
+      if ((byte & 0x80) === 0) return result
+    }
+  }
+
+  name(): string {
+    const length = this.u32()
+    const text = new TextDecoder().decode(this.bytes.subarray(this.offset, this.offset + length))
+    this.offset += length
+    return text
+  }
+
+  valueType(): ValueType {
+    const code = this.byte()
+    switch (code) {
+      case 0x7f: return 'i32'
+      case 0x7e: return 'i64'
+      case 0x7d: return 'f32'
+      case 0x7c: return 'f64'
+      case 0x7b: return 'v128'
+      case 0x70: return 'funcref'
+      case 0x6f: return 'externref'
+      case 0x63:
+      case 0x64:
+        this.heapType()
+        return 'ref'
+      default: return 'ref'
+    }
+  }
+
+  valueTypes(): ValueType[] {
+    const types: ValueType[] = []
+    for (let n = this.u32(); n > 0; n--) types.push(this.valueType())
+    return types
+  }
+
+  // A heap type is a signed LEB: abstract types are negative, concrete ones type indices.
+  heapType(): void {
+    while (this.byte() & 0x80);
+  }
+
+  limits(): void {
+    const flags = this.byte()
+    this.u32()
+    if (flags & 1) this.u32()
+  }
+
+  table(): void {
+    this.valueType()
+    this.limits()
+  }
+
+  global(): void {
+    this.valueType()
+    this.byte()
+  }
+
+  tag(): void {
+    this.byte()
+    this.u32()
+  }
+}
