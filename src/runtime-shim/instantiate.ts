@@ -1,5 +1,5 @@
 import { AsyncifyDriver, isThenable, type AsyncifyExports, type AsyncifyStats, type StackRegion } from './driver.js'
-import { AsyncifyUnlistedImportError } from './errors.js'
+import { AsyncifyError, AsyncifyUnlistedImportError } from './errors.js'
 import { readMetadata, type AsyncifyMetadata, type WasmValueType } from './metadata.js'
 
 export type WasmSource =
@@ -48,8 +48,8 @@ export async function instantiate(
   imports: WebAssembly.Imports = {},
   options: InstantiateOptions = {},
 ): Promise<AsyncifiedInstance> {
-  const module = await compile(source)
   const label = options.name ?? 'wasm module'
+  const module = await compile(source, label)
   const metadata = readMetadata(module, label)
   const driver = new AsyncifyDriver({
     label,
@@ -76,10 +76,18 @@ export function asyncifyStats(instance: AsyncifiedInstance['instance']): Asyncif
   return driver.stats()
 }
 
-async function compile(source: WasmSource): Promise<WebAssembly.Module> {
+async function compile(source: WasmSource, label: string): Promise<WebAssembly.Module> {
   if (source instanceof WebAssembly.Module) return source
   if (ArrayBuffer.isView(source) || source instanceof ArrayBuffer) return WebAssembly.compile(source)
   const response = await source
+  if (!response.ok) {
+    // Otherwise the engine reports an error page's bytes as a bad module, naming neither file nor status.
+    throw new AsyncifyError(
+      'ASYNCIFY_FETCH_FAILED',
+      `${label}: fetching ${response.url || 'the module'} failed with HTTP ${response.status} ${response.statusText}`.trimEnd() +
+        `; check that the .wasm file is deployed at that URL (the bundler's base / publicPath)`,
+    )
+  }
   if (typeof WebAssembly.compileStreaming === 'function') {
     try {
       return await WebAssembly.compileStreaming(response.clone())

@@ -34,6 +34,14 @@ describe('instantiate accepts every kind of source', () => {
     await expect(addAfter((await instantiate(response, imports)).instance)).resolves.toBe(12)
   })
 
+  it('a failed HTTP response names the module and the status', async () => {
+    const error = await instantiate(new Response('not here', { status: 404, statusText: 'Not Found' }), imports, {
+      name: 'prog.wasm',
+    }).catch((e: unknown) => e)
+    expect((error as AsyncifyError).code).toBe('ASYNCIFY_FETCH_FAILED')
+    expect((error as Error).message).toMatch(/^prog\.wasm: fetching the module failed with HTTP 404 Not Found; check that/)
+  })
+
   it('a module that was not transformed is refused with a message that says how to fix it', async () => {
     const error = await instantiate(source, imports, { name: 'plain.wasm' }).catch((e: unknown) => e)
     expect((error as AsyncifyError).code).toBe('ASYNCIFY_NOT_TRANSFORMED')
