@@ -25,6 +25,7 @@ import webpack, { type Configuration as WebpackConfiguration } from 'webpack'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import type { Page } from 'playwright-core'
 import { launchChromium, type Browser } from '../../scripts/playground/browser.js'
+import { runCompiler, type WebpackLikeCompiler } from '../plugin/bundlers.js'
 import { appOptions, expectedResult, fixtures, makeApp, type AppResult } from '../plugin/helpers.js'
 
 const workerFixtures = join(fixtures, 'worker')
@@ -45,21 +46,29 @@ function copyIndexHtml(outDir: string): void {
   copyFileSync(join(workerFixtures, 'index.html'), join(outDir, 'index.html'))
 }
 
-type WebpackLikeCompiler = {
-  run(callback: (error: Error | null, stats?: { hasErrors(): boolean; toString(options: 'errors-only'): string }) => void): void
-  close(callback: () => void): void
-}
-
-function runCompiler(compiler: WebpackLikeCompiler): Promise<void> {
-  return new Promise((resolve, reject) => {
-    compiler.run((error, stats) => {
-      compiler.close(() => {
-        if (error) return reject(error)
-        if (!stats || stats.hasErrors()) return reject(new Error(stats?.toString('errors-only')))
-        resolve()
-      })
-    })
-  })
+/**
+ * webpack and Rspack take the same browser config: one entry, `page.js`, whose
+ * `new Worker(new URL(...))` they turn into a worker chunk themselves.
+ */
+async function buildWebpackLike(
+  dir: string,
+  name: 'webpack' | 'rspack',
+  compile: (config: WebpackConfiguration & RspackConfiguration) => WebpackLikeCompiler,
+  plugin: unknown,
+): Promise<string> {
+  const outDir = join(dir, `dist-${name}`)
+  await runCompiler(
+    compile({
+      mode: 'production',
+      context: dir,
+      entry: { page: './page.js' },
+      target: 'web',
+      output: { path: outDir, filename: '[name].js' },
+      plugins: [plugin as never],
+    }),
+  )
+  copyIndexHtml(outDir)
+  return outDir
 }
 
 /**
@@ -143,38 +152,19 @@ const builds: Record<string, { worker: string; build(dir: string): Promise<strin
 
   webpack: {
     worker: 'a classic worker chunk (webpack drops type: module without output.module)',
-    async build(dir: string): Promise<string> {
-      const outDir = join(dir, 'dist-webpack')
-      const config: WebpackConfiguration = {
-        mode: 'production',
-        context: dir,
-        entry: { page: './page.js' },
-        target: 'web',
-        output: { path: outDir, filename: '[name].js' },
-        plugins: [webpackPlugin(appOptions())],
-      }
-      await runCompiler(webpack(config))
-      copyIndexHtml(outDir)
-      return outDir
-    },
+    build: (dir: string) =>
+      buildWebpackLike(dir, 'webpack', (config) => webpack(config as WebpackConfiguration), webpackPlugin(appOptions())),
   },
 
   rspack: {
     worker: 'a classic worker chunk (Rspack drops type: module without output.module)',
-    async build(dir: string): Promise<string> {
-      const outDir = join(dir, 'dist-rspack')
-      const config: RspackConfiguration = {
-        mode: 'production',
-        context: dir,
-        entry: { page: './page.js' },
-        target: 'web',
-        output: { path: outDir, filename: '[name].js' },
-        plugins: [rspackPlugin(appOptions())],
-      }
-      await runCompiler(createRspack(config) as WebpackLikeCompiler)
-      copyIndexHtml(outDir)
-      return outDir
-    },
+    build: (dir: string) =>
+      buildWebpackLike(
+        dir,
+        'rspack',
+        (config) => createRspack(config as RspackConfiguration) as WebpackLikeCompiler,
+        rspackPlugin(appOptions()),
+      ),
   },
 }
 

@@ -18,7 +18,14 @@ import type { AsyncifyPluginOptions } from '../../src/plugin/options.js'
  * programmatic API, for Node, and returns the path of the bundle to run.
  */
 
-function runCompiler(compiler: { run(callback: (error: Error | null, stats?: { hasErrors(): boolean; toString(options: 'errors-only'): string }) => void): void; close(callback: () => void): void }): Promise<void> {
+/** What webpack's and Rspack's compilers share, as much of it as a build needs. */
+export type WebpackLikeCompiler = {
+  run(callback: (error: Error | null, stats?: { hasErrors(): boolean; toString(options: 'errors-only'): string }) => void): void
+  close(callback: () => void): void
+}
+
+/** Runs a webpack or Rspack compiler once; rejects with its errors. */
+export function runCompiler(compiler: WebpackLikeCompiler): Promise<void> {
   return new Promise((resolve, reject) => {
     compiler.run((error, stats) => {
       compiler.close(() => {
@@ -107,7 +114,7 @@ export const bundlers = {
         output: { path: join(dir, 'dist-rspack'), filename: `${entry}.cjs`, library: { type: 'commonjs2' } },
         plugins: [rspackPlugin(options)],
         ...extra,
-      }) as Parameters<typeof runCompiler>[0],
+      }) as WebpackLikeCompiler,
     )
     return join(dir, 'dist-rspack', `${entry}.cjs`)
   },
