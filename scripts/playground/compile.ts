@@ -1,21 +1,23 @@
 /**
  * Compiles the playground's C programs (playground/c/*.c) to wasm with Debian's
  * clang, into playground/wasm/, where the app imports them with `?asyncify`.
- * A program is recompiled only when it or a header is newer than its output.
+ * A program is recompiled only when it, a header or the compile recipe is newer than its output.
  * Run directly (`tsx scripts/playground/compile.ts`) or through `compilePrograms()`.
  */
-import { execFileSync } from 'node:child_process'
 import { mkdirSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { clangEnv } from '../clang-env.js'
+import { compileWasm } from '../clang-env.js'
 import { playgroundDir } from './paths.js'
 
 const sourceDir = join(playgroundDir, 'c')
 const outputDir = join(playgroundDir, 'wasm')
 
+const COMPILE_FLAGS = ['-O2', '-Wall', '-Wextra', '-Werror']
 // A reactor: no main(); the page calls the exports, named in the source with export_name.
-const CLANG_ARGS = ['--target=wasm32-wasi', '--sysroot=/usr', '-O2', '-mexec-model=reactor', '-Wall', '-Wextra', '-Werror']
+const LINK_FLAGS = ['-mexec-model=reactor']
+// Outputs older than the recipe are rebuilt: a change of flags or steps must reach them.
+const RECIPE = [fileURLToPath(import.meta.url), fileURLToPath(new URL('../clang-env.ts', import.meta.url))]
 
 export class CompileError extends Error {
   readonly code = 'PLAYGROUND_COMPILE_FAILED'
@@ -25,16 +27,17 @@ export class CompileError extends Error {
 export function compilePrograms(log: (line: string) => void = () => {}): string[] {
   const files = readdirSync(sourceDir)
   const headersChanged = Math.max(0, ...files.filter((f) => f.endsWith('.h')).map((f) => mtime(join(sourceDir, f))))
+  const recipeChanged = Math.max(...RECIPE.map(mtime))
   mkdirSync(outputDir, { recursive: true })
   return files
     .filter((file) => file.endsWith('.c'))
     .map((file) => {
       const source = join(sourceDir, file)
       const output = join(outputDir, file.replace(/\.c$/, '.wasm'))
-      if (mtime(output) > Math.max(mtime(source), headersChanged)) return output
+      if (mtime(output) > Math.max(mtime(source), headersChanged, recipeChanged)) return output
       log(`clang ${file} -> wasm/${file.replace(/\.c$/, '.wasm')}`)
       try {
-        execFileSync('clang', [...CLANG_ARGS, '-o', output, source], { stdio: ['ignore', 'pipe', 'pipe'], env: clangEnv() })
+        compileWasm({ source, output, compileFlags: COMPILE_FLAGS, linkFlags: LINK_FLAGS })
       } catch (error) {
         const { code, stderr } = error as { code?: string; stderr?: Buffer }
         if (code === 'ENOENT') {
@@ -42,7 +45,8 @@ export function compilePrograms(log: (line: string) => void = () => {}): string[
             `playground/c/${file}: clang is not installed; run "bash scripts/ensure-system-deps.sh" (installs clang, lld, wasi-libc)`,
           )
         }
-        throw new CompileError(`playground/c/${file}: clang failed; fix the source:\n${stderr?.toString() ?? error}`)
+        if (!stderr) throw new CompileError(`playground/c/${file}: ${(error as Error).message}`)
+        throw new CompileError(`playground/c/${file}: clang failed; fix the source:\n${stderr.toString()}`)
       }
       return output
     })
