@@ -1,8 +1,10 @@
+import { inputBytes, type WasmInput } from './input.js'
 import { resolveTransformOptions, type TransformOptions } from './options.js'
 import type { TransformResult } from './pipeline.js'
 import { checkWasmHeader } from './wasm-sections.js'
 import { transformWorker } from './worker-pool.js'
 
+export type { WasmInput } from './input.js'
 export type { OptimizeLevel, TransformOptions } from './options.js'
 export { DEFAULT_STACK_SIZE } from './options.js'
 export type { ModuleReport, TransformReport, TransformResult } from './pipeline.js'
@@ -14,9 +16,9 @@ export type { AsyncifyMetadata } from '../runtime-shim/metadata.js'
  * Runs in a worker thread; rejects with an `AsyncifyError` that names the file,
  * the cause and the fix for bad input.
  */
-export async function asyncifyWasm(input: Uint8Array, options?: TransformOptions): Promise<TransformResult> {
+export async function asyncifyWasm(input: WasmInput, options?: TransformOptions): Promise<TransformResult> {
   const resolved = resolveTransformOptions(options)
-  checkWasmHeader(input, resolved.filename)
-  // A private copy of just these bytes, whose buffer can move to the worker.
-  return transformWorker.run(new Uint8Array(input), resolved)
+  const bytes = inputBytes(input, resolved.filename)
+  checkWasmHeader(bytes, resolved.filename)
+  return transformWorker.run(bytes, resolved)
 }

@@ -26,6 +26,37 @@ describe('transform errors name the file, the cause and the fix', () => {
     expect(error.message).toMatch(/^prog\.wasm: not a WebAssembly module/)
   })
 
+  it('null, undefined, a path string or a number instead of bytes', async () => {
+    for (const [input, got] of [
+      [null, /got null; pass the contents of the \.wasm file/],
+      [undefined, /got undefined; pass the contents/],
+      ['prog.wasm', /got a string \("prog\.wasm"\); pass the file's contents, not its path/],
+      [42, /got a number \(42\); pass the contents/],
+      [{ length: 8 }, /got an object \(\[object Object\]\)/],
+    ] as const) {
+      const error = await failure(input as never)
+      expect(error.code).toBe('ASYNCIFY_NOT_WASM')
+      expect(error.message).toMatch(/^prog\.wasm: asyncifyWasm\(\) takes the module's bytes/)
+      expect(error.message).toMatch(got)
+    }
+  })
+
+  it('an ArrayBuffer, a Buffer, a DataView or a view into a larger buffer is taken as the module', async () => {
+    const bytes = simple()
+    const padded = new Uint8Array(bytes.length + 16)
+    padded.set(bytes, 8)
+    for (const input of [
+      bytes.slice().buffer,
+      Buffer.from(bytes),
+      new DataView(bytes.slice().buffer),
+      padded.subarray(8, 8 + bytes.length),
+    ]) {
+      const { report } = await asyncifyWasm(input, { imports: ['env.get'] })
+      expect(report.suspendingExports).toEqual(['run'])
+    }
+    expect(padded.subarray(8, 8 + bytes.length)).toEqual(bytes)
+  })
+
   it('a truncated module', async () => {
     const bytes = compileC('loop.c')
     const error = await failure(bytes.subarray(0, Math.floor(bytes.length / 2)))
