@@ -9,7 +9,8 @@ const USAGE = `usage: wasm-asyncify <in.wasm> -o <out.wasm> [--imports env.sleep
                      [--optimize 0|1|2|3|s|z] [--stack-size BYTES] [--report]`
 
 function fail(message: string): never {
-  process.stderr.write(`wasm-asyncify: ${message}\n`)
+  // One line, so scripts and build logs can grep it.
+  process.stderr.write(`wasm-asyncify: ${message.replace(/\s*\n\s*/g, ' ')}\n`)
   process.exit(1)
 }
 
@@ -65,7 +66,7 @@ async function main(): Promise<void> {
       stackSize,
       filename: input,
     })
-    await writeFile(values.output, wasm)
+    await write(values.output, wasm)
     for (const warning of report.warnings) process.stderr.write(`wasm-asyncify: warning: ${input}: ${warning}\n`)
     if (values.report) {
       process.stdout.write(
@@ -83,4 +84,25 @@ async function main(): Promise<void> {
   }
 }
 
-await main()
+const WRITE_FIXES: Record<string, string> = {
+  ENOENT: 'its directory does not exist: create it first',
+  ENOTDIR: 'a parent of it is a file, not a directory',
+  EISDIR: 'it is a directory: give -o a file name',
+  EACCES: 'choose a location you can write to',
+  EPERM: 'choose a location you can write to',
+  EROFS: 'the file system is read-only: choose another location',
+}
+
+async function write(path: string, wasm: Uint8Array): Promise<void> {
+  try {
+    await writeFile(path, wasm)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message
+    fail(`${path}: cannot write the output (${code}${WRITE_FIXES[code] ? `: ${WRITE_FIXES[code]}` : ''})`)
+  }
+}
+
+// Whatever escapes is a bug, but it still gets one line, not a stack trace the user must dig through.
+await main().catch((error: unknown) =>
+  fail(`internal error: ${error instanceof Error ? error.message : String(error)}; this is a bug in unplugin-asyncify, please report it`),
+)

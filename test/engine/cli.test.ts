@@ -9,8 +9,8 @@ import { compileC } from '../helpers/compile-c.js'
 import { later } from '../helpers/engine.js'
 
 const cli = join(import.meta.dirname, '../../dist/cli.js')
-const run = (args: string[]) =>
-  promisify(execFile)(process.execPath, [cli, ...args]).then(
+const run = (args: string[], nodeArgs: string[] = []) =>
+  promisify(execFile)(process.execPath, [...nodeArgs, cli, ...args]).then(
     ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
     (error: { code: number; stdout: string; stderr: string }) => error,
   )
@@ -36,6 +36,41 @@ describe('wasm-asyncify CLI', () => {
     expect(result.code).not.toBe(0)
     expect(result.stderr.trim().split('\n')).toHaveLength(1)
     expect(result.stderr).toMatch(/not\.wasm: not a WebAssembly module/)
+  })
+
+  it('an -o path that cannot be written gives one line naming it and the reason, and exit code 1', async () => {
+    const input = join(dir, 'loop-for-output.wasm')
+    writeFileSync(input, compileC('loop.c'))
+    writeFileSync(join(dir, 'a-file'), '')
+    for (const [output, reason] of [
+      [join(dir, 'no/such/dir/out.wasm'), /\(ENOENT: its directory does not exist: create it first\)$/],
+      [join(dir, 'a-file/out.wasm'), /\(ENOTDIR: a parent of it is a file/],
+      [dir, /\(EISDIR: it is a directory: give -o a file name\)$/],
+      // sysfs refuses new files even to root, for whom a chmod'ed directory would be writable.
+      ['/sys/wasm-asyncify-out.wasm', /\(EACCES: choose a location you can write to\)$/],
+    ] as const) {
+      const result = await run([input, '-o', output, '--imports', 'env.next', '--optimize', '0'])
+      expect(result.code).toBe(1)
+      const lines = result.stderr.trim().split('\n')
+      expect(lines).toHaveLength(1)
+      expect(lines[0]).toMatch(new RegExp(`^wasm-asyncify: ${output.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: cannot write the output `))
+      expect(lines[0]).toMatch(reason)
+    }
+  })
+
+  it('an unexpected failure (here: no thread can start) gives one line, not a stack trace', async () => {
+    const input = join(dir, 'loop-for-crash.wasm')
+    writeFileSync(input, compileC('loop.c'))
+    const noThreads = `data:text/javascript,${encodeURIComponent(
+      `import threads from 'node:worker_threads'; import { syncBuiltinESMExports } from 'node:module';
+       threads.Worker = class { constructor() { throw new Error('ERR_WORKER_INIT_FAILED: out of resources') } };
+       syncBuiltinESMExports()`,
+    )}`
+    const result = await run([input, '-o', join(dir, 'crash.wasm')], ['--import', noThreads])
+    expect(result.code).toBe(1)
+    expect(result.stderr.trim().split('\n')).toEqual([
+      'wasm-asyncify: internal error: ERR_WORKER_INIT_FAILED: out of resources; this is a bug in unplugin-asyncify, please report it',
+    ])
   })
 
   it('exits non-zero with one line on a bad flag or a missing file', async () => {
