@@ -13,17 +13,27 @@
  *              call they left, down to the import, which calls
  *              `asyncify_stop_rewind` and returns the settled value (or throws
  *              the rejection at the call site).
+ * Every unwind is checked on its way back: the rewind must end at the import
+ * that started the unwind, and nothing else may run meanwhile. A mismatch is
+ * ASYNCIFY_REWIND_MISMATCH and poisons the instance, never a wrong value.
  *
- * Memory. One scratch region `[start, start + 8 + stackSize)` holds the Asyncify
- * data `{ i32 cur, i32 end }` followed by the Asyncify stack. By default it is
- * made with `memory.grow` on the first suspension, so it lies above every page
- * the program's allocator (sbrk/dlmalloc, which only uses pages it grew itself)
- * can hand out, and its slack up to the end of memory absorbs overflow: Binaryen
- * only checks the bound after an unwind has finished, so an overflow first
- * writes past `end`. Past the end of memory the write traps instead, which we
- * report as AsyncifyStackOverflowError. If the program grew memory after us and
- * an overflow wrote beyond our pages, its heap may be damaged: the instance is
- * poisoned and every later suspending call rejects.
+ * Entries. Only the wrappers of `instance.exports` are entries the driver can
+ * unwind to. Wasm entered any other way (a table function called from JS, from
+ * inside an import) runs above an import frame that belongs to an outer call;
+ * unwinding there would return into that import's JavaScript. Every import
+ * wrapper counts how many imports are running, each call records that count
+ * when it enters, and a suspension at a different count is refused with
+ * ASYNCIFY_SUSPEND_OUTSIDE_CALL.
+ *
+ * Memory (owned-memory.ts). One scratch region `[start, start + 8 + stackSize)`
+ * holds the Asyncify data `{ u32 cur, u32 end }` followed by the Asyncify
+ * stack, in memory the program's allocator never hands out: from its own
+ * `malloc`, or pages reserved at instantiation. Binaryen checks the bound only
+ * after an unwind finished, so an overflow first writes past `end`: into the
+ * region's own slack (reported as AsyncifyStackOverflowError), or beyond it,
+ * or up to the end of memory (a trap). Whenever the bytes past the slack may
+ * have been written, the instance is poisoned: every later call rejects.
+ * All addresses are unsigned (memories may exceed 2 GiB).
  *
  * Overlap. Calls may suspend and resume in any order, and an import may call
  * another export (nested, while wasm is on the JS stack). Each call owns two
@@ -36,28 +46,30 @@
  *     and an import may still write into them (`read(fd, buf, n)` with `buf` on
  *     the stack fills it after its await). So they never move: a call runs on
  *     the program's own stack when no suspended call holds it, and otherwise
- *     on a stack of its own (`shadowStackSize` bytes, made with `memory.grow`
- *     like the Asyncify region and reused). While a suspended call holds the
- *     program's stack, the pointer rests just below its frames, so synchronous
- *     exports called meanwhile run below them. The driver owns the pointer at
- *     every entry into and exit from a suspending export: it points it at the
- *     call's stack on the way in and back at the caller's (or at the resting
- *     place) on the way out.
+ *     on a stack of its own (`shadowStackSize` bytes, owned memory, reused).
+ *     While a suspended call holds the program's stack, the pointer rests just
+ *     below its frames, so synchronous exports called meanwhile run below them.
+ *     The driver owns the pointer at every entry into and exit from a
+ *     suspending export: it points it at the call's stack on the way in and
+ *     back at the caller's (or at the resting place) on the way out.
  *
  * Failure. A rejection is thrown into wasm at the import's call site; any
  * exception that leaves the export (a rejection, a throwing import, a trap)
  * puts the Asyncify state back to normal and the shadow-stack pointer back to
- * its value at entry, so nothing leaks and the instance stays usable.
+ * its value at entry, so nothing leaks and the instance stays usable. A trap
+ * while unwinding is classified: out of bounds is a stack overflow that ran
+ * to the end of memory; anything else is a suspension at a point Asyncify
+ * cannot unwind.
  */
 import { AsyncifyError, AsyncifyStackOverflowError } from './errors.js'
+import { OwnedMemory, type Block, type Malloc } from './owned-memory.js'
 
-const PAGE = 65536
 const HEADER = 8
 /** `Call.stack` values besides the top address of one of the driver's stacks. */
 const UNASSIGNED = -1
 const MAIN = 0
 
-/** A caller-chosen home for the Asyncify data, instead of pages grown at the end of memory. */
+/** A caller-chosen home for the Asyncify data, instead of memory the runtime takes. */
 export interface StackRegion {
   /** Address of 8 + size bytes that the program never touches. */
   start: number
@@ -83,9 +95,13 @@ export interface AsyncifyExports {
 interface Call {
   /** Set by the import that started the current unwind. */
   pending: PromiseLike<unknown> | null
+  /** The import the current suspension started at; its rewind must end there. */
+  suspendedAt: string
   value: unknown
   error: unknown
   failed: boolean
+  /** How many imports were running when this call entered wasm. */
+  importDepth: number
   /** Where this call's C stack pointer is: its top before the first entry, its depth while suspended. */
   sp: number
   /** The C stack this call runs on: the program's own (`MAIN`), or one of the driver's. */
@@ -100,7 +116,7 @@ interface Call {
 export interface AsyncifyStats {
   /** Calls that are suspended on a Promise now. */
   suspendedCalls: number
-  /** Value of the C shadow-stack pointer, or null when the module has none. */
+  /** Value of the C shadow-stack pointer (unsigned), or null when the runtime does not manage one. */
   stackPointer: number | null
   /** Bytes of Asyncify stack held in the scratch region by a suspended call. */
   asyncifyStackUsed: number
@@ -119,10 +135,8 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
 export class AsyncifyDriver {
   private readonly active: Call[] = []
   private rewinding: Call | null = null
-  private regionStart = -1
-  private regionEnd = -1
-  /** End of the pages that belong to the region (its slack ends here). */
-  private regionTop = -1
+  private importDepth = 0
+  private region: Block | null = null
   private owner: Call | null = null
   private suspended = 0
   /** The program's stack pointer with no call on it, and the call that holds that stack. */
@@ -134,16 +148,27 @@ export class AsyncifyDriver {
 
   private api!: AsyncifyExports
   private memory: WebAssembly.Memory | null = null
+  private owned!: OwnedMemory
   private stackPointer: WebAssembly.Global | null = null
 
   /** Imports are wrapped before the instance exists; `attach` completes the driver once it does. */
   constructor(private readonly options: DriverOptions) {}
 
-  attach(api: AsyncifyExports, memory: WebAssembly.Memory | null, stackPointer: WebAssembly.Global | null): void {
+  attach(
+    api: AsyncifyExports,
+    memory: WebAssembly.Memory | null,
+    stackPointer: WebAssembly.Global | null,
+    malloc: Malloc | null,
+  ): void {
     this.api = api
     this.memory = memory
     this.stackPointer = stackPointer
-    if (stackPointer) this.restSp = stackPointer.value as number
+    if (stackPointer) this.restSp = (stackPointer.value as number) >>> 0
+    this.owned = new OwnedMemory(this.options.label, memory, malloc)
+    this.owned.reserveAtInstantiation(
+      this.options.stackRegion ? 0 : HEADER + this.options.stackSize,
+      stackPointer ? this.options.shadowStackSize : 0,
+    )
   }
 
   /** Wraps an async-listed import: a thenable result suspends the wasm. */
@@ -151,24 +176,48 @@ export class AsyncifyDriver {
     return (...args) => {
       const resumed = this.rewinding
       if (resumed !== null) {
+        // On a mismatch `rewinding` stays set, so that `recover` stops the rewind.
+        if (resumed.suspendedAt !== importName) throw this.rewindMismatch(resumed, importName)
         this.rewinding = null
         this.api.asyncify_stop_rewind()
         if (resumed.failed) throw resumed.error
         return resumed.value
       }
-      const result = fn(...args)
+      this.importDepth++
+      let result: unknown
+      try {
+        result = fn(...args)
+      } finally {
+        this.importDepth--
+      }
       if (!isThenable(result)) return result
       const call = this.active[this.active.length - 1]
-      if (call === undefined) {
+      if (call === undefined || call.importDepth !== this.importDepth) {
         throw new AsyncifyError(
           'ASYNCIFY_SUSPEND_OUTSIDE_CALL',
-          `${this.options.label}: import "${importName}" returned a Promise outside of a suspending export call ` +
-            `(during instantiation, or through a table function called from JS); ` +
-            `it can only suspend when wasm was entered through an export of instance.exports`,
+          `${this.options.label}: import "${importName}" returned a Promise, but the wasm that called it was not entered ` +
+            `through an export of instance.exports (during instantiation, or a table function called from JS); ` +
+            `it can only suspend under a call of instance.exports: export the function and call it from there`,
         )
       }
-      this.startUnwind(call, result)
+      this.startUnwind(call, result, importName)
       return placeholder
+    }
+  }
+
+  /** Wraps an import that is not async: it runs as it is, counted so that entries through it are seen. */
+  syncImport(fn: WasmFunction, importName: string, onThenable: (importName: string) => never): WasmFunction {
+    return (...args) => {
+      if (this.rewinding !== null) throw this.rewindMismatch(this.rewinding, importName)
+      this.importDepth++
+      let result: unknown
+      try {
+        result = fn(...args)
+      } finally {
+        this.importDepth--
+      }
+      if (isThenable(result)) onThenable(importName)
+      return result
     }
   }
 
@@ -178,9 +227,11 @@ export class AsyncifyDriver {
       if (this.poisoned) return Promise.reject(this.poisoned)
       const call: Call = {
         pending: null,
+        suspendedAt: '',
         value: undefined,
         error: undefined,
         failed: false,
+        importDepth: this.importDepth,
         sp: -1,
         stack: UNASSIGNED,
         dataEnd: 0,
@@ -201,8 +252,8 @@ export class AsyncifyDriver {
   stats(): AsyncifyStats {
     return {
       suspendedCalls: this.suspended,
-      stackPointer: this.stackPointer ? (this.stackPointer.value as number) : null,
-      asyncifyStackUsed: this.owner === null ? 0 : this.owner.dataEnd - (this.regionStart + HEADER),
+      stackPointer: this.stackPointer ? (this.stackPointer.value as number) >>> 0 : null,
+      asyncifyStackUsed: this.owner === null || this.region === null ? 0 : this.owner.dataEnd - (this.region.start + HEADER),
     }
   }
 
@@ -218,8 +269,13 @@ export class AsyncifyDriver {
         call.error = error
         call.failed = true
       }
-      if (this.poisoned) throw this.poisoned
+      if (this.poisoned) {
+        this.releaseSuspended(call)
+        throw this.poisoned
+      }
       this.startRewind(call)
+      // A nested call records the import count of the JS that resumes it: none.
+      call.importDepth = this.importDepth
       result = this.enter(call, fn, args)
     }
     return result
@@ -228,7 +284,7 @@ export class AsyncifyDriver {
   /** Runs `fn` for `call` until it returns or finishes unwinding. */
   private enter(call: Call, fn: WasmFunction, args: unknown[]): unknown {
     const sp = this.stackPointer
-    const outerSp = sp ? (sp.value as number) : 0
+    const outerSp = sp ? (sp.value as number) >>> 0 : 0
     if (sp) {
       if (call.stack === UNASSIGNED) this.assignStack(call)
       sp.value = call.sp
@@ -242,6 +298,14 @@ export class AsyncifyDriver {
       throw this.recover(call, outerSp, error)
     }
     this.active.pop()
+    if (this.rewinding === call) {
+      // The export returned without reaching the import the call suspended at.
+      this.rewinding = null
+      this.api.asyncify_stop_rewind()
+      const error = this.rewindMismatch(call, null)
+      this.leave(call, outerSp, true)
+      throw error
+    }
     if (call.pending !== null) {
       try {
         this.finishUnwind(call)
@@ -262,7 +326,7 @@ export class AsyncifyDriver {
       call.sp = this.restSp
       return
     }
-    call.stack = this.freeStacks.pop() ?? this.reserve(this.options.shadowStackSize, 'a C stack for overlapping calls').end
+    call.stack = this.freeStacks.pop() ?? this.owned.stack(this.options.shadowStackSize, 'a C stack for overlapping calls')
     call.sp = call.stack
   }
 
@@ -275,38 +339,33 @@ export class AsyncifyDriver {
       else if (call.stack !== UNASSIGNED) this.freeStacks.push(call.stack)
       call.stack = UNASSIGNED
     } else {
-      call.sp = sp.value as number
+      call.sp = (sp.value as number) >>> 0
     }
     if (this.active.length > 0) sp.value = outerSp
     else sp.value = this.mainHolder === null ? this.restSp : this.mainHolder.sp
   }
 
-  private startUnwind(call: Call, pending: PromiseLike<unknown>): void {
-    this.ensureRegion()
-    if (this.owner !== null) this.evict(this.owner)
+  private startUnwind(call: Call, pending: PromiseLike<unknown>, importName: string): void {
+    const region = this.ensureRegion()
+    if (this.owner !== null) this.evict(this.owner, region)
     const view = new DataView(this.memory!.buffer)
-    view.setInt32(this.regionStart, this.regionStart + HEADER, true)
-    view.setInt32(this.regionStart + 4, this.regionEnd, true)
+    view.setUint32(region.start, region.start + HEADER, true)
+    view.setUint32(region.start + 4, region.end, true)
     call.pending = pending
-    this.api.asyncify_start_unwind(this.regionStart)
+    call.suspendedAt = importName
+    this.api.asyncify_start_unwind(region.start)
   }
 
   private finishUnwind(call: Call): void {
+    const region = this.region!
     const view = new DataView(this.memory!.buffer)
-    const cur = view.getInt32(this.regionStart, true)
-    if (cur > this.regionEnd) {
-      view.setInt32(this.regionStart, this.regionStart + HEADER, true)
+    const cur = view.getUint32(region.start, true)
+    if (cur > region.end) {
+      view.setUint32(region.start, region.start + HEADER, true)
       this.api.asyncify_stop_unwind()
       call.pending = null
-      const overflow = this.overflowError(cur - this.regionStart - HEADER)
-      if (cur > this.regionTop) {
-        this.poisoned = new AsyncifyError(
-          'ASYNCIFY_INSTANCE_POISONED',
-          `${this.options.label}: an earlier Asyncify stack overflow wrote past the memory reserved for it; ` +
-            `this instance's memory may be damaged, so create a new instance`,
-          { cause: overflow },
-        )
-      }
+      const overflow = this.overflowError(cur - region.start - HEADER)
+      if (cur > region.top) this.poison(overflow, 'wrote past the memory reserved for it')
       throw overflow
     }
     this.api.asyncify_stop_unwind()
@@ -316,26 +375,37 @@ export class AsyncifyDriver {
   }
 
   private startRewind(call: Call): void {
+    const region = this.region!
     const view = new DataView(this.memory!.buffer)
     if (this.owner !== call) {
-      if (this.owner !== null) this.evict(this.owner)
+      if (this.owner !== null) this.evict(this.owner, region)
       const data = call.data as Uint8Array
-      new Uint8Array(this.memory!.buffer).set(data, this.regionStart + HEADER)
-      call.dataEnd = this.regionStart + HEADER + data.length
+      new Uint8Array(this.memory!.buffer).set(data, region.start + HEADER)
+      call.dataEnd = region.start + HEADER + data.length
       call.data = null
-      view.setInt32(this.regionStart, call.dataEnd, true)
+      view.setUint32(region.start, call.dataEnd, true)
     }
-    view.setInt32(this.regionStart + 4, this.regionEnd, true)
+    view.setUint32(region.start + 4, region.end, true)
     this.owner = null
     this.suspended--
     this.rewinding = call
-    this.api.asyncify_start_rewind(this.regionStart)
+    this.api.asyncify_start_rewind(region.start)
   }
 
-  private evict(call: Call): void {
-    const start = this.regionStart + HEADER
+  private evict(call: Call, region: Block): void {
+    const start = region.start + HEADER
     call.data = new Uint8Array(this.memory!.buffer, start, call.dataEnd - start).slice()
     this.owner = null
+  }
+
+  /** A suspended call that will never resume (the instance was poisoned meanwhile) gives back what it holds. */
+  private releaseSuspended(call: Call): void {
+    if (this.owner === call) this.owner = null
+    call.data = null
+    this.suspended--
+    if (call.stack === MAIN) this.mainHolder = null
+    else if (call.stack !== UNASSIGNED) this.freeStacks.push(call.stack)
+    call.stack = UNASSIGNED
   }
 
   /** Puts the Asyncify state and the shadow stack back after an exception left wasm. */
@@ -346,15 +416,54 @@ export class AsyncifyDriver {
     }
     let reported = error
     if (call.pending !== null) {
-      // Nothing but Asyncify's own stores runs while unwinding, so a trap here
-      // is a write past the end of memory: the stack overflowed.
+      // Nothing but Asyncify's own code runs while unwinding, so a trap here
+      // is either a store past the end of memory (the stack overflowed all
+      // the way) or an `unreachable` Asyncify put where it cannot unwind.
       call.pending = null
-      new DataView(this.memory!.buffer).setInt32(this.regionStart, this.regionStart + HEADER, true)
+      const region = this.region!
+      new DataView(this.memory!.buffer).setUint32(region.start, region.start + HEADER, true)
       this.api.asyncify_stop_unwind()
-      if (error instanceof WebAssembly.RuntimeError) reported = this.overflowError(null, error)
+      if (error instanceof WebAssembly.RuntimeError) reported = this.classifyUnwindTrap(call, error, region)
     }
     this.leave(call, outerSp, true)
     return reported
+  }
+
+  private classifyUnwindTrap(call: Call, trap: WebAssembly.RuntimeError, region: Block): AsyncifyError {
+    if (/out of bounds/i.test(trap.message)) {
+      const overflow = this.overflowError(null, trap)
+      // Every byte from the region to the end of memory was written.
+      if (this.memory!.buffer.byteLength > region.top) this.poison(overflow, 'ran to the end of memory')
+      return overflow
+    }
+    return new AsyncifyError(
+      'ASYNCIFY_UNSUPPORTED_SUSPENSION',
+      `${this.options.label}: import "${call.suspendedAt}" returned a Promise at a point Asyncify cannot unwind ` +
+        `(${trap.message}), such as inside a catch block; ` +
+        `make that call outside the catch block, or return a plain value there`,
+      { cause: trap },
+    )
+  }
+
+  private rewindMismatch(call: Call, reached: string | null): AsyncifyError {
+    const error = new AsyncifyError(
+      'ASYNCIFY_REWIND_MISMATCH',
+      `${this.options.label}: a call suspended at import "${call.suspendedAt}" resumed ` +
+        `${reached === null ? 'without reaching any import' : `at import "${reached}"`}; ` +
+        `the module's control flow differs between unwind and rewind, so its state cannot be trusted. ` +
+        `This is a bug in unplugin-asyncify or Binaryen: please report it with the .wasm file`,
+    )
+    this.poison(error, 'resumed at the wrong place')
+    return error
+  }
+
+  private poison(cause: AsyncifyError, what: string): void {
+    this.poisoned ??= new AsyncifyError(
+      'ASYNCIFY_INSTANCE_POISONED',
+      `${this.options.label}: an earlier suspension ${what}; ` +
+        `this instance's memory may be damaged, so create a new instance`,
+      { cause },
+    )
   }
 
   private overflowError(needed: number | null, cause?: unknown): AsyncifyStackOverflowError {
@@ -368,48 +477,15 @@ export class AsyncifyDriver {
     )
   }
 
-  private ensureRegion(): void {
-    if (this.regionStart >= 0) return
+  private ensureRegion(): Block {
+    if (this.region) return this.region
     const { stackSize, stackRegion } = this.options
     if (stackRegion) {
-      this.regionStart = stackRegion.start
-      this.regionEnd = stackRegion.start + HEADER + stackRegion.size
-      this.regionTop = this.regionEnd
-      return
+      const end = stackRegion.start + HEADER + stackRegion.size
+      this.region = { start: stackRegion.start, end, top: end }
+    } else {
+      this.region = this.owned.region(HEADER + stackSize, `the Asyncify stack (stackSize ${stackSize} bytes)`)
     }
-    const { start, end } = this.reserve(HEADER + stackSize, `the Asyncify stack (stackSize ${stackSize} bytes)`)
-    this.regionStart = start
-    this.regionEnd = start + HEADER + stackSize
-    this.regionTop = end
-  }
-
-  /**
-   * Pages at the end of memory, which allocators built on `memory.grow`
-   * (wasi-libc, Rust) never hand out because they did not grow them.
-   */
-  private reserve(bytes: number, purpose: string): { start: number; end: number } {
-    const { label } = this.options
-    if (this.memory === null) {
-      throw new AsyncifyError(
-        'ASYNCIFY_NOT_TRANSFORMED',
-        `${label}: the module has no linear memory, so a suspended call has nowhere to be kept; ` +
-          `give it a memory (clang and Rust always do) and transform it again`,
-      )
-    }
-    const pages = Math.ceil(bytes / PAGE)
-    let previous: number
-    try {
-      previous = this.memory.grow(pages)
-    } catch (cause) {
-      throw new AsyncifyError(
-        'ASYNCIFY_MEMORY_EXHAUSTED',
-        `${label}: could not grow memory by ${pages} page(s) for ${purpose}: ` +
-          `memory is at its maximum of ${this.memory.buffer.byteLength / PAGE} pages; ` +
-          `link with a larger maximum (clang: -Wl,--max-memory=N), lower stackSize or shadowStackSize, ` +
-          `or pass instantiate(..., { stackRegion: { start, size } }) with memory the program never uses`,
-        { cause },
-      )
-    }
-    return { start: previous * PAGE, end: (previous + pages) * PAGE }
+    return this.region
   }
 }

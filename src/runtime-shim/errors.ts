@@ -13,6 +13,10 @@ export type AsyncifyErrorCode =
   | 'ASYNCIFY_SUSPEND_OUTSIDE_CALL'
   | 'ASYNCIFY_MEMORY_EXHAUSTED'
   | 'ASYNCIFY_INSTANCE_POISONED'
+  | 'ASYNCIFY_NO_MEMORY'
+  | 'ASYNCIFY_NAME_COLLISION'
+  | 'ASYNCIFY_UNSUPPORTED_SUSPENSION'
+  | 'ASYNCIFY_REWIND_MISMATCH'
 
 /** Base class of every error thrown by the transform and the runtime. */
 export class AsyncifyError extends Error {

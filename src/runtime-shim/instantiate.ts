@@ -1,6 +1,9 @@
-import { AsyncifyDriver, isThenable, type AsyncifyExports, type AsyncifyStats, type StackRegion } from './driver.js'
+import { AsyncifyDriver, type AsyncifyExports, type AsyncifyStats } from './driver.js'
 import { AsyncifyError, AsyncifyUnlistedImportError } from './errors.js'
 import { readMetadata, type AsyncifyMetadata, type WasmValueType } from './metadata.js'
+import { resolveInstantiateOptions, type InstantiateOptions } from './options.js'
+
+export type { InstantiateOptions }
 
 export type WasmSource =
   | BufferSource
@@ -8,33 +11,11 @@ export type WasmSource =
   | Response
   | PromiseLike<Response>
 
-export interface InstantiateOptions {
-  /** Name used in error messages (the plugin passes the file name). */
-  name?: string
-  /** Bytes of Asyncify stack for one suspension; overrides the value chosen at build time. */
-  stackSize?: number
-  /**
-   * Where the Asyncify data lives. By default the runtime grows memory on the first
-   * suspension and uses the new pages, which no allocator built on `memory.grow`
-   * (wasi-libc, Rust, dlmalloc) can hand out. Pass a region the program never touches
-   * (8 + size bytes) when memory cannot grow.
-   */
-  stackRegion?: StackRegion
-  /**
-   * Bytes of C stack (clang's `__stack_pointer` stack) for a call that starts while
-   * another suspended call holds the program's own stack. Default 65536, clang's
-   * default stack size; raise it if the program is linked with a larger `-z stack-size`.
-   */
-  shadowStackSize?: number
-}
-
 /** What `instantiate` resolves to: `instance.exports` has the module's own export names. */
 export interface AsyncifiedInstance {
   instance: { readonly exports: Record<string, unknown> }
   module: WebAssembly.Module
 }
-
-const DEFAULT_SHADOW_STACK_SIZE = 65536
 
 const drivers = new WeakMap<object, AsyncifyDriver>()
 
@@ -48,21 +29,18 @@ export async function instantiate(
   imports: WebAssembly.Imports = {},
   options: InstantiateOptions = {},
 ): Promise<AsyncifiedInstance> {
-  const label = options.name ?? 'wasm module'
+  const resolved = resolveInstantiateOptions(options)
+  const { label } = resolved
   const module = await compile(source, label)
   const metadata = readMetadata(module, label)
-  const driver = new AsyncifyDriver({
-    label,
-    stackSize: options.stackSize ?? metadata.stackSize,
-    stackRegion: options.stackRegion,
-    shadowStackSize: options.shadowStackSize ?? DEFAULT_SHADOW_STACK_SIZE,
-  })
+  const driver = new AsyncifyDriver({ ...resolved, stackSize: resolved.stackSize ?? metadata.stackSize })
   const raw = await WebAssembly.instantiate(module, wrapImports(module, imports, metadata, label, driver))
   const rawExports = raw.exports as Record<string, unknown>
   driver.attach(
     rawExports as unknown as AsyncifyExports,
     findMemory(metadata, rawExports, imports),
     metadata.stackPointer === null ? null : (rawExports[metadata.stackPointer] as WebAssembly.Global),
+    metadata.malloc === null ? null : (rawExports[metadata.malloc] as (bytes: number) => number),
   )
   const instance = { exports: wrapExports(rawExports, metadata, driver) }
   drivers.set(instance, driver)
@@ -113,6 +91,12 @@ function wrapImports(
   driver: AsyncifyDriver,
 ): WebAssembly.Imports {
   const asyncImports = new Map(metadata.asyncImports.map((entry) => [`${entry.module}.${entry.name}`, entry]))
+  const unlisted = (key: string): never => {
+    throw new AsyncifyUnlistedImportError(
+      `${label}: import "${key}" returned a Promise but is not listed as async; ` +
+        `add "${key}" to asyncify({ imports }) (or --imports for the CLI) so the wasm can wait for it`,
+    )
+  }
   const wrapped: Record<string, WebAssembly.ModuleImports> = {}
   for (const descriptor of WebAssembly.Module.imports(module)) {
     const namespace = imports[descriptor.module]
@@ -129,16 +113,7 @@ function wrapImports(
         key,
       )
     } else {
-      target[descriptor.name] = (...args: unknown[]): unknown => {
-        const result = (fn as (...args: unknown[]) => unknown)(...args)
-        if (isThenable(result)) {
-          throw new AsyncifyUnlistedImportError(
-            `${label}: import "${key}" returned a Promise but is not listed as async; ` +
-              `add "${key}" to asyncify({ imports }) (or --imports for the CLI) so the wasm can wait for it`,
-          )
-        }
-        return result
-      }
+      target[descriptor.name] = driver.syncImport(fn as (...args: unknown[]) => unknown, key, unlisted)
     }
   }
   return { ...imports, ...wrapped }

@@ -3,11 +3,14 @@ import { AsyncifyError } from './errors.js'
 /** Name of the custom section in which the transform leaves everything the runtime needs. */
 export const METADATA_SECTION = 'unplugin-asyncify'
 
-export const METADATA_VERSION = 1
+export const METADATA_VERSION = 2
 
 /** Export names the transform adds for the runtime; they never reach user code. */
 export const STACK_POINTER_EXPORT = '__asyncify_stack_pointer'
 export const MEMORY_EXPORT = '__asyncify_memory'
+export const MALLOC_EXPORT = '__asyncify_malloc'
+/** Every export the transform adds starts with this; a module's own exports may not. */
+export const INTERNAL_EXPORT_PREFIX = '__asyncify_'
 
 export type WasmValueType = 'i32' | 'i64' | 'f32' | 'f64' | 'v128' | 'ref'
 
@@ -32,6 +35,12 @@ export interface AsyncifyMetadata {
   /** Export name of the C shadow stack pointer (`__stack_pointer`), when the module has one. */
   stackPointer: string | null
   memory: MemoryLocation | null
+  /**
+   * Export name of the program's `malloc`, from which the runtime takes the memory for
+   * suspended state; null when the module has none (the runtime then reserves pages at
+   * instantiation).
+   */
+  malloc: string | null
   /** Exports that exist for the runtime only. */
   internalExports: string[]
 }

@@ -38,17 +38,30 @@ export function analyseModule(binaryen: Binaryen, module: BinaryenModule): Modul
       functions.push(info.name)
     }
   }
-  const exports = []
-  for (let i = 0; i < module.getNumExports(); i++) {
-    exports.push(binaryen.getExportInfo(module.getExportByIndex(i)))
-  }
   return {
     functions,
     imports,
-    exports,
+    exports: readExports(binaryen, module),
     calls: callGraph(module),
     expressionKinds: expressionKinds(module),
   }
+}
+
+export type ExportEntry = ModuleFacts['exports'][number]
+
+export function readExports(binaryen: Binaryen, module: BinaryenModule): ExportEntry[] {
+  const exports: ExportEntry[] = []
+  for (let i = 0; i < module.getNumExports(); i++) exports.push(binaryen.getExportInfo(module.getExportByIndex(i)))
+  return exports
+}
+
+export function definedFunctions(binaryen: Binaryen, module: BinaryenModule): string[] {
+  const names: string[] = []
+  for (let i = 0; i < module.getNumFunctions(); i++) {
+    const info = binaryen.getFunctionInfo(module.getFunctionByIndex(i))
+    if (!info.module) names.push(info.name)
+  }
+  return names
 }
 
 export function valueTypes(binaryen: Binaryen, type: number): WasmValueType[] {

@@ -1,4 +1,5 @@
 import { AsyncifyError } from '../runtime-shim/errors.js'
+import { INTERNAL_EXPORT_PREFIX } from '../runtime-shim/metadata.js'
 import type { ModuleFacts } from './analyse.js'
 import type { BinaryenModule } from './binaryen.js'
 
@@ -18,8 +19,17 @@ export function checkSupported(
   module: BinaryenModule,
   facts: ModuleFacts,
   runtime: Set<string>,
+  asyncImports: number,
   filename: string,
 ): void {
+  const reserved = facts.exports.find((entry) => entry.name.startsWith(INTERNAL_EXPORT_PREFIX))
+  if (reserved) {
+    throw new AsyncifyError(
+      'ASYNCIFY_NAME_COLLISION',
+      `${filename}: the module exports "${reserved.name}", but export names starting with "${INTERNAL_EXPORT_PREFIX}" ` +
+        `are reserved for what the transform adds for the runtime; rename that export`,
+    )
+  }
   for (const [fn, kinds] of facts.expressionKinds) {
     if (runtime.has(fn)) continue
     for (const kind of kinds) {
@@ -49,5 +59,13 @@ export function checkSupported(
           `and cannot suspend threads; build without -pthread / atomics`,
       )
     }
+  }
+  if (asyncImports > 0 && !module.hasMemory()) {
+    throw new AsyncifyError(
+      'ASYNCIFY_NO_MEMORY',
+      `${filename}: the module has no linear memory, so a suspended call has nowhere to keep its state; ` +
+        `give it a memory (clang, Rust and Emscripten always do; in WAT add \`(memory 1)\`), ` +
+        `or list no async imports if nothing in it ever waits`,
+    )
   }
 }

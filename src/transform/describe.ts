@@ -1,4 +1,5 @@
 import {
+  MALLOC_EXPORT,
   MEMORY_EXPORT,
   METADATA_SECTION,
   METADATA_VERSION,
@@ -7,8 +8,9 @@ import {
   type AsyncifyMetadata,
   type MemoryLocation,
 } from '../runtime-shim/metadata.js'
-import type { FunctionImport, ModuleFacts } from './analyse.js'
+import type { ExportEntry, FunctionImport } from './analyse.js'
 import type { Binaryen, BinaryenModule } from './binaryen.js'
+import { indexNames, NAME_SUBSECTION } from './wasm-sections.js'
 
 const ASYNCIFY_EXPORTS = [
   'asyncify_start_unwind',
@@ -29,17 +31,21 @@ export interface Description {
   suspending: Set<string>
   /** Binaryen's name of the C shadow-stack pointer global, if the module has one. */
   stackPointer: string | null
+  /** Whether the allocator was exported for the runtime (see allocator.ts). */
+  malloc: boolean
   stackSize: number
 }
 
+/** `exports` must be read from the module as it will be emitted, after optimizing. */
 export function describeModule(
   binaryen: Binaryen,
   module: BinaryenModule,
-  facts: ModuleFacts,
-  { asyncImports, suspending, stackPointer: spGlobal, stackSize }: Description,
+  input: Uint8Array,
+  exports: ExportEntry[],
+  { asyncImports, suspending, stackPointer: spGlobal, malloc, stackSize }: Description,
 ): AsyncifyMetadata {
   const internalExports = [...ASYNCIFY_EXPORTS]
-  const memory = locateMemory(binaryen, module, facts, internalExports)
+  const memory = locateMemory(binaryen, module, input, exports, internalExports)
   let stackPointer: string | null = null
   // The optimizer drops the global when no code uses the shadow stack.
   if (spGlobal !== null && module.getGlobal(spGlobal)) {
@@ -47,34 +53,41 @@ export function describeModule(
     stackPointer = STACK_POINTER_EXPORT
     internalExports.push(STACK_POINTER_EXPORT)
   }
+  if (malloc) internalExports.push(MALLOC_EXPORT)
   const metadata: AsyncifyMetadata = {
     version: METADATA_VERSION,
     asyncImports: asyncImports.map(({ module, base, results }) => ({ module, name: base, results })),
-    suspendingExports: facts.exports
-      .filter((entry) => entry.kind === binaryen.ExternalFunction && suspending.has(entry.value))
+    suspendingExports: exports
+      .filter((entry) => entry.kind === binaryen.ExternalFunction && suspending.has(entry.value) && entry.name !== MALLOC_EXPORT)
       .map((entry) => entry.name),
     stackSize,
     stackPointer,
     memory,
+    malloc: malloc ? MALLOC_EXPORT : null,
     internalExports,
   }
   module.addCustomSection(METADATA_SECTION, encodeMetadata(metadata))
   return metadata
 }
 
+/** Memory 0, the one Asyncify keeps its data in (a module may have several). */
 function locateMemory(
   binaryen: Binaryen,
   module: BinaryenModule,
-  facts: ModuleFacts,
+  input: Uint8Array,
+  exports: ExportEntry[],
   internalExports: string[],
 ): MemoryLocation | null {
   if (!module.hasMemory()) return null
-  const exported = facts.exports.find((entry) => entry.kind === binaryen.ExternalMemory)
-  if (exported) return { export: exported.name }
   const info = module.getMemoryInfo()
   if (info.module) return { import: [info.module, info.base ?? ''] }
-  // A memory that is neither exported nor imported is still ours to reach.
-  module.addMemoryExport('0', MEMORY_EXPORT)
+  // binaryen.js does not tell a memory's internal name: it is the name
+  // section's, else its index (imported memories come first, and memory 0 is
+  // not imported here).
+  const name = indexNames(input, NAME_SUBSECTION.memory)?.get(0) ?? '0'
+  const exported = exports.find((entry) => entry.kind === binaryen.ExternalMemory && entry.value === name)
+  if (exported) return { export: exported.name }
+  module.addMemoryExport(name, MEMORY_EXPORT)
   internalExports.push(MEMORY_EXPORT)
   return { export: MEMORY_EXPORT }
 }

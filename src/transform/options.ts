@@ -25,15 +25,25 @@ export interface TransformOptions {
    * frames of optimized C. The runtime can override it.
    */
   stackSize?: number
+  /**
+   * The C shadow-stack pointer global (clang's and Rust's `__stack_pointer`), which the
+   * runtime moves for overlapping calls: its name (name section, export or import name)
+   * or its index, or `false` to leave the C stack alone. Default: found by name, else by
+   * the shape of function prologues, else not managed (the report says so).
+   */
+  stackPointer?: string | number | false
   /** File name for messages; the CLI and the plugin pass the real path. */
   filename?: string
 }
+
+export type StackPointerOption = 'auto' | string | number | false
 
 export interface ResolvedTransformOptions {
   imports: string[] | null
   runtime: string[]
   optimize: OptimizeLevel
   stackSize: number
+  stackPointer: StackPointerOption
   filename: string
 }
 
@@ -54,6 +64,13 @@ export function resolveTransformOptions(options: TransformOptions = {}): Resolve
   if (!Number.isInteger(stackSize) || stackSize < 64 || stackSize % 4 !== 0 || stackSize > 0x7fff0000) {
     bad(`stackSize must be a whole number of bytes, a multiple of 4, at least 64; got ${stackSize}`)
   }
+  const stackPointer = options.stackPointer ?? 'auto'
+  if (
+    !(stackPointer === false || stackPointer === 'auto' || (typeof stackPointer === 'string' && stackPointer !== '') ||
+      (Number.isInteger(stackPointer) && (stackPointer as number) >= 0))
+  ) {
+    bad(`stackPointer must be a global's name, its index or false; got ${JSON.stringify(stackPointer)}`)
+  }
   const patterns = (name: string, value: readonly string[] | undefined): string[] | undefined => {
     if (value === undefined) return undefined
     if (!Array.isArray(value) || value.some((entry) => typeof entry !== 'string' || entry === '')) {
@@ -70,6 +87,7 @@ export function resolveTransformOptions(options: TransformOptions = {}): Resolve
     runtime: patterns('runtime', options.runtime) ?? [],
     optimize,
     stackSize,
+    stackPointer,
     filename,
   }
 }

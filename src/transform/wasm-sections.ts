@@ -55,12 +55,16 @@ function customSectionNames(bytes: Uint8Array): string[] {
   return customSections(bytes).map((section) => section.name)
 }
 
+/** Name-section subsections that map an index to a name. */
+export const NAME_SUBSECTION = { memory: 6, global: 7 } as const
+
 /**
- * Global names from the name section (subsection 7), by global index.
- * binaryen.js 132 does not read them, and the transform needs one:
- * clang's `__stack_pointer`.
+ * Names by index from one subsection of the name section (binaryen.js 132
+ * reads neither global nor memory names, and the transform needs both: clang's
+ * `__stack_pointer`, and the internal name of memory 0 to export it).
+ * Null when the module has no such subsection.
  */
-export function globalNames(bytes: Uint8Array): Map<number, string> | null {
+export function indexNames(bytes: Uint8Array, subsection: number): Map<number, string> | null {
   const section = customSections(bytes).find((entry) => entry.name === 'name')
   if (!section) return null
   const reader = new WasmReader(section.payload)
@@ -68,7 +72,7 @@ export function globalNames(bytes: Uint8Array): Map<number, string> | null {
     while (reader.offset < section.payload.length) {
       const id = reader.byte()
       const end = reader.u32() + reader.offset
-      if (id === 7) {
+      if (id === subsection) {
         const names = new Map<number, string>()
         for (let count = reader.u32(); count > 0; count--) {
           const index = reader.u32()

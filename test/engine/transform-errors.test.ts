@@ -108,6 +108,7 @@ describe('transform errors name the file, the cause and the fix', () => {
     const bytes = wat(
       `(module
         (import "env" "get" (func $get (result i32)))
+        (memory 1)
         (func $tail (export "run") (result i32) (return_call $get)))`,
       ['TailCall'],
     )
@@ -154,20 +155,6 @@ describe('transform report', () => {
     expect(report.size).toEqual({ before: bytes.length, after: wasm.length })
     expect(report.warnings.join('\n')).toMatch(/all 1 function imports are treated as possibly async.*this module imports env\.compare\)/)
     expect(WebAssembly.Module.customSections(new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>), 'name').length).toBe(1)
-  })
-
-  it('a module stripped of names gets the C stack pointer by clang\'s layout, with a warning', async () => {
-    const module = binaryen.readBinary(compileC('recurse.c'))
-    binaryen.setDebugInfo(false)
-    const stripped = module.emitBinary()
-    module.dispose()
-    expect(WebAssembly.Module.customSections(new WebAssembly.Module(stripped as Uint8Array<ArrayBuffer>), 'name')).toEqual([])
-    const { metadata, report } = await asyncifyWasm(stripped, { imports: ['env.bottom'] })
-    expect(metadata.stackPointer).not.toBeNull()
-    expect(report.warnings).toContainEqual(expect.stringMatching(/no global names, so global 0/))
-    const named = await asyncifyWasm(compileC('recurse.c'), { imports: ['env.bottom'] })
-    expect(named.report.warnings).toEqual([])
-    expect(named.metadata.stackPointer).not.toBeNull()
   })
 
   it('warns about an import pattern that matches nothing', async () => {

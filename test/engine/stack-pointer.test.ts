@@ -1,0 +1,86 @@
+import binaryen from 'binaryen'
+import { asyncifyWasm } from 'unplugin-asyncify/transform'
+import { AsyncifyError } from 'unplugin-asyncify/runtime'
+import { describe, expect, it } from 'vitest'
+import { compileC } from '../helpers/compile-c.js'
+import { asyncified, deferred, later } from '../helpers/engine.js'
+import { wat } from '../helpers/wat.js'
+
+/** The module without its name section, as `wasm-opt --strip-debug` or a stripping linker leaves it. */
+function stripNames(bytes: Uint8Array): Uint8Array {
+  const module = binaryen.readBinary(bytes)
+  module.setFeatures(binaryen.Features.All & ~(binaryen.Features as unknown as Record<string, number>).CompactImports!)
+  binaryen.setDebugInfo(false)
+  const stripped = module.emitBinary()
+  module.dispose()
+  expect(WebAssembly.Module.customSections(new WebAssembly.Module(stripped as Uint8Array<ArrayBuffer>), 'name')).toEqual([])
+  return stripped
+}
+
+/** Two recursions in flight at once, resolved in reverse order: their C frames only survive on separate stacks. */
+async function overlappingRecursions(wasm: Uint8Array) {
+  const pending = [deferred<number>(), deferred<number>()]
+  let next = 0
+  const { exports } = await asyncified(wasm, { imports: ['env.bottom'] }, {
+    env: { bottom: () => pending[next++]!.promise },
+  })
+  const first = exports.recurse(40)
+  const second = exports.recurse(25)
+  pending[1]!.resolve(2500)
+  pending[0]!.resolve(4000)
+  return Promise.all([first, second])
+}
+
+describe('the C stack pointer', () => {
+  for (const level of ['-O0', '-O2']) {
+    it(`is found by the shape of clang's prologues in a module stripped of names (${level})`, async () => {
+      const stripped = stripNames(compileC('recurse.c', [level]))
+      const { metadata, report } = await asyncifyWasm(stripped, { imports: ['env.bottom'] })
+      expect(metadata.stackPointer).not.toBeNull()
+      expect(report.warnings).toEqual([])
+      await expect(overlappingRecursions(stripped)).resolves.toEqual([4000, 2500])
+    })
+  }
+
+  it('is found by name when the name section has it', async () => {
+    const { metadata, report } = await asyncifyWasm(compileC('recurse.c'), { imports: ['env.bottom'] })
+    expect(metadata.stackPointer).not.toBeNull()
+    expect(report.warnings).toEqual([])
+  })
+
+  const counter = wat(`(module
+    (import "env" "tick" (func $tick (param i32) (result i32)))
+    (memory (export "memory") 1)
+    (global $count (mut i32) (i32.const 0))
+    (func (export "next") (result i32)
+      (global.set $count (i32.add (global.get $count) (i32.const 1)))
+      (drop (call $tick (global.get $count)))
+      (global.get $count)))`)
+
+  it('is never guessed: a counter in global 0 of a module without names keeps counting across suspensions', async () => {
+    const stripped = stripNames(counter)
+    const { exports, report } = await asyncified(stripped, { imports: ['env.tick'] }, { env: { tick: (n: number) => later(n) } })
+    expect([await exports.next(), await exports.next(), await exports.next()]).toEqual([1, 2, 3])
+    expect(report.warnings).toContainEqual(expect.stringMatching(/no global is known to be the C stack pointer.*stackPointer option/))
+  })
+
+  it('can be named by the stackPointer option, by index or by name, or turned off with false', async () => {
+    const stripped = stripNames(compileC('recurse.c'))
+    const byIndex = await asyncifyWasm(stripped, { imports: ['env.bottom'], stackPointer: 0 })
+    expect(byIndex.metadata.stackPointer).not.toBeNull()
+    const byName = await asyncifyWasm(compileC('recurse.c'), { imports: ['env.bottom'], stackPointer: '__stack_pointer' })
+    expect(byName.metadata.stackPointer).not.toBeNull()
+    const off = await asyncifyWasm(compileC('recurse.c'), { imports: ['env.bottom'], stackPointer: false })
+    expect(off.metadata.stackPointer).toBeNull()
+    expect(off.report.warnings).toEqual([])
+  })
+
+  it('refuses a stackPointer option that names no mutable i32 global', async () => {
+    for (const stackPointer of ['nope', 99, -1, '']) {
+      const error = await asyncifyWasm(counter, { imports: ['env.tick'], stackPointer, filename: 'c.wasm' }).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(AsyncifyError)
+      expect((error as AsyncifyError).code).toBe('ASYNCIFY_BAD_OPTIONS')
+      expect((error as Error).message).toMatch(/^c\.wasm: stackPointer/)
+    }
+  })
+})
