@@ -12,16 +12,17 @@
  */
 import { AsyncifyError } from '../runtime-shim/errors.js'
 import type { AsyncifyMetadata } from '../runtime-shim/metadata.js'
-import { analyseModule } from './analyse.js'
+import { exposeAllocator } from './allocator.js'
+import { analyseModule, definedFunctions, readExports } from './analyse.js'
 import type { Binaryen, BinaryenModule } from './binaryen.js'
 import { checkSupported } from './check-supported.js'
-import { globalNames } from './wasm-sections.js'
 import { describeModule } from './describe.js'
 import { instrument } from './instrument.js'
 import { markRuntimeNoInline } from './mark-runtime.js'
 import type { OptimizeLevel, ResolvedTransformOptions } from './options.js'
 import { read } from './read.js'
 import { selectFunctions } from './select.js'
+import { findStackPointer } from './stack-pointer.js'
 
 export interface TransformReport {
   filename: string
@@ -63,21 +64,26 @@ export function runPipeline(binaryen: Binaryen, bytes: Uint8Array, options: Reso
   const module = read(binaryen, bytes, filename)
   try {
     const facts = analyseModule(binaryen, module)
-    const stackPointer = findStackPointer(binaryen, module, bytes)
+    const stackPointer = findStackPointer(binaryen, module, bytes, options.stackPointer, filename)
     refuseForeignAsyncify(module, facts.exports, filename)
     const selection = selectFunctions(facts, options)
-    checkSupported(module, facts, selection.runtime, filename)
+    checkSupported(module, facts, selection.runtime, selection.asyncImports.length, filename)
+    const malloc = exposeAllocator(binaryen, module, facts.exports)
     if (optimizeLevel > 0 || shrinkLevel > 0) {
       markRuntimeNoInline(binaryen, module, facts, selection.runtime)
       module.optimize()
     }
+    // From here on, decide from the module as it will be emitted: the
+    // optimizer merges identical functions and re-points their exports.
+    const functions = definedFunctions(binaryen, module)
     const { canSuspend } = instrument(binaryen, module, selection.asyncImports, selection.userRuntime, filename)
-    const defined = new Set(facts.functions)
+    const defined = new Set(functions)
     const suspending = new Set([...canSuspend].filter((name) => defined.has(name) && !selection.runtime.has(name)))
-    const metadata = describeModule(binaryen, module, facts, {
+    const metadata = describeModule(binaryen, module, bytes, readExports(binaryen, module), {
       asyncImports: selection.asyncImports,
       suspending,
       stackPointer: stackPointer.name,
+      malloc,
       stackSize: options.stackSize,
     })
     binaryen.setDebugInfo(true)
@@ -87,7 +93,7 @@ export function runPipeline(binaryen: Binaryen, bytes: Uint8Array, options: Reso
       metadata,
       report: {
         filename,
-        functions: { instrumented: suspending.size, total: facts.functions.length },
+        functions: { instrumented: suspending.size, total: functions.length },
         size: { before: bytes.length, after: wasm.length },
         timeMs: Math.round(performance.now() - started),
         asyncImports: selection.asyncImports.map((entry) => `${entry.module}.${entry.base}`),
@@ -113,37 +119,5 @@ function refuseForeignAsyncify(
       `${filename}: this module was already put through Asyncify (it has ${global ? 'the __asyncify_state global' : 'an asyncify_start_unwind export'}); ` +
         `instrumenting it twice would break it. Pass the module from before Asyncify (drop --asyncify / -sASYNCIFY from its build)`,
     )
-  }
-}
-
-/**
- * The C shadow-stack pointer, by its name in the name section. A module
- * stripped of global names gets clang's layout (global 0, a mutable i32) as a
- * guess, with a warning: without it, overlapping calls could share frames.
- */
-function findStackPointer(
-  binaryen: Binaryen,
-  module: BinaryenModule,
-  bytes: Uint8Array,
-): { name: string | null; warnings: string[] } {
-  const names = globalNames(bytes)
-  const candidate = (index: number) => {
-    if (index >= module.getNumGlobals()) return null
-    const info = binaryen.getGlobalInfo(module.getGlobalByIndex(index))
-    return info.mutable && info.type === binaryen.i32 ? info.name : null
-  }
-  if (names) {
-    for (const [index, name] of names) if (name === '__stack_pointer') return { name: candidate(index), warnings: [] }
-    return { name: null, warnings: [] }
-  }
-  const guess = candidate(0)
-  return {
-    name: guess,
-    warnings: guess
-      ? [
-          'the module has no global names, so global 0 (a mutable i32) is taken as the C stack pointer, as clang lays it out; ' +
-            'keep the name section (do not strip, or link with --no-strip-debug/-g) so the transform can be sure',
-        ]
-      : [],
   }
 }
