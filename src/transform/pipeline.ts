@@ -15,6 +15,7 @@ import type { AsyncifyMetadata } from '../runtime-shim/metadata.js'
 import { exposeAllocator } from './allocator.js'
 import { analyseModule, definedFunctions, readExports } from './analyse.js'
 import type { Binaryen, BinaryenModule } from './binaryen.js'
+import { refuseSuspensionInCatch } from './check-catch.js'
 import { checkSupported } from './check-supported.js'
 import { describeModule } from './describe.js'
 import { instrument } from './instrument.js'
@@ -79,6 +80,10 @@ export function runPipeline(binaryen: Binaryen, bytes: Uint8Array, options: Reso
     const { canSuspend } = instrument(binaryen, module, selection.asyncImports, selection.userRuntime, filename)
     const defined = new Set(functions)
     const suspending = new Set([...canSuspend].filter((name) => defined.has(name) && !selection.runtime.has(name)))
+    if ([...facts.expressionKinds.values()].some((kinds) => kinds.has('Try'))) {
+      const suspenders = new Set([...canSuspend, ...selection.asyncImports.map((entry) => entry.name)])
+      refuseSuspensionInCatch(module, suspending, suspenders, filename)
+    }
     const metadata = describeModule(binaryen, module, bytes, readExports(binaryen, module), {
       asyncImports: selection.asyncImports,
       suspending,
