@@ -1,6 +1,6 @@
 import { AsyncifyError } from '../runtime-shim/errors.js'
 import type { FunctionImport } from './analyse.js'
-import { BinaryenFailure, withOutput } from './binaryen-output.js'
+import { BinaryenFailure, printedText, withOutput } from './binaryen-output.js'
 import { binaryenMessage, type Binaryen, type BinaryenModule } from './binaryen.js'
 
 export interface Instrumentation {
@@ -28,9 +28,12 @@ export function instrument(
     output = withOutput(() => module.runPasses(['asyncify'])).output
   } catch (error) {
     const original = error instanceof BinaryenFailure ? error.original : error
+    // The verbose decisions are our own log; anything else printed before the failure explains it.
+    const printed = error instanceof BinaryenFailure ? printedText(error.output.filter((line) => !line.startsWith('[asyncify] '))) : ''
     throw new AsyncifyError(
       'ASYNCIFY_UNSUPPORTED_FEATURE',
-      `${filename}: Binaryen's Asyncify pass cannot transform this module: ${binaryenMessage(binaryen, original)}; ` +
+      `${filename}: Binaryen's Asyncify pass cannot transform this module: ${binaryenMessage(binaryen, original)}` +
+        `${printed ? ` (${printed})` : ''}; ` +
         `compile without that feature (for example -mno-tail-call, no reference-typed locals), ` +
         `or list the function in asyncify({ runtime }) if it never suspends`,
       { cause: error },

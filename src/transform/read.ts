@@ -1,5 +1,5 @@
 import { AsyncifyError } from '../runtime-shim/errors.js'
-import { BinaryenFailure, withOutput } from './binaryen-output.js'
+import { BinaryenFailure, printedText, withOutput } from './binaryen-output.js'
 import { binaryenMessage, type Binaryen, type BinaryenModule } from './binaryen.js'
 
 function features(binaryen: Binaryen): number {
@@ -16,9 +16,11 @@ export function read(binaryen: Binaryen, bytes: Uint8Array, filename: string): B
     module = withOutput(() => binaryen.readBinary(bytes)).result
   } catch (error) {
     const original = error instanceof BinaryenFailure ? error.original : error
+    // The cause ("[parse exception: ...]") is printed; the exception only says "error in parsing wasm binary".
+    const printed = error instanceof BinaryenFailure ? printedText(error.output) : ''
     throw new AsyncifyError(
       'ASYNCIFY_INVALID_WASM',
-      `${filename}: not a valid WebAssembly module (${binaryenMessage(binaryen, original)}); ` +
+      `${filename}: not a valid WebAssembly module (${printed || binaryenMessage(binaryen, original)}); ` +
         `the file is truncated or corrupted: rebuild it`,
       { cause: error },
     )
@@ -29,10 +31,9 @@ export function read(binaryen: Binaryen, bytes: Uint8Array, filename: string): B
   const { result: valid, output } = withOutput(() => module.validate())
   if (!valid) {
     module.dispose()
-    const details = output.join('\n').split('\n').filter(Boolean).slice(0, 6).join(' | ')
     throw new AsyncifyError(
       'ASYNCIFY_INVALID_WASM',
-      `${filename}: the module does not validate (${details}); rebuild it with a supported toolchain`,
+      `${filename}: the module does not validate (${printedText(output)}); rebuild it with a supported toolchain`,
     )
   }
   return module

@@ -6,7 +6,7 @@
  */
 import { parentPort } from 'node:worker_threads'
 import { AsyncifyError } from '../runtime-shim/errors.js'
-import { installOutputCapture } from './binaryen-output.js'
+import { BinaryenFailure, flushOutputWith, installOutputCapture, printedText, withOutput } from './binaryen-output.js'
 import { binaryenMessage, type Binaryen } from './binaryen.js'
 import type { ResolvedTransformOptions } from './options.js'
 import { runPipeline } from './pipeline.js'
@@ -23,25 +23,31 @@ export type WorkerResponse =
 
 installOutputCapture()
 const binaryen: Binaryen = (await import('binaryen')).default
+flushOutputWith(binaryen)
 const port = parentPort!
 
 port.on('message', (request: WorkerRequest) => {
   let response: WorkerResponse
+  // Whatever Binaryen prints during this job and no step claimed belongs to this file and no other.
   try {
-    const result = runPipeline(binaryen, request.bytes, request.options)
+    const { result, output } = withOutput(() => runPipeline(binaryen, request.bytes, request.options))
+    if (output.length > 0) result.report.warnings.push(`Binaryen printed: ${printedText(output)}`)
     response = { id: request.id, ok: true, result }
     port.postMessage(response, [result.wasm.buffer as ArrayBuffer])
     return
-  } catch (error) {
+  } catch (failure) {
+    const error = failure instanceof BinaryenFailure ? failure.original : failure
+    const printed = failure instanceof BinaryenFailure ? printedText(failure.output) : ''
+    const also = printed ? ` (Binaryen printed: ${printed})` : ''
     if (error instanceof AsyncifyError) {
-      response = { id: request.id, ok: false, code: error.code, message: error.message, fatal: false }
+      response = { id: request.id, ok: false, code: error.code, message: error.message + also, fatal: false }
     } else {
       response = {
         id: request.id,
         ok: false,
         code: 'ASYNCIFY_BINARYEN_FAILED',
         message:
-          `${request.options.filename}: Binaryen failed while transforming this module: ${binaryenMessage(binaryen, error)}; ` +
+          `${request.options.filename}: Binaryen failed while transforming this module: ${binaryenMessage(binaryen, error)}${also}; ` +
           `this is a bug in unplugin-asyncify or Binaryen, please report it with the .wasm file`,
         fatal: true,
       }
