@@ -45,10 +45,13 @@ export class OwnedMemory {
 
   /** Without an allocator, takes the pages now, before the program can run. */
   reserveAtInstantiation(regionBytes: number, stackBytes: number): void {
-    if (this.malloc || !this.memory) return
+    if (this.malloc || !this.memory || regionBytes + stackBytes === 0) return
     const stackPart = stackBytes === 0 ? 0 : alignUp(stackBytes, STACK_ALIGN)
     try {
-      const block = this.grow(stackPart + regionBytes, 'the Asyncify stack and a C stack for overlapping calls')
+      const purpose = [regionBytes > 0 && 'the Asyncify stack', stackPart > 0 && 'a C stack for overlapping calls']
+        .filter(Boolean)
+        .join(' and ')
+      const block = this.grow(stackPart + regionBytes, purpose)
       // The region goes last, so that its overflow runs into its own slack.
       const regionStart = block.start + stackPart
       this.reserved = {
@@ -115,8 +118,10 @@ export class OwnedMemory {
         'ASYNCIFY_MEMORY_EXHAUSTED',
         `${this.label}: could not grow memory by ${pages} page(s) for ${purpose}: ` +
           `memory is at its maximum of ${this.memory.buffer.byteLength / PAGE} pages; ` +
-          `link with a larger maximum (clang: -Wl,--max-memory=N), lower stackSize or shadowStackSize, ` +
-          `or pass instantiate(..., { stackRegion: { start, size } }) with memory the program never uses`,
+          `link with a larger maximum (clang: -Wl,--max-memory=N), lower stackSize or shadowStackSize` +
+          (purpose.startsWith('the Asyncify stack')
+            ? `, or pass instantiate(..., { stackRegion: { start, size } }) with memory the program never uses`
+            : `, or export the program's malloc so the runtime can take its C stacks from the heap`),
         { cause },
       )
     }

@@ -219,6 +219,24 @@ describe('the runtime at the edges of its options and of memory', () => {
     }
   })
 
+  it('with stackRegion in a capped memory, a call that needs an overlap C stack names what is missing and how to give it', async () => {
+    const bytes = wat(`(module
+      (import "env" "get" (func $get (param i32) (result i32)))
+      (memory (export "memory") 2 2)
+      (global $__stack_pointer (mut i32) (i32.const 65536))
+      (func (export "run") (param $x i32) (result i32) (call $get (local.get $x))))`)
+    const { exports } = await asyncified(bytes, { imports: ['env.get'], stackPointer: '__stack_pointer' }, {
+      env: { get: (x: number) => later(x) },
+    }, { stackRegion: { start: 70000, size: 4096 } })
+    await expect(exports.run(1)).resolves.toBe(1)
+    const [first, second] = await Promise.allSettled([exports.run(2), exports.run(3)])
+    expect(first).toEqual({ status: 'fulfilled', value: 2 })
+    const error = (second as PromiseRejectedResult).reason as AsyncifyError
+    expect(error.code).toBe('ASYNCIFY_MEMORY_EXHAUSTED')
+    expect(error.message).toMatch(/for a C stack for overlapping calls: .*export the program's malloc/)
+    expect(error.message).not.toMatch(/Asyncify stack|stackRegion/)
+  })
+
   it('works with its state above 2 GiB: overlapping calls in a memory larger than 2 GiB', async () => {
     const memory = new WebAssembly.Memory({ initial: 32769, maximum: 32800 })
     const big = wat(`(module
