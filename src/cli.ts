@@ -3,10 +3,10 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { AsyncifyError } from './runtime-shim/errors.js'
-import { asyncifyWasm, type OptimizeLevel } from './transform/index.js'
+import { asyncifyWasm, type OptimizeLevel, type TransformOptions } from './transform/index.js'
 
 const USAGE = `usage: wasm-asyncify <in.wasm> -o <out.wasm> [--imports env.sleep,env.read_*] [--runtime name,...]
-                     [--optimize 0|1|2|3|s|z] [--stack-size BYTES] [--report]`
+                     [--optimize 0|1|2|3|s|z] [--stack-size BYTES] [--features sign-ext,bulk-memory,...] [--report]`
 
 function fail(message: string): never {
   // One line, so scripts and build logs can grep it.
@@ -36,6 +36,7 @@ async function main(): Promise<void> {
         runtime: { type: 'string' },
         optimize: { type: 'string' },
         'stack-size': { type: 'string' },
+        features: { type: 'string' },
         report: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -64,6 +65,7 @@ async function main(): Promise<void> {
       runtime: list(values.runtime),
       optimize: optimizeLevel(values.optimize),
       stackSize,
+      features: list(values.features) as TransformOptions['features'],
       filename: input,
     })
     await write(values.output, wasm)

@@ -5,6 +5,7 @@ import { checkWasmHeader } from './wasm-sections.js'
 import { transformWorker } from './worker-pool.js'
 
 export type { WasmInput } from './input.js'
+export type { FeatureName } from './features.js'
 export type { OptimizeLevel, TransformOptions } from './options.js'
 export { DEFAULT_STACK_SIZE } from './options.js'
 export type { ModuleReport, TransformReport, TransformResult } from './pipeline.js'

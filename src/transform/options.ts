@@ -1,4 +1,5 @@
 import { AsyncifyError } from '../runtime-shim/errors.js'
+import { FEATURE_NAMES, isFeatureName, type FeatureName } from './features.js'
 
 export type OptimizeLevel = 0 | 1 | 2 | 3 | 's' | 'z'
 
@@ -32,6 +33,13 @@ export interface TransformOptions {
    * the shape of function prologues, else not managed (the report says so).
    */
   stackPointer?: string | number | false
+  /**
+   * The wasm features the output may use, by their `target_features` / clang `-m` names
+   * (`["sign-ext", "bulk-memory"]`), for a module without a `target_features` section
+   * (which wins when present). Default: the smallest set the module validates with, so
+   * the optimizer never adds opcodes the input did not use.
+   */
+  features?: readonly FeatureName[]
   /** File name for messages; the CLI and the plugin pass the real path. */
   filename?: string
 }
@@ -44,6 +52,7 @@ export interface ResolvedTransformOptions {
   optimize: OptimizeLevel
   stackSize: number
   stackPointer: StackPointerOption
+  features: FeatureName[] | null
   filename: string
 }
 
@@ -82,12 +91,17 @@ export function resolveTransformOptions(options: TransformOptions = {}): Resolve
   for (const pattern of imports ?? []) {
     if (!pattern.includes('.')) bad(`import pattern "${pattern}" must have the form "module.name", e.g. "env.${pattern}"`)
   }
+  const features = patterns('features', options.features)
+  for (const name of features ?? []) {
+    if (!isFeatureName(name)) bad(`features: unknown feature "${name}"; known: ${Object.keys(FEATURE_NAMES).join(', ')}`)
+  }
   return {
     imports: imports ?? null,
     runtime: patterns('runtime', options.runtime) ?? [],
     optimize,
     stackSize,
     stackPointer,
+    features: (features as FeatureName[] | undefined) ?? null,
     filename,
   }
 }

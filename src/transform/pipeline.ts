@@ -1,7 +1,7 @@
 /*
  * The build-time pipeline, run inside the transform worker:
  *
- *   read      bytes -> Binaryen module, validated with every feature Node can run
+ *   read      bytes -> validated Binaryen module with the input's own features
  *   analyse   imports, exports, direct call graph, expression kinds per function
  *   select    option patterns -> async imports and runtime functions
  *   check     refuse what Asyncify would transform wrongly (call_ref, try_table, ...)
@@ -62,7 +62,7 @@ export function runPipeline(binaryen: Binaryen, bytes: Uint8Array, options: Reso
   binaryen.setOptimizeLevel(optimizeLevel)
   binaryen.setShrinkLevel(shrinkLevel)
   binaryen.setDebugInfo(false)
-  const module = read(binaryen, bytes, filename)
+  const { module, warnings: readWarnings } = read(binaryen, bytes, options)
   try {
     const facts = analyseModule(binaryen, module)
     const stackPointer = findStackPointer(binaryen, module, bytes, options.stackPointer, filename)
@@ -103,7 +103,7 @@ export function runPipeline(binaryen: Binaryen, bytes: Uint8Array, options: Reso
         timeMs: Math.round(performance.now() - started),
         asyncImports: selection.asyncImports.map((entry) => `${entry.module}.${entry.base}`),
         suspendingExports: metadata.suspendingExports,
-        warnings: [...selection.warnings, ...stackPointer.warnings],
+        warnings: [...readWarnings, ...selection.warnings, ...stackPointer.warnings],
       },
     }
   } finally {

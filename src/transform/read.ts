@@ -1,40 +1,132 @@
+/*
+ * Bytes -> a validated Binaryen module whose features are the input's own.
+ *
+ * Features: the optimizer and Asyncify emit whatever the module's feature set
+ * allows, so a set larger than the input's gives an MVP module sign-extension
+ * or bulk-memory opcodes that older engines reject, and lets -Oz turn calls
+ * into `return_call`, which Asyncify then refuses. So the module leaves here
+ * with the input's features: its `target_features` section (binaryen.js
+ * applies it when reading), else the `features` option, else the smallest set
+ * it validates with. Mutable globals are always added (the runtime's exports
+ * need them). Validation itself allows every feature: a feature used but not
+ * declared is the toolchain's business, not a reason to refuse the module.
+ *
+ * Custom sections are optional by the spec, yet Binaryen refuses a module
+ * whose name section it cannot parse (wabt writes tag names in a subsection
+ * Binaryen reads as field names). Such a module is read again without it.
+ */
 import { AsyncifyError } from '../runtime-shim/errors.js'
 import { BinaryenFailure, printedText, withOutput } from './binaryen-output.js'
 import { binaryenMessage, type Binaryen, type BinaryenModule } from './binaryen.js'
+import { everyFeature, featureMask, featureNames, type FeatureName } from './features.js'
+import { customSectionNames, withoutCustomSection } from './wasm-sections.js'
 
-function features(binaryen: Binaryen): number {
-  // Everything Binaryen knows except CompactImports, whose import encoding
-  // engines do not accept yet (Node 20: "unknown import kind 0x7f").
-  const all = binaryen.Features as unknown as Record<'All' | 'CompactImports', number>
-  return all.All & ~all.CompactImports
+export interface ReadModule {
+  module: BinaryenModule
+  /** For the report: what reading had to give up or ignore. */
+  warnings: string[]
 }
 
-/** Bytes -> a validated Binaryen module, or ASYNCIFY_INVALID_WASM naming what is wrong. */
-export function read(binaryen: Binaryen, bytes: Uint8Array, filename: string): BinaryenModule {
-  let module: BinaryenModule
+export function read(
+  binaryen: Binaryen,
+  bytes: Uint8Array,
+  options: { filename: string; features: FeatureName[] | null },
+): ReadModule {
+  const { filename } = options
+  const { module, warnings } = parse(binaryen, bytes, filename)
   try {
-    module = withOutput(() => binaryen.readBinary(bytes)).result
+    const declared = module.getFeatures()
+    // DWARF would describe the code before instrumentation; the name section is kept instead.
+    module.runPasses(['strip-dwarf'])
+    module.setFeatures(everyFeature(binaryen))
+    const { result: valid, output } = withOutput(() => module.validate())
+    if (!valid) {
+      throw new AsyncifyError(
+        'ASYNCIFY_INVALID_WASM',
+        `${filename}: the module does not validate (${printedText(output)}); rebuild it with a supported toolchain`,
+      )
+    }
+    const mutableGlobals = binaryen.Features.MutableGlobals
+    if (customSectionNames(bytes).includes('target_features')) {
+      if (options.features && featureMask(binaryen, options.features) !== declared) {
+        warnings.push(
+          `the features option is ignored: the module's target_features section says it uses ` +
+            `${featureNames(binaryen, declared).join(', ') || 'no post-MVP feature'}, and the output keeps to that`,
+        )
+      }
+      module.setFeatures(declared | mutableGlobals)
+    } else if (options.features) {
+      const allowed = featureMask(binaryen, options.features) | mutableGlobals
+      if (!validates(module, allowed)) {
+        const needed = featureNames(binaryen, smallestFeatures(binaryen, module) & ~allowed)
+        throw new AsyncifyError(
+          'ASYNCIFY_UNSUPPORTED_FEATURE',
+          `${filename}: the module uses features beyond asyncify({ features }) ` +
+            `(${options.features.join(', ') || 'none'}); it needs ${needed.join(', ')}: ` +
+            `add them to features, or rebuild the module without them`,
+        )
+      }
+      module.setFeatures(allowed)
+    } else {
+      module.setFeatures(smallestFeatures(binaryen, module))
+    }
+    return { module, warnings }
   } catch (error) {
-    const original = error instanceof BinaryenFailure ? error.original : error
+    module.dispose()
+    throw error
+  }
+}
+
+function parse(binaryen: Binaryen, bytes: Uint8Array, filename: string): ReadModule {
+  let cause: string
+  try {
+    return { module: withOutput(() => binaryen.readBinary(bytes)).result, warnings: [] }
+  } catch (error) {
     // The cause ("[parse exception: ...]") is printed; the exception only says "error in parsing wasm binary".
     const printed = error instanceof BinaryenFailure ? printedText(error.output) : ''
-    throw new AsyncifyError(
-      'ASYNCIFY_INVALID_WASM',
-      `${filename}: not a valid WebAssembly module (${printed || binaryenMessage(binaryen, original)}); ` +
-        `the file is truncated or corrupted: rebuild it`,
-      { cause: error },
-    )
+    cause = printed || binaryenMessage(binaryen, error instanceof BinaryenFailure ? error.original : error)
   }
-  module.setFeatures(features(binaryen))
-  // DWARF would describe the code before instrumentation; the name section is kept instead.
-  module.runPasses(['strip-dwarf'])
-  const { result: valid, output } = withOutput(() => module.validate())
-  if (!valid) {
-    module.dispose()
-    throw new AsyncifyError(
-      'ASYNCIFY_INVALID_WASM',
-      `${filename}: the module does not validate (${printedText(output)}); rebuild it with a supported toolchain`,
-    )
+  const invalid = new AsyncifyError(
+    'ASYNCIFY_INVALID_WASM',
+    `${filename}: not a valid WebAssembly module (${cause}); the file is truncated or corrupted: rebuild it`,
+  )
+  const unnamed = withoutCustomSection(bytes, 'name')
+  if (!unnamed) throw invalid
+  let module: BinaryenModule
+  try {
+    module = withOutput(() => binaryen.readBinary(unnamed)).result
+  } catch {
+    throw invalid
   }
-  return module
+  return {
+    module,
+    warnings: [
+      `Binaryen cannot read the module's name section (${cause}), so it was read without it: the output names ` +
+        `functions by index (in stack traces and for runtime patterns); to keep names, write the name section in the ` +
+        `standard layout (wabt 1.0.32, for one, puts tag names in subsection 10, which Binaryen reads as field names)`,
+    ],
+  }
+}
+
+function validates(module: BinaryenModule, features: number): boolean {
+  module.setFeatures(features)
+  return Boolean(withOutput(() => module.validate()).result)
+}
+
+/**
+ * The smallest feature set the module validates with, for a module that does
+ * not say which it uses: from every feature, drop one at a time while it
+ * still validates (newer, dependent features first: GC before reference
+ * types). Mutable globals are always kept: every engine has them, and the
+ * runtime's exports need them.
+ */
+function smallestFeatures(binaryen: Binaryen, module: BinaryenModule): number {
+  const kept = binaryen.Features.MutableGlobals
+  if (validates(module, kept)) return kept
+  let mask = everyFeature(binaryen)
+  for (let bit = 2 ** 30; bit >= 1; bit /= 2) {
+    if (!(mask & bit) || bit & kept) continue
+    if (validates(module, mask & ~bit)) mask &= ~bit
+  }
+  return mask
 }

@@ -30,18 +30,27 @@ export function checkWasmHeader(bytes: Uint8Array, filename: string): void {
   }
 }
 
+interface CustomSection {
+  name: string
+  payload: Uint8Array
+  /** Where the whole section (id, size, name, payload) starts and ends in the module. */
+  start: number
+  end: number
+}
+
 /** The top-level custom sections; stops quietly at a truncated section (Binaryen reports those). */
-function customSections(bytes: Uint8Array): { name: string; payload: Uint8Array }[] {
-  const sections: { name: string; payload: Uint8Array }[] = []
+function customSections(bytes: Uint8Array): CustomSection[] {
+  const sections: CustomSection[] = []
   const reader = new WasmReader(bytes, 8)
   try {
     while (reader.offset < bytes.length) {
+      const start = reader.offset
       const id = reader.byte()
       const end = reader.u32() + reader.offset
       if (end > bytes.length) break
       if (id === 0) {
         const name = reader.name()
-        if (reader.offset <= end) sections.push({ name, payload: bytes.subarray(reader.offset, end) })
+        if (reader.offset <= end) sections.push({ name, payload: bytes.subarray(reader.offset, end), start, end })
       }
       reader.offset = end
     }
@@ -51,8 +60,28 @@ function customSections(bytes: Uint8Array): { name: string; payload: Uint8Array 
   return sections
 }
 
-function customSectionNames(bytes: Uint8Array): string[] {
+export function customSectionNames(bytes: Uint8Array): string[] {
   return customSections(bytes).map((section) => section.name)
+}
+
+/** The module without its custom sections called `name`; null when it has none. */
+export function withoutCustomSection(bytes: Uint8Array, name: string): Uint8Array | null {
+  const dropped = customSections(bytes).filter((section) => section.name === name)
+  if (dropped.length === 0) return null
+  const kept: Uint8Array[] = []
+  let from = 0
+  for (const section of dropped) {
+    kept.push(bytes.subarray(from, section.start))
+    from = section.end
+  }
+  kept.push(bytes.subarray(from))
+  const result = new Uint8Array(kept.reduce((size, part) => size + part.length, 0))
+  let offset = 0
+  for (const part of kept) {
+    result.set(part, offset)
+    offset += part.length
+  }
+  return result
 }
 
 /** Name-section subsections that map an index to a name. */

@@ -73,6 +73,16 @@ describe('wasm-asyncify CLI', () => {
     ])
   })
 
+  it('--features limits what the output may use; an unknown name is refused in one line', async () => {
+    const input = join(dir, 'loop-features.wasm')
+    writeFileSync(input, compileC('loop.c'))
+    const ok = await run([input, '-o', join(dir, 'loop-features.async.wasm'), '--imports', 'env.next', '--features', 'sign-ext,bulk-memory'])
+    expect(ok.code).toBe(0)
+    const bad = await run([input, '-o', join(dir, 'never.wasm'), '--features', 'sign-ext,simd'])
+    expect(bad.code).toBe(1)
+    expect(bad.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^wasm-asyncify: .*loop-features\.wasm: features: unknown feature "simd"; known: /)])
+  })
+
   it('exits non-zero with one line on a bad flag or a missing file', async () => {
     for (const args of [['x.wasm'], ['--optimize', '9', 'x.wasm', '-o', 'y.wasm'], [join(dir, 'missing.wasm'), '-o', 'y.wasm']]) {
       const result = await run(args)

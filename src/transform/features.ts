@@ -1,0 +1,64 @@
+/*
+ * Wasm features by the names of the `target_features` section and of clang's
+ * `-m` flags, and the Binaryen flag of each. CompactImports is left out: its
+ * import encoding is rejected by engines (Node 20: "unknown import kind 0x7f").
+ * Kept free of binaryen.js so that options can be checked without loading it.
+ */
+import type { Binaryen } from './binaryen.js'
+
+export const FEATURE_NAMES = {
+  atomics: ['Atomics'],
+  // Binaryen reads "+bulk-memory" in a target_features section as both.
+  'bulk-memory': ['BulkMemory', 'BulkMemoryOpt'],
+  'bulk-memory-opt': ['BulkMemoryOpt'],
+  'call-indirect-overlong': ['CallIndirectOverlong'],
+  'exception-handling': ['ExceptionHandling'],
+  'extended-const': ['ExtendedConst'],
+  fp16: ['FP16'],
+  gc: ['GC'],
+  memory64: ['Memory64'],
+  multimemory: ['MultiMemory'],
+  multivalue: ['Multivalue'],
+  'mutable-globals': ['MutableGlobals'],
+  'nontrapping-fptoint': ['NontrappingFPToInt'],
+  'reference-types': ['ReferenceTypes'],
+  'relaxed-simd': ['RelaxedSIMD'],
+  'sign-ext': ['SignExt'],
+  simd128: ['SIMD128'],
+  'tail-call': ['TailCall'],
+  'custom-page-sizes': ['CustomPageSizes'],
+  'wide-arithmetic': ['WideArithmetic'],
+  'acquire-release-atomics': ['AcquireReleaseAtomics'],
+  'relaxed-atomics': ['RelaxedAtomics'],
+  'stack-switching': ['StackSwitching'],
+  'shared-everything': ['SharedEverything'],
+  strings: ['Strings'],
+} as const satisfies Record<string, readonly string[]>
+
+export type FeatureName = keyof typeof FEATURE_NAMES
+
+export function isFeatureName(name: string): name is FeatureName {
+  return Object.hasOwn(FEATURE_NAMES, name)
+}
+
+export function featureMask(binaryen: Binaryen, names: readonly FeatureName[]): number {
+  // binaryen.js 132 has flags its typings do not list (AcquireReleaseAtomics, ...).
+  const flags = binaryen.Features as unknown as Record<string, number>
+  let mask = 0
+  for (const name of names) for (const feature of FEATURE_NAMES[name]) mask |= flags[feature]!
+  return mask
+}
+
+/** Every feature Binaryen knows and engines accept; what validation allows. */
+export function everyFeature(binaryen: Binaryen): number {
+  const flags = binaryen.Features as unknown as Record<'All' | 'CompactImports', number>
+  return flags.All & ~flags.CompactImports
+}
+
+/** The names of a mask, for messages. */
+export function featureNames(binaryen: Binaryen, mask: number): FeatureName[] {
+  return (Object.keys(FEATURE_NAMES) as FeatureName[]).filter((name) => {
+    const bits = featureMask(binaryen, [name])
+    return (mask & bits) === bits
+  })
+}
