@@ -123,10 +123,22 @@ function validates(module: BinaryenModule, features: number): boolean {
 function smallestFeatures(binaryen: Binaryen, module: BinaryenModule): number {
   const kept = binaryen.Features.MutableGlobals
   if (validates(module, kept)) return kept
+  const flags = binaryen.Features as unknown as Record<string, number>
+  // Binaryen aborts on a set with the first of each pair but not the second
+  // (bulk memory implies its opt subset; reference types imply overlong call_indirect).
+  const implied = [
+    [flags.BulkMemory!, flags.BulkMemoryOpt!],
+    [flags.ReferenceTypes!, flags.CallIndirectOverlong!],
+  ] as const
+  const consistent = (candidate: number) => implied.every(([base, part]) => !(candidate & base) || (candidate & part) !== 0)
   let mask = everyFeature(binaryen)
-  for (let bit = 2 ** 30; bit >= 1; bit /= 2) {
-    if (!(mask & bit) || bit & kept) continue
-    if (validates(module, mask & ~bit)) mask &= ~bit
+  // Two passes: an implied feature can only go once what implies it has gone.
+  for (let pass = 0; pass < 2; pass++) {
+    for (let bit = 2 ** 30; bit >= 1; bit /= 2) {
+      if (!(mask & bit) || bit & kept) continue
+      const candidate = mask & ~bit
+      if (consistent(candidate) && validates(module, candidate)) mask = candidate
+    }
   }
   return mask
 }

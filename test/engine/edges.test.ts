@@ -183,6 +183,22 @@ describe('inputs the transform refuses or now handles', () => {
     expect(error.message).toMatch(/"__asyncify_stack_pointer".*rename that export/)
   })
 
+  it('a module with bulk-memory and reference-types code and no target_features section transforms (its features are worked out)', async () => {
+    const bytes = wat(
+      `(module
+        (import "env" "get" (func $get (param i32) (result i32)))
+        (memory (export "memory") 1)
+        (table 1 funcref)
+        (func (export "run") (param $x i32) (result i32)
+          (memory.copy (i32.const 0) (i32.const 16) (i32.const 4))
+          (drop (ref.is_null (table.get (i32.const 0))))
+          (call $get (local.get $x))))`,
+      ['BulkMemory', 'BulkMemoryOpt', 'ReferenceTypes', 'CallIndirectOverlong' as never],
+    )
+    const { exports } = await asyncified(bytes, { imports: ['env.get'] }, { env: { get: (x: number) => later(x) } })
+    await expect(exports.run(4)).resolves.toBe(4)
+  })
+
   it('a named memory that is not exported is reached by the runtime', async () => {
     const bytes = wat(`(module
       (import "env" "get" (func $get (param i32) (result i32)))
@@ -224,7 +240,11 @@ describe('the runtime at the edges of its options and of memory', () => {
       (import "env" "get" (func $get (param i32) (result i32)))
       (memory (export "memory") 2 2)
       (global $__stack_pointer (mut i32) (i32.const 65536))
-      (func (export "run") (param $x i32) (result i32) (call $get (local.get $x))))`)
+      (func (export "run") (param $x i32) (result i32) (local $r i32)
+        (global.set $__stack_pointer (i32.sub (global.get $__stack_pointer) (i32.const 16)))
+        (local.set $r (call $get (local.get $x)))
+        (global.set $__stack_pointer (i32.add (global.get $__stack_pointer) (i32.const 16)))
+        (local.get $r)))`)
     const { exports } = await asyncified(bytes, { imports: ['env.get'], stackPointer: '__stack_pointer' }, {
       env: { get: (x: number) => later(x) },
     }, { stackRegion: { start: 70000, size: 4096 } })
