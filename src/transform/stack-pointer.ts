@@ -103,7 +103,7 @@ function globalsShapedLikeStackPointer(binaryen: Binaryen, module: BinaryenModul
   const candidates = new Map<string, { lowered: boolean; raised: boolean }>()
   for (const global of globals) {
     if (!global.mutableI32 || global.imported) continue
-    const init = binaryen.getExpressionInfo(binaryen.getGlobalInfo(module.getGlobalByIndex(global.index)).init)
+    const init = inspect(binaryen, binaryen.getGlobalInfo(module.getGlobalByIndex(global.index)).init)
     if (init.id !== binaryen.ConstId) continue
     const value = (init as binaryen.ConstInfo).value as number
     if (value % STACK_ALIGN !== 0 || value <= 0) continue
@@ -137,7 +137,7 @@ interface Statement {
 function edgeStatements(binaryen: Binaryen, body: number): Statement[] {
   const flat: number[] = []
   const flatten = (expression: number) => {
-    const info = binaryen.getExpressionInfo(expression)
+    const info = inspect(binaryen, expression)
     if (info.id === binaryen.BlockId) for (const child of (info as binaryen.BlockInfo).children) flatten(child)
     else flat.push(expression)
   }
@@ -155,7 +155,7 @@ function edgeStatements(binaryen: Binaryen, body: number): Statement[] {
 }
 
 function recordLocal(binaryen: Binaryen, expression: number, locals: Map<number, Symbolic>): void {
-  const info = binaryen.getExpressionInfo(expression)
+  const info = inspect(binaryen, expression)
   if (info.id === binaryen.GlobalSetId) {
     recordLocal(binaryen, (info as binaryen.GlobalSetInfo).value, locals)
     return
@@ -169,7 +169,7 @@ function recordLocal(binaryen: Binaryen, expression: number, locals: Map<number,
 }
 
 function evaluate(binaryen: Binaryen, expression: number, locals: Map<number, Symbolic>): Symbolic | null {
-  const info = binaryen.getExpressionInfo(expression)
+  const info = inspect(binaryen, expression)
   switch (info.id) {
     case binaryen.ConstId: {
       const value = (info as binaryen.ConstInfo).value
@@ -201,13 +201,30 @@ function evaluate(binaryen: Binaryen, expression: number, locals: Map<number, Sy
   }
 }
 
+/**
+ * `getExpressionInfo` for the expression kinds this file reads, else only the id:
+ * binaryen.js throws on some kinds (`unreachable`), and the others are leaves here.
+ */
+function inspect(binaryen: Binaryen, expression: number): { id: number } {
+  const id = binaryen.getExpressionId(expression)
+  const read =
+    id === binaryen.BlockId ||
+    id === binaryen.ConstId ||
+    id === binaryen.GlobalGetId ||
+    id === binaryen.GlobalSetId ||
+    id === binaryen.LocalGetId ||
+    id === binaryen.LocalSetId ||
+    id === binaryen.BinaryId
+  return read ? binaryen.getExpressionInfo(expression) : { id }
+}
+
 /** `global.set $g` of a value derived from `$g`: a frame allocated (lowered) or given back (raised). */
 function frameChange(
   binaryen: Binaryen,
   expression: number,
   locals: Map<number, Symbolic>,
 ): { global: string; change: 'lower' | 'raise' } | null {
-  const info = binaryen.getExpressionInfo(expression)
+  const info = inspect(binaryen, expression)
   if (info.id !== binaryen.GlobalSetId) return null
   const set = info as binaryen.GlobalSetInfo
   const value = evaluate(binaryen, set.value, locals)

@@ -75,6 +75,25 @@ describe('the C stack pointer', () => {
     expect(off.report.warnings).toEqual([])
   })
 
+  it('reads past every kind of statement at a body\'s edges (unreachable, if, loop, call, return, select)', async () => {
+    const shapes = wat(`(module
+      (import "env" "tick" (func $tick (param i32) (result i32)))
+      (memory (export "memory") 1)
+      (global $g (mut i32) (i32.const 16))
+      (func (export "trap") (unreachable))
+      (func (export "branchy") (param $x i32) (result i32)
+        (if (local.get $x) (then (return (i32.const 1))))
+        (loop $l (br_if $l (i32.eqz (local.get $x))))
+        (global.set $g (select (local.get $x) (global.get $g) (local.get $x)))
+        (drop (call $tick (local.get $x)))
+        (return (global.get $g))))`)
+    for (const optimize of [0, 2] as const) {
+      const { metadata, report } = await asyncifyWasm(stripNames(shapes), { imports: ['env.tick'], optimize })
+      expect(metadata.stackPointer).toBeNull()
+      expect(report.warnings).toContainEqual(expect.stringMatching(/no global is known to be the C stack pointer/))
+    }
+  })
+
   it('refuses a stackPointer option that names no mutable i32 global', async () => {
     for (const stackPointer of ['nope', 99, -1, '']) {
       const error = await asyncifyWasm(counter, { imports: ['env.tick'], stackPointer, filename: 'c.wasm' }).catch((e: unknown) => e)
