@@ -139,7 +139,11 @@ export class AsyncifyDriver {
   private region: Block | null = null
   private owner: Call | null = null
   private suspended = 0
-  /** The program's stack pointer with no call on it, and the call that holds that stack. */
+  /**
+   * Where the program's stack pointer rests with no call on it: its live value
+   * when the latest call from JS took the program's stack (JS may have moved it
+   * with a stackAlloc-style export), and the call that holds that stack.
+   */
   private restSp = 0
   private mainHolder: Call | null = null
   /** Tops of the driver's own C stacks that no call holds. */
@@ -286,7 +290,7 @@ export class AsyncifyDriver {
     const sp = this.stackPointer
     const outerSp = sp ? (sp.value as number) >>> 0 : 0
     if (sp) {
-      if (call.stack === UNASSIGNED) this.assignStack(call)
+      if (call.stack === UNASSIGNED) this.assignStack(call, outerSp)
       sp.value = call.sp
     }
     this.active.push(call)
@@ -319,8 +323,10 @@ export class AsyncifyDriver {
   }
 
   /** The program's stack when no call holds it, else one of the driver's. */
-  private assignStack(call: Call): void {
+  private assignStack(call: Call, liveSp: number): void {
     if (this.mainHolder === null) {
+      // Under a running call the live pointer may be on one of the driver's stacks.
+      if (this.active.length === 0) this.restSp = liveSp
       this.mainHolder = call
       call.stack = MAIN
       call.sp = this.restSp

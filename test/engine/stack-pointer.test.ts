@@ -94,6 +94,38 @@ describe('the C stack pointer', () => {
     }
   })
 
+  it('starts a call where the pointer is (below what JS took with a stackAlloc-style export) and leaves it there', async () => {
+    // `alloc` is Emscripten's stackAlloc; `read` keeps a 32-byte frame of its own across the suspension.
+    const bytes = wat(`(module
+      (import "env" "get" (func $get (param i32) (result i32)))
+      (memory (export "memory") 2)
+      (global $__stack_pointer (mut i32) (i32.const 65536))
+      (func (export "alloc") (param $n i32) (result i32)
+        (global.set $__stack_pointer (i32.sub (global.get $__stack_pointer) (local.get $n)))
+        (global.get $__stack_pointer))
+      (func (export "sp") (result i32) (global.get $__stack_pointer))
+      (func (export "read") (param $p i32) (result i32) (local $r i32)
+        (global.set $__stack_pointer (i32.sub (global.get $__stack_pointer) (i32.const 32)))
+        (memory.fill (global.get $__stack_pointer) (i32.const 0xee) (i32.const 32))
+        (local.set $r (call $get (i32.load (local.get $p))))
+        (local.set $r (i32.add (local.get $r) (i32.load (local.get $p))))
+        (global.set $__stack_pointer (i32.add (global.get $__stack_pointer) (i32.const 32)))
+        (local.get $r)))`, ['BulkMemory', 'BulkMemoryOpt'])
+    const { exports, instance } = await asyncified(bytes, { imports: ['env.get'], optimize: 0 }, {
+      env: { get: (x: number) => (x < 0 ? Promise.reject(new Error('no')) : later(x * 10)) },
+    })
+    const view = () => new DataView((instance.exports.memory as WebAssembly.Memory).buffer)
+    const p = exports.alloc(16) as number
+    expect(p).toBe(65536 - 16)
+    view().setInt32(p, 7, true)
+    await expect(exports.read(p)).resolves.toBe(77)
+    expect(exports.sp()).toBe(p)
+    view().setInt32(p, -1, true)
+    await expect(exports.read(p)).rejects.toThrow('no')
+    expect(exports.sp()).toBe(p)
+    expect(view().getInt32(p, true)).toBe(-1)
+  })
+
   it('refuses a stackPointer option that names no mutable i32 global', async () => {
     for (const stackPointer of ['nope', 99, -1, '']) {
       const error = await asyncifyWasm(counter, { imports: ['env.tick'], stackPointer, filename: 'c.wasm' }).catch((e: unknown) => e)
