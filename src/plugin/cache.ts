@@ -1,20 +1,31 @@
 import { createHash } from 'node:crypto'
+import { readFileSync, readdirSync } from 'node:fs'
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import type { TransformOptions, TransformResult } from '../transform/index.js'
 
 const require = createRequire(import.meta.url)
 
 /*
  * A transform depends on the input bytes, the options, Binaryen and our own
- * code; any of them changing must miss. Both versions are read once, from the
- * installed packages, so upgrading either one invalidates every entry.
+ * code; any of them changing must miss. Our code is hashed, not versioned: a
+ * git dependency, `npm link` or a patch changes it under the same version. The
+ * runtime is in it because the metadata a transform writes is read by it.
  */
-const VERSIONS = JSON.stringify([
-  (require('binaryen/package.json') as { version: string }).version,
-  (require('../../package.json') as { version: string }).version,
-])
+const CODE = hashCode(['../transform/', '../runtime-shim/'].map((dir) => fileURLToPath(new URL(dir, import.meta.url))))
+
+function hashCode(dirs: string[]): string {
+  const hash = createHash('sha256').update((require('binaryen/package.json') as { version: string }).version)
+  for (const dir of dirs) {
+    for (const name of readdirSync(dir).sort()) {
+      if (name.endsWith('.map')) continue
+      hash.update(name).update(readFileSync(join(dir, name)))
+    }
+  }
+  return hash.digest('hex')
+}
 
 /**
  * The file name only labels messages, so it stays out of the key: the same
@@ -22,7 +33,7 @@ const VERSIONS = JSON.stringify([
  */
 export function cacheKey(bytes: Uint8Array, options: TransformOptions): string {
   const { filename: _label, ...shaping } = options
-  return createHash('sha256').update(VERSIONS).update(JSON.stringify(shaping)).update(bytes).digest('hex').slice(0, 32)
+  return createHash('sha256').update(CODE).update(JSON.stringify(shaping)).update(bytes).digest('hex').slice(0, 32)
 }
 
 /**

@@ -1,4 +1,7 @@
-import { join } from 'node:path'
+import { appendFileSync, cpSync, mkdtempSync, symlinkSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { binaryenRuns } from '../../dist/plugin/transform.js'
 import { describe, expect, test } from 'vitest'
 import { bundlers } from './bundlers.js'
@@ -35,5 +38,23 @@ describe('transform cache', () => {
     const bundle = await bundlers.webpack(dir, 'main', options)
     expect(binaryenRuns.count).toBe(before)
     expect(await runMain(bundle)).toEqual(expectedResult())
+  })
+
+  test('a change to our own code under the same version misses (git dependency, npm link, a patch)', async () => {
+    const root = resolve(import.meta.dirname, '../..')
+    const install = (patch?: string) => {
+      const dir = mkdtempSync(join(tmpdir(), 'asyncify-package-'))
+      cpSync(join(root, 'dist'), join(dir, 'dist'), { recursive: true })
+      cpSync(join(root, 'package.json'), join(dir, 'package.json'))
+      symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'))
+      if (patch) appendFileSync(join(dir, 'dist', patch), '\n// patched\n')
+      return import(pathToFileURL(join(dir, 'dist/plugin/cache.js')).href) as Promise<typeof import('../../dist/plugin/cache.js')>
+    }
+    const bytes = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0])
+    const key = async (patch?: string) => (await install(patch)).cacheKey(bytes, { imports: ['env.x'] })
+    const same = await key()
+    expect(await key()).toBe(same)
+    expect(await key('transform/pipeline.js')).not.toBe(same)
+    expect(await key('runtime-shim/metadata.js')).not.toBe(same)
   })
 })
