@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests and the playground need, when missing:
 # clang + lld + wasi-libc + the wasm32 compiler-rt to compile the C programs,
-# chromium for the browser tests. Safe to run again; does nothing when all is there.
+# chromium for the browser tests, binaryen for the native wasm-opt the fuzzer
+# generates random modules with. Safe to run again; does nothing when all is there.
 set -euo pipefail
 
 missing=()
@@ -10,6 +11,7 @@ command -v wasm-ld >/dev/null 2>&1 || missing+=(lld)
 [ -f /usr/lib/wasm32-wasi/libc.a ] || missing+=(wasi-libc)
 compgen -G "/usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a" >/dev/null || missing+=(libclang-rt-dev-wasm32)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v wasm-opt >/dev/null 2>&1 || missing+=(binaryen)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

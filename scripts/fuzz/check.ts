@@ -1,0 +1,60 @@
+import { compare, type Verdict } from './compare.js'
+import { withoutNaNs } from './denan.js'
+import type { FuzzCase } from './fuzz-case.js'
+import type { Sandbox } from './sandbox.js'
+
+export interface Checked {
+  verdict: Verdict
+  /** Export calls compared (top-level and re-entrant). */
+  calls: number
+  /** Thenables the asyncified run handed to the runtime. */
+  suspensions: number
+}
+
+/**
+ * Runs one case in the sandbox and decides. A transform that fails on a
+ * module within the supported features is a finding; so is an asyncified run
+ * that hangs or crashes when the reference finishes. A reference that hangs
+ * (or a transform over its budget) makes the module incomparable. Runs that
+ * differ are checked again without NaNs (`withoutNaNs`): a difference that
+ * disappears there is a NaN bit pattern one.
+ */
+export async function checkCase(sandbox: Sandbox, fuzzCase: FuzzCase, wasm: Uint8Array, nanFree = false): Promise<Checked> {
+  const none = { calls: 0, suspensions: 0 }
+  const outcome = await sandbox.run({ fuzzCase, wasm })
+  if (!outcome.ok) {
+    const what = outcome.error === null ? 'timed out' : `crashed: ${firstLine(outcome.error)}`
+    if (outcome.phase === 'asyncified') {
+      const alone = await sandbox.run({ fuzzCase, wasm, referenceOnly: true })
+      if (!alone.ok) return { verdict: { kind: 'skip', reason: 'the reference run does not finish' }, ...none }
+      return { verdict: { kind: 'mismatch', differences: [`the asyncified run ${what}; the reference finishes`] }, ...none }
+    }
+    if (outcome.phase === 'reference' && outcome.error === null) return { verdict: { kind: 'skip', reason: 'the reference run does not finish' }, ...none }
+    if (outcome.phase === 'transform' && outcome.error === null) return { verdict: { kind: 'skip', reason: 'the transform exceeded its budget' }, ...none }
+    return { verdict: { kind: 'mismatch', differences: [`the ${outcome.phase} phase ${what}`] }, ...none }
+  }
+  const { result } = outcome
+  if (result.transformError !== null) {
+    return { verdict: { kind: 'mismatch', differences: [`the transform failed: ${result.transformError}`] }, ...none }
+  }
+  const reference = result.reference!
+  const asyncified = result.asyncified!
+  const verdict = compare(reference, asyncified, {
+    mode: fuzzCase.mode,
+    usesMalloc: result.usesMalloc,
+    hasStackPointer: result.hasStackPointer,
+    state: fuzzCase.state,
+  })
+  const calls = asyncified.events.filter((event) => event.text.startsWith('call ') || event.text.startsWith('re-entrant ')).length
+  if (verdict.kind === 'mismatch' && !nanFree) {
+    const again = await checkCase(sandbox, fuzzCase, await withoutNaNs(wasm), true)
+    if (again.verdict.kind === 'same' || again.verdict.kind === 'nan') {
+      return { verdict: { kind: 'nan', differences: verdict.differences.map((line) => `${line} (gone under --denan)`) }, calls, suspensions: asyncified.suspensions }
+    }
+  }
+  return { verdict, calls, suspensions: asyncified.suspensions }
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0]!.slice(0, 300)
+}

@@ -1,0 +1,62 @@
+import { availableParallelism } from 'node:os'
+import { resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { DEFAULT_BUDGETS, runCampaign, summaryLine } from './campaign.js'
+import { checkCase } from './check.js'
+import { loadReproducer } from './reproducer.js'
+import { Sandbox } from './sandbox.js'
+
+/*
+ * npm run fuzz -- [--count N] [--seed S] [--jobs J] [--reduce-seconds T] [--out DIR] [--quiet]
+ * npm run fuzz -- --replay DIR
+ *
+ * Differential fuzzing of the transform and the runtime: each random module
+ * runs untouched with synchronous imports and asyncified with imports that
+ * answer through Promises and thenables; any observable difference is a
+ * mismatch, saved as a reduced reproducer. Exits 1 on any mismatch.
+ */
+
+const { values } = parseArgs({
+  options: {
+    count: { type: 'string', default: '100' },
+    seed: { type: 'string', default: '1' },
+    jobs: { type: 'string', default: String(availableParallelism()) },
+    'reduce-seconds': { type: 'string', default: '120' },
+    out: { type: 'string', default: 'test/artifacts/fuzz' },
+    replay: { type: 'string' },
+    quiet: { type: 'boolean', default: false },
+  },
+})
+
+const integer = (name: string, text: string): number => {
+  const value = Number(text)
+  if (!Number.isInteger(value) || value < 0) {
+    console.error(`fuzz: --${name} must be a whole number; got ${text}`)
+    process.exit(2)
+  }
+  return value
+}
+
+if (values.replay) {
+  const directory = resolve(values.replay)
+  const { fuzzCase, wasm } = loadReproducer(directory)
+  const sandbox = new Sandbox(1, DEFAULT_BUDGETS)
+  const { verdict } = await checkCase(sandbox, fuzzCase, wasm)
+  await sandbox.close()
+  console.log(`replay ${fuzzCase.id}: ${verdict.kind}${'reason' in verdict ? ` (${verdict.reason})` : ''}`)
+  if ('differences' in verdict) for (const line of verdict.differences) console.log(`  ${line}`)
+  process.exit(verdict.kind === 'mismatch' ? 1 : 0)
+}
+
+const summary = await runCampaign({
+  count: integer('count', values.count),
+  seed: integer('seed', values.seed),
+  jobs: Math.max(1, integer('jobs', values.jobs)),
+  failureDir: resolve(values.out, `seed-${values.seed}`),
+  reduceSeconds: integer('reduce-seconds', values['reduce-seconds']),
+  log: values.quiet ? undefined : (line) => console.log(line),
+})
+console.log(`by level: ${JSON.stringify(summary.levels)}; by mode: ${JSON.stringify(summary.modes)}`)
+for (const mismatch of summary.mismatches) console.log(`mismatch ${mismatch.id}: ${mismatch.differences[0]}${mismatch.replay ? `\n  ${mismatch.replay}` : ''}`)
+console.log(summaryLine(summary))
+process.exit(summary.mismatches.length > 0 ? 1 : 0)

@@ -1,0 +1,112 @@
+import { availableParallelism } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { deliver, settleNow, type Temperament } from '../../scripts/fuzz/answers.js'
+import { runCampaign, summaryLine } from '../../scripts/fuzz/campaign.js'
+import { compare } from '../../scripts/fuzz/compare.js'
+import type { FuzzCase } from '../../scripts/fuzz/fuzz-case.js'
+import { observe, type Observation, type Target } from '../../scripts/fuzz/harness.js'
+import { readSignatures } from '../../scripts/fuzz/signatures.js'
+import { wat } from '../helpers/wat.js'
+
+const SEED = 1
+const MODULES = 200
+
+describe('differential fuzzing of the transform and the runtime (issue 7)', () => {
+  it(`a seeded campaign of ${MODULES} random modules behaves identically asyncified, with real suspensions`, async () => {
+    const summary = await runCampaign({
+      count: MODULES,
+      seed: SEED,
+      jobs: Math.min(2, availableParallelism()),
+      failureDir: join(import.meta.dirname, '../artifacts/fuzz/vitest'),
+      reduceSeconds: 0,
+    })
+    console.log(summaryLine(summary))
+    expect(summary.mismatches.map((mismatch) => `${mismatch.id}: ${mismatch.differences[0]} (${mismatch.replay})`)).toEqual([])
+    expect(summary.suspensions).toBeGreaterThan(MODULES)
+    expect(summary.modules.ttf).toBeGreaterThan(MODULES / 4)
+    expect(summary.modules.c).toBeGreaterThan(MODULES / 4)
+    expect(summary.modes.overlap).toBeGreaterThan(0)
+    expect(Object.keys(summary.levels).sort()).toEqual(['-O0', '-O1', '-O2', '-O3', '-Os', '-Oz'])
+    const skipped = Object.values(summary.skipped).reduce((sum, n) => sum + n, 0)
+    expect(skipped).toBeLessThan(MODULES / 10)
+  }, 240_000)
+})
+
+describe('the fuzzer notices what it is there to notice', () => {
+  const module = wat(`(module
+    (import "env" "get" (func $get (param i32) (result i32)))
+    (memory (export "memory") 1)
+    (func (export "run") (param $x i32) (result i32)
+      (i32.store (i32.const 16) (call $get (local.get $x)))
+      (i32.add (i32.load (i32.const 16)) (i32.const 1))))`)
+  const signatures = readSignatures(module)
+  const temperament: Temperament = { asyncShare: 1, failRate: 0, reenterRate: 0 }
+  const fuzzCase: FuzzCase = {
+    id: 'sanity',
+    generator: 'ttf',
+    seed: 42,
+    mode: 'sequential',
+    transform: { imports: ['env.get'], optimize: 0, stackSize: 1024 },
+    temperament,
+    init: [],
+    reset: null,
+    calls: [{ export: 'run', args: ['5'] }, { export: 'run', args: ['-3'] }],
+    state: null,
+  }
+  const plain = async (target: Partial<Target> = {}): Promise<Observation> =>
+    observe(fuzzCase, signatures, {
+      instantiate: async (imports) => ({
+        exports: (await WebAssembly.instantiate(new WebAssembly.Module(module as BufferSource), imports)).exports as Record<string, unknown>,
+        stats: () => null,
+      }),
+      deliver: settleNow,
+      ...target,
+    })
+  const context = { mode: 'sequential' as const, usesMalloc: false, hasStackPointer: false, state: null }
+
+  it('the same module run twice compares equal, and its answers came from the seeded stream', async () => {
+    const reference = await plain()
+    expect(compare(reference, await plain(), context)).toEqual({ kind: 'same' })
+    expect(reference.events.filter((event) => event.text.startsWith('env.get'))).toHaveLength(2)
+  })
+
+  it('an import answer delivered with another value is a mismatch, in the log, the results and memory', async () => {
+    const reference = await plain()
+    const wrong = await plain({
+      deliver: (answer, signature, effects) => (settleNow(answer, signature, effects) as number) + 1,
+    })
+    const verdict = compare(reference, wrong, context)
+    expect(verdict.kind).toBe('mismatch')
+    expect(verdict.kind === 'mismatch' && verdict.differences.join('\n')).toMatch(/outcomes #0.*\n[^]*memory: \d+ bytes differ/)
+  })
+
+  it('every way of answering settles to the value (or the rejection) the reference gets synchronously', async () => {
+    const kinds = ['value', 'throw', 'resolved', 'macrotask', 'thenable', 'thenable-sync', 'thenable-macrotask', 'rejected', 'rejected-macrotask', 'thenable-rejected'] as const
+    const signature = { params: [], results: ['i64' as const] }
+    for (const kind of kinds) {
+      const answer = { id: `run#${kind}`, kind, results: ['-9007199254740993'], writes: [], reenter: null }
+      const outcome = (run: () => unknown) =>
+        Promise.resolve()
+          .then(run)
+          .then((value) => `value ${String(value)}`, (error: Error) => `error ${error.message}`)
+      const expected = await outcome(() => settleNow(answer, signature, () => {}))
+      expect([kind, await outcome(() => deliver(answer, signature, () => {}))]).toEqual([kind, expected])
+    }
+  })
+
+  it('a leaked suspended call, NaN-only memory and any other memory byte are told apart', async () => {
+    const reference = await plain()
+    const leak = { ...reference, problems: ['asyncifyStats after call 0 (run): {"suspendedCalls":1}'] }
+    expect(compare(reference, leak, context).kind).toBe('mismatch')
+
+    const withFloat = (bits: number) => {
+      const memory = reference.memory!.slice()
+      new DataView(memory.buffer).setUint32(64, bits, true)
+      return { ...reference, memory }
+    }
+    const quiet = withFloat(0x7fc00000)
+    expect(compare(quiet, withFloat(0x7fc00001), context).kind).toBe('nan')
+    expect(compare(quiet, withFloat(0x3f800000), context).kind).toBe('mismatch')
+  })
+})
