@@ -71,7 +71,11 @@ export function withOutput<T>(fn: () => T): { result: T; output: string[] } {
   } catch (error) {
     throw Object.assign(new BinaryenFailure(error), { output })
   } finally {
-    output.push(...flushOutput())
+    try {
+      output.push(...flushOutput())
+    } catch {
+      // binaryen.js after an abort: the original error matters, and the worker is replaced anyway.
+    }
     lines = outer
   }
 }
