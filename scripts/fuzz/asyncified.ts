@@ -1,14 +1,26 @@
-import { asyncifyWasm, type TransformResult } from 'unplugin-asyncify/transform'
+import { asyncifyWasm, type BuiltModule } from 'unplugin-asyncify/transform'
 import { asyncifyStats, instantiate } from 'unplugin-asyncify/runtime'
 import { deliver } from './answers.js'
 import type { FuzzCase } from './fuzz-case.js'
 import { observe, type Observation } from './harness.js'
 import type { ModuleSignatures } from './signatures.js'
 
-/** Transforms the module as a user of the Node API would, with the case's async imports and optimize level. */
-export function transform(wasm: Uint8Array, fuzzCase: FuzzCase): Promise<TransformResult> {
+/**
+ * The path under test: `--engine jspi` (main.ts) sets ASYNCIFY_FUZZ_ENGINE for
+ * the sandbox workers, which must then run on an engine with JSPI (Node 26).
+ */
+export const fuzzEngine: 'asyncify' | 'jspi' = process.env.ASYNCIFY_FUZZ_ENGINE === 'jspi' ? 'jspi' : 'asyncify'
+
+/**
+ * Transforms the module as a user of the Node API would, with the case's async
+ * imports and optimize level, and returns the build for the path under test.
+ */
+export async function transform(wasm: Uint8Array, fuzzCase: FuzzCase): Promise<BuiltModule> {
   const { imports, optimize, stackSize } = fuzzCase.transform
-  return asyncifyWasm(wasm, { imports, optimize, stackSize, filename: `${fuzzCase.id}.wasm` })
+  const filename = `${fuzzCase.id}.wasm`
+  if (fuzzEngine === 'jspi') return (await asyncifyWasm(wasm, { imports, optimize, stackSize, filename })).jspi!
+  const result = await asyncifyWasm(wasm, { imports, optimize, stackSize, mode: 'asyncify', filename })
+  return { wasm: result.wasm!, metadata: result.metadata! }
 }
 
 /**
@@ -19,7 +31,7 @@ export function transform(wasm: Uint8Array, fuzzCase: FuzzCase): Promise<Transfo
 export function runAsyncified(transformed: Uint8Array, fuzzCase: FuzzCase, signatures: ModuleSignatures): Promise<Observation> {
   return observe(fuzzCase, signatures, {
     async instantiate(imports) {
-      const { instance } = await instantiate(transformed, imports, { name: `${fuzzCase.id}.wasm` })
+      const { instance } = await instantiate(transformed, imports, { name: `${fuzzCase.id}.wasm`, mode: fuzzEngine })
       return { exports: instance.exports, stats: () => asyncifyStats(instance) }
     },
     deliver,

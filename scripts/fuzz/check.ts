@@ -43,6 +43,7 @@ export async function checkCase(sandbox: Sandbox, fuzzCase: FuzzCase, wasm: Uint
     mode: fuzzCase.mode,
     usesMalloc: result.usesMalloc,
     hasStackPointer: result.hasStackPointer,
+    suspendingExports: result.suspendingExports,
     state: fuzzCase.state,
   })
   const calls = asyncified.events.filter((event) => event.text.startsWith('call ') || event.text.startsWith('re-entrant ')).length

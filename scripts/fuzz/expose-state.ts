@@ -1,4 +1,5 @@
 import { WasmReader } from '../../src/transform/wasm-reader.js'
+import { concatBytes as concat, encodeName, leb } from '../../src/runtime-shim/wasm-writer.js'
 
 /**
  * Rewrites a translate-to-fuzz binary so that its state can be compared and
@@ -126,24 +127,4 @@ function withSubsection(payload: Uint8Array, id: number, content: Uint8Array, na
   }
   if (!inserted) parts.push(encoded)
   return concat(...parts)
-}
-
-function leb(value: number): number[] {
-  const out: number[] = []
-  do {
-    let b = value & 0x7f
-    value = Math.floor(value / 128)
-    if (value !== 0) b |= 0x80
-    out.push(b)
-  } while (value !== 0)
-  return out
-}
-
-function encodeName(text: string): Uint8Array {
-  const utf8 = new TextEncoder().encode(text)
-  return concat(leb(utf8.length), utf8)
-}
-
-function concat(...parts: (Uint8Array | number[])[]): Uint8Array {
-  return Buffer.concat(parts.map((part) => (part instanceof Uint8Array ? part : Uint8Array.from(part))))
 }

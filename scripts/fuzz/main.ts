@@ -7,8 +7,11 @@ import { loadReproducer } from './reproducer.js'
 import { Sandbox } from './sandbox.js'
 
 /*
- * npm run fuzz -- [--count N] [--seed S] [--jobs J] [--reduce-seconds T] [--out DIR] [--quiet]
- * npm run fuzz -- --replay DIR
+ * npm run fuzz -- [--count N] [--seed S] [--jobs J] [--reduce-seconds T] [--out DIR] [--quiet] [--engine jspi]
+ * npm run fuzz -- --replay DIR [--engine jspi]
+ *
+ * `--engine jspi` runs the JSPI build instead of the asyncified one; it needs
+ * an engine with JSPI: `npm run fuzz:jspi -- ...` runs under tools/node26.
  *
  * Differential fuzzing of the transform and the runtime: each random module
  * runs untouched with synchronous imports and asyncified with imports that
@@ -25,8 +28,20 @@ const { values } = parseArgs({
     out: { type: 'string', default: 'test/artifacts/fuzz' },
     replay: { type: 'string' },
     quiet: { type: 'boolean', default: false },
+    engine: { type: 'string', default: 'asyncify' },
   },
 })
+
+if (values.engine !== 'asyncify' && values.engine !== 'jspi') {
+  console.error(`fuzz: --engine must be asyncify or jspi; got ${values.engine}`)
+  process.exit(2)
+}
+if (values.engine === 'jspi' && !('Suspending' in WebAssembly)) {
+  console.error(`fuzz: --engine jspi needs an engine with JSPI; this is Node ${process.version}: use npm run fuzz:jspi`)
+  process.exit(2)
+}
+// Read by the sandbox workers (asyncified.ts), which share this process's environment.
+process.env.ASYNCIFY_FUZZ_ENGINE = values.engine
 
 const integer = (name: string, text: string): number => {
   const value = Number(text)

@@ -74,7 +74,7 @@ async function run({ fuzzCase, wasm, referenceOnly }: Job): Promise<JobResult> {
     result.transformError = `${code ?? (error as Error).name}: ${(error as Error).message}`
     return done()
   }
-  result.usesMalloc = Boolean((transformed.metadata as { malloc?: string | null }).malloc)
+  result.usesMalloc = transformed.metadata.malloc !== null
   result.hasStackPointer = transformed.metadata.stackPointer !== null
   result.suspendingExports = transformed.metadata.suspendingExports
   phase('asyncified')

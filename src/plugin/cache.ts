@@ -4,7 +4,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { TransformOptions, TransformResult } from '../transform/index.js'
+import type { AsyncifyMetadata, TransformOptions, TransformReport, TransformResult } from '../transform/index.js'
 
 const require = createRequire(import.meta.url)
 
@@ -37,18 +37,21 @@ export function cacheKey(bytes: Uint8Array, options: TransformOptions): string {
 }
 
 /**
- * Transformed modules on disk: `<key>.wasm` holds the bytes, `<key>.json` the
- * metadata and report. The JSON is written last, so an entry without it (an
- * interrupted write) is a miss.
+ * Transformed modules on disk: `<key>.wasm` holds the asyncified bytes,
+ * `<key>.jspi.wasm` the JSPI build's, `<key>.json` both metadata and the
+ * report; a build the transform did not produce has no file and null in the
+ * JSON. The JSON is written last, so an entry without it (an interrupted
+ * write) is a miss.
  */
 export class TransformCache {
   constructor(private readonly dir: string) {}
 
   async get(key: string): Promise<TransformResult | null> {
     try {
-      const json = JSON.parse(await readFile(join(this.dir, `${key}.json`), 'utf8')) as Omit<TransformResult, 'wasm'>
-      const wasm = new Uint8Array(await readFile(join(this.dir, `${key}.wasm`)))
-      return { ...json, wasm }
+      const json = JSON.parse(await readFile(join(this.dir, `${key}.json`), 'utf8')) as CacheEntry
+      const wasm = json.metadata === null ? null : await this.read(`${key}.wasm`)
+      const jspi = json.jspiMetadata === null ? null : { wasm: await this.read(`${key}.jspi.wasm`), metadata: json.jspiMetadata }
+      return { wasm, metadata: json.metadata, jspi, report: json.report }
     } catch {
       return null
     }
@@ -56,10 +59,26 @@ export class TransformCache {
 
   async set(key: string, result: TransformResult): Promise<void> {
     await mkdir(this.dir, { recursive: true })
-    const { wasm, ...json } = result
-    await atomicWrite(join(this.dir, `${key}.wasm`), wasm)
-    await atomicWrite(join(this.dir, `${key}.json`), JSON.stringify(json))
+    if (result.wasm !== null) await atomicWrite(join(this.dir, `${key}.wasm`), result.wasm)
+    if (result.jspi !== null) await atomicWrite(join(this.dir, `${key}.jspi.wasm`), result.jspi.wasm)
+    const entry: CacheEntry = {
+      metadata: result.wasm === null ? null : result.metadata,
+      jspiMetadata: result.jspi?.metadata ?? null,
+      report: result.report,
+    }
+    await atomicWrite(join(this.dir, `${key}.json`), JSON.stringify(entry))
   }
+
+  private async read(name: string): Promise<Uint8Array> {
+    return new Uint8Array(await readFile(join(this.dir, name)))
+  }
+}
+
+/** `<key>.json`: null metadata means that build was not produced (and has no `.wasm`). */
+interface CacheEntry {
+  metadata: AsyncifyMetadata | null
+  jspiMetadata: AsyncifyMetadata | null
+  report: TransformReport
 }
 
 // Two builds sharing a cache may write the same entry at once; a rename is atomic.

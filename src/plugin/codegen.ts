@@ -1,9 +1,11 @@
 import { fileURLToPath } from 'node:url'
+import type { SuspendEngine } from '../runtime-shim/metadata.js'
 import type { ModuleReport, TransformReport } from '../transform/index.js'
 
 /** What a `?asyncify` module tells the page about its own transform. */
-export function moduleReport({ functions, size, asyncImports, suspendingExports, warnings }: TransformReport): ModuleReport {
-  return { functions, size, asyncImports, suspendingExports, warnings }
+export function moduleReport(report: TransformReport): ModuleReport {
+  const { paths, asyncifyUnsupported, functions, size, asyncImports, suspendingExports, warnings } = report
+  return { paths, asyncifyUnsupported, functions, size, asyncImports, suspendingExports, warnings }
 }
 
 /**
@@ -23,33 +25,33 @@ export type WasmSource =
   | { kind: 'url'; expression: string; relative: boolean }
   | { kind: 'inline'; bytes: Uint8Array }
 
+/** How the generated module reaches each build it has: the asyncified one, the one for JSPI, or both. */
+export type WasmSources = Partial<Record<SuspendEngine, WasmSource>>
+
 /**
  * The JavaScript module that replaces `x.wasm?asyncify`: the default export
  * `init(imports?, options?) => Promise<instance>`, the build `report`, and
- * nothing that runs at import time.
+ * nothing that runs at import time. Each build is behind a function, so the
+ * runtime fetches or decodes only the one it picks.
  */
-export function moduleCode(name: string, source: WasmSource, report: ModuleReport): string {
-  const label = JSON.stringify(name)
-  const reportLine = `export const report = ${JSON.stringify(report)}`
-  if (source.kind === 'inline') {
-    const base64 = JSON.stringify(Buffer.from(source.bytes).toString('base64'))
-    return [
-      `import { initFromBase64 } from ${JSON.stringify(LOADER_ID)}`,
-      `export default function init(imports, options) {`,
-      `  return initFromBase64(${base64}, ${label}, imports, options)`,
-      `}`,
-      reportLine,
-      ``,
-    ].join('\n')
-  }
+export function moduleCode(name: string, sources: WasmSources, report: ModuleReport): string {
+  const entries = Object.entries(sources) as [SuspendEngine, WasmSource][]
+  const helpers = [...new Set(entries.map(([, source]) => (source.kind === 'inline' ? 'fromBase64' : 'fromUrl')))]
   return [
-    `import { initFromUrl } from ${JSON.stringify(LOADER_ID)}`,
+    `import { loadBuilds, ${helpers.join(', ')} } from ${JSON.stringify(LOADER_ID)}`,
     `export default function init(imports, options) {`,
-    // Not `new URL(literal, import.meta.url)`: Vite and webpack would rewrite that as a file reference.
-    // webpack would otherwise bake the source file's path into a non-ESM bundle as `import.meta.url`.
-    `  return initFromUrl(${source.expression}, ${source.relative ? 'import.meta.url' : 'undefined'}, ${label}, imports, options)`,
+    `  return loadBuilds({`,
+    ...entries.map(([engine, source]) => `    ${engine}: () => ${sourceExpression(source)},`),
+    `  }, ${JSON.stringify(name)}, imports, options)`,
     `}`,
-    reportLine,
+    `export const report = ${JSON.stringify(report)}`,
     ``,
   ].join('\n')
+}
+
+function sourceExpression(source: WasmSource): string {
+  if (source.kind === 'inline') return `fromBase64(${JSON.stringify(Buffer.from(source.bytes).toString('base64'))})`
+  // Not `new URL(literal, import.meta.url)`: Vite and webpack would rewrite that as a file reference.
+  // webpack would otherwise bake the source file's path into a non-ESM bundle as `import.meta.url`.
+  return `fromUrl(${source.expression}, ${source.relative ? 'import.meta.url' : 'undefined'})`
 }

@@ -5,20 +5,25 @@ export const DEV_PREFIX = '/@asyncify/'
 
 /**
  * Transformed modules held for the Vite dev server, where `emitFile` writes
- * nothing. Each source file keeps only its latest version, so editing a module
- * a hundred times does not keep a hundred copies.
+ * nothing. Each build of a source file (its asyncified and its JSPI build)
+ * keeps only its latest version, so editing a module a hundred times does not
+ * keep a hundred copies.
  */
 export class DevAssets {
   private readonly byPath = new Map<string, Uint8Array>()
-  private readonly pathByFile = new Map<string, string>()
+  private readonly pathByBuild = new Map<string, string>()
 
-  /** Stores the bytes and returns the path (below the base) that serves them. */
+  /**
+   * Stores the bytes of `file`'s build `name` (`prog.wasm`, `prog.jspi.wasm`)
+   * and returns the path (below the base) that serves them.
+   */
   add(file: string, hash: string, name: string, bytes: Uint8Array): string {
     const path = `${DEV_PREFIX}${hash}/${encodeURIComponent(name)}`
-    const previous = this.pathByFile.get(file)
+    const build = `${file}\0${name}`
+    const previous = this.pathByBuild.get(build)
     if (previous !== undefined && previous !== path) this.byPath.delete(previous)
     this.byPath.set(path, bytes)
-    this.pathByFile.set(file, path)
+    this.pathByBuild.set(build, path)
     return path
   }
 

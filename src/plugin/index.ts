@@ -8,8 +8,11 @@
  * Everything else about `.wasm` stays with the bundler, so Vite's `?init` and
  * webpack's `asyncWebAssembly` keep working for the modules we do not claim.
  *
- * How the bytes reach the page differs per bundler, because each has its own
- * way to name an emitted file at run time:
+ * In mode 'auto' (the default) a module has two builds, `prog.wasm` (asyncified)
+ * and `prog.jspi.wasm` (for engines with JSPI). Each is delivered as an asset
+ * of its own, behind a function in the generated code, so that the runtime
+ * fetches only the one it picks. How the bytes reach the page differs per
+ * bundler, because each has its own way to name an emitted file at run time:
  *   Rollup, Rolldown, Vite build  `emitFile` + `import.meta.ROLLUP_FILE_URL_<ref>`
  *                                 (hashed by the bundler, `base` applied by Vite).
  *                                 Vite SSR builds get a URL next to the server chunk.
@@ -33,7 +36,7 @@ import type { RuleSetRule } from 'webpack'
 import type { RuleSetRule as RspackRule } from '@rspack/core'
 import type { TransformResult } from '../transform/index.js'
 import { hashedName, writeAsset } from './assets.js'
-import { LOADER_FILE, LOADER_ID, moduleCode, moduleReport, type WasmSource } from './codegen.js'
+import { LOADER_FILE, LOADER_ID, moduleCode, moduleReport, type WasmSource, type WasmSources } from './codegen.js'
 import { DevAssets } from './dev-assets.js'
 import { LOADER_PATH, type ModuleHost } from './webpack-loader.js'
 import { renderDts, writeDts } from './dts.js'
@@ -83,16 +86,23 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
     return dir !== null && id.startsWith(dir + sep) ? null : id
   }
 
-  async function deliver(context: unknown, file: string, result: TransformResult): Promise<WasmSource> {
-    const name = basename(file)
-    const { wasm } = result
+  /** Every build the transform produced, each delivered on its own (see the top of this file). */
+  async function deliver(context: unknown, file: string, result: TransformResult): Promise<WasmSources> {
+    const sources: WasmSources = {}
+    if (result.wasm !== null) sources.asyncify = await deliverBuild(context, file, basename(file), result.wasm)
+    if (result.jspi !== null) sources.jspi = await deliverBuild(context, file, jspiName(file), result.jspi.wasm)
+    return sources
+  }
+
+  /** One build of `file`, as the asset `name` (`prog.wasm`, or `prog.jspi.wasm` for the JSPI build). */
+  async function deliverBuild(context: unknown, file: string, name: string, wasm: Uint8Array): Promise<WasmSource> {
     if (wasm.length <= options.inlineLimit) return { kind: 'inline', bytes: wasm }
     const rollup = context as RollupLikeContext | null
     const server = rollup?.environment?.config.consumer === 'server'
     if (state.vite?.serve) {
       // SSR in dev runs in this very process: inlining avoids serving or writing anything.
       if (server) return { kind: 'inline', bytes: wasm }
-      const path = devAssets.add(file, hashedName(file, wasm).slice(0, -5), name, wasm)
+      const path = devAssets.add(file, hashedName(name, wasm).slice(0, -5), name, wasm)
       return { kind: 'url', expression: JSON.stringify(devBase(state.vite.config) + path.slice(1)), relative: true }
     }
     switch (meta.framework) {
@@ -107,14 +117,14 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
       case 'rspack': {
         // webpack and Rspack turn this into a hashed asset themselves, with publicPath and worker support.
         const dir = join(cacheDir() ?? join(tmpdir(), NAME), 'assets')
-        const path = await writeAsset(dir, hashedName(file, wasm), wasm)
+        const path = await writeAsset(dir, hashedName(name, wasm), wasm)
         return { kind: 'url', expression: `new URL(${JSON.stringify(path)}, import.meta.url)`, relative: false }
       }
       case 'esbuild': {
         const build = state.esbuild ?? {}
         const outdir = build.outdir ?? (build.outfile ? dirname(build.outfile) : null)
         if (outdir === null) return { kind: 'inline', bytes: wasm }
-        const fileName = hashedName(file, wasm)
+        const fileName = hashedName(name, wasm)
         await writeAsset(resolve(state.root, outdir), fileName, wasm)
         const url = build.publicPath ? `${build.publicPath.replace(/\/$/, '')}/${fileName}` : `./${fileName}`
         return { kind: 'url', expression: JSON.stringify(url), relative: true }
@@ -133,8 +143,17 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
       cacheDir(),
       state.log,
     )
-    for (const warning of result.report.warnings) host.warn(`${result.report.filename}: ${warning}`)
-    if (options.dts) await writeDts(file, renderDts(file, result.wasm, result.metadata))
+    const { filename, warnings, asyncifyUnsupported } = result.report
+    for (const warning of warnings) host.warn(`${filename}: ${warning}`)
+    if (asyncifyUnsupported !== null) {
+      const reason = asyncifyUnsupported.startsWith(`${filename}: `) ? asyncifyUnsupported.slice(filename.length + 2) : asyncifyUnsupported
+      host.warn(
+        `${filename}: built for JSPI only, so engines without JSPI (WebAssembly.Suspending) cannot run it; ` +
+          `Asyncify cannot transform it: ${reason}`,
+      )
+    }
+    // Both builds have the same exports, and the same suspending ones by construction.
+    if (options.dts) await writeDts(file, renderDts(file, result.wasm ?? result.jspi!.wasm, result.metadata ?? result.jspi!.metadata))
     return moduleCode(basename(file), await deliver(context, file, result), moduleReport(result.report))
   }
 
@@ -267,6 +286,11 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
     },
   }
   return plugin
+}
+
+/** The asset name of a module's JSPI build: `prog.jspi.wasm` beside `prog.wasm`, as the CLI writes it. */
+function jspiName(file: string): string {
+  return `${basename(file, '.wasm')}.jspi.wasm`
 }
 
 /** The base the dev server answers under (a relative or full-URL `base` serves from `/`). */

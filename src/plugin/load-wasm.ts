@@ -3,42 +3,54 @@
  * run time. It ships to browsers, workers and Node, so it depends on nothing
  * but the runtime shim and touches Node only through `process.getBuiltinModule`,
  * which no bundler tries to resolve or polyfill.
+ *
+ * A module built in mode 'auto' has two builds, the asyncified one and the one
+ * for engines with JSPI. Each is passed as a function, and the runtime calls
+ * only the one it picks, so a page fetches (or decodes) one build, never both.
  */
 import { instantiate, type AsyncifiedInstance, type InstantiateOptions } from '../runtime-shim/index.js'
+import type { WasmSource } from '../runtime-shim/instantiate.js'
 
 export type Instance = AsyncifiedInstance['instance']
 
-/**
- * Loads an emitted module: streamed over HTTP, or read from disk when the URL is
- * `file:` (Node, SSR). A relative `url` is relative to `base`, the importing module.
- */
-export async function initFromUrl(
-  url: string | URL,
-  base: string | undefined,
+/** The builds a module has, each made on demand. */
+export interface Builds {
+  asyncify?: () => WasmSource
+  jspi?: () => WasmSource
+}
+
+/** Instantiates the build this engine runs. */
+export async function loadBuilds(
+  builds: Builds,
   name: string,
   imports?: WebAssembly.Imports,
   options?: InstantiateOptions,
 ): Promise<Instance> {
-  const location = new URL(url, base)
-  // fetch() cannot read file: URLs, and Node builds address their assets that way.
-  const source =
-    location.protocol === 'file:'
-      ? await globalThis.process.getBuiltinModule('fs').promises.readFile(location)
-      : fetch(location)
-  const { instance } = await instantiate(source, imports, { name, ...options })
+  // A single build goes in as it is: the runtime runs it or says why it cannot
+  // (no JSPI, a `mode` it was not built for), rather than ask for the other.
+  const only = builds.asyncify === undefined ? builds.jspi : builds.jspi === undefined ? builds.asyncify : undefined
+  const { instance } = await instantiate(only ? only() : builds, imports, { name, ...options })
   return instance
 }
 
-/** Loads a module inlined as base64 (option `inline`). */
-export async function initFromBase64(
-  base64: string,
-  name: string,
-  imports?: WebAssembly.Imports,
-  options?: InstantiateOptions,
-): Promise<Instance> {
+/**
+ * An emitted build: streamed over HTTP, or read from disk when the URL is
+ * `file:` (Node, SSR). A relative `url` is relative to `base`, the importing module.
+ */
+export function fromUrl(url: string | URL, base: string | undefined): WasmSource {
+  const location = new URL(url, base)
+  if (location.protocol !== 'file:') return fetch(location)
+  // fetch() cannot read file: URLs, and Node builds address their assets that way.
+  return globalThis.process
+    .getBuiltinModule('fs')
+    .promises.readFile(location)
+    .then((bytes) => new Response(bytes, { headers: { 'Content-Type': 'application/wasm' } }))
+}
+
+/** A build inlined as base64 (option `inline`). */
+export function fromBase64(base64: string): Uint8Array {
   const text = atob(base64)
   const bytes = new Uint8Array(text.length)
   for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i)
-  const { instance } = await instantiate(bytes, imports, { name, ...options })
-  return instance
+  return bytes
 }

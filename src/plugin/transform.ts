@@ -33,7 +33,7 @@ export async function transformCached(
   let announced = false
   const timer = setTimeout(() => {
     announced = true
-    log(`${options.filename}: running Binaryen Asyncify...`)
+    log(`${options.filename}: ${options.mode === 'jspi' ? 'preparing the module for JSPI' : 'running Binaryen Asyncify'}...`)
   }, PROGRESS_AFTER_MS)
   let result: TransformResult
   try {
@@ -43,9 +43,13 @@ export async function transformCached(
   }
   const { report } = result
   if (announced) {
+    const time = `${(report.timeMs / 1000).toFixed(1)} s`
+    const size = `(${report.size.before} -> ${report.size.after} bytes)`
     log(
-      `${report.filename}: instrumented ${report.functions.instrumented}/${report.functions.total} functions ` +
-        `in ${(report.timeMs / 1000).toFixed(1)} s (${report.size.before} -> ${report.size.after} bytes)`,
+      report.paths.includes('asyncify')
+        ? `${report.filename}: instrumented ${report.functions.instrumented}/${report.functions.total} functions in ${time} ${size}; ` +
+            `built for ${report.paths.join(' and ')}`
+        : `${report.filename}: built for ${report.paths.join(' and ')} in ${time} ${size}`,
     )
   }
   await cache?.set(key, result)

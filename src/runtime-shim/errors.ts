@@ -17,6 +17,7 @@ export type AsyncifyErrorCode =
   | 'ASYNCIFY_NAME_COLLISION'
   | 'ASYNCIFY_UNSUPPORTED_SUSPENSION'
   | 'ASYNCIFY_REWIND_MISMATCH'
+  | 'ASYNCIFY_NO_JSPI'
 
 /** Base class of every error thrown by the transform and the runtime. */
 export class AsyncifyError extends Error {
@@ -44,4 +45,29 @@ export class AsyncifyUnlistedImportError extends AsyncifyError {
   constructor(message: string) {
     super('ASYNCIFY_UNLISTED_ASYNC_IMPORT', message)
   }
+}
+
+/** A Promise from an async import under wasm that was not entered through `instance.exports`. */
+export function suspendOutsideCall(label: string, importName: string, cause?: unknown): AsyncifyError {
+  return new AsyncifyError(
+    'ASYNCIFY_SUSPEND_OUTSIDE_CALL',
+    `${label}: import "${importName}" returned a Promise, but the wasm that called it was not entered ` +
+      `through an export of instance.exports (during instantiation, or a table function called from JS); ` +
+      `it can only suspend under a call of instance.exports: export the function and call it from there`,
+    cause === undefined ? undefined : { cause },
+  )
+}
+
+/** The engine's own stack overflow (V8 and JSC: RangeError; SpiderMonkey: InternalError "too much recursion"). */
+export function isEngineStackOverflow(error: unknown): error is Error {
+  return error instanceof Error && /maximum call stack|too much recursion/i.test(error.message) && (error instanceof RangeError || error.name === 'InternalError')
+}
+
+/** The engine's stack overflow under a suspending export, in the same class on both paths. */
+export function engineStackOverflow(label: string, error: Error): AsyncifyStackOverflowError {
+  return new AsyncifyStackOverflowError(
+    `${label}: the engine's call stack overflowed (${error.message}); the wasm recursed deeper than the engine allows ` +
+      `(under JSPI each suspendable call runs on a stack of the engine's own size): recurse less deeply`,
+    { cause: error },
+  )
 }

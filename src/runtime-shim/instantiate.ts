@@ -1,7 +1,15 @@
-import { AsyncifyDriver, type AsyncifyExports, type AsyncifyStats } from './driver.js'
+import { AsyncifyDriver, isThenable, type AsyncifyExports, type AsyncifyStats } from './asyncify-driver.js'
 import { AsyncifyError, AsyncifyUnlistedImportError } from './errors.js'
-import { readMetadata, type AsyncifyMetadata, type WasmValueType } from './metadata.js'
-import { resolveInstantiateOptions, type InstantiateOptions } from './options.js'
+import { hasJspi, jspi, JspiDriver } from './jspi-driver.js'
+import { readMetadata, type AsyncImportMetadata, type AsyncifyMetadata, type WasmValueType } from './metadata.js'
+import {
+  resolveInstantiateOptions,
+  type InstantiateMode,
+  type InstantiateOptions,
+  type ResolvedInstantiateOptions,
+} from './options.js'
+import { OwnedMemory, type Malloc } from './owned-memory.js'
+import { canTrampoline, exportTrampolines, importTrampolines } from './trampolines.js'
 
 export type { InstantiateOptions }
 
@@ -11,13 +19,29 @@ export type WasmSource =
   | Response
   | PromiseLike<Response>
 
+/**
+ * Both builds of a module (mode 'auto'): each a source, or a function that returns
+ * one, so that only the build this engine uses is fetched.
+ */
+export interface WasmPaths {
+  jspi?: WasmSource | (() => WasmSource)
+  asyncify?: WasmSource | (() => WasmSource)
+}
+
+type WasmFunction = (...args: unknown[]) => unknown
+
+interface Built {
+  exports: Record<string, unknown>
+  driver: { stats(): AsyncifyStats }
+}
+
 /** What `instantiate` resolves to: `instance.exports` has the module's own export names. */
 export interface AsyncifiedInstance {
   instance: { readonly exports: Record<string, unknown> }
   module: WebAssembly.Module
 }
 
-const drivers = new WeakMap<object, AsyncifyDriver>()
+const drivers = new WeakMap<object, Built['driver']>()
 
 /**
  * Compiles (streaming where possible) and instantiates a module produced by the
@@ -25,31 +49,164 @@ const drivers = new WeakMap<object, AsyncifyDriver>()
  * are the raw exports.
  */
 export async function instantiate(
-  source: WasmSource,
+  source: WasmSource | WasmPaths,
   imports: WebAssembly.Imports = {},
   options: InstantiateOptions = {},
 ): Promise<AsyncifiedInstance> {
   const resolved = resolveInstantiateOptions(options)
-  const { label } = resolved
-  const module = await compile(source, label)
+  const { label, mode } = resolved
+  const picked = pickSource(source, mode, label)
+  let module: WebAssembly.Module
+  try {
+    module = await compile(picked.source, label)
+  } catch (error) {
+    // A module only JSPI can run may use proposals this engine cannot even compile.
+    if (picked.jspi && !hasJspi() && error instanceof WebAssembly.CompileError) throw noJspi(label, null, error)
+    throw error
+  }
   const metadata = readMetadata(module, label)
-  const driver = new AsyncifyDriver({ ...resolved, stackSize: resolved.stackSize ?? metadata.stackSize })
-  const raw = await WebAssembly.instantiate(module, wrapImports(module, imports, metadata, label, driver))
-  const rawExports = raw.exports as Record<string, unknown>
-  driver.attach(
-    rawExports as unknown as AsyncifyExports,
-    findMemory(metadata, rawExports, imports),
-    metadata.stackPointer === null ? null : (rawExports[metadata.stackPointer] as WebAssembly.Global),
-    metadata.malloc === null ? null : (rawExports[metadata.malloc] as (bytes: number) => number),
+  if (mode !== 'auto' && metadata.engine !== mode) {
+    throw new AsyncifyError(
+      'ASYNCIFY_BAD_OPTIONS',
+      `${label}: mode is "${mode}", but this module was built for ${metadata.engine === 'jspi' ? 'JSPI' : 'Asyncify'}; ` +
+        `pass the ${mode === 'jspi' ? 'JSPI' : 'asyncified'} build, or both builds as { jspi, asyncify }`,
+    )
+  }
+  const built =
+    metadata.engine === 'jspi'
+      ? await instantiateJspi(module, metadata, imports, resolved)
+      : await instantiateAsyncify(module, metadata, imports, resolved)
+  drivers.set(built.exports, built.driver)
+  return { instance: { exports: built.exports }, module }
+}
+
+/** Engines with JSPI take the `jspi` build; `mode` can force either. `jspi`: the JSPI build was picked from a pair. */
+function pickSource(source: WasmSource | WasmPaths, mode: InstantiateMode, label: string): { source: WasmSource; jspi: boolean } {
+  if (!isPaths(source)) return { source, jspi: false }
+  const useJspi = mode === 'jspi' || (mode === 'auto' && source.jspi !== undefined && (hasJspi() || source.asyncify === undefined))
+  const chosen = useJspi ? source.jspi : source.asyncify
+  if (chosen === undefined) {
+    throw new AsyncifyError(
+      'ASYNCIFY_BAD_OPTIONS',
+      `${label}: mode is "${mode}" but no ${useJspi ? 'jspi' : 'asyncify'} build was given; pass it in { jspi, asyncify }`,
+    )
+  }
+  return { source: typeof chosen === 'function' ? chosen() : chosen, jspi: useJspi }
+}
+
+/** A typed reference (`(ref $t)`) cannot be named in a generated trampoline without the module's type section. */
+function untrampolined(label: string, what: string): AsyncifyError {
+  return new AsyncifyError(
+    'ASYNCIFY_UNSUPPORTED_FEATURE',
+    `${label}: ${what} has a typed reference in its signature, which the JSPI path cannot wrap yet; ` +
+      `use funcref or externref there, or run the asyncified build (mode "asyncify")`,
   )
-  const instance = { exports: wrapExports(rawExports, metadata, driver) }
-  drivers.set(instance, driver)
-  return { instance, module }
+}
+
+function noJspi(label: string, asyncifyUnsupported: string | null, cause?: unknown): AsyncifyError {
+  const missing = 'JSPI (WebAssembly.Suspending and WebAssembly.promising), which this engine does not have'
+  return new AsyncifyError(
+    'ASYNCIFY_NO_JSPI',
+    asyncifyUnsupported !== null
+      ? `${label}: this module can only run with ${missing}, because Asyncify cannot transform it: ${asyncifyUnsupported}`
+      : cause !== undefined
+        ? `${label}: only a JSPI build of this module was given, and it needs ${missing} ` +
+          `(it does not even compile here: ${(cause as Error).message}); the build report says why it has no Asyncify build`
+        : `${label}: this build of the module needs ${missing}; ` +
+          `build with mode "auto" (the default) so engines without JSPI get the asyncified build`,
+    cause === undefined ? undefined : { cause },
+  )
+}
+
+function isPaths(source: WasmSource | WasmPaths): source is WasmPaths {
+  return (
+    typeof source === 'object' &&
+    source !== null &&
+    !ArrayBuffer.isView(source) &&
+    !(source instanceof ArrayBuffer) &&
+    !(source instanceof WebAssembly.Module) &&
+    !isThenable(source) &&
+    ('jspi' in source || 'asyncify' in source)
+  )
+}
+
+async function instantiateAsyncify(
+  module: WebAssembly.Module,
+  metadata: AsyncifyMetadata,
+  imports: WebAssembly.Imports,
+  resolved: ResolvedInstantiateOptions,
+): Promise<Built> {
+  const { label } = resolved
+  const driver = new AsyncifyDriver({ ...resolved, stackSize: resolved.stackSize ?? metadata.stackSize })
+  const raw = await WebAssembly.instantiate(
+    module,
+    wrapImports(module, imports, metadata, label, {
+      async: (fn, entry, key) => driver.asyncImport(fn, placeholderFor(entry.results), key),
+      sync: (fn, key, unlisted) => driver.syncImport(fn, key, unlisted),
+    }),
+  )
+  const rawExports = raw.exports as Record<string, unknown>
+  const { memory, stackPointer, malloc } = internals(metadata, rawExports, imports)
+  driver.attach(rawExports as unknown as AsyncifyExports, memory, stackPointer, malloc)
+  const exports = wrapExports(rawExports, metadata, (name, fn) => driver.suspendingExport(fn))
+  return { exports, driver }
+}
+
+async function instantiateJspi(
+  module: WebAssembly.Module,
+  metadata: AsyncifyMetadata,
+  imports: WebAssembly.Imports,
+  resolved: ResolvedInstantiateOptions,
+): Promise<Built> {
+  const { label } = resolved
+  if (!hasJspi()) throw noJspi(label, metadata.asyncifyUnsupported)
+  const driver = new JspiDriver(label)
+  const trampolined: { plain: WasmFunction; entry: AsyncImportMetadata }[] = []
+  const wrapped = wrapImports(module, imports, metadata, label, {
+    async: (fn, entry, key) => {
+      if (!canTrampoline(entry)) throw untrampolined(label, `import "${key}"`)
+      const plain = driver.asyncImport(fn, placeholderFor(entry.results), key)
+      // Replaced by its trampoline below, once all are known.
+      trampolined.push({ plain, entry })
+      return plain
+    },
+    sync: (fn, key, unlisted) => driver.syncImport(fn, key, unlisted),
+  })
+  if (trampolined.length > 0) {
+    const t: WebAssembly.ModuleImports = { flag: driver.flag, token: driver.token, r: driver.resumed() }
+    trampolined.forEach(({ plain, entry }, i) => {
+      t[`p${i}`] = plain
+      t[`w${i}`] = new jspi.Suspending(driver.wait(placeholderFor(entry.results)))
+    })
+    const trampolines = await instantiateCached(importTrampolines(trampolined.map(({ entry }) => entry)), { t })
+    trampolined.forEach(({ entry }, i) => {
+      wrapped[entry.module]![entry.name] = trampolines[`f${i}`] as WasmFunction
+    })
+  }
+  const raw = await WebAssembly.instantiate(module, wrapped)
+  const rawExports = raw.exports as Record<string, unknown>
+  const { memory, stackPointer, malloc } = internals(metadata, rawExports, imports)
+  const owned = new OwnedMemory(label, memory, malloc)
+  owned.reserveAtInstantiation(0, stackPointer ? resolved.shadowStackSize : 0)
+  driver.attach(stackPointer, owned, resolved.shadowStackSize)
+
+  const exits = metadata.suspendingExports.filter((name) => typeof rawExports[name] === 'function')
+  for (const name of exits) if (!canTrampoline(metadata.exportSignatures[name]!)) throw untrampolined(label, `export "${name}"`)
+  const exitTrampolines =
+    exits.length === 0
+      ? {}
+      : await instantiateCached(exportTrampolines(exits.map((name) => metadata.exportSignatures[name]!)), {
+          t: Object.fromEntries([['x', driver.exit()], ...exits.map((name, i) => [`r${i}`, rawExports[name]])]),
+        })
+  const exports = wrapExports(rawExports, metadata, (name) =>
+    driver.suspendingExport(jspi.promising(exitTrampolines[`g${exits.indexOf(name)}`])),
+  )
+  return { exports, driver }
 }
 
 /** The driver's state for an instance from `instantiate`: useful to check that nothing leaked. */
 export function asyncifyStats(instance: AsyncifiedInstance['instance']): AsyncifyStats {
-  const driver = drivers.get(instance)
+  const driver = drivers.get(instance?.exports)
   if (!driver) throw new TypeError('asyncifyStats() takes the instance returned by instantiate()')
   return driver.stats()
 }
@@ -79,8 +236,13 @@ async function compile(source: WasmSource, label: string): Promise<WebAssembly.M
 }
 
 function placeholderFor(results: WasmValueType[]): unknown {
-  const values = results.map((type) => (type === 'i64' ? 0n : type === 'ref' ? null : 0))
+  const values = results.map((type) => (type === 'i64' ? 0n : type === 'f32' || type === 'f64' || type === 'i32' ? 0 : null))
   return values.length === 0 ? undefined : values.length === 1 ? values[0] : values
+}
+
+interface ImportWrappers {
+  async(fn: WasmFunction, entry: AsyncImportMetadata, key: string): WasmFunction
+  sync(fn: WasmFunction, key: string, unlisted: (key: string) => never): WasmFunction
 }
 
 function wrapImports(
@@ -88,8 +250,8 @@ function wrapImports(
   imports: WebAssembly.Imports,
   metadata: AsyncifyMetadata,
   label: string,
-  driver: AsyncifyDriver,
-): WebAssembly.Imports {
+  wrappers: ImportWrappers,
+): Record<string, WebAssembly.ModuleImports> {
   const asyncImports = new Map(metadata.asyncImports.map((entry) => [`${entry.module}.${entry.name}`, entry]))
   const unlisted = (key: string): never => {
     throw new AsyncifyUnlistedImportError(
@@ -106,34 +268,29 @@ function wrapImports(
     if (descriptor.kind !== 'function' || typeof fn !== 'function') continue
     const key = `${descriptor.module}.${descriptor.name}`
     const entry = asyncImports.get(key)
-    if (entry) {
-      target[descriptor.name] = driver.asyncImport(
-        fn as (...args: unknown[]) => unknown,
-        placeholderFor(entry.results),
-        key,
-      )
-    } else {
-      target[descriptor.name] = driver.syncImport(fn as (...args: unknown[]) => unknown, key, unlisted)
-    }
+    target[descriptor.name] = entry
+      ? wrappers.async(fn as WasmFunction, entry, key)
+      : wrappers.sync(fn as WasmFunction, key, unlisted)
   }
-  return { ...imports, ...wrapped }
+  return { ...imports, ...wrapped } as Record<string, WebAssembly.ModuleImports>
 }
 
-function findMemory(
-  metadata: AsyncifyMetadata,
-  exports: Record<string, unknown>,
-  imports: WebAssembly.Imports,
-): WebAssembly.Memory | null {
+/** What the runtime reaches in the instance: the memory, the C stack pointer, `malloc`. */
+function internals(metadata: AsyncifyMetadata, exports: Record<string, unknown>, imports: WebAssembly.Imports) {
   const location = metadata.memory
-  if (location === null) return null
-  const memory = 'export' in location ? exports[location.export] : imports[location.import[0]]?.[location.import[1]]
-  return memory instanceof WebAssembly.Memory ? memory : null
+  const memory =
+    location === null ? null : 'export' in location ? exports[location.export] : imports[location.import[0]]?.[location.import[1]]
+  return {
+    memory: memory instanceof WebAssembly.Memory ? memory : null,
+    stackPointer: metadata.stackPointer === null ? null : (exports[metadata.stackPointer] as WebAssembly.Global),
+    malloc: metadata.malloc === null ? null : (exports[metadata.malloc] as Malloc),
+  }
 }
 
 function wrapExports(
   rawExports: Record<string, unknown>,
   metadata: AsyncifyMetadata,
-  driver: AsyncifyDriver,
+  wrap: (name: string, fn: WasmFunction) => (...args: unknown[]) => Promise<unknown>,
 ): Record<string, unknown> {
   const hidden = new Set(metadata.internalExports)
   const suspending = new Set(metadata.suspendingExports)
@@ -141,7 +298,7 @@ function wrapExports(
   for (const [name, value] of Object.entries(rawExports)) {
     if (hidden.has(name)) continue
     if (suspending.has(name) && typeof value === 'function') {
-      const wrapper = driver.suspendingExport(value as (...args: unknown[]) => unknown)
+      const wrapper = wrap(name, value as WasmFunction)
       Object.defineProperty(wrapper, 'name', { value: name })
       exports[name] = wrapper
     } else {
@@ -149,4 +306,14 @@ function wrapExports(
     }
   }
   return Object.freeze(exports)
+}
+
+/** Trampoline modules depend only on signatures: each distinct one is compiled once per page. */
+const compiled = new Map<string, Promise<WebAssembly.Module>>()
+
+async function instantiateCached(bytes: Uint8Array, imports: WebAssembly.Imports): Promise<WebAssembly.Exports> {
+  const key = String.fromCharCode(...bytes)
+  let module = compiled.get(key)
+  if (!module) compiled.set(key, (module = WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>)))
+  return (await WebAssembly.instantiate(await module, imports)).exports
 }

@@ -3,7 +3,7 @@ import { AsyncifyError } from './errors.js'
 /** Name of the custom section in which the transform leaves everything the runtime needs. */
 export const METADATA_SECTION = 'unplugin-asyncify'
 
-export const METADATA_VERSION = 2
+export const METADATA_VERSION = 3
 
 /** Export names the transform adds for the runtime; they never reach user code. */
 export const STACK_POINTER_EXPORT = '__asyncify_stack_pointer'
@@ -12,14 +12,25 @@ export const MALLOC_EXPORT = '__asyncify_malloc'
 /** Every export the transform adds starts with this; a module's own exports may not. */
 export const INTERNAL_EXPORT_PREFIX = '__asyncify_'
 
-export type WasmValueType = 'i32' | 'i64' | 'f32' | 'f64' | 'v128' | 'ref'
+/** `ref` is any reference type other than the two abstract nullable ones. */
+export type WasmValueType = 'i32' | 'i64' | 'f32' | 'f64' | 'v128' | 'funcref' | 'externref' | 'ref'
 
-/** An import the wasm may suspend on; `results` shapes the placeholder returned while unwinding. */
-export interface AsyncImportMetadata {
-  module: string
-  name: string
+export interface Signature {
+  params: WasmValueType[]
   results: WasmValueType[]
 }
+
+/**
+ * An import the wasm may suspend on. `results` shapes the placeholder returned
+ * while unwinding; the whole signature shapes the JSPI path's trampoline.
+ */
+export interface AsyncImportMetadata extends Signature {
+  module: string
+  name: string
+}
+
+/** How a module suspends: instrumented by Asyncify, or left as it was for the engine's JSPI. */
+export type SuspendEngine = 'asyncify' | 'jspi'
 
 /** The memory that holds the Asyncify data and the shadow stack. */
 export type MemoryLocation = { export: string } | { import: [module: string, name: string] }
@@ -27,9 +38,12 @@ export type MemoryLocation = { export: string } | { import: [module: string, nam
 /** Contents of the `unplugin-asyncify` custom section (JSON, UTF-8). */
 export interface AsyncifyMetadata {
   version: typeof METADATA_VERSION
+  engine: SuspendEngine
   asyncImports: AsyncImportMetadata[]
   /** Exports that can reach an async import; every other export stays synchronous. */
   suspendingExports: string[]
+  /** The signature of each suspending export (the JSPI path wraps each in a trampoline). */
+  exportSignatures: Record<string, Signature>
   /** Default bytes of Asyncify stack for one suspension. */
   stackSize: number
   /** Export name of the C shadow stack pointer (`__stack_pointer`), when the module has one. */
@@ -43,6 +57,11 @@ export interface AsyncifyMetadata {
   malloc: string | null
   /** Exports that exist for the runtime only. */
   internalExports: string[]
+  /**
+   * In a JSPI module built without an Asyncify twin: why Asyncify cannot transform it,
+   * for the error on an engine without JSPI. Null otherwise.
+   */
+  asyncifyUnsupported: string | null
 }
 
 export function encodeMetadata(metadata: AsyncifyMetadata): Uint8Array {

@@ -1,4 +1,4 @@
-import type { DriverOptions, StackRegion } from './driver.js'
+import type { DriverOptions, StackRegion } from './asyncify-driver.js'
 import { AsyncifyError } from './errors.js'
 
 export interface InstantiateOptions {
@@ -18,7 +18,18 @@ export interface InstantiateOptions {
    * default stack size; raise it if the program is linked with a larger `-z stack-size`.
    */
   shadowStackSize?: number
+  /**
+   * Which build to run when given both (`{ jspi, asyncify }`): `auto` (default) takes
+   * JSPI where the engine has it; `jspi` or `asyncify` insist on one, and a single
+   * module built for the other is refused.
+   */
+  mode?: InstantiateMode
 }
+
+export type InstantiateMode = 'auto' | 'asyncify' | 'jspi'
+const MODES: readonly InstantiateMode[] = ['auto', 'asyncify', 'jspi']
+
+export type ResolvedInstantiateOptions = Omit<DriverOptions, 'stackSize'> & { stackSize?: number; mode: InstantiateMode }
 
 const DEFAULT_SHADOW_STACK_SIZE = 65536
 const MAX_ADDRESS = 2 ** 32
@@ -28,7 +39,7 @@ const MAX_ADDRESS = 2 ** 32
  * compiled. `stackSize` stays undefined when not given: the module's metadata
  * holds the build-time default.
  */
-export function resolveInstantiateOptions(options: InstantiateOptions): Omit<DriverOptions, 'stackSize'> & { stackSize?: number } {
+export function resolveInstantiateOptions(options: InstantiateOptions): ResolvedInstantiateOptions {
   if (options === null || typeof options !== 'object') {
     throw new AsyncifyError('ASYNCIFY_BAD_OPTIONS', `instantiate(): options must be an object; got ${String(options)}`)
   }
@@ -56,5 +67,7 @@ export function resolveInstantiateOptions(options: InstantiateOptions): Omit<Dri
     if (start + 8 + regionSize > MAX_ADDRESS) bad(`stackRegion ends past 4 GiB (start ${start}, size ${regionSize})`)
     stackRegion = { start, size: regionSize }
   }
-  return { label, stackSize, stackRegion, shadowStackSize }
+  const mode = options.mode ?? 'auto'
+  if (!MODES.includes(mode)) bad(`mode must be one of "auto", "asyncify", "jspi"; got ${JSON.stringify(mode)}`)
+  return { label, stackSize, stackRegion, shadowStackSize, mode }
 }

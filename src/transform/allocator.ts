@@ -15,14 +15,21 @@ import type { Binaryen, BinaryenModule } from './binaryen.js'
 
 const MALLOC = 'malloc'
 
-/** Exports `malloc` (found by its export or its function name) for the runtime; false when there is none. */
-export function exposeAllocator(binaryen: Binaryen, module: BinaryenModule, exports: ExportEntry[]): boolean {
+/** Binaryen's name of the program's `malloc` (by its export, else by its name), when it has an i32 -> i32 one. */
+export function findAllocator(binaryen: Binaryen, module: BinaryenModule, exports: ExportEntry[]): string | null {
   const exported = exports.find((entry) => entry.kind === binaryen.ExternalFunction && entry.name === MALLOC)
   const name = exported?.value ?? MALLOC
   const fn = module.getFunction(name)
-  if (!fn) return false
+  if (!fn) return null
   const info = binaryen.getFunctionInfo(fn)
-  if (info.module || info.params !== binaryen.i32 || info.results !== binaryen.i32) return false
+  if (info.module || info.params !== binaryen.i32 || info.results !== binaryen.i32) return null
+  return name
+}
+
+/** Exports `malloc` for the runtime; false when there is none. */
+export function exposeAllocator(binaryen: Binaryen, module: BinaryenModule, exports: ExportEntry[]): boolean {
+  const name = findAllocator(binaryen, module, exports)
+  if (name === null) return false
   module.addFunctionExport(name, MALLOC_EXPORT)
   return true
 }

@@ -7,6 +7,7 @@ export interface FunctionImport {
   name: string
   module: string
   base: string
+  params: WasmValueType[]
   results: WasmValueType[]
 }
 
@@ -32,6 +33,7 @@ export function analyseModule(binaryen: Binaryen, module: BinaryenModule): Modul
         name: info.name,
         module: info.module,
         base: info.base ?? '',
+        params: valueTypes(binaryen, info.params),
         results: valueTypes(binaryen, info.results),
       })
     } else {
@@ -71,6 +73,8 @@ export function valueTypes(binaryen: Binaryen, type: number): WasmValueType[] {
     if (t === binaryen.f32) return 'f32'
     if (t === binaryen.f64) return 'f64'
     if (t === binaryen.v128) return 'v128'
+    if (t === binaryen.funcref) return 'funcref'
+    if (t === binaryen.externref) return 'externref'
     return 'ref'
   })
 }

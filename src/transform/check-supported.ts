@@ -15,13 +15,8 @@ const UNSUPPORTED: Record<string, string> = {
   TryTable: '`try_table` (the new exception-handling proposal)',
 }
 
-export function checkSupported(
-  module: BinaryenModule,
-  facts: ModuleFacts,
-  runtime: Set<string>,
-  asyncImports: number,
-  filename: string,
-): void {
+/** Both paths add exports named with the reserved prefix. */
+export function checkReservedNames(facts: ModuleFacts, filename: string): void {
   const reserved = facts.exports.find((entry) => entry.name.startsWith(INTERNAL_EXPORT_PREFIX))
   if (reserved) {
     throw new AsyncifyError(
@@ -30,6 +25,15 @@ export function checkSupported(
         `are reserved for what the transform adds for the runtime; rename that export`,
     )
   }
+}
+
+export function checkSupported(
+  module: BinaryenModule,
+  facts: ModuleFacts,
+  runtime: Set<string>,
+  asyncImports: number,
+  filename: string,
+): void {
   for (const [fn, kinds] of facts.expressionKinds) {
     if (runtime.has(fn)) continue
     for (const kind of kinds) {

@@ -5,10 +5,11 @@ import {
   METADATA_VERSION,
   STACK_POINTER_EXPORT,
   encodeMetadata,
+  type AsyncImportMetadata,
   type AsyncifyMetadata,
   type MemoryLocation,
 } from '../runtime-shim/metadata.js'
-import type { ExportEntry, FunctionImport } from './analyse.js'
+import { valueTypes, type ExportEntry, type FunctionImport } from './analyse.js'
 import type { Binaryen, BinaryenModule } from './binaryen.js'
 import { indexNames, NAME_SUBSECTION } from './wasm-sections.js'
 
@@ -54,17 +55,26 @@ export function describeModule(
     internalExports.push(STACK_POINTER_EXPORT)
   }
   if (malloc) internalExports.push(MALLOC_EXPORT)
+  const suspendingExports = exports.filter(
+    (entry) => entry.kind === binaryen.ExternalFunction && suspending.has(entry.value) && entry.name !== MALLOC_EXPORT,
+  )
   const metadata: AsyncifyMetadata = {
     version: METADATA_VERSION,
-    asyncImports: asyncImports.map(({ module, base, results }) => ({ module, name: base, results })),
-    suspendingExports: exports
-      .filter((entry) => entry.kind === binaryen.ExternalFunction && suspending.has(entry.value) && entry.name !== MALLOC_EXPORT)
-      .map((entry) => entry.name),
+    engine: 'asyncify',
+    asyncImports: asyncImports.map(asyncImportMetadata),
+    suspendingExports: suspendingExports.map((entry) => entry.name),
+    exportSignatures: Object.fromEntries(
+      suspendingExports.map((entry) => {
+        const info = binaryen.getFunctionInfo(module.getFunction(entry.value))
+        return [entry.name, { params: valueTypes(binaryen, info.params), results: valueTypes(binaryen, info.results) }]
+      }),
+    ),
     stackSize,
     stackPointer,
     memory,
     malloc: malloc ? MALLOC_EXPORT : null,
     internalExports,
+    asyncifyUnsupported: null,
   }
   module.addCustomSection(METADATA_SECTION, encodeMetadata(metadata))
   return metadata
@@ -90,4 +100,8 @@ function locateMemory(
   module.addMemoryExport(name, MEMORY_EXPORT)
   internalExports.push(MEMORY_EXPORT)
   return { export: MEMORY_EXPORT }
+}
+
+export function asyncImportMetadata({ module, base, params, results }: FunctionImport): AsyncImportMetadata {
+  return { module, name: base, params, results }
 }

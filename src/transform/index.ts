@@ -6,9 +6,9 @@ import { transformWorker } from './worker-pool.js'
 
 export type { WasmInput } from './input.js'
 export type { FeatureName } from './features.js'
-export type { OptimizeLevel, TransformOptions } from './options.js'
+export type { OptimizeLevel, TransformMode, TransformOptions } from './options.js'
 export { DEFAULT_STACK_SIZE } from './options.js'
-export type { ModuleReport, TransformReport, TransformResult } from './pipeline.js'
+export type { BuiltModule, ModuleReport, TransformReport, TransformResult } from './pipeline.js'
 export { AsyncifyError, type AsyncifyErrorCode } from '../runtime-shim/errors.js'
 export type { AsyncifyMetadata } from '../runtime-shim/metadata.js'
 

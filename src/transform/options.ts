@@ -40,9 +40,19 @@ export interface TransformOptions {
    * the optimizer never adds opcodes the input did not use.
    */
   features?: readonly FeatureName[]
+  /**
+   * Which ways of suspending to build for. `auto` (default): the asyncified module and
+   * the input for JSPI, the runtime picks by what the engine has (and a module only JSPI
+   * can run gets only the JSPI path); `asyncify`: only the asyncified module, refusing
+   * what Asyncify cannot transform; `jspi`: only the input for JSPI, no Binaryen passes.
+   */
+  mode?: TransformMode
   /** File name for messages; the CLI and the plugin pass the real path. */
   filename?: string
 }
+
+export type TransformMode = 'auto' | 'asyncify' | 'jspi'
+const MODES: readonly TransformMode[] = ['auto', 'asyncify', 'jspi']
 
 export type StackPointerOption = 'auto' | string | number | false
 
@@ -53,6 +63,7 @@ export interface ResolvedTransformOptions {
   stackSize: number
   stackPointer: StackPointerOption
   features: FeatureName[] | null
+  mode: TransformMode
   filename: string
 }
 
@@ -95,6 +106,8 @@ export function resolveTransformOptions(options: TransformOptions = {}): Resolve
   for (const name of features ?? []) {
     if (!isFeatureName(name)) bad(`features: unknown feature "${name}"; known: ${Object.keys(FEATURE_NAMES).join(', ')}`)
   }
+  const mode = options.mode ?? 'auto'
+  if (!MODES.includes(mode)) bad(`mode must be one of "auto", "asyncify", "jspi"; got ${JSON.stringify(mode)}`)
   return {
     imports: imports ?? null,
     runtime: patterns('runtime', options.runtime) ?? [],
@@ -102,6 +115,7 @@ export function resolveTransformOptions(options: TransformOptions = {}): Resolve
     stackSize,
     stackPointer,
     features: (features as FeatureName[] | undefined) ?? null,
+    mode,
     filename,
   }
 }

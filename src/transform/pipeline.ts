@@ -9,24 +9,35 @@
  *   instrument Asyncify, listing exactly the async imports
  *   describe  exports for the runtime + the metadata custom section
  *   emit      binary with the name section, so stack traces name functions
+ *
+ * The JSPI path (modes 'auto' and 'jspi', jspi.ts) is planned right after
+ * analysis, on the module as read, and emitted from the input's own bytes. Its
+ * suspending exports are the Asyncify path's when that path exists (so both
+ * paths return Promises from the same exports), else the call graph's.
  */
 import { AsyncifyError } from '../runtime-shim/errors.js'
-import type { AsyncifyMetadata } from '../runtime-shim/metadata.js'
+import type { AsyncifyMetadata, SuspendEngine } from '../runtime-shim/metadata.js'
 import { exposeAllocator } from './allocator.js'
-import { analyseModule, definedFunctions, readExports } from './analyse.js'
+import { analyseModule, definedFunctions, readExports, type ModuleFacts } from './analyse.js'
 import type { Binaryen, BinaryenModule } from './binaryen.js'
 import { refuseSuspensionInCatch } from './check-catch.js'
-import { checkSupported } from './check-supported.js'
-import { describeModule } from './describe.js'
+import { suspendingByCallGraph } from './call-graph.js'
+import { checkReservedNames, checkSupported } from './check-supported.js'
+import { asyncImportMetadata, describeModule } from './describe.js'
 import { instrument } from './instrument.js'
+import { emitJspi, planJspi } from './jspi.js'
 import { markRuntimeNoInline } from './mark-runtime.js'
 import type { OptimizeLevel, ResolvedTransformOptions } from './options.js'
 import { read } from './read.js'
-import { selectFunctions } from './select.js'
+import { selectFunctions, type Selection } from './select.js'
 import { findStackPointer } from './stack-pointer.js'
 
 export interface TransformReport {
   filename: string
+  /** The paths built: `asyncify`, `jspi`, or both. */
+  paths: SuspendEngine[]
+  /** In mode 'auto', why a module only JSPI can run has no Asyncify path; else null. */
+  asyncifyUnsupported: string | null
   functions: { instrumented: number; total: number }
   size: { before: number; after: number }
   timeMs: number
@@ -40,11 +51,25 @@ export interface TransformReport {
  * and no timing, which would put build-machine paths in the bundle and make a
  * fresh transform and a cache hit produce different output.
  */
-export type ModuleReport = Pick<TransformReport, 'functions' | 'size' | 'asyncImports' | 'suspendingExports' | 'warnings'>
+export type ModuleReport = Pick<
+  TransformReport,
+  'paths' | 'asyncifyUnsupported' | 'functions' | 'size' | 'asyncImports' | 'suspendingExports' | 'warnings'
+>
 
-export interface TransformResult {
+export interface BuiltModule {
   wasm: Uint8Array
   metadata: AsyncifyMetadata
+}
+
+export interface TransformResult {
+  /**
+   * The asyncified module; null in mode 'jspi', and in mode 'auto' for a module only
+   * JSPI can run (`report.asyncifyUnsupported` says why).
+   */
+  wasm: Uint8Array | null
+  metadata: AsyncifyMetadata | null
+  /** The module for engines with JSPI (modes 'auto' and 'jspi'), else null. */
+  jspi: BuiltModule | null
   report: TransformReport
 }
 
@@ -56,53 +81,54 @@ function levels(optimize: OptimizeLevel): [optimizeLevel: number, shrinkLevel: n
 
 export function runPipeline(binaryen: Binaryen, bytes: Uint8Array, options: ResolvedTransformOptions): TransformResult {
   const started = performance.now()
-  const { filename } = options
+  const { filename, mode } = options
   binaryen.clearPassArguments()
-  const [optimizeLevel, shrinkLevel] = levels(options.optimize)
-  binaryen.setOptimizeLevel(optimizeLevel)
-  binaryen.setShrinkLevel(shrinkLevel)
   binaryen.setDebugInfo(false)
   const { module, warnings: readWarnings } = read(binaryen, bytes, options)
   try {
     const facts = analyseModule(binaryen, module)
     const stackPointer = findStackPointer(binaryen, module, bytes, options.stackPointer, filename)
     refuseForeignAsyncify(module, facts.exports, filename)
+    checkReservedNames(facts, filename)
     const selection = selectFunctions(facts, options)
-    checkSupported(module, facts, selection.runtime, selection.asyncImports.length, filename)
-    const malloc = exposeAllocator(binaryen, module, facts.exports)
-    if (optimizeLevel > 0 || shrinkLevel > 0) {
-      markRuntimeNoInline(binaryen, module, facts, selection.runtime)
-      module.optimize()
+    const plan = mode === 'asyncify' ? null : planJspi(binaryen, module, bytes, facts.exports, stackPointer.name)
+
+    let asyncified: (BuiltModule & { instrumented: number; total: number }) | null = null
+    let asyncifyUnsupported: string | null = null
+    if (mode !== 'jspi') {
+      try {
+        asyncified = asyncifyModule(binaryen, module, bytes, options, facts, selection, stackPointer.name)
+      } catch (error) {
+        if (mode === 'asyncify' || !(error instanceof AsyncifyError) || error.code !== 'ASYNCIFY_UNSUPPORTED_FEATURE') throw error
+        asyncifyUnsupported = error.message
+      }
     }
-    // From here on, decide from the module as it will be emitted: the
-    // optimizer merges identical functions and re-points their exports.
-    const functions = definedFunctions(binaryen, module)
-    const { canSuspend } = instrument(binaryen, module, selection.asyncImports, selection.userRuntime, filename)
-    const defined = new Set(functions)
-    const suspending = new Set([...canSuspend].filter((name) => defined.has(name) && !selection.runtime.has(name)))
-    if ([...facts.expressionKinds.values()].some((kinds) => kinds.has('Try'))) {
-      const suspenders = new Set([...canSuspend, ...selection.asyncImports.map((entry) => entry.name)])
-      refuseSuspensionInCatch(module, suspending, suspenders, filename)
-    }
-    const metadata = describeModule(binaryen, module, bytes, readExports(binaryen, module), {
-      asyncImports: selection.asyncImports,
-      suspending,
-      stackPointer: stackPointer.name,
-      malloc,
-      stackSize: options.stackSize,
-    })
-    binaryen.setDebugInfo(true)
-    const wasm = module.emitBinary()
+
+    const suspendingExports =
+      asyncified?.metadata.suspendingExports ??
+      suspendingExportsByCallGraph(binaryen, facts, selection)
+    const jspi =
+      plan &&
+      emitJspi(bytes, plan, {
+        asyncImports: selection.asyncImports.map(asyncImportMetadata),
+        suspendingExports,
+        stackSize: options.stackSize,
+        asyncifyUnsupported,
+      })
+    const output = asyncified?.wasm ?? jspi!.wasm
     return {
-      wasm,
-      metadata,
+      wasm: asyncified?.wasm ?? null,
+      metadata: asyncified?.metadata ?? null,
+      jspi,
       report: {
         filename,
-        functions: { instrumented: suspending.size, total: functions.length },
-        size: { before: bytes.length, after: wasm.length },
+        paths: [...(asyncified ? ['asyncify' as const] : []), ...(jspi ? ['jspi' as const] : [])],
+        asyncifyUnsupported,
+        functions: { instrumented: asyncified?.instrumented ?? 0, total: asyncified?.total ?? facts.functions.length },
+        size: { before: bytes.length, after: output.length },
         timeMs: Math.round(performance.now() - started),
         asyncImports: selection.asyncImports.map((entry) => `${entry.module}.${entry.base}`),
-        suspendingExports: metadata.suspendingExports,
+        suspendingExports,
         warnings: [...readWarnings, ...selection.warnings, ...stackPointer.warnings],
       },
     }
@@ -110,6 +136,56 @@ export function runPipeline(binaryen: Binaryen, bytes: Uint8Array, options: Reso
     module.dispose()
     binaryen.clearPassArguments()
   }
+}
+
+/** The Asyncify path: check, optimize, instrument, describe, emit. Changes `module`. */
+function asyncifyModule(
+  binaryen: Binaryen,
+  module: BinaryenModule,
+  bytes: Uint8Array,
+  options: ResolvedTransformOptions,
+  facts: ModuleFacts,
+  selection: Selection,
+  stackPointer: string | null,
+): BuiltModule & { instrumented: number; total: number } {
+  const { filename } = options
+  checkSupported(module, facts, selection.runtime, selection.asyncImports.length, filename)
+  const [optimizeLevel, shrinkLevel] = levels(options.optimize)
+  binaryen.setOptimizeLevel(optimizeLevel)
+  binaryen.setShrinkLevel(shrinkLevel)
+  const malloc = exposeAllocator(binaryen, module, facts.exports)
+  if (optimizeLevel > 0 || shrinkLevel > 0) {
+    markRuntimeNoInline(binaryen, module, facts, selection.runtime)
+    module.optimize()
+  }
+  // From here on, decide from the module as it will be emitted: the
+  // optimizer merges identical functions and re-points their exports.
+  const functions = definedFunctions(binaryen, module)
+  const { canSuspend } = instrument(binaryen, module, selection.asyncImports, selection.userRuntime, filename)
+  const defined = new Set(functions)
+  const suspending = new Set([...canSuspend].filter((name) => defined.has(name) && !selection.runtime.has(name)))
+  if ([...facts.expressionKinds.values()].some((kinds) => kinds.has('Try'))) {
+    const suspenders = new Set([...canSuspend, ...selection.asyncImports.map((entry) => entry.name)])
+    refuseSuspensionInCatch(module, suspending, suspenders, filename)
+  }
+  const metadata = describeModule(binaryen, module, bytes, readExports(binaryen, module), {
+    asyncImports: selection.asyncImports,
+    suspending,
+    stackPointer,
+    malloc,
+    stackSize: options.stackSize,
+  })
+  binaryen.setDebugInfo(true)
+  const wasm = module.emitBinary()
+  binaryen.setDebugInfo(false)
+  return { wasm, metadata, instrumented: suspending.size, total: functions.length }
+}
+
+function suspendingExportsByCallGraph(binaryen: Binaryen, facts: ModuleFacts, selection: Selection): string[] {
+  const suspending = suspendingByCallGraph(facts, selection.asyncImports.map((entry) => entry.name), selection.runtime)
+  return facts.exports
+    .filter((entry) => entry.kind === binaryen.ExternalFunction && suspending.has(entry.value))
+    .map((entry) => entry.name)
 }
 
 function refuseForeignAsyncify(

@@ -5,7 +5,9 @@
  * Reading past the end throws.
  */
 
-export type ValueType = 'i32' | 'i64' | 'f32' | 'f64' | 'v128' | 'funcref' | 'externref' | 'ref'
+import type { WasmValueType } from '../runtime-shim/metadata.js'
+
+export type ValueType = WasmValueType
 
 export class WasmReader {
   constructor(

@@ -1,5 +1,6 @@
 import { AsyncifyError } from '../runtime-shim/errors.js'
 import { METADATA_SECTION } from '../runtime-shim/metadata.js'
+import { concatBytes, encodeName, leb, section } from '../runtime-shim/wasm-writer.js'
 import { WasmReader } from './wasm-reader.js'
 
 const MAGIC = [0x00, 0x61, 0x73, 0x6d]
@@ -75,13 +76,7 @@ export function withoutCustomSection(bytes: Uint8Array, name: string): Uint8Arra
     from = section.end
   }
   kept.push(bytes.subarray(from))
-  const result = new Uint8Array(kept.reduce((size, part) => size + part.length, 0))
-  let offset = 0
-  for (const part of kept) {
-    result.set(part, offset)
-    offset += part.length
-  }
-  return result
+  return concatBytes(...kept)
 }
 
 /** Name-section subsections that map an index to a name. */
@@ -115,4 +110,46 @@ export function indexNames(bytes: Uint8Array, subsection: number): Map<number, s
     // A damaged name section names nothing.
   }
   return null
+}
+
+/** An export to add: `kind` is the export kind byte (0 function, 2 memory, 3 global). */
+export interface AddedExport {
+  name: string
+  kind: 0 | 1 | 2 | 3
+  index: number
+}
+
+/** Where each known section id sits in the required order (custom sections may go anywhere). */
+const SECTION_ORDER = [1, 2, 3, 4, 5, 13, 6, 7, 8, 9, 12, 10, 11]
+
+/**
+ * The module with `added` appended to its exports, every other byte as it was
+ * (code, DWARF and source-map offsets stay valid): the JSPI path serves the
+ * input itself, with only what the runtime must reach exported.
+ */
+export function withExports(bytes: Uint8Array, added: AddedExport[]): Uint8Array {
+  if (added.length === 0) return bytes
+  const entries = added.map((entry) => concatBytes(encodeName(entry.name), [entry.kind], leb(entry.index)))
+  const reader = new WasmReader(bytes, 8)
+  const exportRank = SECTION_ORDER.indexOf(7)
+  while (reader.offset < bytes.length) {
+    const start = reader.offset
+    const id = reader.byte()
+    const end = reader.u32() + reader.offset
+    if (id === 7) {
+      const count = reader.u32()
+      const payload = concatBytes(leb(count + added.length), bytes.subarray(reader.offset, end), ...entries)
+      return concatBytes(bytes.subarray(0, start), [7], leb(payload.length), payload, bytes.subarray(end))
+    }
+    if (id !== 0 && SECTION_ORDER.indexOf(id) > exportRank) {
+      return concatBytes(bytes.subarray(0, start), section(7, concatBytes(leb(added.length), ...entries)), bytes.subarray(start))
+    }
+    reader.offset = end
+  }
+  return concatBytes(bytes, section(7, concatBytes(leb(added.length), ...entries)))
+}
+
+/** The module with a custom section appended. */
+export function withCustomSection(bytes: Uint8Array, name: string, payload: Uint8Array): Uint8Array {
+  return concatBytes(bytes, section(0, concatBytes(encodeName(name), payload)))
 }

@@ -33,7 +33,10 @@ port.on('message', (request: WorkerRequest) => {
     const { result, output } = withOutput(() => runPipeline(binaryen, request.bytes, request.options))
     if (output.length > 0) result.report.warnings.push(`Binaryen printed: ${printedText(output)}`)
     response = { id: request.id, ok: true, result }
-    port.postMessage(response, [result.wasm.buffer as ArrayBuffer])
+    port.postMessage(
+      response,
+      [result.wasm, result.jspi?.wasm].filter((bytes) => bytes != null).map((bytes) => bytes.buffer as ArrayBuffer),
+    )
     return
   } catch (failure) {
     const error = failure instanceof BinaryenFailure ? failure.original : failure

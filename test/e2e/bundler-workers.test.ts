@@ -6,7 +6,7 @@
  * through `include`), so this is the path a user takes to keep a blocking C
  * program off the main thread.
  */
-import { copyFileSync, createReadStream, readFileSync, statSync } from 'node:fs'
+import { copyFileSync, createReadStream, readdirSync, readFileSync, statSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { extname, join, normalize, sep } from 'node:path'
@@ -26,7 +26,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import type { Page } from 'playwright-core'
 import { launchChromium, type Browser } from '../../scripts/playground/browser.js'
 import { runCompiler, type WebpackLikeCompiler } from '../plugin/bundlers.js'
-import { appOptions, expectedResult, fixtures, makeApp, type AppResult } from '../plugin/helpers.js'
+import { appOptions, buildOf, expectedResult, fixtures, makeApp, type AppResult } from '../plugin/helpers.js'
 
 const workerFixtures = join(fixtures, 'worker')
 
@@ -220,6 +220,7 @@ const wasmFetches = () =>
     .map((entry) => new URL(entry.name).pathname)
 
 interface Visit {
+  outDir: string
   requests: Served['requests']
   message: { result?: AppResult; error?: string }
   fetchedByWorker: string[]
@@ -240,7 +241,8 @@ for (const [bundler, { worker, build }] of Object.entries(builds)) {
     let page: Page | undefined
     let visit: Visit
     beforeAll(async () => {
-      served = await serve(await build(makeWorkerApp(bundler)))
+      const outDir = await build(makeWorkerApp(bundler))
+      served = await serve(outDir)
       page = await browser.context.newPage()
       // A page error (a script that fails to parse, say) would otherwise only show as a missing result.
       const pageErrors: string[] = []
@@ -253,7 +255,7 @@ for (const [bundler, { worker, build }] of Object.entries(builds)) {
       }
       const message = JSON.parse(await page.locator('#result').innerText()) as Visit['message']
       const timelines = await Promise.all(page.workers().map((thread) => thread.evaluate(wasmFetches)))
-      visit = { requests: served.requests, message, fetchedByWorker: timelines.flat(), fetchedByPage: await page.evaluate(wasmFetches) }
+      visit = { outDir, requests: served.requests, message, fetchedByWorker: timelines.flat(), fetchedByPage: await page.evaluate(wasmFetches) }
     })
     afterAll(async () => {
       await page?.close()
@@ -265,11 +267,21 @@ for (const [bundler, { worker, build }] of Object.entries(builds)) {
       expect(visit.message.result).toEqual(expectedResult())
     })
 
-    test('the worker fetched both .wasm modules itself, served as application/wasm; the page fetched none', () => {
+    test('the worker fetched one build of each module itself, served as application/wasm; the page fetched none', () => {
       expect(visit.fetchedByWorker).toHaveLength(2)
       expect(visit.fetchedByPage).toEqual([])
       const served = visit.requests.filter((request) => visit.fetchedByWorker.includes(request.path))
       expect(served.map((request) => request.contentType)).toEqual(['application/wasm', 'application/wasm'])
+    })
+
+    test('the builds fetched are the JSPI ones (Chromium has JSPI); the asyncified ones were emitted but never requested', () => {
+      const fetched = visit.fetchedByWorker.map((path) => buildOf(readFileSync(join(visit.outDir, path))))
+      expect(fetched).toEqual(['jspi', 'jspi'])
+      const emitted = readdirSync(visit.outDir, { recursive: true, encoding: 'utf8' }).filter((name) => name.endsWith('.wasm'))
+      expect(emitted).toHaveLength(4)
+      const requested = new Set(visit.requests.map((request) => request.path))
+      const unrequested = emitted.filter((name) => !requested.has(`/${name.replaceAll(sep, '/')}`))
+      expect(unrequested.map((name) => buildOf(readFileSync(join(visit.outDir, name))))).toEqual(['asyncify', 'asyncify'])
     })
   })
 }

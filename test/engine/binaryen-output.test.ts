@@ -50,7 +50,7 @@ describe("Binaryen's text stays with the file it is about", () => {
   })
 
   it("an Asyncify fatal error is followed by a file whose error holds nothing of it", async () => {
-    const first = await failure(tailCall(), 'first.wasm', { optimize: 0 })
+    const first = await failure(tailCall(), 'first.wasm', { optimize: 0, mode: 'asyncify' })
     expect(first.code).toBe('ASYNCIFY_UNSUPPORTED_FEATURE')
     expect(first.message).toMatch(/tail call/)
     const second = await failure(invalid, 'second.wasm')
@@ -59,7 +59,7 @@ describe("Binaryen's text stays with the file it is about", () => {
 
   it('a file transformed after failing ones gets no warnings of theirs', async () => {
     await failure(truncated(), 'first.wasm')
-    await failure(tailCall(), 'second.wasm', { optimize: 0 })
+    await failure(tailCall(), 'second.wasm', { optimize: 0, mode: 'asyncify' })
     const { report } = await asyncifyWasm(simple(), { filename: 'third.wasm', imports: ['env.get'] })
     expect(report.warnings).toEqual([])
   })

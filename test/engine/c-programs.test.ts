@@ -1,7 +1,7 @@
 import { asyncifyStats } from 'unplugin-asyncify/runtime'
 import { describe, expect, it } from 'vitest'
 import { compileC } from '../helpers/compile-c.js'
-import { asyncified, deferred, later } from '../helpers/engine.js'
+import { asyncified, deferred, later, engine } from '../helpers/engine.js'
 
 const u32 = (x: number) => x >>> 0
 
@@ -51,7 +51,7 @@ describe('clang-compiled C programs', () => {
     const before = asyncifyStats(instance).stackPointer
     expect(before).toBeGreaterThan(0)
     await expect(exports.recurse(400)).resolves.toBe(800)
-    expect(asyncifyStats(instance)).toEqual({ suspendedCalls: 0, stackPointer: before, asyncifyStackUsed: 0 })
+    expect(asyncifyStats(instance)).toEqual({ mode: engine, suspendedCalls: 0, stackPointer: before, asyncifyStackUsed: 0 })
   })
 
   it('i64 and f64 values survive a suspension in parameters, locals and results', async () => {
@@ -102,7 +102,7 @@ describe('clang-compiled C programs', () => {
       gate(id, phase).resolve(phase === 0 ? id * 10 : id * 100)
     }
     expect(await Promise.all(jobs)).toEqual([1, 2, 3].map(expected))
-    expect(asyncifyStats(instance)).toEqual({ suspendedCalls: 0, stackPointer: start, asyncifyStackUsed: 0 })
+    expect(asyncifyStats(instance)).toEqual({ mode: engine, suspendedCalls: 0, stackPointer: start, asyncifyStackUsed: 0 })
   })
 
   it('random interleavings of overlapping and re-entrant calls keep every result and leave the stacks clean', async () => {
@@ -151,7 +151,7 @@ describe('clang-compiled C programs', () => {
       expect(await Promise.all(jobs)).toEqual(ids.map(expected))
       expect(await Promise.all(nested.map((entry) => entry.result))).toEqual(nested.map((entry) => expected(entry.id)))
     }
-    expect(asyncifyStats(loaded.instance)).toEqual({ suspendedCalls: 0, stackPointer: start, asyncifyStackUsed: 0 })
+    expect(asyncifyStats(loaded.instance)).toEqual({ mode: engine, suspendedCalls: 0, stackPointer: start, asyncifyStackUsed: 0 })
   })
 })
 
@@ -190,6 +190,6 @@ describe('buffers on the C stack', () => {
       await later(null)
     }
     expect(await Promise.all(calls)).toEqual(readers.map((reader) => expected(reader, 3)))
-    expect(asyncifyStats(loaded.instance)).toEqual({ suspendedCalls: 0, stackPointer: start, asyncifyStackUsed: 0 })
+    expect(asyncifyStats(loaded.instance)).toEqual({ mode: engine, suspendedCalls: 0, stackPointer: start, asyncifyStackUsed: 0 })
   })
 })

@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { instantiate } from 'unplugin-asyncify/runtime'
+import { asyncifyStats, instantiate } from 'unplugin-asyncify/runtime'
 import { describe, expect, it } from 'vitest'
 import { compileC } from '../helpers/compile-c.js'
 import { later } from '../helpers/engine.js'
@@ -15,6 +15,14 @@ const run = (args: string[], nodeArgs: string[] = []) =>
     (error: { code: number; stdout: string; stderr: string }) => error,
   )
 
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
+
+/** Which build a `.wasm` file is, from its metadata section. */
+function buildOf(bytes: Uint8Array): string {
+  const [section] = WebAssembly.Module.customSections(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), 'unplugin-asyncify')
+  return (JSON.parse(new TextDecoder().decode(section)) as { engine: string }).engine
+}
+
 describe('wasm-asyncify CLI', () => {
   const dir = mkdtempSync(join(tmpdir(), 'wasm-asyncify-'))
 
@@ -25,8 +33,73 @@ describe('wasm-asyncify CLI', () => {
     const result = await run([input, '-o', output, '--imports', 'env.next', '--optimize', 's', '--stack-size', '4096', '--report'])
     expect(result.code).toBe(0)
     expect(result.stdout).toMatch(/functions instrumented: 1 \/ \d+/)
+    expect(result.stdout).toMatch(/builds: asyncify, jspi/)
     const { instance } = await instantiate(readFileSync(output), { env: { next: (i: number) => later(i) } })
     await expect((instance.exports.sum_steps as (n: number) => Promise<number>)(3)).resolves.toBe(0 * 961 + 31 + 2)
+  })
+
+  it('in mode auto (the default) writes the asyncified module to -o and the JSPI module beside it, and says so', async () => {
+    const input = join(dir, 'loop-auto.wasm')
+    writeFileSync(input, compileC('loop.c'))
+    const output = join(dir, 'loop-auto.out.wasm')
+    const jspiOutput = join(dir, 'loop-auto.out.jspi.wasm')
+    const result = await run([input, '-o', output, '--imports', 'env.next'])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(new RegExp(`^wrote ${escape(output)} \\(asyncify build, \\d+ bytes\\)\nwrote ${escape(jspiOutput)} \\(jspi build, \\d+ bytes\\)\n$`))
+    expect([buildOf(readFileSync(output)), buildOf(readFileSync(jspiOutput))]).toEqual(['asyncify', 'jspi'])
+    // This Node has no JSPI, so given both builds the runtime takes the asyncified one.
+    const { instance } = await instantiate(
+      { jspi: () => readFileSync(jspiOutput), asyncify: () => readFileSync(output) },
+      { env: { next: (i: number) => later(i) } },
+    )
+    expect(asyncifyStats(instance).mode).toBe('asyncify')
+    await expect((instance.exports.sum_steps as (n: number) => Promise<number>)(3)).resolves.toBe(0 * 961 + 31 + 2)
+  })
+
+  it('--mode asyncify and --mode jspi write their one build to -o itself', async () => {
+    const input = join(dir, 'loop-one.wasm')
+    writeFileSync(input, compileC('loop.c'))
+    for (const mode of ['asyncify', 'jspi'] as const) {
+      const output = join(dir, `loop-one-${mode}.wasm`)
+      const result = await run([input, '-o', output, '--imports', 'env.next', '--mode', mode])
+      expect(result.code).toBe(0)
+      expect(result.stdout).toMatch(new RegExp(`^wrote ${escape(output)} \\(${mode} build, \\d+ bytes\\)\n$`))
+      expect(buildOf(readFileSync(output))).toBe(mode)
+      expect(existsSync(join(dir, `loop-one-${mode}.jspi.wasm`))).toBe(false)
+    }
+  })
+
+  it('in mode auto, a module Asyncify cannot transform gets only its .jspi.wasm, with a warning that says why', async () => {
+    const input = join(dir, 'shared-memory.wasm')
+    copyFileSync(join(import.meta.dirname, '../fixtures/plugin/shared-memory.wasm'), input)
+    const output = join(dir, 'shared-memory.out.wasm')
+    const result = await run([input, '-o', output])
+    expect(result.code).toBe(0)
+    expect(existsSync(output)).toBe(false)
+    expect(buildOf(readFileSync(join(dir, 'shared-memory.out.jspi.wasm')))).toBe('jspi')
+    expect(result.stdout).toMatch(/^wrote .*shared-memory\.out\.jspi\.wasm \(jspi build, \d+ bytes\)\n$/)
+    expect(result.stderr.trim().split('\n')).toEqual([
+      `wasm-asyncify: warning: ${input}: Asyncify cannot transform this module, so ${output} was not written and ` +
+        `engines without JSPI cannot run it: the module uses a shared memory (threads); Asyncify keeps one global state ` +
+        `per instance and cannot suspend threads; build without -pthread / atomics`,
+    ])
+    // Asked for Asyncify only, the same module is an error.
+    const refused = await run([input, '-o', output, '--mode', 'asyncify'])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toMatch(/shared-memory\.wasm: the module uses a shared memory/)
+  })
+
+  it('refuses an unknown --mode in one line naming the choices, before reading the input', async () => {
+    const result = await run([join(dir, 'missing.wasm'), '-o', join(dir, 'never.wasm'), '--mode', 'both'])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toBe('wasm-asyncify: --mode takes auto, asyncify or jspi; got "both"\n')
+  })
+
+  it('--help describes --mode and the files each mode writes', async () => {
+    const result = await run(['--help'])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toContain('[--mode auto|asyncify|jspi]')
+    expect(result.stdout).toMatch(/--mode auto .*out\.wasm.*\n.*out\.jspi\.wasm/)
   })
 
   it('exits non-zero with one line naming the file on bad input', async () => {
@@ -53,7 +126,7 @@ describe('wasm-asyncify CLI', () => {
       expect(result.code).toBe(1)
       const lines = result.stderr.trim().split('\n')
       expect(lines).toHaveLength(1)
-      expect(lines[0]).toMatch(new RegExp(`^wasm-asyncify: ${output.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: cannot write the output `))
+      expect(lines[0]).toMatch(new RegExp(`^wasm-asyncify: ${escape(output)}: cannot write the output `))
       expect(lines[0]).toMatch(reason)
     }
   })

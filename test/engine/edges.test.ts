@@ -2,7 +2,7 @@ import { asyncifyWasm } from 'unplugin-asyncify/transform'
 import { AsyncifyError, asyncifyStats } from 'unplugin-asyncify/runtime'
 import { describe, expect, it } from 'vitest'
 import { compileC } from '../helpers/compile-c.js'
-import { asyncified, later } from '../helpers/engine.js'
+import { asyncified, later, engine } from '../helpers/engine.js'
 import { wat } from '../helpers/wat.js'
 
 async function rejection(promise: Promise<unknown>): Promise<AsyncifyError> {
@@ -49,7 +49,7 @@ describe('every entry into wasm is seen', () => {
       const error = await rejection(exports.run(5))
       expect(error.code).toBe('ASYNCIFY_SUSPEND_OUTSIDE_CALL')
       expect(error.message).toMatch(/"env\.get" returned a Promise.*table function called from JS/)
-      expect(asyncifyStats(instance)).toEqual({ suspendedCalls: 0, stackPointer: null, asyncifyStackUsed: 0 })
+      expect(asyncifyStats(instance)).toEqual({ mode: engine, suspendedCalls: 0, stackPointer: null, asyncifyStackUsed: 0 })
       // The same path with a plain value needs no suspension, and the instance is still sound.
       answer = (x) => x
       await expect(exports.run(5)).resolves.toBe(1010)
@@ -88,7 +88,7 @@ describe('an overflow never leaves damage unreported', () => {
   it('an overflow that runs to the end of memory through pages the program grew poisons the instance', async () => {
     const { exports } = await asyncified(wat(deep('(memory (export "memory") 1)')), { imports: ['env.get'], optimize: 0 }, {
       env: { get: (x: number) => later(x) },
-    }, { stackSize: 1024 })
+    }, { stackSize: 1024 }, 'asyncify')
     await expect(exports.run(0)).resolves.toBe(0)
     const page = exports.grow() as number
     exports.poke(page * 65536, 0x1234)
@@ -101,7 +101,7 @@ describe('an overflow never leaves damage unreported', () => {
   it('an overflow out of a stackRegion that traps at the end of memory poisons the instance', async () => {
     const { exports } = await asyncified(wat(deep('(memory (export "memory") 1 1)')), { imports: ['env.get'], optimize: 0 }, {
       env: { get: (x: number) => later(x) },
-    }, { stackRegion: { start: 1024, size: 1024 } })
+    }, { stackRegion: { start: 1024, size: 1024 } }, 'asyncify')
     // deep(n) = deep(n - 1) + 8n, so deep(2) = 24.
     await expect(exports.run(2)).resolves.toBe(24)
     const overflow = await rejection(exports.run(2000))
@@ -112,7 +112,7 @@ describe('an overflow never leaves damage unreported', () => {
   it('an overflow that stays in the region\'s own slack is reported and the instance keeps working', async () => {
     const { exports } = await asyncified(wat(deep('(memory (export "memory") 1)')), { imports: ['env.get'], optimize: 0 }, {
       env: { get: (x: number) => later(x) },
-    }, { stackSize: 1024 })
+    }, { stackSize: 1024 }, 'asyncify')
     expect((await rejection(exports.run(20))).code).toBe('ASYNCIFY_STACK_OVERFLOW')
     await expect(exports.run(0)).resolves.toBe(0)
   })
@@ -140,7 +140,7 @@ describe('suspensions inside catch blocks', () => {
 
   it('a direct call that can suspend inside a catch block is refused at build time, naming the function', async () => {
     // At optimize 0 the handler keeps its own name (the optimizer would inline it into its caller).
-    const error = <AsyncifyError>await asyncifyWasm(catching('(call $get (pop i32))'), { imports: ['env.get'], optimize: 0, filename: 'eh.wasm' }).catch(
+    const error = <AsyncifyError>await asyncifyWasm(catching('(call $get (pop i32))'), { imports: ['env.get'], optimize: 0, filename: 'eh.wasm', mode: 'asyncify' }).catch(
       (e: unknown) => e as AsyncifyError,
     )
     expect(error.code).toBe('ASYNCIFY_UNSUPPORTED_FEATURE')
@@ -153,6 +153,8 @@ describe('suspensions inside catch blocks', () => {
       // The optimizer would see that $slot never changes and call $viaTable directly.
       { imports: ['env.get'], optimize: 0 },
       { env: { get: (x: number) => later(x) } },
+      undefined,
+      'asyncify',
     )
     const error = await rejection(exports.run(5))
     expect(error.code).toBe('ASYNCIFY_UNSUPPORTED_SUSPENSION')
@@ -229,7 +231,7 @@ describe('the runtime at the edges of its options and of memory', () => {
       [{ name: 42 }, /name must be a string/],
     ]
     for (const [options, message] of cases) {
-      const error = (await instantiate(wasm, { env: { get: later } }, options as never).catch((e: unknown) => e)) as AsyncifyError
+      const error = (await instantiate(wasm!, { env: { get: later } }, options as never).catch((e: unknown) => e)) as AsyncifyError
       expect(error.code).toBe('ASYNCIFY_BAD_OPTIONS')
       expect(error.message).toMatch(message)
     }
@@ -247,7 +249,7 @@ describe('the runtime at the edges of its options and of memory', () => {
         (local.get $r)))`)
     const { exports } = await asyncified(bytes, { imports: ['env.get'], stackPointer: '__stack_pointer' }, {
       env: { get: (x: number) => later(x) },
-    }, { stackRegion: { start: 70000, size: 4096 } })
+    }, { stackRegion: { start: 70000, size: 4096 } }, 'asyncify')
     await expect(exports.run(1)).resolves.toBe(1)
     const [first, second] = await Promise.allSettled([exports.run(2), exports.run(3)])
     expect(first).toEqual({ status: 'fulfilled', value: 2 })

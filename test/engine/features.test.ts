@@ -73,9 +73,9 @@ describe("the output uses the input's features", () => {
     it(`an MVP module stays MVP at optimize ${optimize}, and runs`, async () => {
       const { wasm, report } = await asyncifyWasm(mvpModule(), { imports: ['env.get'], optimize })
       expect(report.warnings).toEqual([])
-      expect(validatesWith(wasm, MVP | MutableGlobals)).toBe(true)
-      expect(targetFeatures(wasm)).toBeNull()
-      const { instance } = await instantiate(wasm, { env: { get: (x: number) => later(x + 0x7f) } })
+      expect(validatesWith(wasm!, MVP | MutableGlobals)).toBe(true)
+      expect(targetFeatures(wasm!)).toBeNull()
+      const { instance } = await instantiate(wasm!, { env: { get: (x: number) => later(x + 0x7f) } })
       // (x + 0x7f) as a signed byte, twice: 1 -> -128, 200 -> 71.
       await expect((instance.exports.run as (x: number) => Promise<number>)(1)).resolves.toBe(-128 + 71)
     })
@@ -85,14 +85,14 @@ describe("the output uses the input's features", () => {
   it.each([[[]], [['-msign-ext']]])('a clang module (flags %j) whose functions end in calls transforms at optimize "z" without return_call', async (flags) => {
     const bytes = compileC('similar.c', flags)
     const { wasm } = await asyncifyWasm(bytes, { imports: ['env.step'], optimize: 'z' })
-    expect(validatesWith(wasm, MVP | MutableGlobals | SignExt)).toBe(true)
+    expect(validatesWith(wasm!, MVP | MutableGlobals | SignExt)).toBe(true)
     const step = (v: number) => (v * 31 + 7) | 0
     const expected = (n: number, k: number) => {
       let acc = 0
       for (let i = 0; i < n; i++) acc = (acc + Math.imul(step(i * k + (acc ^ k)), k + 1)) | 0
       return acc ^ (k * 7)
     }
-    const { instance } = await instantiate(wasm, { env: { step: (v: number) => later(step(v)) } })
+    const { instance } = await instantiate(wasm!, { env: { step: (v: number) => later(step(v)) } })
     const exports = instance.exports as Record<string, (n: number) => Promise<number>>
     for (const [name, k] of [['one', 3], ['two', 5], ['three', 11], ['four', 13]] as const) {
       await expect(exports[name]!(4)).resolves.toBe(expected(4, k))
@@ -101,8 +101,8 @@ describe("the output uses the input's features", () => {
 
   it('the features option lets the output use what it lists', async () => {
     const { wasm } = await asyncifyWasm(mvpModule(), { imports: ['env.get'], features: ['sign-ext'] })
-    expect(validatesWith(wasm, MVP | MutableGlobals)).toBe(false)
-    expect(validatesWith(wasm, MVP | MutableGlobals | SignExt)).toBe(true)
+    expect(validatesWith(wasm!, MVP | MutableGlobals)).toBe(false)
+    expect(validatesWith(wasm!, MVP | MutableGlobals | SignExt)).toBe(true)
   })
 
   it('a module using more than the features option allows is refused, naming what it needs', async () => {
@@ -124,8 +124,8 @@ describe("the output uses the input's features", () => {
     expect(targetFeatures(bytes)).toEqual(['+sign-ext'])
     const { wasm, report } = await asyncifyWasm(bytes, { imports: ['env.next'], features: ['simd128'] })
     expect(report.warnings).toContainEqual(expect.stringMatching(/^the features option is ignored: the module's target_features section says it uses sign-ext/))
-    expect(targetFeatures(wasm)).toEqual(['+mutable-globals', '+sign-ext'])
-    expect(validatesWith(wasm, MVP | MutableGlobals | SignExt)).toBe(true)
+    expect(targetFeatures(wasm!)).toEqual(['+mutable-globals', '+sign-ext'])
+    expect(validatesWith(wasm!, MVP | MutableGlobals | SignExt)).toBe(true)
   })
 
   it('a bad feature name, or not an array, is ASYNCIFY_BAD_OPTIONS', async () => {

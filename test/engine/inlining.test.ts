@@ -32,7 +32,7 @@ describe('Binaryen issue "Inlining breaks asyncify"', () => {
     for (const optimize of [0, 1, 2, 3, 's', 'z'] as OptimizeLevel[]) {
       it(`${name} prints 1 2 3 after the transform at optimize ${optimize}`, async () => {
         const { wasm } = await asyncifyWasm(wat(fixture(name)), { optimize, filename: name })
-        expect(await printed(wasm)).toEqual([1, 2, 3])
+        expect(await printed(wasm!)).toEqual([1, 2, 3])
       })
     }
   }
@@ -44,13 +44,13 @@ describe('the runtime option', () => {
     for (const optimize of [0, 2] as OptimizeLevel[]) {
       const { wasm, report } = await asyncifyWasm(bytes, { optimize, runtime: ['runtime'], filename: 'helper.wasm' })
       expect(report.warnings.filter((w) => w.includes('runtime pattern'))).toEqual([])
-      expect(await printed(wasm)).toEqual([1, 2, 3])
+      expect(await printed(wasm!)).toEqual([1, 2, 3])
     }
   })
 
   it('without it, Binaryen instruments that code and the program goes wrong', async () => {
     const { wasm } = await asyncifyWasm(wat(fixture('runtime-through-helper.wat')), { optimize: 0 })
-    const outcome = await printed(wasm).catch((error: unknown) => error)
+    const outcome = await printed(wasm!).catch((error: unknown) => error)
     expect(outcome).not.toEqual([1, 2, 3])
   })
 

@@ -15,7 +15,7 @@ describe('custom sections Binaryen cannot parse', () => {
     expect(report.warnings).toEqual([
       expect.stringMatching(/^Binaryen cannot read the module's name section \(.*unexpected end of input.*\), so it was read without it/),
     ])
-    const { instance } = await instantiate(wasm, { env: { get: () => later(41) } })
+    const { instance } = await instantiate(wasm!, { env: { get: () => later(41) } })
     await expect((instance.exports.run as () => Promise<number>)()).resolves.toBe(42)
   })
 

@@ -2,14 +2,14 @@ import { readFileSync } from 'node:fs'
 import { AsyncifyError, AsyncifyStackOverflowError, AsyncifyUnlistedImportError, asyncifyStats } from 'unplugin-asyncify/runtime'
 import { describe, expect, it } from 'vitest'
 import { compileC } from '../helpers/compile-c.js'
-import { asyncified, deferred, later } from '../helpers/engine.js'
+import { asyncified, deferred, engine, later, type Engine } from '../helpers/engine.js'
 import { wat } from '../helpers/wat.js'
 
 const behaviour = wat(readFileSync(new URL('../fixtures/wat/behaviour.wat', import.meta.url), 'utf8'))
 const listed = { imports: ['env.get', 'env.get64'], filename: 'behaviour.wasm' }
 
-function load(env: Record<string, unknown>, runtime?: Parameters<typeof asyncified>[3]) {
-  return asyncified(behaviour, listed, { env: { get: (x: number) => x, get64: (x: bigint) => x, log: () => {}, ...env } }, runtime)
+function load(env: Record<string, unknown>, runtime?: Parameters<typeof asyncified>[3], on: Engine = engine) {
+  return asyncified(behaviour, listed, { env: { get: (x: number) => x, get64: (x: bigint) => x, log: () => {}, ...env } }, runtime, on)
 }
 
 describe('runtime behaviour', () => {
@@ -53,7 +53,7 @@ describe('runtime behaviour', () => {
     await later(null)
     gates.get(11)!.resolve(7)
     expect(await Promise.all([first, second, third])).toEqual([12, 5, 330])
-    expect(asyncifyStats(instance)).toEqual({ suspendedCalls: 0, stackPointer: null, asyncifyStackUsed: 0 })
+    expect(asyncifyStats(instance)).toEqual({ mode: engine, suspendedCalls: 0, stackPointer: null, asyncifyStackUsed: 0 })
   })
 
   it('an async import that awaits another export call completes (re-entrance after suspending)', async () => {
@@ -84,7 +84,7 @@ describe('runtime behaviour', () => {
     for (let i = 0; i < 10_000; i++) await expect(exports.deep(3)).rejects.toThrow(`r0`)
     fail = false
     await expect(exports.deep(3)).resolves.toBe(3)
-    expect(asyncifyStats(instance)).toEqual({ suspendedCalls: 0, stackPointer: null, asyncifyStackUsed: 0 })
+    expect(asyncifyStats(instance)).toEqual({ mode: engine, suspendedCalls: 0, stackPointer: null, asyncifyStackUsed: 0 })
   })
 
   it('rejections and throwing imports leave the C shadow stack where it started', async () => {
@@ -101,7 +101,7 @@ describe('runtime behaviour', () => {
     for (let i = 0; i < 1000; i++) await expect(exports.recurse(30)).rejects.toThrow('rejected')
     mode = 'throw'
     for (let i = 0; i < 100; i++) await expect(exports.recurse(30)).rejects.toThrow('thrown')
-    expect(asyncifyStats(instance)).toEqual({ suspendedCalls: 0, stackPointer: start, asyncifyStackUsed: 0 })
+    expect(asyncifyStats(instance)).toEqual({ mode: engine, suspendedCalls: 0, stackPointer: start, asyncifyStackUsed: 0 })
     mode = 'ok'
     await expect(exports.recurse(30)).resolves.toBe(30)
     expect(exports.stack_probe()).toBeLessThan(start!)
@@ -115,7 +115,7 @@ describe('runtime behaviour', () => {
   })
 
   it('overflowing the Asyncify stack gives an error naming the size and the option, and the instance recovers', async () => {
-    const { instance, exports } = await load({ get: (x: number) => later(x) }, { stackSize: 256 })
+    const { instance, exports } = await load({ get: (x: number) => later(x) }, { stackSize: 256 }, 'asyncify')
     const error = await exports.deep(500).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(AsyncifyStackOverflowError)
     expect((error as AsyncifyError).code).toBe('ASYNCIFY_STACK_OVERFLOW')

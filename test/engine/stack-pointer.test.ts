@@ -36,7 +36,7 @@ describe('the C stack pointer', () => {
     it(`is found by the shape of clang's prologues in a module stripped of names (${level})`, async () => {
       const stripped = stripNames(compileC('recurse.c', [level]))
       const { metadata, report } = await asyncifyWasm(stripped, { imports: ['env.bottom'] })
-      expect(metadata.stackPointer).not.toBeNull()
+      expect(metadata!.stackPointer).not.toBeNull()
       expect(report.warnings).toEqual([])
       await expect(overlappingRecursions(stripped)).resolves.toEqual([4000, 2500])
     })
@@ -44,7 +44,7 @@ describe('the C stack pointer', () => {
 
   it('is found by name when the name section has it', async () => {
     const { metadata, report } = await asyncifyWasm(compileC('recurse.c'), { imports: ['env.bottom'] })
-    expect(metadata.stackPointer).not.toBeNull()
+    expect(metadata!.stackPointer).not.toBeNull()
     expect(report.warnings).toEqual([])
   })
 
@@ -67,11 +67,11 @@ describe('the C stack pointer', () => {
   it('can be named by the stackPointer option, by index or by name, or turned off with false', async () => {
     const stripped = stripNames(compileC('recurse.c'))
     const byIndex = await asyncifyWasm(stripped, { imports: ['env.bottom'], stackPointer: 0 })
-    expect(byIndex.metadata.stackPointer).not.toBeNull()
+    expect(byIndex.metadata!.stackPointer).not.toBeNull()
     const byName = await asyncifyWasm(compileC('recurse.c'), { imports: ['env.bottom'], stackPointer: '__stack_pointer' })
-    expect(byName.metadata.stackPointer).not.toBeNull()
+    expect(byName.metadata!.stackPointer).not.toBeNull()
     const off = await asyncifyWasm(compileC('recurse.c'), { imports: ['env.bottom'], stackPointer: false })
-    expect(off.metadata.stackPointer).toBeNull()
+    expect(off.metadata!.stackPointer).toBeNull()
     expect(off.report.warnings).toEqual([])
   })
 
@@ -89,7 +89,7 @@ describe('the C stack pointer', () => {
         (return (global.get $g))))`)
     for (const optimize of [0, 2] as const) {
       const { metadata, report } = await asyncifyWasm(stripNames(shapes), { imports: ['env.tick'], optimize })
-      expect(metadata.stackPointer).toBeNull()
+      expect(metadata!.stackPointer).toBeNull()
       expect(report.warnings).toContainEqual(expect.stringMatching(/no global is known to be the C stack pointer/))
     }
   })

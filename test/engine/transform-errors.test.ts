@@ -85,7 +85,7 @@ describe('transform errors name the file, the cause and the fix', () => {
           (i32.const -1)))`,
       ['ExceptionHandling', 'ReferenceTypes'],
     )
-    const error = await failure(bytes)
+    const error = await failure(bytes, { mode: 'asyncify' })
     expect(error.code).toBe('ASYNCIFY_UNSUPPORTED_FEATURE')
     expect(error.message).toMatch(/"guarded" uses `try_table`/)
   })
@@ -99,7 +99,7 @@ describe('transform errors name the file, the cause and the fix', () => {
         (func $through_ref (export "run") (result i32) (call_ref $t (ref.func $get))))`,
       ['ReferenceTypes', 'GC'],
     )
-    const error = await failure(bytes)
+    const error = await failure(bytes, { mode: 'asyncify' })
     expect(error.code).toBe('ASYNCIFY_UNSUPPORTED_FEATURE')
     expect(error.message).toMatch(/"through_ref" uses `call_ref`/)
   })
@@ -112,14 +112,14 @@ describe('transform errors name the file, the cause and the fix', () => {
         (func $tail (export "run") (result i32) (return_call $get)))`,
       ['TailCall'],
     )
-    const error = await failure(bytes, { optimize: 0 })
+    const error = await failure(bytes, { optimize: 0, mode: 'asyncify' })
     expect(error.code).toBe('ASYNCIFY_UNSUPPORTED_FEATURE')
     expect(error.message).toMatch(/^prog\.wasm: Binaryen's Asyncify pass cannot transform this module/)
   })
 
   it('a module this package already transformed', async () => {
     const { wasm } = await asyncifyWasm(simple(), { imports: ['env.get'] })
-    const error = await failure(wasm)
+    const error = await failure(wasm!)
     expect(error.code).toBe('ASYNCIFY_ALREADY_TRANSFORMED')
     expect(error.message).toMatch(/Pass the original module/)
   })
@@ -152,7 +152,7 @@ describe('transform report', () => {
     expect(report.filename).toBe('sort.wasm')
     expect(report.functions.instrumented).toBeGreaterThan(0)
     expect(report.functions.instrumented).toBeLessThan(report.functions.total)
-    expect(report.size).toEqual({ before: bytes.length, after: wasm.length })
+    expect(report.size).toEqual({ before: bytes.length, after: wasm!.length })
     expect(report.warnings.join('\n')).toMatch(/all 1 function imports are treated as possibly async.*this module imports env\.compare\)/)
     expect(WebAssembly.Module.customSections(new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>), 'name').length).toBe(1)
   })

@@ -1,17 +1,31 @@
 import { asyncifyWasm, type TransformOptions } from 'unplugin-asyncify/transform'
 import { instantiate, type InstantiateOptions } from 'unplugin-asyncify/runtime'
 
-/** Transforms `bytes` and instantiates the result, as a user of the Node API would. */
+export type Engine = 'asyncify' | 'jspi'
+
+/**
+ * The path the engine tests run on: JSPI in `npm test`'s Node 26 run
+ * (`ASYNCIFY_TEST_ENGINE=jspi`, vitest.jspi.config.ts), else Asyncify.
+ */
+export const engine: Engine = process.env.ASYNCIFY_TEST_ENGINE === 'jspi' ? 'jspi' : 'asyncify'
+
+/**
+ * Transforms `bytes` and instantiates the build for `on` (default: the run's
+ * engine), as a user of the Node API would. Tests of Asyncify's own machinery
+ * (its stack, its region) pass `on: 'asyncify'`.
+ */
 export async function asyncified(
   bytes: Uint8Array,
   transform: TransformOptions,
   imports: WebAssembly.Imports,
   runtime?: InstantiateOptions,
+  on: Engine = engine,
 ) {
-  const { wasm, report } = await asyncifyWasm(bytes, transform)
-  const { instance } = await instantiate(wasm, imports, runtime)
+  const result = await asyncifyWasm(bytes, transform)
+  const wasm = on === 'jspi' ? result.jspi!.wasm : result.wasm!
+  const { instance } = await instantiate(wasm, imports, { ...runtime, mode: on })
   const exports = instance.exports as Record<string, any>
-  return { instance, exports, report, wasm }
+  return { instance, exports, report: result.report, wasm }
 }
 
 /** A Promise that settles after `ms` on the macrotask queue, so other work can interleave. */

@@ -2,7 +2,17 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { describe, expect, test } from 'vitest'
 import { bundlerNames, bundlers } from './bundlers.js'
-import { appOptions, expectedResult, fixtures, makeApp, runMain } from './helpers.js'
+import {
+  appOptions,
+  buildOf,
+  ENGINE_ENTRY,
+  expectedResult,
+  fixtures,
+  jspiNode,
+  makeApp,
+  runMain,
+  type EngineResult,
+} from './helpers.js'
 
 const wasmFiles = (file: string): string[] =>
   readdirSync(dirname(file), { recursive: true, encoding: 'utf8' }).filter((name) => name.endsWith('.wasm'))
@@ -10,14 +20,26 @@ const wasmFiles = (file: string): string[] =>
 describe.each(bundlerNames)('%s', (name) => {
   const build = bundlers[name]
 
-  test('the fixture app runs its async wasm imports in Node, each module a hashed .wasm asset', async () => {
+  test('the fixture app runs its async wasm imports in Node with and without JSPI, each build of each module a hashed .wasm asset', async () => {
     const dir = makeApp(`app-${name}`)
     const bundle = await build(dir, 'main', appOptions())
-    expect(wasmFiles(bundle)).toHaveLength(2)
+    // Two modules, each built for Asyncify and for JSPI.
+    const files = wasmFiles(bundle)
+    expect(files).toHaveLength(4)
+    expect(files.map((file) => buildOf(readFileSync(join(dirname(bundle), file)))).sort()).toEqual(['asyncify', 'asyncify', 'jspi', 'jspi'])
     expect(await runMain(bundle)).toEqual(expectedResult())
+    expect(await runMain(bundle, jspiNode)).toEqual(expectedResult())
     // No path of the build machine in the code (esbuild's module comments name them, like any module's).
     const code = readFileSync(bundle, 'utf8').split('\n').filter((line) => !line.trimStart().startsWith('//'))
     expect(code.join('\n')).not.toContain(dir)
+  })
+
+  test('the runtime takes the Asyncify build in Node 20 and the JSPI build in Node 26, from the same bundle', async () => {
+    const dir = makeApp(`engine-${name}`, { 'engine.js': ENGINE_ENTRY })
+    const bundle = await build(dir, 'engine', appOptions())
+    const run = expectedResult().run
+    expect(await runMain<EngineResult>(bundle)).toEqual({ engine: 'asyncify', run, paths: ['asyncify', 'jspi'] })
+    expect(await runMain<EngineResult>(bundle, jspiNode)).toEqual({ engine: 'jspi', run, paths: ['asyncify', 'jspi'] })
   })
 
   test('with inline, the modules are embedded and no .wasm is emitted', async () => {
@@ -25,6 +47,7 @@ describe.each(bundlerNames)('%s', (name) => {
     const bundle = await build(dir, 'main', { ...appOptions(), inline: true })
     expect(wasmFiles(bundle)).toEqual([])
     expect(await runMain(bundle)).toEqual(expectedResult())
+    expect(await runMain(bundle, jspiNode)).toEqual(expectedResult())
   })
 
   test('a .wasm that is not WebAssembly fails the build with a message naming the file', async () => {
@@ -35,11 +58,13 @@ describe.each(bundlerNames)('%s', (name) => {
     await expect(build(dir, 'bad', appOptions())).rejects.toThrow(/not-wasm\.wasm: not a WebAssembly module/)
   })
 
-  test('a module with a feature Asyncify cannot handle fails the build with a message naming the file', async () => {
+  test("in mode 'asyncify', a module with a feature Asyncify cannot handle fails the build with a message naming the file", async () => {
     const dir = makeApp(`unsupported-${name}`, {
       'shared-memory.wasm': readFileSync(join(fixtures, 'shared-memory.wasm')),
       'bad.js': "import init from './shared-memory.wasm?asyncify'\nexport const main = init\n",
     })
-    await expect(build(dir, 'bad', appOptions())).rejects.toThrow(/shared-memory\.wasm: the module uses a shared memory/)
+    await expect(build(dir, 'bad', { ...appOptions(), mode: 'asyncify' })).rejects.toThrow(
+      /shared-memory\.wasm: the module uses a shared memory/,
+    )
   })
 })

@@ -1,11 +1,12 @@
-import { appendFileSync, cpSync, mkdtempSync, symlinkSync } from 'node:fs'
+import { appendFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { binaryenRuns } from '../../dist/plugin/transform.js'
+import { binaryenRuns, transformCached } from '../../dist/plugin/transform.js'
+import { compileC } from '../helpers/compile-c.js'
 import { describe, expect, test } from 'vitest'
 import { bundlers } from './bundlers.js'
-import { appOptions, expectedResult, makeApp, runMain } from './helpers.js'
+import { appOptions, expectedResult, fixtures, makeApp, runMain } from './helpers.js'
 
 describe('transform cache', () => {
   test('a second build of an unchanged app runs no Binaryen, and its output still works', async () => {
@@ -18,6 +19,30 @@ describe('transform cache', () => {
     const bundle = await bundlers.rollup(dir, 'main', options)
     expect(binaryenRuns.count).toBe(first)
     expect(await runMain(bundle)).toEqual(expectedResult())
+  })
+
+  test('a hit returns both builds, the asyncified and the JSPI module, each with its metadata', async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), 'asyncify-cache-'))
+    const options = { imports: ['env.next'], filename: 'loop.wasm' }
+    const fresh = await transformCached(compileC('loop.c'), options, cacheDir, () => {})
+    expect(fresh.report.paths).toEqual(['asyncify', 'jspi'])
+    const before = binaryenRuns.count
+    const hit = await transformCached(compileC('loop.c'), options, cacheDir, () => {})
+    expect(binaryenRuns.count).toBe(before)
+    expect(hit).toEqual(fresh)
+  })
+
+  test('a module with the JSPI build only is cached without an asyncified one', async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), 'asyncify-cache-'))
+    const bytes = new Uint8Array(readFileSync(join(fixtures, 'shared-memory.wasm')))
+    const options = { filename: 'shared-memory.wasm' }
+    const fresh = await transformCached(bytes, options, cacheDir, () => {})
+    expect(fresh.wasm).toBeNull()
+    expect(fresh.jspi).not.toBeNull()
+    const before = binaryenRuns.count
+    expect(await transformCached(bytes, options, cacheDir, () => {})).toEqual(fresh)
+    expect(binaryenRuns.count).toBe(before)
+    expect(readdirSync(cacheDir).sort()).toEqual([expect.stringMatching(/^\w+\.json$/), expect.stringMatching(/^\w+\.jspi\.wasm$/)])
   })
 
   test('changing an option transforms again', async () => {

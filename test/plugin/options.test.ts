@@ -8,6 +8,19 @@ describe('plugin options', () => {
     expect(resolved.transformFor('/app/mvp.wasm', '/app').features).toEqual([])
   })
 
+  it("mode reaches each module's transform, overrides included", () => {
+    const resolved = resolveOptions({ mode: 'asyncify', overrides: { 'jspi/*.wasm': { mode: 'jspi' } } })
+    expect(resolved.transformFor('/app/prog.wasm', '/app').mode).toBe('asyncify')
+    expect(resolved.transformFor('/app/jspi/prog.wasm', '/app').mode).toBe('jspi')
+    // Unset, it is left to the transform, whose default is 'auto'.
+    expect(resolveOptions({}).transformFor('/app/prog.wasm', '/app').mode).toBeUndefined()
+  })
+
+  it('an unknown mode fails when the config loads, with the option named', () => {
+    expect(() => resolveOptions({ mode: 'fast' as never })).toThrow(/^asyncify\(\) options: mode must be one of "auto", "asyncify", "jspi"; got "fast"/)
+    expect(() => resolveOptions({ overrides: { 'x.wasm': { mode: 'both' as never } } })).toThrow(/overrides: \{ "x\.wasm" \}.*mode must be one of/)
+  })
+
   it('an unknown feature fails when the config loads, with the option named', () => {
     expect(() => resolveOptions({ features: ['simd' as never] })).toThrow(/^asyncify\(\) options: features: unknown feature "simd"/)
   })

@@ -29,7 +29,7 @@ describe('transform progress in the bundler log', () => {
     }
     expect(lines).toEqual(['slow.wasm: running Binaryen Asyncify...'])
     await running
-    expect(lines[1]).toMatch(/^slow\.wasm: instrumented 1\/\d+ functions in \d+\.\d s \(\d+ -> \d+ bytes\)$/)
+    expect(lines[1]).toMatch(/^slow\.wasm: instrumented 1\/\d+ functions in \d+\.\d s \(\d+ -> \d+ bytes\); built for asyncify and jspi$/)
     vi.useRealTimers()
 
     lines.length = 0

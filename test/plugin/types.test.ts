@@ -40,6 +40,16 @@ describe('types', () => {
     expect(other).toContain('readonly "double_logged": (p0: number) => number')
   })
 
+  test('the d.ts is the same when the module is built for JSPI only', async () => {
+    const auto = makeApp('dts-auto')
+    const jspi = makeApp('dts-jspi')
+    await bundlers.rollup(auto, 'main', { ...appOptions(), dts: true })
+    await bundlers.rollup(jspi, 'main', { ...appOptions(), dts: true, mode: 'jspi' })
+    for (const file of ['app.wasm.d.ts', 'other.wasm.d.ts']) {
+      expect(readFileSync(join(jspi, file), 'utf8')).toBe(readFileSync(join(auto, file), 'utf8'))
+    }
+  })
+
   test("a user's TypeScript type-checks against the generated d.ts and the client types", async () => {
     const app = makeApp('dts-check')
     await bundlers.rollup(app, 'main', { ...appOptions(), dts: true })

@@ -4,7 +4,7 @@ import { build, createServer, type InlineConfig, type ViteDevServer } from 'vite
 import asyncify from 'unplugin-asyncify/vite'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { compileC } from '../helpers/compile-c.js'
-import { appOptions, expectedResult, fixtures, makeApp, runMain } from './helpers.js'
+import { appOptions, buildOf, expectedResult, fixtures, jspiNode, makeApp, runMain } from './helpers.js'
 
 function config(dir: string, extra: InlineConfig = {}): InlineConfig {
   return { root: dir, configFile: false, logLevel: 'silent', plugins: [asyncify(appOptions())], ...extra }
@@ -23,13 +23,17 @@ function clientBuild(dir: string, entry: string, outDir: string, base: string): 
 }
 
 describe('vite build', () => {
-  test('a client build runs its async wasm imports in Node, the wasm loaded from a hashed asset', async () => {
+  test('a client build runs its async wasm imports in Node with and without JSPI, each build loaded from a hashed asset', async () => {
     const dir = makeApp('vite-client')
     await build(clientBuild(dir, 'main.js', 'dist', './'))
-    expect(readdirSync(join(dir, 'dist/assets'))).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^app-.+\.wasm$/), expect.stringMatching(/^other-.+\.wasm$/)]),
-    )
+    expect(readdirSync(join(dir, 'dist/assets')).filter((name) => name.endsWith('.wasm')).sort()).toEqual([
+      expect.stringMatching(/^app-.+\.wasm$/),
+      expect.stringMatching(/^app\.jspi-.+\.wasm$/),
+      expect.stringMatching(/^other-.+\.wasm$/),
+      expect.stringMatching(/^other\.jspi-.+\.wasm$/),
+    ])
     expect(await runMain(join(dir, 'dist/main.js'))).toEqual(expectedResult())
+    expect(await runMain(join(dir, 'dist/main.js'), jspiNode)).toEqual(expectedResult())
   })
 
   test('the asset URL starts with an absolute base', async () => {
@@ -39,11 +43,14 @@ describe('vite build', () => {
     expect(code).toMatch(/"\/cdn\/assets\/app-[\w-]+\.wasm"/)
   })
 
-  test('an SSR build runs in Node with the wasm read from disk beside the server bundle', async () => {
+  test('an SSR build runs in Node with and without JSPI, the wasm read from disk beside the server bundle', async () => {
     const dir = makeApp('vite-ssr')
     await build(config(dir, { build: { ssr: 'main.js', outDir: 'dist-ssr', minify: false } }))
-    expect(readdirSync(join(dir, 'dist-ssr/assets'))).toEqual(expect.arrayContaining([expect.stringMatching(/^app-.+\.wasm$/)]))
+    expect(readdirSync(join(dir, 'dist-ssr/assets'))).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^app-.+\.wasm$/), expect.stringMatching(/^app\.jspi-.+\.wasm$/)]),
+    )
     expect(await runMain(join(dir, 'dist-ssr/main.js'))).toEqual(expectedResult())
+    expect(await runMain(join(dir, 'dist-ssr/main.js'), jspiNode)).toEqual(expectedResult())
   })
 
   test("Vite's own ?init keeps working for a module the plugin does not claim", async () => {
@@ -88,13 +95,18 @@ describe('vite dev server (base /sub/)', () => {
     return match![1]!
   }
 
-  async function wasmUrlOf(page: string, file: string): Promise<string> {
+  /** The URLs of a module's builds, as its JavaScript names them (the asyncified build first). */
+  async function wasmUrlsOf(page: string, file: string): Promise<string[]> {
     const response = await fetch(origin + (await importUrl(page, file)))
     expect(response.status).toBe(200)
     const code = await response.text()
-    const match = /"(\/sub\/@asyncify\/[^"]+)"/.exec(code)
-    expect(match, code).not.toBeNull()
-    return match![1]!
+    const urls = [...code.matchAll(/"(\/sub\/@asyncify\/[^"]+)"/g)].map((match) => match[1]!)
+    expect(urls, code).not.toEqual([])
+    return urls
+  }
+
+  async function wasmUrlOf(page: string, file: string): Promise<string> {
+    return (await wasmUrlsOf(page, file))[0]!
   }
 
   test('the page module and the wasm module are served as JavaScript', async () => {
@@ -111,6 +123,13 @@ describe('vite dev server (base /sub/)', () => {
     expect(response.headers.get('content-type')).toBe('application/wasm')
     const module = await WebAssembly.compile(await response.arrayBuffer())
     expect(WebAssembly.Module.customSections(module, 'unplugin-asyncify')).toHaveLength(1)
+  })
+
+  test('both builds of a module are served, each under its own URL', async () => {
+    const urls = await wasmUrlsOf('main.js', 'app.wasm')
+    expect(urls).toEqual([expect.stringMatching(/\/app\.wasm$/), expect.stringMatching(/\/app\.jspi\.wasm$/)])
+    const builds = await Promise.all(urls.map(async (url) => buildOf(new Uint8Array(await (await fetch(origin + url)).arrayBuffer()))))
+    expect(builds).toEqual(['asyncify', 'jspi'])
   })
 
   test('SSR in dev runs the async wasm imports', async () => {

@@ -41,17 +41,10 @@
  *   - its Asyncify data: it stays in the scratch region until another call
  *     needs the region, which first copies it out (`evict`); a resume copies it
  *     back. The common single-call case never copies.
- *   - its C shadow-stack frames (`__stack_pointer` in clang and Rust output):
- *     unwinding skips the epilogues, so the frames below the pointer stay live,
- *     and an import may still write into them (`read(fd, buf, n)` with `buf` on
- *     the stack fills it after its await). So they never move: a call runs on
- *     the program's own stack when no suspended call holds it, and otherwise
- *     on a stack of its own (`shadowStackSize` bytes, owned memory, reused).
- *     While a suspended call holds the program's stack, the pointer rests just
- *     below its frames, so synchronous exports called meanwhile run below them.
- *     The driver owns the pointer at every entry into and exit from a
- *     suspending export: it points it at the call's stack on the way in and
- *     back at the caller's (or at the resting place) on the way out.
+ *   - its C shadow-stack frames, which never move (shadow-stacks.ts). The
+ *     driver owns the pointer at every entry into and exit from a suspending
+ *     export: it points it at the call's stack on the way in and back at the
+ *     caller's (or at the resting place) on the way out.
  *
  * Failure. A rejection is thrown into wasm at the import's call site; any
  * exception that leaves the export (a rejection, a throwing import, a trap)
@@ -61,13 +54,19 @@
  * to the end of memory; anything else is a suspension at a point Asyncify
  * cannot unwind.
  */
-import { AsyncifyError, AsyncifyStackOverflowError } from './errors.js'
+import {
+  AsyncifyError,
+  AsyncifyStackOverflowError,
+  engineStackOverflow,
+  isEngineStackOverflow,
+  suspendOutsideCall,
+} from './errors.js'
+import type { SuspendEngine } from './metadata.js'
 import { OwnedMemory, type Block, type Malloc } from './owned-memory.js'
+import { ImportDepth } from './import-depth.js'
+import { ShadowStacks, newStackUser, type StackUser } from './shadow-stacks.js'
 
 const HEADER = 8
-/** `Call.stack` values besides the top address of one of the driver's stacks. */
-const UNASSIGNED = -1
-const MAIN = 0
 
 /** A caller-chosen home for the Asyncify data, instead of memory the runtime takes. */
 export interface StackRegion {
@@ -92,7 +91,7 @@ export interface AsyncifyExports {
   asyncify_stop_rewind(): void
 }
 
-interface Call {
+interface Call extends StackUser {
   /** Set by the import that started the current unwind. */
   pending: PromiseLike<unknown> | null
   /** The import the current suspension started at; its rewind must end there. */
@@ -102,10 +101,6 @@ interface Call {
   failed: boolean
   /** How many imports were running when this call entered wasm. */
   importDepth: number
-  /** Where this call's C stack pointer is: its top before the first entry, its depth while suspended. */
-  sp: number
-  /** The C stack this call runs on: the program's own (`MAIN`), or one of the driver's. */
-  stack: number
   /** End of this call's Asyncify data while it sits in the scratch region. */
   dataEnd: number
   /** This call's Asyncify data once evicted from the scratch region. */
@@ -114,11 +109,13 @@ interface Call {
 
 /** A snapshot of the driver's state, from `asyncifyStats(instance)`. */
 export interface AsyncifyStats {
+  /** How this instance suspends: Binaryen's Asyncify, or the engine's JSPI. */
+  mode: SuspendEngine
   /** Calls that are suspended on a Promise now. */
   suspendedCalls: number
   /** Value of the C shadow-stack pointer (unsigned), or null when the runtime does not manage one. */
   stackPointer: number | null
-  /** Bytes of Asyncify stack held in the scratch region by a suspended call. */
+  /** Bytes of Asyncify stack held in the scratch region by a suspended call (always 0 under JSPI). */
   asyncifyStackUsed: number
 }
 
@@ -135,25 +132,16 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
 export class AsyncifyDriver {
   private readonly active: Call[] = []
   private rewinding: Call | null = null
-  private importDepth = 0
+  private readonly imports = new ImportDepth()
   private region: Block | null = null
   private owner: Call | null = null
   private suspended = 0
-  /**
-   * Where the program's stack pointer rests with no call on it: its live value
-   * when the latest call from JS took the program's stack (JS may have moved it
-   * with a stackAlloc-style export), and the call that holds that stack.
-   */
-  private restSp = 0
-  private mainHolder: Call | null = null
-  /** Tops of the driver's own C stacks that no call holds. */
-  private readonly freeStacks: number[] = []
+  private stacks!: ShadowStacks
   private poisoned: AsyncifyError | null = null
 
   private api!: AsyncifyExports
   private memory: WebAssembly.Memory | null = null
   private owned!: OwnedMemory
-  private stackPointer: WebAssembly.Global | null = null
 
   /** Imports are wrapped before the instance exists; `attach` completes the driver once it does. */
   constructor(private readonly options: DriverOptions) {}
@@ -166,13 +154,12 @@ export class AsyncifyDriver {
   ): void {
     this.api = api
     this.memory = memory
-    this.stackPointer = stackPointer
-    if (stackPointer) this.restSp = (stackPointer.value as number) >>> 0
     this.owned = new OwnedMemory(this.options.label, memory, malloc)
     this.owned.reserveAtInstantiation(
       this.options.stackRegion ? 0 : HEADER + this.options.stackSize,
       stackPointer ? this.options.shadowStackSize : 0,
     )
+    this.stacks = new ShadowStacks(stackPointer, this.owned, this.options.shadowStackSize)
   }
 
   /** Wraps an async-listed import: a thenable result suspends the wasm. */
@@ -187,22 +174,11 @@ export class AsyncifyDriver {
         if (resumed.failed) throw resumed.error
         return resumed.value
       }
-      this.importDepth++
-      let result: unknown
-      try {
-        result = fn(...args)
-      } finally {
-        this.importDepth--
-      }
+      const result = this.imports.run(fn, args)
       if (!isThenable(result)) return result
       const call = this.active[this.active.length - 1]
-      if (call === undefined || call.importDepth !== this.importDepth) {
-        throw new AsyncifyError(
-          'ASYNCIFY_SUSPEND_OUTSIDE_CALL',
-          `${this.options.label}: import "${importName}" returned a Promise, but the wasm that called it was not entered ` +
-            `through an export of instance.exports (during instantiation, or a table function called from JS); ` +
-            `it can only suspend under a call of instance.exports: export the function and call it from there`,
-        )
+      if (call === undefined || call.importDepth !== this.imports.current) {
+        throw suspendOutsideCall(this.options.label, importName)
       }
       this.startUnwind(call, result, importName)
       return placeholder
@@ -213,13 +189,7 @@ export class AsyncifyDriver {
   syncImport(fn: WasmFunction, importName: string, onThenable: (importName: string) => never): WasmFunction {
     return (...args) => {
       if (this.rewinding !== null) throw this.rewindMismatch(this.rewinding, importName)
-      this.importDepth++
-      let result: unknown
-      try {
-        result = fn(...args)
-      } finally {
-        this.importDepth--
-      }
+      const result = this.imports.run(fn, args)
       if (isThenable(result)) onThenable(importName)
       return result
     }
@@ -235,9 +205,8 @@ export class AsyncifyDriver {
         value: undefined,
         error: undefined,
         failed: false,
-        importDepth: this.importDepth,
-        sp: -1,
-        stack: UNASSIGNED,
+        importDepth: this.imports.current,
+        ...newStackUser(),
         dataEnd: 0,
         data: null,
       }
@@ -252,11 +221,13 @@ export class AsyncifyDriver {
     }
   }
 
+
   /** What the driver holds now; with no call suspended, everything is back where it started. */
   stats(): AsyncifyStats {
     return {
+      mode: 'asyncify',
       suspendedCalls: this.suspended,
-      stackPointer: this.stackPointer ? (this.stackPointer.value as number) >>> 0 : null,
+      stackPointer: this.stacks.current(),
       asyncifyStackUsed: this.owner === null || this.region === null ? 0 : this.owner.dataEnd - (this.region.start + HEADER),
     }
   }
@@ -279,7 +250,7 @@ export class AsyncifyDriver {
       }
       this.startRewind(call)
       // A nested call records the import count of the JS that resumes it: none.
-      call.importDepth = this.importDepth
+      call.importDepth = this.imports.current
       result = this.enter(call, fn, args)
     }
     return result
@@ -287,12 +258,7 @@ export class AsyncifyDriver {
 
   /** Runs `fn` for `call` until it returns or finishes unwinding. */
   private enter(call: Call, fn: WasmFunction, args: unknown[]): unknown {
-    const sp = this.stackPointer
-    const outerSp = sp ? (sp.value as number) >>> 0 : 0
-    if (sp) {
-      if (call.stack === UNASSIGNED) this.assignStack(call, outerSp)
-      sp.value = call.sp
-    }
+    const outerSp = this.stacks.enter(call, this.active.length === 0)
     this.active.push(call)
     let result: unknown
     try {
@@ -322,33 +288,8 @@ export class AsyncifyDriver {
     return result
   }
 
-  /** The program's stack when no call holds it, else one of the driver's. */
-  private assignStack(call: Call, liveSp: number): void {
-    if (this.mainHolder === null) {
-      // Under a running call the live pointer may be on one of the driver's stacks.
-      if (this.active.length === 0) this.restSp = liveSp
-      this.mainHolder = call
-      call.stack = MAIN
-      call.sp = this.restSp
-      return
-    }
-    call.stack = this.freeStacks.pop() ?? this.owned.stack(this.options.shadowStackSize, 'a C stack for overlapping calls')
-    call.sp = call.stack
-  }
-
-  /** Points the C stack pointer back at the caller, or at its resting place; frees the call's stack when it is done. */
   private leave(call: Call, outerSp: number, done: boolean): void {
-    const sp = this.stackPointer
-    if (!sp) return
-    if (done) {
-      if (call.stack === MAIN) this.mainHolder = null
-      else if (call.stack !== UNASSIGNED) this.freeStacks.push(call.stack)
-      call.stack = UNASSIGNED
-    } else {
-      call.sp = (sp.value as number) >>> 0
-    }
-    if (this.active.length > 0) sp.value = outerSp
-    else sp.value = this.mainHolder === null ? this.restSp : this.mainHolder.sp
+    this.stacks.leave(call, outerSp, this.active.length > 0, done)
   }
 
   private startUnwind(call: Call, pending: PromiseLike<unknown>, importName: string): void {
@@ -409,9 +350,7 @@ export class AsyncifyDriver {
     if (this.owner === call) this.owner = null
     call.data = null
     this.suspended--
-    if (call.stack === MAIN) this.mainHolder = null
-    else if (call.stack !== UNASSIGNED) this.freeStacks.push(call.stack)
-    call.stack = UNASSIGNED
+    this.stacks.release(call)
   }
 
   /** Puts the Asyncify state and the shadow stack back after an exception left wasm. */
@@ -430,6 +369,8 @@ export class AsyncifyDriver {
       new DataView(this.memory!.buffer).setUint32(region.start, region.start + HEADER, true)
       this.api.asyncify_stop_unwind()
       if (error instanceof WebAssembly.RuntimeError) reported = this.classifyUnwindTrap(call, error, region)
+    } else if (isEngineStackOverflow(error)) {
+      reported = engineStackOverflow(this.options.label, error)
     }
     this.leave(call, outerSp, true)
     return reported

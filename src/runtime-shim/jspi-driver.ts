@@ -1,0 +1,200 @@
+/*
+ * The JSPI driver: the engine switches stacks (`WebAssembly.Suspending`,
+ * `WebAssembly.promising`), this driver keeps the contract the Asyncify driver
+ * keeps: the same exports return Promises, a plain value from an async import
+ * costs no suspension (trampolines.ts), a suspension under wasm that was not
+ * entered through `instance.exports` is ASYNCIFY_SUSPEND_OUTSIDE_CALL, and
+ * overlapping calls each get their own C stack (shadow-stacks.ts), because
+ * JSPI switches only the wasm stack.
+ *
+ * `active` holds the calls whose wasm is on the JS stack now, innermost last:
+ * a call is pushed when it enters or resumes (`resumed`, called by the import
+ * trampoline right after the engine switched back to it), and popped when it
+ * suspends (`wait`) or returns (`exit`, from its export trampoline). A call
+ * that throws is popped where its exception surfaces: synchronously in
+ * `suspendingExport` on its first run, else in the rejection handler of its
+ * Promise.
+ */
+import { engineStackOverflow, isEngineStackOverflow, suspendOutsideCall } from './errors.js'
+import { isThenable, type AsyncifyStats } from './asyncify-driver.js'
+import type { OwnedMemory } from './owned-memory.js'
+import { ImportDepth } from './import-depth.js'
+import { ShadowStacks, newStackUser, type StackUser } from './shadow-stacks.js'
+
+type WasmFunction = (...args: unknown[]) => unknown
+
+interface Call extends StackUser {
+  /** Names the call to the import trampoline across a suspension (`token`). */
+  id: number
+  importDepth: number
+  /** The pointer value to give back when the call leaves. */
+  outerSp: number
+  /** The import it is suspended at, for messages. */
+  suspendedAt: string
+  /** How the Promise it waits on settled: thrown into wasm by `resumed`. */
+  failed: boolean
+  error: unknown
+}
+
+/** The JSPI part of the WebAssembly namespace (not yet in TypeScript's DOM types). */
+export interface JspiApi {
+  Suspending: new (fn: (...args: never[]) => unknown) => WebAssembly.ImportValue
+  promising(fn: unknown): (...args: unknown[]) => Promise<unknown>
+  SuspendError?: new () => Error
+}
+
+export const jspi = WebAssembly as unknown as JspiApi
+
+export function hasJspi(): boolean {
+  return typeof WebAssembly === 'object' && 'Suspending' in WebAssembly && 'promising' in WebAssembly
+}
+
+export class JspiDriver {
+  private readonly active: Call[] = []
+  private readonly imports = new ImportDepth()
+  private suspended = 0
+  private pending: PromiseLike<unknown> | null = null
+  private nextId = 1
+  /** Suspended calls by id. */
+  private readonly waiting = new Map<number, Call>()
+  /** Raised by an async import that returned a Promise; its trampoline then waits. */
+  readonly flag = new WebAssembly.Global({ value: 'i32', mutable: true }, 0)
+  /** The id of the call that is about to suspend, kept by the trampoline across the suspension. */
+  readonly token = new WebAssembly.Global({ value: 'i32', mutable: true }, 0)
+  private stacks!: ShadowStacks
+
+  constructor(private readonly label: string) {}
+
+  attach(stackPointer: WebAssembly.Global | null, owned: OwnedMemory, shadowStackSize: number): void {
+    this.stacks = new ShadowStacks(stackPointer, owned, shadowStackSize)
+  }
+
+  /** The plain half of an async import: a thenable is kept for `wait`, and `flag` raised. */
+  asyncImport(fn: WasmFunction, placeholder: unknown, importName: string): WasmFunction {
+    return (...args) => {
+      const result = this.imports.run(fn, args)
+      if (!isThenable(result)) return result
+      const call = this.active[this.active.length - 1]
+      if (call === undefined || call.importDepth !== this.imports.current) throw suspendOutsideCall(this.label, importName)
+      call.suspendedAt = importName
+      this.pending = result
+      this.flag.value = 1
+      this.token.value = call.id
+      return placeholder
+    }
+  }
+
+  /**
+   * The Suspending half: the call leaves the JS stack until the Promise
+   * settles. A rejection resolves to the placeholder and is thrown by
+   * `resumed`, once the call is back on the books.
+   */
+  wait(placeholder: unknown): () => Promise<unknown> {
+    return () => {
+      this.flag.value = 0
+      const pending = this.pending!
+      this.pending = null
+      const call = this.active.pop()!
+      this.stacks.leave(call, call.outerSp, this.active.length > 0, false)
+      this.suspended++
+      this.waiting.set(call.id, call)
+      return Promise.resolve(pending).then(undefined, (error: unknown) => {
+        call.failed = true
+        call.error = error
+        return placeholder
+      })
+    }
+  }
+
+  /** Called by the import trampoline as soon as the engine switched back to call `id`. */
+  resumed(): (id: number) => void {
+    return (id) => {
+      const call = this.waiting.get(id)!
+      this.waiting.delete(id)
+      this.suspended--
+      call.importDepth = this.imports.current
+      call.outerSp = this.stacks.enter(call, this.active.length === 0)
+      this.active.push(call)
+      if (call.failed) {
+        const { error } = call
+        call.failed = false
+        call.error = undefined
+        throw error
+      }
+    }
+  }
+
+  /** An import that is not async, counted so that entries through it are seen. */
+  syncImport(fn: WasmFunction, importName: string, onThenable: (importName: string) => never): WasmFunction {
+    return (...args) => {
+      const result = this.imports.run(fn, args)
+      if (isThenable(result)) onThenable(importName)
+      return result
+    }
+  }
+
+  /** Called by an export trampoline when the export returned. */
+  exit(): () => void {
+    return () => {
+      const call = this.active.pop()!
+      this.stacks.leave(call, call.outerSp, this.active.length > 0, true)
+    }
+  }
+
+  /** `promising` is `WebAssembly.promising` of the export's trampoline. */
+  suspendingExport(promising: (...args: unknown[]) => Promise<unknown>): (...args: unknown[]) => Promise<unknown> {
+    return (...args) => {
+      const call: Call = {
+        ...newStackUser(),
+        id: this.nextId++,
+        importDepth: this.imports.current,
+        outerSp: 0,
+        suspendedAt: '',
+        failed: false,
+        error: undefined,
+      }
+      call.outerSp = this.stacks.enter(call, this.active.length === 0)
+      this.active.push(call)
+      let promise: Promise<unknown>
+      try {
+        promise = promising(...args)
+      } catch (error) {
+        this.abandon(call)
+        return Promise.reject(this.translate(error, call))
+      }
+      // Still active after the synchronous part: it threw (or returned without a trampoline).
+      this.abandon(call)
+      return promise.then(
+        (value) => {
+          this.abandon(call)
+          return value
+        },
+        (error: unknown) => {
+          this.abandon(call)
+          throw this.translate(error, call)
+        },
+      )
+    }
+  }
+
+  stats(): AsyncifyStats {
+    return { mode: 'jspi', suspendedCalls: this.suspended, stackPointer: this.stacks.current(), asyncifyStackUsed: 0 }
+  }
+
+
+  /** A call whose exception left wasm: off the active list, its stack freed. */
+  private abandon(call: Call): void {
+    const index = this.active.lastIndexOf(call)
+    if (index === -1) return
+    this.active.splice(index, 1)
+    this.stacks.leave(call, call.outerSp, this.active.length > 0, true)
+  }
+
+  /** The engine's errors for what the Asyncify path reports with codes. */
+  private translate(error: unknown, call: Call): unknown {
+    const { SuspendError } = jspi
+    if (SuspendError && error instanceof SuspendError) return suspendOutsideCall(this.label, call.suspendedAt || 'an async import', error)
+    if (isEngineStackOverflow(error)) return engineStackOverflow(this.label, error)
+    return error
+  }
+}

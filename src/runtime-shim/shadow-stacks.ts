@@ -1,0 +1,97 @@
+/*
+ * The C shadow stack (`__stack_pointer` in clang and Rust output) for calls
+ * that overlap. Both drivers need it: Asyncify leaves a suspended call's
+ * frames below the pointer (unwinding skips epilogues), and JSPI switches only
+ * the wasm stack, so the linear-memory frames of a suspended call stay where
+ * they are either way. Frames never move (an import may still write into a
+ * suspended call's stack buffer): a call runs on the program's own stack when
+ * no suspended call holds it, else on a stack of its own (`size` bytes of
+ * owned memory, reused). While a suspended call holds the program's stack, the
+ * pointer rests just below its frames, so synchronous exports run below them.
+ */
+import type { OwnedMemory } from './owned-memory.js'
+
+/** `StackUser.stack` values besides the top address of one of our stacks. */
+const UNASSIGNED = -1
+const MAIN = 0
+
+/** What a call keeps about its C stack. */
+export interface StackUser {
+  /** Its pointer: its top before the first entry, its depth while suspended. */
+  sp: number
+  /** The program's own stack (`MAIN`), the top of one of ours, or UNASSIGNED. */
+  stack: number
+}
+
+export function newStackUser(): StackUser {
+  return { sp: -1, stack: UNASSIGNED }
+}
+
+export class ShadowStacks {
+  /**
+   * Where the pointer rests with no call on it: its live value when the latest
+   * call from JS took the program's stack (JS may have moved it with a
+   * stackAlloc-style export).
+   */
+  private restSp: number
+  private mainHolder: StackUser | null = null
+  private readonly free: number[] = []
+
+  constructor(
+    private readonly pointer: WebAssembly.Global | null,
+    private readonly owned: OwnedMemory,
+    private readonly size: number,
+  ) {
+    this.restSp = pointer ? (pointer.value as number) >>> 0 : 0
+  }
+
+  /** The pointer's value (unsigned), or null when the C stack is not managed. */
+  current(): number | null {
+    return this.pointer ? (this.pointer.value as number) >>> 0 : null
+  }
+
+  /**
+   * A call enters or resumes: the pointer moves to its stack. Returns the value
+   * to give back when it leaves. `fromJs`: no other call is running, so the
+   * live pointer is where JS left it (under a running call it may be on one of
+   * our stacks).
+   */
+  enter(user: StackUser, fromJs: boolean): number {
+    const sp = this.pointer
+    if (!sp) return 0
+    const outer = (sp.value as number) >>> 0
+    if (user.stack === UNASSIGNED) {
+      if (this.mainHolder === null) {
+        if (fromJs) this.restSp = outer
+        this.mainHolder = user
+        user.stack = MAIN
+        user.sp = this.restSp
+      } else {
+        user.stack = this.free.pop() ?? this.owned.stack(this.size, 'a C stack for overlapping calls')
+        user.sp = user.stack
+      }
+    }
+    sp.value = user.sp
+    return outer
+  }
+
+  /**
+   * A call returns, throws (`done`) or suspends: the pointer goes back to the
+   * caller's value when another call is running (`nested`), else to rest.
+   */
+  leave(user: StackUser, outer: number, nested: boolean, done: boolean): void {
+    const sp = this.pointer
+    if (!sp) return
+    if (done) this.release(user)
+    else user.sp = (sp.value as number) >>> 0
+    if (nested) sp.value = outer
+    else sp.value = this.mainHolder === null ? this.restSp : this.mainHolder.sp
+  }
+
+  /** A call that will never run again gives back its stack. */
+  release(user: StackUser): void {
+    if (user.stack === MAIN) this.mainHolder = null
+    else if (user.stack !== UNASSIGNED) this.free.push(user.stack)
+    user.stack = UNASSIGNED
+  }
+}

@@ -1,0 +1,36 @@
+/* The few pieces of the wasm binary encoding that are written: by the transform (sections) and the JSPI trampolines. */
+
+export function leb(value: number): number[] {
+  const out: number[] = []
+  do {
+    let byte = value & 0x7f
+    value = Math.floor(value / 128)
+    if (value !== 0) byte |= 0x80
+    out.push(byte)
+  } while (value !== 0)
+  return out
+}
+
+export function encodeName(text: string): Uint8Array {
+  const utf8 = new TextEncoder().encode(text)
+  return concatBytes(leb(utf8.length), utf8)
+}
+
+export function concatBytes(...parts: (Uint8Array | number[])[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((size, part) => size + part.length, 0))
+  let offset = 0
+  for (const part of parts) {
+    out.set(part, offset)
+    offset += part.length
+  }
+  return out
+}
+
+/** A vector: its length, then its items. */
+export function vector(items: (Uint8Array | number[])[]): Uint8Array {
+  return concatBytes(leb(items.length), ...items)
+}
+
+export function section(id: number, payload: Uint8Array): Uint8Array {
+  return concatBytes([id], leb(payload.length), payload)
+}

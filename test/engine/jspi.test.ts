@@ -1,0 +1,194 @@
+/*
+ * The JSPI path and the choice between paths. This file runs in both of
+ * `npm test`'s runs: under Node 20 (no JSPI) it proves the fallback and the
+ * coded errors, under Node 26 (vitest.jspi.config.ts) the JSPI path itself.
+ */
+import { asyncifyWasm } from 'unplugin-asyncify/transform'
+import { AsyncifyError, AsyncifyStackOverflowError, asyncifyStats, instantiate } from 'unplugin-asyncify/runtime'
+import { describe, expect, it } from 'vitest'
+import { later } from '../helpers/engine.js'
+import { wat } from '../helpers/wat.js'
+
+const jspiHere = 'Suspending' in WebAssembly && 'promising' in WebAssembly
+
+const counter = wat(`(module
+  (import "env" "get" (func $get (param i32) (result i32)))
+  (import "env" "log" (func $log (param i32)))
+  (memory (export "memory") 1)
+  (func (export "run") (param $x i32) (result i32) (local $r i32)
+    (local.set $r (call $get (local.get $x)))
+    (call $log (local.get $r))
+    (i32.add (local.get $r) (i32.const 1)))
+  (func (export "pure") (param $x i32) (result i32) (i32.mul (local.get $x) (i32.const 2))))`)
+
+describe('one build, the path the engine can take', () => {
+  it(`auto takes ${jspiHere ? 'JSPI (this engine has it)' : 'Asyncify (this engine has no JSPI)'} and fetches only that build`, async () => {
+    const result = await asyncifyWasm(counter, { imports: ['env.get'] })
+    expect(result.report.paths).toEqual(['asyncify', 'jspi'])
+    const fetched: string[] = []
+    const { instance } = await instantiate(
+      {
+        jspi: () => (fetched.push('jspi'), result.jspi!.wasm),
+        asyncify: () => (fetched.push('asyncify'), result.wasm!),
+      },
+      { env: { get: (x: number) => later(x * 10), log: () => {} } },
+    )
+    const exports = instance.exports as Record<string, (x: number) => unknown>
+    expect(fetched).toEqual([jspiHere ? 'jspi' : 'asyncify'])
+    expect(asyncifyStats(instance).mode).toBe(jspiHere ? 'jspi' : 'asyncify')
+    // The same contract either way: the suspending export returns a Promise, the other does not.
+    await expect(exports.run!(4)).resolves.toBe(41)
+    expect(exports.pure!(4)).toBe(8)
+  })
+
+  it('mode "asyncify" takes the asyncified build even where JSPI exists', async () => {
+    const result = await asyncifyWasm(counter, { imports: ['env.get'] })
+    const { instance } = await instantiate({ jspi: result.jspi!.wasm, asyncify: result.wasm! }, { env: { get: later, log: () => {} } }, { mode: 'asyncify' })
+    expect(asyncifyStats(instance).mode).toBe('asyncify')
+  })
+
+  it('a module built for one path is refused under a mode that insists on the other, with a coded error', async () => {
+    const result = await asyncifyWasm(counter, { imports: ['env.get'], filename: 'c.wasm' })
+    const error = (await instantiate(result.wasm!, { env: { get: later, log: () => {} } }, { mode: 'jspi', name: 'c.wasm' }).catch((e: unknown) => e)) as AsyncifyError
+    expect(error.code).toBe('ASYNCIFY_BAD_OPTIONS')
+    expect(error.message).toMatch(/^c\.wasm: mode is "jspi", but this module was built for Asyncify/)
+  })
+
+  it('mode "jspi" at build time runs no Binaryen pass and keeps the input\'s bytes', async () => {
+    const result = await asyncifyWasm(counter, { imports: ['env.get'], mode: 'jspi' })
+    expect(result.wasm).toBeNull()
+    expect(result.report.paths).toEqual(['jspi'])
+    expect(result.report.suspendingExports).toEqual(['run'])
+    // Only the metadata section is added (the memory is already exported): the input is a prefix.
+    expect(result.jspi!.wasm.subarray(0, counter.length)).toEqual(counter)
+  })
+})
+
+describe(jspiHere ? 'the JSPI path' : 'the JSPI path on an engine without JSPI', () => {
+  it(jspiHere ? 'a plain value from an async import costs no suspension: the wasm goes on synchronously' : 'a JSPI build is refused with ASYNCIFY_NO_JSPI, saying how to get a fallback', async () => {
+    const result = await asyncifyWasm(counter, { imports: ['env.get'], mode: 'jspi', filename: 'j.wasm' })
+    const logged: number[] = []
+    const loading = instantiate(result.jspi!.wasm, { env: { get: (x: number) => (x > 100 ? later(x) : x), log: (v: number) => logged.push(v) } }, { name: 'j.wasm' })
+    if (!jspiHere) {
+      const error = (await loading.catch((e: unknown) => e)) as AsyncifyError
+      expect(error.code).toBe('ASYNCIFY_NO_JSPI')
+      expect(error.message).toMatch(/^j\.wasm: this build .* needs JSPI.*build with mode "auto"/)
+      return
+    }
+    const exports = (await loading).instance.exports as Record<string, (x: number) => Promise<number>>
+    const plain = exports.run!(7)
+    // Before any await: the import's value went straight back into wasm, which logged it.
+    expect(logged).toEqual([7])
+    await expect(plain).resolves.toBe(8)
+    const suspended = exports.run!(200)
+    expect(logged).toEqual([7])
+    await expect(suspended).resolves.toBe(201)
+    expect(logged).toEqual([7, 200])
+  })
+
+  // A handler established before the suspension catches an exception thrown after it: legacy
+  // EH with the suspension inside the catch body, which Asyncify cannot unwind.
+  const catching = wat(
+    `(module
+      (import "env" "get" (func $get (param i32) (result i32)))
+      (tag $oops (param i32))
+      (memory 1)
+      (func $handler (param $x i32) (result i32)
+        (try (result i32)
+          (do (throw $oops (call $get (local.get $x))))
+          (catch $oops (call $get (i32.add (pop i32) (i32.const 100))))))
+      (func (export "run") (param $x i32) (result i32) (i32.add (call $handler (local.get $x)) (i32.const 1))))`,
+    ['ExceptionHandling'],
+  )
+
+  it('a module only JSPI can run (a suspension inside a catch block) builds for JSPI alone in auto, and is refused in mode "asyncify"', async () => {
+    const auto = await asyncifyWasm(catching, { imports: ['env.get'], optimize: 0, filename: 'eh.wasm' })
+    expect(auto.wasm).toBeNull()
+    expect(auto.report.paths).toEqual(['jspi'])
+    expect(auto.report.asyncifyUnsupported).toMatch(/function "handler" calls "get", which can suspend, inside a catch block/)
+    const strict = (await asyncifyWasm(catching, { imports: ['env.get'], optimize: 0, mode: 'asyncify' }).catch((e: unknown) => e)) as AsyncifyError
+    expect(strict.code).toBe('ASYNCIFY_UNSUPPORTED_FEATURE')
+
+    const loading = instantiate({ jspi: auto.jspi!.wasm }, { env: { get: (x: number) => later(x * 2) } }, { name: 'eh.wasm' })
+    if (!jspiHere) {
+      const error = (await loading.catch((e: unknown) => e)) as AsyncifyError
+      expect(error.code).toBe('ASYNCIFY_NO_JSPI')
+      expect(error.message).toMatch(/^eh\.wasm: this module can only run with JSPI.*because Asyncify cannot transform it: .*inside a catch block/)
+      return
+    }
+    const exports = (await loading).instance.exports as Record<string, (x: number) => Promise<number>>
+    // get(5) = 10 is thrown, caught, and get(110) = 220 awaited in the handler; + 1.
+    await expect(exports.run!(5)).resolves.toBe(221)
+    await expect(Promise.all([exports.run!(1), exports.run!(2)])).resolves.toEqual([205, 209])
+  })
+
+  const onlyJspi: [what: string, text: string, features: Parameters<typeof wat>[1]][] = [
+    [
+      'try_table, an exception thrown after the suspension and caught by a handler set up before it',
+      `(module
+        (import "env" "get" (func $get (param i32) (result i32)))
+        (tag $e (param i32))
+        (memory 1)
+        (func (export "run") (param $x i32) (result i32)
+          (i32.add
+            (block $caught (result i32)
+              (try_table (catch $e $caught) (throw $e (call $get (local.get $x))))
+              (i32.const -1))
+            (i32.const 1))))`,
+      ['ExceptionHandling', 'ReferenceTypes'],
+    ],
+    [
+      'call_ref',
+      `(module
+        (type $t (func (param i32) (result i32)))
+        (import "env" "get" (func $get (type $t)))
+        (memory 1)
+        (elem declare func $get)
+        (func (export "run") (param $x i32) (result i32)
+          (i32.add (call_ref $t (local.get $x) (ref.func $get)) (i32.const 1))))`,
+      ['ReferenceTypes', 'GC'],
+    ],
+    [
+      'a tail call',
+      `(module
+        (import "env" "get" (func $get (param i32) (result i32)))
+        (memory 1)
+        (func $inc (param $x i32) (result i32) (i32.add (call $get (local.get $x)) (i32.const 1)))
+        (func (export "run") (param $x i32) (result i32) (return_call $inc (local.get $x))))`,
+      ['TailCall'],
+    ],
+  ]
+  for (const [what, text, features] of onlyJspi) {
+    it(`${what}, which Asyncify cannot transform: JSPI alone in auto, ${jspiHere ? 'and it runs' : 'refused here naming why'}`, async () => {
+      const result = await asyncifyWasm(wat(text, features), { imports: ['env.get'], optimize: 0, filename: 'only.wasm' })
+      expect(result.report.paths).toEqual(['jspi'])
+      expect(result.report.asyncifyUnsupported).toMatch(/Asyncify/)
+      const loading = instantiate({ jspi: result.jspi!.wasm }, { env: { get: (x: number) => later(x * 2) } }, { name: 'only.wasm' })
+      if (!jspiHere) {
+        expect(((await loading.catch((e: unknown) => e)) as AsyncifyError).code).toBe('ASYNCIFY_NO_JSPI')
+        return
+      }
+      const exports = (await loading).instance.exports as Record<string, (x: number) => Promise<number>>
+      await expect(Promise.all([exports.run!(20), exports.run!(3)])).resolves.toEqual([41, 7])
+    })
+  }
+
+  it('an engine stack overflow under a suspending export is an AsyncifyStackOverflowError on either path', async () => {
+    const recursive = wat(`(module
+      (import "env" "get" (func $get (param i32) (result i32)))
+      (memory 1)
+      (func $down (param $n i32) (result i32)
+        (if (result i32) (i32.eqz (local.get $n))
+          (then (call $get (i32.const 0)))
+          (else (i32.add (call $down (i32.sub (local.get $n) (i32.const 1))) (i32.const 1)))))
+      (func (export "run") (param $n i32) (result i32) (call $down (local.get $n))))`)
+    const result = await asyncifyWasm(recursive, { imports: ['env.get'], optimize: 0 })
+    const { instance } = await instantiate({ jspi: result.jspi!.wasm, asyncify: result.wasm! }, { env: { get: (x: number) => later(x) } })
+    const exports = instance.exports as Record<string, (n: number) => Promise<number>>
+    const error = await exports.run!(10_000_000).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(AsyncifyStackOverflowError)
+    expect((error as Error).message).toMatch(/call stack overflowed.*recurse less deeply/)
+    await expect(exports.run!(100)).resolves.toBe(100)
+    expect(asyncifyStats(instance).suspendedCalls).toBe(0)
+  })
+})

@@ -1,0 +1,23 @@
+import { defineConfig } from 'vitest/config'
+
+/*
+ * The engine's behaviour tests again, on the JSPI path: `npm test` runs this
+ * config under Node 26 (tools/node26) with ASYNCIFY_TEST_ENGINE=jspi, so
+ * test/helpers/engine.ts instantiates the JSPI build of every module.
+ */
+export default defineConfig({
+  test: {
+    include: [
+      'test/engine/runtime-behaviour.test.ts',
+      'test/engine/c-programs.test.ts',
+      'test/engine/edges.test.ts',
+      'test/engine/stack-pointer.test.ts',
+      'test/engine/heap-ownership.test.ts',
+      'test/engine/stress.test.ts',
+      'test/engine/jspi.test.ts',
+      'test/fuzz/fuzz.test.ts',
+    ],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+  },
+})
