@@ -43,9 +43,14 @@ const runner: RunProgram = inWorker
 const otherMode = inWorker
   ? h('a', { href: '?' }, 'run them on the page instead')
   : h('a', { href: '?worker' }, 'run them in a Web Worker instead')
+// The same test the runtime makes: with JSPI it fetches the untouched build, else the asyncified one.
+const jspi = 'Suspending' in WebAssembly && 'promising' in WebAssembly
 document.querySelector('#mode')!.append(
   inWorker ? 'The programs run in a Web Worker; ' : "The programs run on the page's main thread; ",
   otherMode,
-  '.',
+  '. ',
+  jspi
+    ? 'They suspend with JSPI, the engine\'s own stack switching.'
+    : 'They suspend with Asyncify: this browser has no JSPI.',
 )
 document.querySelector('main')!.append(sleep.section, input.section, fetchText.section, sort.section)

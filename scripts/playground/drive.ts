@@ -198,12 +198,35 @@ export interface Visit {
   page: Page
   /** Page errors, console errors and CSP violations seen so far, on the page or in its worker. */
   problems: string[]
+  /** Paths of the .wasm files fetched so far, by the page or its worker. */
+  wasmRequests: string[]
 }
 
-/** Opens the playground; `worker` runs the programs in a Web Worker (the page's `?worker` mode). */
-export async function openPlayground(context: BrowserContext, url: string, { worker = false } = {}): Promise<Visit> {
+/**
+ * Opens the playground; `worker` runs the programs in a Web Worker (the page's
+ * `?worker` mode); `hideJspi` removes JSPI from the page before its scripts
+ * run, as on an engine without it.
+ */
+export async function openPlayground(
+  context: BrowserContext,
+  url: string,
+  { worker = false, hideJspi = false } = {},
+): Promise<Visit> {
   const page = await context.newPage()
   const problems: string[] = []
+  const wasmRequests: string[] = []
+  page.on('request', (request) => {
+    const path = new URL(request.url()).pathname
+    // In dev, `x.wasm?asyncify` module imports are scripts with the same path ending.
+    if (path.endsWith('.wasm') && request.resourceType() === 'fetch') wasmRequests.push(path)
+  })
+  if (hideJspi) {
+    await page.addInitScript(() => {
+      const api = WebAssembly as unknown as Record<string, unknown>
+      delete api.Suspending
+      delete api.promising
+    })
+  }
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`))
   page.on('console', (message) => {
     // The fetch demo asks for a missing file on purpose; Chromium logs every 404.
@@ -219,7 +242,7 @@ export async function openPlayground(context: BrowserContext, url: string, { wor
   await page.goto(new URL(worker ? '?worker' : '', url).href)
   const mode = worker ? 'The programs run in a Web Worker' : "The programs run on the page's main thread"
   await page.getByText(mode).waitFor({ timeout: TIMEOUT })
-  return { page, problems }
+  return { page, problems, wasmRequests }
 }
 
 /**

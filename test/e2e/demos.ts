@@ -14,14 +14,16 @@ export interface Run {
   url: () => string
   context: () => BrowserContext
   worker?: boolean
+  /** Remove JSPI from the page (main-thread runs only: a worker has its own WebAssembly). */
+  hideJspi?: boolean
 }
 
-export function describeDemos({ name, url, context, worker = false }: Run): void {
+export function describeDemos({ name, url, context, worker = false, hideJspi = false }: Run): void {
   describe(name, () => {
     let visit: Visit
     const screenshots = `${repoDir}/test/artifacts/e2e/${name.replace(/\W+/g, '-')}`
     beforeAll(async () => {
-      visit = await openPlayground(context(), url(), { worker })
+      visit = await openPlayground(context(), url(), { worker, hideJspi })
     })
     afterAll(async () => {
       await visit?.page.close()
@@ -52,6 +54,14 @@ export function describeDemos({ name, url, context, worker = false }: Run): void
     })
     test(worker ? 'the wasm was fetched by the worker, not the page' : 'the wasm was fetched by the page', async () => {
       expect(await wasmFetchedByPage(visit.page)).toBe(!worker)
+    })
+    // Debian's Chromium has JSPI: the builds fetched tell which path the runtime took.
+    test(hideJspi ? 'with JSPI hidden, the programs fell back to the asyncified builds' : 'the programs ran the JSPI builds', async () => {
+      const path = hideJspi ? 'They suspend with Asyncify: this browser has no JSPI.' : "They suspend with JSPI, the engine's own stack switching."
+      await visit.page.getByText(path).waitFor()
+      const builds = [...new Set(visit.wasmRequests)].map((request) => (/\.jspi[-.]/.test(request) ? 'jspi' : 'asyncify'))
+      expect(builds).toHaveLength(4)
+      expect(new Set(builds)).toEqual(new Set([hideJspi ? 'asyncify' : 'jspi']))
     })
     test('the page logged no errors', () => {
       assertNoProblems(visit)

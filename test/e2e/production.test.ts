@@ -44,6 +44,7 @@ test('the CSP is in force on the strict server: an inline script is refused', as
 
 describeDemos({ name: 'vite preview', url: () => plain.url, context })
 describeDemos({ name: 'vite preview, programs in a Web Worker', url: () => plain.url, context, worker: true })
+describeDemos({ name: 'vite preview with JSPI hidden (the Asyncify fallback)', url: () => plain.url, context, hideJspi: true })
 describeDemos({ name: `vite preview with CSP ${CSP}`, url: () => strict.url, context })
 describeDemos({
   name: `vite preview with CSP ${CSP}, programs in a Web Worker`,
