@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { AsyncifyError } from 'unplugin-asyncify/runtime'
 import { describe, expect, it } from 'vitest'
@@ -67,7 +67,9 @@ describe('where the Asyncify data lives', () => {
 
   it('the runtime shipped to browsers contains no eval and no Function constructor', () => {
     const dir = join(import.meta.dirname, '../../dist/runtime-shim')
-    for (const file of ['index.js', 'instantiate.js', 'driver.js', 'errors.js', 'metadata.js']) {
+    const files = readdirSync(dir).filter((file) => file.endsWith('.js'))
+    expect(files).toContain('instantiate.js')
+    for (const file of files) {
       const code = readFileSync(join(dir, file), 'utf8')
       expect(code).not.toMatch(/\beval\s*\(|new\s+Function\b|\bFunction\s*\(/)
     }
