@@ -174,9 +174,9 @@ async function instantiateJspi(
   })
   if (trampolined.length > 0) {
     const t: WebAssembly.ModuleImports = { flag: driver.flag, token: driver.token, r: driver.resumed() }
-    trampolined.forEach(({ plain, entry }, i) => {
+    trampolined.forEach(({ plain }, i) => {
       t[`p${i}`] = plain
-      t[`w${i}`] = new jspi.Suspending(driver.wait(placeholderFor(entry.results)))
+      t[`w${i}`] = new jspi.Suspending(driver.wait())
     })
     const trampolines = await instantiateCached(importTrampolines(trampolined.map(({ entry }) => entry)), { t })
     trampolined.forEach(({ entry }, i) => {

@@ -31,9 +31,6 @@ interface Call extends StackUser {
   outerSp: number
   /** The import it is suspended at, for messages. */
   suspendedAt: string
-  /** How the Promise it waits on settled: thrown into wasm by `resumed`. */
-  failed: boolean
-  error: unknown
 }
 
 /** The JSPI part of the WebAssembly namespace (not yet in TypeScript's DOM types). */
@@ -54,9 +51,9 @@ export class JspiDriver {
   private readonly imports = new ImportDepth()
   private suspended = 0
   private pending: PromiseLike<unknown> | null = null
-  private nextId = 1
-  /** Suspended calls by id. */
-  private readonly waiting = new Map<number, Call>()
+  /** Calls in flight by id; ids of finished calls are reused, so the table stays small. */
+  private readonly calls: (Call | undefined)[] = []
+  private readonly freeIds: number[] = []
   /** Raised by an async import that returned a Promise; its trampoline then waits. */
   readonly flag = new WebAssembly.Global({ value: 'i32', mutable: true }, 0)
   /** The id of the call that is about to suspend, kept by the trampoline across the suspension. */
@@ -84,12 +81,8 @@ export class JspiDriver {
     }
   }
 
-  /**
-   * The Suspending half: the call leaves the JS stack until the Promise
-   * settles. A rejection resolves to the placeholder and is thrown by
-   * `resumed`, once the call is back on the books.
-   */
-  wait(placeholder: unknown): () => Promise<unknown> {
+  /** The Suspending half: the call leaves the JS stack until the Promise settles. */
+  wait(): () => PromiseLike<unknown> {
     return () => {
       this.flag.value = 0
       const pending = this.pending!
@@ -97,30 +90,19 @@ export class JspiDriver {
       const call = this.active.pop()!
       this.stacks.leave(call, call.outerSp, this.active.length > 0, false)
       this.suspended++
-      this.waiting.set(call.id, call)
-      return Promise.resolve(pending).then(undefined, (error: unknown) => {
-        call.failed = true
-        call.error = error
-        return placeholder
-      })
+      // The engine settles a Promise itself; another thenable is adopted the way `await` would.
+      return pending instanceof Promise ? pending : Promise.resolve(pending)
     }
   }
 
-  /** Called by the import trampoline as soon as the engine switched back to call `id`. */
+  /** Called by the import trampoline as soon as the engine switched back to call `id`, with its value or its rejection. */
   resumed(): (id: number) => void {
     return (id) => {
-      const call = this.waiting.get(id)!
-      this.waiting.delete(id)
+      const call = this.calls[id]!
       this.suspended--
       call.importDepth = this.imports.current
       call.outerSp = this.stacks.enter(call, this.active.length === 0)
       this.active.push(call)
-      if (call.failed) {
-        const { error } = call
-        call.failed = false
-        call.error = undefined
-        throw error
-      }
     }
   }
 
@@ -136,8 +118,7 @@ export class JspiDriver {
   /** Called by an export trampoline when the export returned. */
   exit(): () => void {
     return () => {
-      const call = this.active.pop()!
-      this.stacks.leave(call, call.outerSp, this.active.length > 0, true)
+      this.finish(this.active.pop()!)
     }
   }
 
@@ -146,13 +127,12 @@ export class JspiDriver {
     return (...args) => {
       const call: Call = {
         ...newStackUser(),
-        id: this.nextId++,
+        id: this.freeIds.pop() ?? this.calls.length,
         importDepth: this.imports.current,
         outerSp: 0,
         suspendedAt: '',
-        failed: false,
-        error: undefined,
       }
+      this.calls[call.id] = call
       call.outerSp = this.stacks.enter(call, this.active.length === 0)
       this.active.push(call)
       let promise: Promise<unknown>
@@ -162,18 +142,12 @@ export class JspiDriver {
         this.abandon(call)
         return Promise.reject(this.translate(error, call))
       }
-      // Still active after the synchronous part: it threw (or returned without a trampoline).
+      // Still active after the synchronous part: it threw.
       this.abandon(call)
-      return promise.then(
-        (value) => {
-          this.abandon(call)
-          return value
-        },
-        (error: unknown) => {
-          this.abandon(call)
-          throw this.translate(error, call)
-        },
-      )
+      return promise.catch((error: unknown) => {
+        this.abandon(call)
+        throw this.translate(error, call)
+      })
     }
   }
 
@@ -181,13 +155,19 @@ export class JspiDriver {
     return { mode: 'jspi', suspendedCalls: this.suspended, stackPointer: this.stacks.current(), asyncifyStackUsed: 0 }
   }
 
-
-  /** A call whose exception left wasm: off the active list, its stack freed. */
+  /** A call whose exception left wasm: off the active list, then finished. */
   private abandon(call: Call): void {
     const index = this.active.lastIndexOf(call)
     if (index === -1) return
     this.active.splice(index, 1)
+    this.finish(call)
+  }
+
+  /** A call that will not run again (it returned or threw, and is off the active list): its stack and id freed. */
+  private finish(call: Call): void {
     this.stacks.leave(call, call.outerSp, this.active.length > 0, true)
+    this.calls[call.id] = undefined
+    this.freeIds.push(call.id)
   }
 
   /** The engine's errors for what the Asyncify path reports with codes. */

@@ -7,10 +7,14 @@
  * function that calls the plain JS function first and calls the Suspending
  * one only when a Promise came back (the JS side raises `flag`, keeps the
  * Promise and puts the call's id in `token`). Both calls come from wasm, so no
- * JS frame sits between the `promising` export and the suspension. After the
- * Suspending call returns, the trampoline calls `resumed(id)` with the id it
- * kept in a local: the engine resumes a stack in a microtask of its own, and
- * this call is the one moment the driver can know which call runs again.
+ * JS frame sits between the `promising` export and the suspension. When the
+ * Suspending call returns or throws (a rejection), the trampoline calls
+ * `resumed(id)` with the id it kept in a local: the engine resumes a stack in
+ * a microtask of its own, and this call is the one moment the driver can know
+ * which call runs again. Catching with `catch_all` and rethrowing (legacy
+ * exception handling, which every engine with JSPI has) lets the Suspending
+ * import hand the engine the import's own Promise, with no reaction of ours
+ * in between.
  *
  * Export trampolines. Each suspending export is wrapped in a wasm function
  * that calls it and then calls `exit`: the driver learns synchronously that
@@ -40,6 +44,9 @@ const LOCAL_SET = 0x21
 const GLOBAL_GET = 0x23
 const CALL = 0x10
 const IF_EMPTY = [0x04, 0x40]
+const TRY_EMPTY = [0x06, 0x40]
+const CATCH_ALL = 0x19
+const RETHROW = 0x09
 const END = 0x0b
 
 class Types {
@@ -117,8 +124,13 @@ export function importTrampolines(signatures: Signature[]): Uint8Array {
         GLOBAL_GET, FLAG,
         ...IF_EMPTY,
         GLOBAL_GET, TOKEN, LOCAL_SET, ...leb(token),
+        ...TRY_EMPTY,
         CALL, ...leb(wait(i)),
         ...setResults,
+        CATCH_ALL,
+        LOCAL_GET, ...leb(token), CALL, RESUMED,
+        RETHROW, 0,
+        END,
         LOCAL_GET, ...leb(token), CALL, RESUMED,
         END,
         ...results.flatMap((local) => [LOCAL_GET, ...leb(local)]),
