@@ -10,14 +10,15 @@ export const DEV_PREFIX = '/@asyncify/'
  * keep a hundred copies.
  */
 export class DevAssets {
-  private readonly byPath = new Map<string, Uint8Array>()
+  /** Bytes, or the work that makes them on the first request (see `addLazy`). */
+  private readonly byPath = new Map<string, Uint8Array | (() => Promise<Uint8Array>)>()
   private readonly pathByBuild = new Map<string, string>()
 
   /**
    * Stores the bytes of `file`'s build `name` (`prog.wasm`, `prog.jspi.wasm`)
    * and returns the path (below the base) that serves them.
    */
-  add(file: string, hash: string, name: string, bytes: Uint8Array): string {
+  add(file: string, hash: string, name: string, bytes: Uint8Array | (() => Promise<Uint8Array>)): string {
     const path = `${DEV_PREFIX}${hash}/${encodeURIComponent(name)}`
     const build = `${file}\0${name}`
     const previous = this.pathByBuild.get(build)
@@ -28,20 +29,43 @@ export class DevAssets {
   }
 
   /**
-   * Connect middleware for a server whose `base` is `base` (it runs before
-   * Vite strips the base). The path is content-addressed, so it can be cached forever.
+   * A build made only when a client asks for it: the Vite dev server builds the
+   * asyncified module for engines without JSPI on their first request, so an
+   * edit reloads without waiting for Binaryen. `hash` must name the input and
+   * the options (the output does not exist yet). The work runs once.
    */
-  middleware(base: string) {
+  addLazy(file: string, hash: string, name: string, make: () => Promise<Uint8Array>): string {
+    let made: Promise<Uint8Array> | null = null
+    return this.add(file, hash, name, () => (made ??= make()))
+  }
+
+  /**
+   * Connect middleware for a server whose `base` is `base` (it runs before
+   * Vite strips the base). The path is content-addressed, so it can be cached
+   * forever. A lazy build that fails answers 500 with the reason, which the
+   * runtime reports as ASYNCIFY_FETCH_FAILED; `onError` also logs it.
+   */
+  middleware(base: string, onError: (message: string) => void) {
     const prefix = base.replace(/\/$/, '')
     return (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
       const url = req.url?.split('?')[0]
       const path = url?.startsWith(`${prefix}/`) ? url.slice(prefix.length) : url
-      const bytes = path === undefined ? undefined : this.byPath.get(path)
-      if (!bytes) return next()
-      res.setHeader('Content-Type', 'application/wasm')
-      res.setHeader('Content-Length', bytes.length)
-      res.setHeader('Cache-Control', 'max-age=31536000, immutable')
-      res.end(bytes)
+      const entry = path === undefined ? undefined : this.byPath.get(path)
+      if (!entry) return next()
+      const send = (bytes: Uint8Array) => {
+        res.setHeader('Content-Type', 'application/wasm')
+        res.setHeader('Content-Length', bytes.length)
+        res.setHeader('Cache-Control', 'max-age=31536000, immutable')
+        res.end(bytes)
+      }
+      if (entry instanceof Uint8Array) return send(entry)
+      entry().then(send, (error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error)
+        onError(message)
+        res.statusCode = 500
+        res.setHeader('Content-Type', 'text/plain; charset=utf-8')
+        res.end(message)
+      })
     }
   }
 }

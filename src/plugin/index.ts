@@ -34,13 +34,15 @@ import { createUnplugin, type UnpluginFactory, type UnpluginOptions } from 'unpl
 import type { Plugin as VitePlugin, ResolvedConfig } from 'vite'
 import type { RuleSetRule } from 'webpack'
 import type { RuleSetRule as RspackRule } from '@rspack/core'
-import type { TransformResult } from '../transform/index.js'
+import type { TransformOptions, TransformResult } from '../transform/index.js'
+import { prepareJspiWithoutBinaryen } from '../transform/jspi-fast.js'
 import { hashedName, writeAsset } from './assets.js'
 import { LOADER_FILE, LOADER_ID, moduleCode, moduleReport, type WasmSource, type WasmSources } from './codegen.js'
 import { DevAssets } from './dev-assets.js'
 import { LOADER_PATH, type ModuleHost } from './webpack-loader.js'
 import { renderDts, writeDts } from './dts.js'
 import { resolveOptions, type AsyncifyPluginOptions } from './options.js'
+import { cacheKey } from './cache.js'
 import { transformCached, type Log } from './transform.js'
 
 export type { AsyncifyPluginOptions, ModuleOptions } from './options.js'
@@ -94,6 +96,13 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
     return sources
   }
 
+  /** A build served by the Vite dev server (or inlined when small). */
+  function inlineOrDev(file: string, name: string, wasm: Uint8Array): WasmSource {
+    if (wasm.length <= options.inlineLimit) return { kind: 'inline', bytes: wasm }
+    const path = devAssets.add(file, hashedName(name, wasm).slice(0, -5), name, wasm)
+    return { kind: 'url', expression: JSON.stringify(devBase(state.vite!.config) + path.slice(1)), relative: true }
+  }
+
   /** One build of `file`, as the asset `name` (`prog.wasm`, or `prog.jspi.wasm` for the JSPI build). */
   async function deliverBuild(context: unknown, file: string, name: string, wasm: Uint8Array): Promise<WasmSource> {
     if (wasm.length <= options.inlineLimit) return { kind: 'inline', bytes: wasm }
@@ -102,8 +111,7 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
     if (state.vite?.serve) {
       // SSR in dev runs in this very process: inlining avoids serving or writing anything.
       if (server) return { kind: 'inline', bytes: wasm }
-      const path = devAssets.add(file, hashedName(name, wasm).slice(0, -5), name, wasm)
-      return { kind: 'url', expression: JSON.stringify(devBase(state.vite.config) + path.slice(1)), relative: true }
+      return inlineOrDev(file, name, wasm)
     }
     switch (meta.framework) {
       case 'vite':
@@ -134,15 +142,46 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
     }
   }
 
+  /**
+   * Vite dev, for the browser, in mode 'auto': the JSPI build read without
+   * Binaryen, served at once, and the asyncified build made only when a client
+   * without JSPI asks for it. Null when only the full pipeline can decide.
+   */
+  async function devModule(file: string, bytes: Uint8Array, transform: TransformOptions, host: ModuleHost, context: unknown): Promise<string | null> {
+    const rollup = context as RollupLikeContext | null
+    if (!state.vite?.serve || rollup?.environment?.config.consumer === 'server' || (transform.mode ?? 'auto') !== 'auto') return null
+    const result = prepareJspiWithoutBinaryen(bytes, transform)
+    if (result === null) return null
+    const { filename, suspendingExports, warnings } = result.report
+    const jspi = result.jspi!
+    for (const warning of warnings) host.warn(`${filename}: ${warning}`)
+    if (options.dts) await writeDts(file, renderDts(file, jspi.wasm, jspi.metadata))
+    const asyncifyPath = devAssets.addLazy(file, cacheKey(bytes, transform).slice(0, 8), basename(file), async () => {
+      const built = await transformCached(bytes, { ...transform, mode: 'asyncify' }, cacheDir(), state.log)
+      if (built.report.suspendingExports.join() !== suspendingExports.join()) {
+        state.log(
+          `${filename}: the asyncified build suspends in exports ${built.report.suspendingExports.join(', ') || 'none'}, ` +
+            `the JSPI build in ${suspendingExports.join(', ') || 'none'} (the optimizer removed a path); ` +
+            `in dev, exports follow the JSPI build's call graph`,
+        )
+      }
+      return built.wasm!
+    })
+    const sources: WasmSources = {
+      asyncify: { kind: 'url', expression: JSON.stringify(devBase(state.vite.config) + asyncifyPath.slice(1)), relative: true },
+      jspi: inlineOrDev(file, jspiName(file), jspi.wasm),
+    }
+    return moduleCode(basename(file), sources, moduleReport({ ...result.report, paths: ['jspi', 'asyncify'] }))
+  }
+
   /** The JavaScript that replaces a claimed module; `context` is the bundler's plugin context. */
   async function loadModule(file: string, host: ModuleHost, context: unknown): Promise<string> {
     host.addWatchFile(file)
-    const result = await transformCached(
-      new Uint8Array(await readFile(file)),
-      options.transformFor(file, state.root),
-      cacheDir(),
-      state.log,
-    )
+    const bytes = new Uint8Array(await readFile(file))
+    const transform = options.transformFor(file, state.root)
+    const dev = await devModule(file, bytes, transform, host, context)
+    if (dev !== null) return dev
+    const result = await transformCached(bytes, transform, cacheDir(), state.log)
     const { filename, warnings, asyncifyUnsupported } = result.report
     for (const warning of warnings) host.warn(`${filename}: ${warning}`)
     if (asyncifyUnsupported !== null) {
@@ -224,7 +263,7 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
         state.vite = { config, serve: config.command === 'serve' }
       },
       configureServer(server) {
-        server.middlewares.use(devAssets.middleware(devBase(server.config)))
+        server.middlewares.use(devAssets.middleware(devBase(server.config), (message) => server.config.logger.error(`[${NAME}] ${message}`)))
       },
       // Vite points assets of SSR builds at `base`, a URL for the browser; the
       // server reads its copy from disk beside its own chunk.

@@ -47,7 +47,12 @@ export class WasmReader {
       case 0x7b: return 'v128'
       case 0x70: return 'funcref'
       case 0x6f: return 'externref'
-      case 0x63:
+      case 0x63: {
+        // (ref null func) and (ref null extern) are funcref and externref written out in full.
+        const heap = this.bytes[this.offset]
+        this.heapType()
+        return heap === 0x70 ? 'funcref' : heap === 0x6f ? 'externref' : 'ref'
+      }
       case 0x64:
         this.heapType()
         return 'ref'
@@ -66,10 +71,12 @@ export class WasmReader {
     while (this.byte() & 0x80);
   }
 
+  /** Flags bit 0: a maximum follows; bit 3: a page size (custom page sizes). Bounds are u64 LEBs under memory64. */
   limits(): void {
     const flags = this.byte()
     this.u32()
     if (flags & 1) this.u32()
+    if (flags & 8) this.u32()
   }
 
   table(): void {

@@ -19,3 +19,5 @@ const url = () => server.url
 const context = () => browser.context
 describeDemos({ name: 'dev server', url, context })
 describeDemos({ name: 'dev server, programs in a Web Worker', url, context, worker: true })
+// The dev server makes the asyncified builds only when a client without JSPI asks.
+describeDemos({ name: 'dev server with JSPI hidden (asyncified builds made on request)', url, context, hideJspi: true })

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { binaryenRuns } from '../../dist/plugin/transform.js'
 import { build, createServer, type InlineConfig, type ViteDevServer } from 'vite'
 import asyncify from 'unplugin-asyncify/vite'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
@@ -130,6 +131,31 @@ describe('vite dev server (base /sub/)', () => {
     expect(urls).toEqual([expect.stringMatching(/\/app\.wasm$/), expect.stringMatching(/\/app\.jspi\.wasm$/)])
     const builds = await Promise.all(urls.map(async (url) => buildOf(new Uint8Array(await (await fetch(origin + url)).arrayBuffer()))))
     expect(builds).toEqual(['asyncify', 'jspi'])
+  })
+
+  test('an edit reloads without Binaryen: the JSPI build is read from the bytes, the asyncified one made on its first request', async () => {
+    // A custom section of random bytes makes the input new to the shared transform cache.
+    const nonce = new TextEncoder().encode(`nonce${Math.random()}`)
+    const program = compileC('../plugin/app.c', ['-O1'])
+    writeFileSync(join(dir, 'app.wasm'), Buffer.concat([program, Buffer.from([0, nonce.length + 1, nonce.length]), nonce]))
+    const runs = binaryenRuns.count
+    let urls = await wasmUrlsOf('main.js', 'app.wasm')
+    for (let attempt = 0; attempt < 200 && !(await fetch(origin + urls[1]!)).ok; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      urls = await wasmUrlsOf('main.js', 'app.wasm')
+    }
+    const jspi = new Uint8Array(await (await fetch(origin + urls[1]!)).arrayBuffer())
+    expect(buildOf(jspi)).toBe('jspi')
+    expect(binaryenRuns.count).toBe(runs)
+    const asyncified = new Uint8Array(await (await fetch(origin + urls[0]!)).arrayBuffer())
+    expect(buildOf(asyncified)).toBe('asyncify')
+    expect(binaryenRuns.count).toBe(runs + 1)
+    const suspending = (bytes: Uint8Array) =>
+      JSON.parse(new TextDecoder().decode(WebAssembly.Module.customSections(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), 'unplugin-asyncify')[0]!)).suspendingExports
+    expect(suspending(jspi)).toEqual(suspending(asyncified))
+    // Made once: a second request is served from memory.
+    await fetch(origin + urls[0]!)
+    expect(binaryenRuns.count).toBe(runs + 1)
   })
 
   test('SSR in dev runs the async wasm imports', async () => {

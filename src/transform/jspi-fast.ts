@@ -1,0 +1,163 @@
+/*
+ * The JSPI build without Binaryen, for the Vite dev server's edit-reload
+ * path: binaryen.js needs seconds to minutes just to read and analyse a large
+ * module, while this reads what the JSPI build needs straight from the bytes
+ * (scan.ts) and decides the same way the Binaryen pipeline does (the same
+ * selection, the same call-graph rule). It declines (returns null) whenever
+ * only Binaryen could decide: an instruction the scanner does not know, or a
+ * C stack pointer that has no name (found by the shape of prologues), or a
+ * module already put through Asyncify; the caller then runs the pipeline.
+ */
+import { MALLOC_EXPORT, MEMORY_EXPORT, STACK_POINTER_EXPORT, type MemoryLocation, type Signature } from '../runtime-shim/metadata.js'
+import type { FunctionImport, ModuleFacts } from './analyse.js'
+import { suspendingByCallGraph } from './call-graph.js'
+import { checkReservedNames } from './check-supported.js'
+import { asyncImportMetadata } from './describe.js'
+import { emitJspi, type JspiPlan } from './jspi.js'
+import { resolveTransformOptions, type TransformOptions } from './options.js'
+import type { TransformResult } from './pipeline.js'
+import { ScanError, scanModule, type ScannedModule } from './scan.js'
+import { selectFunctions } from './select.js'
+import { checkWasmHeader } from './wasm-sections.js'
+
+const STACK_POINTER = '__stack_pointer'
+const MALLOC = 'malloc'
+const KIND = { function: 0, table: 1, memory: 2, global: 3, tag: 4 } as const
+
+export function prepareJspiWithoutBinaryen(bytes: Uint8Array, options: TransformOptions = {}): TransformResult | null {
+  const started = performance.now()
+  const resolved = resolveTransformOptions({ ...options, mode: 'jspi' })
+  const { filename } = resolved
+  checkWasmHeader(bytes, filename)
+  let scanned: ScannedModule
+  try {
+    scanned = scanModule(bytes)
+  } catch (error) {
+    if (error instanceof ScanError) return null
+    throw error
+  }
+  if (scanned.exports.some((entry) => entry.name === 'asyncify_start_unwind') || scanned.globals.some((g) => g.name === '__asyncify_state')) {
+    return null
+  }
+  const stackPointer = findStackPointerByName(scanned, resolved.stackPointer)
+  if (stackPointer === undefined) return null
+
+  const facts = factsOf(scanned)
+  checkReservedNames(facts, filename)
+  const selection = selectFunctions(facts, resolved)
+  const suspending = suspendingByCallGraph(facts, selection.asyncImports.map((entry) => entry.name), selection.runtime)
+  const suspendingExports = facts.exports
+    .filter((entry) => entry.kind === KIND.function && suspending.has(entry.value))
+    .map((entry) => entry.name)
+
+  const jspi = emitJspi(bytes, planOf(scanned, stackPointer), {
+    asyncImports: selection.asyncImports.map(asyncImportMetadata),
+    suspendingExports,
+    stackSize: resolved.stackSize,
+    asyncifyUnsupported: null,
+  })
+  return {
+    wasm: null,
+    metadata: null,
+    jspi,
+    report: {
+      filename,
+      paths: ['jspi'],
+      asyncifyUnsupported: null,
+      functions: { instrumented: 0, total: scanned.bodies.length },
+      size: { before: bytes.length, after: jspi.wasm.length },
+      timeMs: Math.round(performance.now() - started),
+      asyncImports: selection.asyncImports.map((entry) => `${entry.module}.${entry.base}`),
+      suspendingExports,
+      warnings: selection.warnings,
+    },
+  }
+}
+
+/** A function's name for patterns and the call graph: its name-section name, else `$<index>`. */
+function functionName(scanned: ScannedModule, index: number): string {
+  return scanned.functions[index]?.name ?? `$${index}`
+}
+
+/** The scan in the shape the selection and the call-graph rule read. */
+function factsOf(scanned: ScannedModule): ModuleFacts {
+  const imports: FunctionImport[] = []
+  const functions: string[] = []
+  scanned.functions.forEach((fn, index) => {
+    const name = functionName(scanned, index)
+    if (fn.imported) imports.push({ name, module: fn.imported.module, base: fn.imported.name, ...fn.type })
+    else functions.push(name)
+  })
+  const calls = new Map<string, Set<string>>()
+  const expressionKinds = new Map<string, Set<string>>()
+  scanned.bodies.forEach((body, i) => {
+    const name = functions[i]!
+    calls.set(name, new Set([...body.calls].map((callee) => functionName(scanned, callee))))
+    expressionKinds.set(name, new Set(body.indirect ? ['CallIndirect'] : []))
+  })
+  return {
+    functions,
+    imports,
+    exports: scanned.exports.map((entry) => ({
+      name: entry.name,
+      kind: KIND[entry.kind],
+      value: entry.kind === 'function' ? functionName(scanned, entry.index) : String(entry.index),
+    })),
+    calls,
+    expressionKinds,
+  }
+}
+
+/**
+ * The C stack pointer's global index, null for none, or undefined when only
+ * the shape of the code could tell (the Binaryen pipeline decides then).
+ */
+function findStackPointerByName(scanned: ScannedModule, option: string | number | false): number | null | undefined {
+  if (option === false) return null
+  const candidates = scanned.globals.map((global, index) => ({ global, index })).filter(({ global }) => global.mutable && global.type === 'i32')
+  const exportedAs = new Map(scanned.exports.filter((entry) => entry.kind === 'global').map((entry) => [entry.index, entry.name]))
+  const named = (name: string) =>
+    candidates.find(({ global, index }) => global.name === name || exportedAs.get(index) === name || global.imported?.name === name)
+  if (typeof option === 'number') return candidates.find(({ index }) => index === option)?.index ?? undefined
+  if (option !== 'auto') return named(option)?.index ?? undefined
+  const found = named(STACK_POINTER)
+  if (found) return found.index
+  return candidates.some(({ global }) => !global.imported) ? undefined : null
+}
+
+function planOf(scanned: ScannedModule, stackPointer: number | null): JspiPlan {
+  const added: JspiPlan['added'] = []
+  let memory: MemoryLocation | null = null
+  const first = scanned.memories[0]
+  if (first) {
+    const exported = scanned.exports.find((entry) => entry.kind === 'memory' && entry.index === 0)
+    if (first.imported) memory = { import: [first.imported.module, first.imported.name] }
+    else if (exported) memory = { export: exported.name }
+    else {
+      added.push({ name: MEMORY_EXPORT, kind: KIND.memory, index: 0 })
+      memory = { export: MEMORY_EXPORT }
+    }
+  }
+  if (stackPointer !== null) added.push({ name: STACK_POINTER_EXPORT, kind: KIND.global, index: stackPointer })
+  const malloc = findMalloc(scanned)
+  if (malloc !== null) added.push({ name: MALLOC_EXPORT, kind: KIND.function, index: malloc })
+  const signatures = new Map<string, Signature>()
+  for (const entry of scanned.exports) if (entry.kind === 'function') signatures.set(entry.name, scanned.functions[entry.index]!.type)
+  return {
+    added,
+    memory,
+    stackPointer: stackPointer === null ? null : STACK_POINTER_EXPORT,
+    malloc: malloc === null ? null : MALLOC_EXPORT,
+    signatures,
+  }
+}
+
+/** `malloc` by its export, else by its name, when it is a defined i32 -> i32 function (as allocator.ts decides). */
+function findMalloc(scanned: ScannedModule): number | null {
+  const exported = scanned.exports.find((entry) => entry.kind === 'function' && entry.name === MALLOC)
+  const index = exported?.index ?? scanned.functions.findIndex((fn) => fn.name === MALLOC)
+  const fn = scanned.functions[index]
+  if (!fn || fn.imported) return null
+  const { params, results } = fn.type
+  return params.length === 1 && params[0] === 'i32' && results.length === 1 && results[0] === 'i32' ? index : null
+}

@@ -1,0 +1,72 @@
+/*
+ * The JSPI build read without Binaryen (the Vite dev server's edit-reload
+ * path) must be the very build the Binaryen pipeline makes in mode 'jspi':
+ * the same bytes, so the same exports suspend and the runtime finds the same
+ * memory, C stack pointer and malloc.
+ */
+import { readdirSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import binaryen from 'binaryen'
+import { asyncifyWasm, type TransformOptions } from 'unplugin-asyncify/transform'
+import { describe, expect, it } from 'vitest'
+import { prepareJspiWithoutBinaryen } from '../../dist/transform/jspi-fast.js'
+import { generateTtf } from '../../scripts/fuzz/generate-ttf.js'
+import { Random } from '../../scripts/fuzz/random.js'
+import { compileC } from '../helpers/compile-c.js'
+import { wat } from '../helpers/wat.js'
+
+const fixtures = join(import.meta.dirname, '../fixtures')
+
+async function expectSameBuild(bytes: Uint8Array, options: TransformOptions = {}) {
+  const fast = prepareJspiWithoutBinaryen(bytes, options)
+  expect(fast).not.toBeNull()
+  const full = await asyncifyWasm(bytes, { ...options, mode: 'jspi' })
+  expect(fast!.jspi!.metadata).toEqual(full.jspi!.metadata)
+  expect(Buffer.from(fast!.jspi!.wasm).equals(Buffer.from(full.jspi!.wasm))).toBe(true)
+  expect(fast!.report.suspendingExports).toEqual(full.report.suspendingExports)
+  expect(fast!.report.asyncImports).toEqual(full.report.asyncImports)
+  expect(fast!.report.warnings).toEqual(full.report.warnings)
+}
+
+describe('the JSPI build without Binaryen is the pipeline\'s JSPI build', () => {
+  const programs = readdirSync(join(fixtures, 'c')).filter((name) => name.endsWith('.c'))
+  for (const level of ['-O0', '-O2']) {
+    it(`for every C fixture at ${level} (${programs.length} programs), with every import async`, async () => {
+      for (const program of programs) await expectSameBuild(compileC(program, [level]))
+    })
+  }
+
+  // Their counters are unnamed mutable i32 globals, which only the shape of the code tells from a stack pointer.
+  it('for the WAT fixtures, with imports listed, runtime functions named and the stack pointer option', async () => {
+    for (const name of readdirSync(join(fixtures, 'wat'))) {
+      const bytes = wat(readFileSync(join(fixtures, 'wat', name), 'utf8'))
+      await expectSameBuild(bytes, { imports: ['env.*'], stackPointer: false })
+      await expectSameBuild(bytes, { imports: ['env.nothing'], runtime: ['*'], stackPointer: false })
+    }
+  })
+
+  it('for 40 random modules from wasm-opt\'s translate-to-fuzz', async () => {
+    const random = new Random(7)
+    for (let i = 0; i < 40; i++) await expectSameBuild(await generateTtf(random), { stackPointer: false })
+  })
+
+  it('declines what only Binaryen can decide: a stack pointer without a name, a module already through Asyncify', () => {
+    const unnamed = withoutNames(`(module
+      (import "env" "get" (func $get (result i32)))
+      (memory 1)
+      (global (mut i32) (i32.const 65536))
+      (func (export "run") (result i32) (call $get)))`)
+    expect(prepareJspiWithoutBinaryen(unnamed)).toBeNull()
+    const foreign = wat(`(module (memory 1) (global $__asyncify_state (mut i32) (i32.const 0)) (func (export "asyncify_start_unwind") (param i32)))`)
+    expect(prepareJspiWithoutBinaryen(foreign)).toBeNull()
+  })
+})
+
+/** The module as a stripping linker leaves it: no name section. */
+function withoutNames(text: string): Uint8Array {
+  const module = binaryen.parseText(text)
+  binaryen.setDebugInfo(false)
+  const bytes = module.emitBinary()
+  module.dispose()
+  return bytes
+}
