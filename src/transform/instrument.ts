@@ -8,13 +8,21 @@ export interface Instrumentation {
   canSuspend: Set<string>
 }
 
-/** Runs Binaryen's Asyncify pass and reads its decisions back from its verbose log. */
+/** What Asyncify refuses in a function it instruments; its fatal error does not say which function. */
+export type AsyncifyLimit = 'tail call' | 'reference-typed local'
+
+/**
+ * Runs Binaryen's Asyncify pass and reads its decisions back from its verbose
+ * log. `culprits` names the functions that can suspend and hit a limit, for
+ * the error (the pass aborts without naming them).
+ */
 export function instrument(
   binaryen: Binaryen,
   module: BinaryenModule,
   asyncImports: FunctionImport[],
   userRuntime: string[],
   filename: string,
+  culprits: (limit: AsyncifyLimit) => string[],
 ): Instrumentation {
   if (asyncImports.length > 0) {
     binaryen.setPassArgument('asyncify-imports', asyncImports.map((entry) => `${entry.module}.${entry.base}`).join(','))
@@ -30,12 +38,19 @@ export function instrument(
     const original = error instanceof BinaryenFailure ? error.original : error
     // The verbose decisions are our own log; anything else printed before the failure explains it.
     const printed = error instanceof BinaryenFailure ? printedText(error.output.filter((line) => !line.startsWith('[asyncify] '))) : ''
+    const reason = binaryenMessage(binaryen, original)
+    const limit: AsyncifyLimit | null = /tail call/i.test(reason) ? 'tail call' : /non-number types/i.test(reason) ? 'reference-typed local' : null
+    const named = limit === null ? [] : culprits(limit)
+    const where = named.length === 0 ? '' : ` in function ${quoteList(named)}`
     throw new AsyncifyError(
       'ASYNCIFY_UNSUPPORTED_FEATURE',
-      `${filename}: Binaryen's Asyncify pass cannot transform this module: ${binaryenMessage(binaryen, original)}` +
+      `${filename}: Binaryen's Asyncify pass cannot transform this module${where}: ${reason}` +
         `${printed ? ` (${printed})` : ''}; ` +
-        `compile without that feature (for example -mno-tail-call, no reference-typed locals), ` +
-        `or list the function in asyncify({ runtime }) if it never suspends`,
+        (named.length === 0
+          ? `compile without that feature (for example -mno-tail-call, no reference-typed locals), ` +
+            `or list the function in asyncify({ runtime }) if it never suspends`
+          : `compile without ${limit === 'tail call' ? 'tail calls (-mno-tail-call)' : 'reference-typed locals there'}, ` +
+            `or list ${quoteList(named)} in asyncify({ runtime }) if it never suspends; engines with JSPI run it as it is (mode "auto")`),
       { cause: error },
     )
   }
@@ -45,4 +60,9 @@ export function instrument(
     if (match) canSuspend.add(match[1] as string)
   }
   return { canSuspend }
+}
+
+function quoteList(names: string[]): string {
+  const shown = names.slice(0, 3).map((name) => `"${name}"`).join(', ')
+  return names.length > 3 ? `${shown} and ${names.length - 3} more` : shown
 }

@@ -24,11 +24,12 @@ import { refuseSuspensionInCatch } from './check-catch.js'
 import { suspendingByCallGraph } from './call-graph.js'
 import { checkReservedNames, checkSupported } from './check-supported.js'
 import { asyncImportMetadata, describeModule } from './describe.js'
-import { instrument } from './instrument.js'
+import { instrument, type AsyncifyLimit } from './instrument.js'
 import { emitJspi, planJspi } from './jspi.js'
 import { markRuntimeNoInline } from './mark-runtime.js'
 import type { OptimizeLevel, ResolvedTransformOptions } from './options.js'
 import { read } from './read.js'
+import { ScanError, scanModule, type ScannedBody } from './scan.js'
 import { selectFunctions, type Selection } from './select.js'
 import { findStackPointer } from './stack-pointer.js'
 
@@ -161,7 +162,9 @@ function asyncifyModule(
   // From here on, decide from the module as it will be emitted: the
   // optimizer merges identical functions and re-points their exports.
   const functions = definedFunctions(binaryen, module)
-  const { canSuspend } = instrument(binaryen, module, selection.asyncImports, selection.userRuntime, filename)
+  const { canSuspend } = instrument(binaryen, module, selection.asyncImports, selection.userRuntime, filename, (limit) =>
+    asyncifyCulprits(bytes, facts, selection, limit),
+  )
   const defined = new Set(functions)
   const suspending = new Set([...canSuspend].filter((name) => defined.has(name) && !selection.runtime.has(name)))
   if ([...facts.expressionKinds.values()].some((kinds) => kinds.has('Try'))) {
@@ -179,6 +182,26 @@ function asyncifyModule(
   const wasm = module.emitBinary()
   binaryen.setDebugInfo(false)
   return { wasm, metadata, instrumented: suspending.size, total: functions.length }
+}
+
+/**
+ * The functions (as read, before optimizing) that can be on the stack during a
+ * suspension and hit `limit`, read from the input's bytes: Binaryen cannot be
+ * asked after its pass aborted. Empty when the scanner cannot read the module.
+ */
+function asyncifyCulprits(bytes: Uint8Array, facts: ModuleFacts, selection: Selection, limit: AsyncifyLimit): string[] {
+  let bodies: ScannedBody[]
+  try {
+    bodies = scanModule(bytes).bodies
+  } catch (error) {
+    if (error instanceof ScanError) return []
+    throw error
+  }
+  const suspending = suspendingByCallGraph(facts, selection.asyncImports.map((entry) => entry.name), selection.runtime)
+  return facts.functions.filter((name, i) => {
+    const body = bodies[i]
+    return suspending.has(name) && body !== undefined && (limit === 'tail call' ? body.tailCall : body.referenceLocal)
+  })
 }
 
 function suspendingExportsByCallGraph(binaryen: Binaryen, facts: ModuleFacts, selection: Selection): string[] {

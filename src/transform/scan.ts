@@ -59,7 +59,13 @@ export interface ScannedBody {
   calls: Set<number>
   /** Whether it makes any indirect call (`call_indirect`, `call_ref` and their `return_` forms). */
   indirect: boolean
+  /** Whether it makes a tail call (`return_call` and its indirect forms): Asyncify cannot instrument those. */
+  tailCall: boolean
+  /** Whether it declares a local of a reference type: Asyncify cannot save those either. */
+  referenceLocal: boolean
 }
+
+const NUMBER_TYPES: ReadonlySet<WasmValueType> = new Set(['i32', 'i64', 'f32', 'f64', 'v128'])
 
 export interface ScannedModule {
   /** Function index space: imported functions first, then defined ones. */
@@ -306,11 +312,12 @@ function readCode(reader: WasmReader, module: ScannedModule): void {
   for (let n = reader.u32(); n > 0; n--) {
     const size = reader.u32()
     const end = reader.offset + size
+    let referenceLocal = false
     for (let m = reader.u32(); m > 0; m--) {
       reader.u32()
-      reader.valueType()
+      if (!NUMBER_TYPES.has(reader.valueType())) referenceLocal = true
     }
-    const body: ScannedBody = { calls: new Set(), indirect: false }
+    const body: ScannedBody = { calls: new Set(), indirect: false, tailCall: false, referenceLocal }
     expression(reader, body)
     if (reader.offset !== end) {
       throw new ScanError(reader.offset, `the body of function ${module.bodies.length} should end at byte ${end}`)
@@ -397,17 +404,20 @@ function expression(reader: WasmReader, body: ScannedBody | null): void {
       case 0x10: // call
       case 0x12: // return_call
         body?.calls.add(reader.u32())
+        if (body && opcode === 0x12) body.tailCall = true
         break
       case 0x11: // call_indirect: type, table
       case 0x13: // return_call_indirect
         reader.u32()
         reader.u32()
         if (body) body.indirect = true
+        if (body && opcode === 0x13) body.tailCall = true
         break
       case 0x14: // call_ref: type
       case 0x15: // return_call_ref
         reader.u32()
         if (body) body.indirect = true
+        if (body && opcode === 0x15) body.tailCall = true
         break
       case 0x1c: // select with types
         reader.valueTypes()

@@ -43,7 +43,10 @@ const fixtures = resolve(import.meta.dirname, '../fixtures')
 const readBinary = binaryen.readBinary as (bytes: Uint8Array, features: number) => BinaryenModule
 
 /** What the scan reports, as far as binaryen.js can tell it. */
-type Comparable = Omit<ScannedModule, 'memories'> & { firstMemoryImport: ScannedModule['memories'][number]['imported'] }
+type Comparable = Omit<ScannedModule, 'memories' | 'bodies'> & {
+  bodies: Omit<ScannedModule['bodies'][number], 'referenceLocal'>[]
+  firstMemoryImport: ScannedModule['memories'][number]['imported']
+}
 
 /**
  * Binaryen's view of `bytes`. Binaryen names every function and global (by
@@ -88,11 +91,14 @@ function binaryenView(bytes: Uint8Array, scanned: ScannedModule): Comparable {
     const memory = module.hasMemory() ? module.getMemoryInfo() : null
 
     const facts = analyseModule(binaryen, module)
-    const bodies = facts.functions.map((name) => {
+    // Binaryen prints defined functions in index order, each starting a line with ` (func `.
+    const printed = module.emitText().split('\n (func ').slice(1)
+    const bodies = facts.functions.map((name, i) => {
       const kinds = facts.expressionKinds.get(name) ?? new Set()
       return {
         calls: new Set([...(facts.calls.get(name) ?? [])].map((callee) => functionIndex.get(callee)!)),
         indirect: kinds.has('CallIndirect') || kinds.has('CallRef'),
+        tailCall: /\(return_call/.test(printed[i] ?? ''),
       }
     })
     return {
@@ -111,6 +117,8 @@ function comparable(scanned: ScannedModule): Comparable {
   const { memories, ...rest } = scanned
   return {
     ...rest,
+    // Binaryen adds scratch locals of its own when it reads some code, so declared locals are tested apart.
+    bodies: scanned.bodies.map(({ referenceLocal: _, ...body }) => body),
     exports: scanned.exports.map((entry) => (entry.kind === 'tag' || (entry.kind === 'memory' && memories.length !== 1) ? { ...entry, index: -1 } : entry)),
     firstMemoryImport: memories[0]?.imported ?? null,
   }
@@ -431,6 +439,26 @@ describe('scanModule on what it cannot decode', () => {
 })
 
 describe('scanModule details', () => {
+  it('marks the bodies that declare a reference-typed local or make a tail call (what Asyncify refuses)', () => {
+    const scanned = scanModule(
+      assemble(`(module
+        (type $t (func))
+        (table 1 funcref)
+        (func $plain (local i32 i64 f32 f64 v128))
+        (func $holds (local externref))
+        (func $tail (return_call $plain))
+        (func $tailIndirect (return_call_indirect (type $t) (i32.const 0)))
+        (func $tailRef (return_call_ref $t (ref.func $plain))))`),
+    )
+    expect(scanned.bodies.map(({ tailCall, referenceLocal }) => [tailCall, referenceLocal])).toEqual([
+      [false, false],
+      [false, true],
+      [true, false],
+      [true, false],
+      [true, false],
+    ])
+  })
+
   it('a damaged name section names nothing, and the rest reads as usual', () => {
     const unnamed = withoutCustomSection(compileC('loop.c'), 'name')!
     // Subsection 1 (function names) says 50 bytes, and the section ends after 8.

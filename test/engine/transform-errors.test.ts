@@ -114,7 +114,26 @@ describe('transform errors name the file, the cause and the fix', () => {
     )
     const error = await failure(bytes, { optimize: 0, mode: 'asyncify' })
     expect(error.code).toBe('ASYNCIFY_UNSUPPORTED_FEATURE')
-    expect(error.message).toMatch(/^prog\.wasm: Binaryen's Asyncify pass cannot transform this module/)
+    expect(error.message).toMatch(/^prog\.wasm: Binaryen's Asyncify pass cannot transform this module in function "tail": tail calls/)
+    expect(error.message).toMatch(/list "tail" in asyncify\(\{ runtime \}\)/)
+  })
+
+  it('a reference-typed local in a function that can suspend, naming that function and not its neighbours', async () => {
+    const bytes = wat(
+      `(module
+        (import "env" "get" (func $get (result i32)))
+        (memory 1)
+        (func $quiet (export "quiet") (result i32) (local $r externref) (i32.const 1))
+        (func $holder (export "run") (result i32) (local $r externref)
+          (local.set $r (ref.null extern))
+          (drop (call $get))
+          (drop (local.get $r))
+          (i32.const 1)))`,
+      ['ReferenceTypes'],
+    )
+    const error = await failure(bytes, { optimize: 0, mode: 'asyncify' })
+    expect(error.code).toBe('ASYNCIFY_UNSUPPORTED_FEATURE')
+    expect(error.message).toMatch(/cannot transform this module in function "holder": Asyncify does not yet support non-number types/)
   })
 
   it('a module this package already transformed', async () => {
