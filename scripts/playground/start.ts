@@ -44,6 +44,9 @@ async function main(): Promise<number> {
           console.log(`  ✗ ${name}\n${indent(error instanceof Error ? error.message : String(error), '      ')}`)
         }
       }
+      // Which builds the runtime fetched tells the path it took: JSPI where Chromium has it.
+      const builds = [...new Set(visit.wasmRequests)].map((path) => (/\.jspi[-.]/.test(path) ? 'JSPI' : 'asyncified'))
+      console.log(`  builds fetched: ${builds.join(', ') || 'none'}`)
       try {
         assertNoProblems(visit)
       } catch (error) {
