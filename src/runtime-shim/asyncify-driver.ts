@@ -63,7 +63,7 @@ import {
 } from './errors.js'
 import type { SuspendEngine } from './metadata.js'
 import { OwnedMemory, type Block, type Malloc } from './owned-memory.js'
-import { ImportDepth } from './import-depth.js'
+import { ImportDepth, isThenable } from './import-depth.js'
 import { ShadowStacks, newStackUser, type StackUser } from './shadow-stacks.js'
 
 const HEADER = 8
@@ -120,14 +120,6 @@ export interface AsyncifyStats {
 }
 
 type WasmFunction = (...args: unknown[]) => unknown
-
-export function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as { then?: unknown }).then === 'function'
-  )
-}
 
 export class AsyncifyDriver {
   private readonly active: Call[] = []

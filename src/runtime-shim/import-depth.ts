@@ -16,3 +16,12 @@ export class ImportDepth {
     }
   }
 }
+
+/** What an import returned that the runtime waits for: a Promise, or any object with a `then` method. */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  )
+}

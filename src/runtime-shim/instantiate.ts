@@ -1,14 +1,15 @@
-import { AsyncifyDriver, isThenable, type AsyncifyExports, type AsyncifyStats } from './asyncify-driver.js'
+import { AsyncifyDriver, type AsyncifyExports, type AsyncifyStats } from './asyncify-driver.js'
 import { AsyncifyError, AsyncifyUnlistedImportError } from './errors.js'
+import { isThenable } from './import-depth.js'
 import { hasJspi, jspi, JspiDriver } from './jspi-driver.js'
-import { readMetadata, type AsyncImportMetadata, type AsyncifyMetadata, type WasmValueType } from './metadata.js'
+import { readMetadata, type AsyncImportMetadata, type AsyncifyMetadata, type Signature, type WasmValueType } from './metadata.js'
 import {
   resolveInstantiateOptions,
   type InstantiateMode,
   type InstantiateOptions,
   type ResolvedInstantiateOptions,
 } from './options.js'
-import { OwnedMemory, type Malloc } from './owned-memory.js'
+import type { Malloc } from './owned-memory.js'
 import { canTrampoline, exportTrampolines, importTrampolines } from './trampolines.js'
 
 export type { InstantiateOptions }
@@ -160,7 +161,7 @@ async function instantiateJspi(
 ): Promise<Built> {
   const { label } = resolved
   if (!hasJspi()) throw noJspi(label, metadata.asyncifyUnsupported)
-  const driver = new JspiDriver(label)
+  const driver = new JspiDriver(label, resolved.shadowStackSize)
   const trampolined: { plain: WasmFunction; entry: AsyncImportMetadata }[] = []
   const wrapped = wrapImports(module, imports, metadata, label, {
     async: (fn, entry, key) => {
@@ -178,7 +179,7 @@ async function instantiateJspi(
       t[`p${i}`] = plain
       t[`w${i}`] = new jspi.Suspending(driver.wait())
     })
-    const trampolines = await instantiateCached(importTrampolines(trampolined.map(({ entry }) => entry)), { t })
+    const trampolines = await instantiateTrampolines('import', trampolined.map(({ entry }) => entry), { t })
     trampolined.forEach(({ entry }, i) => {
       wrapped[entry.module]![entry.name] = trampolines[`f${i}`] as WasmFunction
     })
@@ -186,16 +187,14 @@ async function instantiateJspi(
   const raw = await WebAssembly.instantiate(module, wrapped)
   const rawExports = raw.exports as Record<string, unknown>
   const { memory, stackPointer, malloc } = internals(metadata, rawExports, imports)
-  const owned = new OwnedMemory(label, memory, malloc)
-  owned.reserveAtInstantiation(0, stackPointer ? resolved.shadowStackSize : 0)
-  driver.attach(stackPointer, owned, resolved.shadowStackSize)
+  driver.attach(memory, stackPointer, malloc)
 
   const exits = metadata.suspendingExports.filter((name) => typeof rawExports[name] === 'function')
   for (const name of exits) if (!canTrampoline(metadata.exportSignatures[name]!)) throw untrampolined(label, `export "${name}"`)
   const exitTrampolines =
     exits.length === 0
       ? {}
-      : await instantiateCached(exportTrampolines(exits.map((name) => metadata.exportSignatures[name]!)), {
+      : await instantiateTrampolines('export', exits.map((name) => metadata.exportSignatures[name]!), {
           t: Object.fromEntries([['x', driver.exit()], ...exits.map((name, i) => [`r${i}`, rawExports[name]])]),
         })
   const exports = wrapExports(rawExports, metadata, (name) =>
@@ -308,12 +307,18 @@ function wrapExports(
   return Object.freeze(exports)
 }
 
-/** Trampoline modules depend only on signatures: each distinct one is compiled once per page. */
+const TRAMPOLINES = { import: importTrampolines, export: exportTrampolines }
+
+/** Trampoline modules depend only on their kind and signatures: each distinct set is encoded and compiled once per page. */
 const compiled = new Map<string, Promise<WebAssembly.Module>>()
 
-async function instantiateCached(bytes: Uint8Array, imports: WebAssembly.Imports): Promise<WebAssembly.Exports> {
-  const key = String.fromCharCode(...bytes)
+async function instantiateTrampolines(
+  kind: keyof typeof TRAMPOLINES,
+  signatures: Signature[],
+  imports: WebAssembly.Imports,
+): Promise<WebAssembly.Exports> {
+  const key = `${kind} ${JSON.stringify(signatures.map(({ params, results }) => [params, results]))}`
   let module = compiled.get(key)
-  if (!module) compiled.set(key, (module = WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>)))
+  if (!module) compiled.set(key, (module = WebAssembly.compile(TRAMPOLINES[kind](signatures) as Uint8Array<ArrayBuffer>)))
   return (await WebAssembly.instantiate(await module, imports)).exports
 }

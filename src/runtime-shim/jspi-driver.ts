@@ -16,9 +16,9 @@
  * Promise.
  */
 import { engineStackOverflow, isEngineStackOverflow, suspendOutsideCall } from './errors.js'
-import { isThenable, type AsyncifyStats } from './asyncify-driver.js'
-import type { OwnedMemory } from './owned-memory.js'
-import { ImportDepth } from './import-depth.js'
+import type { AsyncifyStats } from './asyncify-driver.js'
+import { ImportDepth, isThenable } from './import-depth.js'
+import { OwnedMemory, type Malloc } from './owned-memory.js'
 import { ShadowStacks, newStackUser, type StackUser } from './shadow-stacks.js'
 
 type WasmFunction = (...args: unknown[]) => unknown
@@ -60,10 +60,16 @@ export class JspiDriver {
   readonly token = new WebAssembly.Global({ value: 'i32', mutable: true }, 0)
   private stacks!: ShadowStacks
 
-  constructor(private readonly label: string) {}
+  constructor(
+    private readonly label: string,
+    private readonly shadowStackSize: number,
+  ) {}
 
-  attach(stackPointer: WebAssembly.Global | null, owned: OwnedMemory, shadowStackSize: number): void {
-    this.stacks = new ShadowStacks(stackPointer, owned, shadowStackSize)
+  /** Completes the driver once the instance exists; only overlapping calls need memory of their own here. */
+  attach(memory: WebAssembly.Memory | null, stackPointer: WebAssembly.Global | null, malloc: Malloc | null): void {
+    const owned = new OwnedMemory(this.label, memory, malloc)
+    owned.reserveAtInstantiation(0, stackPointer ? this.shadowStackSize : 0)
+    this.stacks = new ShadowStacks(stackPointer, owned, this.shadowStackSize)
   }
 
   /** The plain half of an async import: a thenable is kept for `wait`, and `flag` raised. */
