@@ -8,12 +8,12 @@
  * C stack pointer that has no name (found by the shape of prologues), or a
  * module already put through Asyncify; the caller then runs the pipeline.
  */
-import { MALLOC_EXPORT, MEMORY_EXPORT, STACK_POINTER_EXPORT, type MemoryLocation, type Signature } from '../runtime-shim/metadata.js'
+import type { Signature } from '../runtime-shim/metadata.js'
 import type { FunctionImport, ModuleFacts } from './analyse.js'
 import { suspendingByCallGraph } from './call-graph.js'
 import { checkReservedNames } from './check-supported.js'
 import { asyncImportMetadata } from './describe.js'
-import { emitJspi, type JspiPlan } from './jspi.js'
+import { emitJspi, planFromReach, type JspiPlan } from './jspi.js'
 import { resolveTransformOptions, type TransformOptions } from './options.js'
 import type { TransformResult } from './pipeline.js'
 import { ScanError, scanModule, type ScannedModule } from './scan.js'
@@ -126,30 +126,20 @@ function findStackPointerByName(scanned: ScannedModule, option: string | number 
 }
 
 function planOf(scanned: ScannedModule, stackPointer: number | null): JspiPlan {
-  const added: JspiPlan['added'] = []
-  let memory: MemoryLocation | null = null
   const first = scanned.memories[0]
-  if (first) {
-    const exported = scanned.exports.find((entry) => entry.kind === 'memory' && entry.index === 0)
-    if (first.imported) memory = { import: [first.imported.module, first.imported.name] }
-    else if (exported) memory = { export: exported.name }
-    else {
-      added.push({ name: MEMORY_EXPORT, kind: KIND.memory, index: 0 })
-      memory = { export: MEMORY_EXPORT }
-    }
-  }
-  if (stackPointer !== null) added.push({ name: STACK_POINTER_EXPORT, kind: KIND.global, index: stackPointer })
-  const malloc = findMalloc(scanned)
-  if (malloc !== null) added.push({ name: MALLOC_EXPORT, kind: KIND.function, index: malloc })
   const signatures = new Map<string, Signature>()
   for (const entry of scanned.exports) if (entry.kind === 'function') signatures.set(entry.name, scanned.functions[entry.index]!.type)
-  return {
-    added,
-    memory,
-    stackPointer: stackPointer === null ? null : STACK_POINTER_EXPORT,
-    malloc: malloc === null ? null : MALLOC_EXPORT,
+  return planFromReach({
+    memory: first
+      ? {
+          imported: first.imported,
+          exportedAs: scanned.exports.find((entry) => entry.kind === 'memory' && entry.index === 0)?.name ?? null,
+        }
+      : null,
+    stackPointer,
+    malloc: findMalloc(scanned),
     signatures,
-  }
+  })
 }
 
 /** `malloc` by its export, else by its name, when it is a defined i32 -> i32 function (as allocator.ts decides). */

@@ -30,6 +30,38 @@ export interface JspiPlan {
   signatures: Map<string, Signature>
 }
 
+/** What the runtime must reach, as the module has it; read by Binaryen (here) or by the scanner (jspi-fast.ts). */
+export interface JspiReach {
+  /** Memory 0: where it is imported from, or the name it is exported as; null for a module without memory. */
+  memory: { imported: { module: string; name: string } | null; exportedAs: string | null } | null
+  /** Global index of the C stack pointer. */
+  stackPointer: number | null
+  /** Function index of `malloc`. */
+  malloc: number | null
+  signatures: Map<string, Signature>
+}
+
+/** The exports to add so the runtime reaches all of it, and where the metadata says each thing is. */
+export function planFromReach({ memory, stackPointer, malloc, signatures }: JspiReach): JspiPlan {
+  const added: AddedExport[] = []
+  let location: MemoryLocation | null = null
+  if (memory?.imported) location = { import: [memory.imported.module, memory.imported.name] }
+  else if (memory?.exportedAs) location = { export: memory.exportedAs }
+  else if (memory) {
+    added.push({ name: MEMORY_EXPORT, kind: 2, index: 0 })
+    location = { export: MEMORY_EXPORT }
+  }
+  if (stackPointer !== null) added.push({ name: STACK_POINTER_EXPORT, kind: 3, index: stackPointer })
+  if (malloc !== null) added.push({ name: MALLOC_EXPORT, kind: 0, index: malloc })
+  return {
+    added,
+    memory: location,
+    stackPointer: stackPointer === null ? null : STACK_POINTER_EXPORT,
+    malloc: malloc === null ? null : MALLOC_EXPORT,
+    signatures,
+  }
+}
+
 /** Must run on the module as read: binary indices are Binaryen's list positions only until a pass runs. */
 export function planJspi(
   binaryen: Binaryen,
@@ -38,46 +70,31 @@ export function planJspi(
   exports: ExportEntry[],
   stackPointerGlobal: string | null,
 ): JspiPlan {
-  const added: AddedExport[] = []
-  const functionIndex = new Map<string, number>()
-  for (let i = 0; i < module.getNumFunctions(); i++) functionIndex.set(binaryen.getFunctionInfo(module.getFunctionByIndex(i)).name, i)
-
-  let memory: MemoryLocation | null = null
+  let memory: JspiReach['memory'] = null
   if (module.hasMemory()) {
     const info = module.getMemoryInfo()
     const name = indexNames(input, NAME_SUBSECTION.memory)?.get(0) ?? '0'
-    const exported = exports.find((entry) => entry.kind === binaryen.ExternalMemory && entry.value === name)
-    if (info.module) memory = { import: [info.module, info.base ?? ''] }
-    else if (exported) memory = { export: exported.name }
-    else {
-      added.push({ name: MEMORY_EXPORT, kind: 2, index: 0 })
-      memory = { export: MEMORY_EXPORT }
+    memory = {
+      imported: info.module ? { module: info.module, name: info.base ?? '' } : null,
+      exportedAs: exports.find((entry) => entry.kind === binaryen.ExternalMemory && entry.value === name)?.name ?? null,
     }
   }
-
-  let stackPointer: string | null = null
-  if (stackPointerGlobal !== null) {
-    for (let i = 0; i < module.getNumGlobals(); i++) {
-      if (binaryen.getGlobalInfo(module.getGlobalByIndex(i)).name !== stackPointerGlobal) continue
-      added.push({ name: STACK_POINTER_EXPORT, kind: 3, index: i })
-      stackPointer = STACK_POINTER_EXPORT
-    }
+  let stackPointer: number | null = null
+  for (let i = 0; i < module.getNumGlobals(); i++) {
+    if (binaryen.getGlobalInfo(module.getGlobalByIndex(i)).name === stackPointerGlobal) stackPointer = i
   }
-
-  let malloc: string | null = null
+  let malloc: number | null = null
   const allocator = findAllocator(binaryen, module, exports)
-  if (allocator !== null) {
-    added.push({ name: MALLOC_EXPORT, kind: 0, index: functionIndex.get(allocator)! })
-    malloc = MALLOC_EXPORT
+  for (let i = 0; i < module.getNumFunctions(); i++) {
+    if (binaryen.getFunctionInfo(module.getFunctionByIndex(i)).name === allocator) malloc = i
   }
-
   const signatures = new Map<string, Signature>()
   for (const entry of exports) {
     if (entry.kind !== binaryen.ExternalFunction) continue
     const info = binaryen.getFunctionInfo(module.getFunction(entry.value))
     signatures.set(entry.name, { params: valueTypes(binaryen, info.params), results: valueTypes(binaryen, info.results) })
   }
-  return { added, memory, stackPointer, malloc, signatures }
+  return planFromReach({ memory, stackPointer, malloc, signatures })
 }
 
 export interface JspiDecisions {
