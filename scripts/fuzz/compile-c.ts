@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { clangVersion, compileWasm } from '../clang-env.js'
@@ -31,7 +31,10 @@ export function compileC(source: string, exports: string[], level: OptimizeLevel
   if (!existsSync(output)) {
     mkdirSync(cacheDir, { recursive: true })
     const file = join(cacheDir, `${key}.c`)
-    writeFileSync(file, source)
+    // Campaigns running side by side compile the same programs: clang must never read a half-written file.
+    const partial = `${file}.${process.pid}.tmp`
+    writeFileSync(partial, source)
+    renameSync(partial, file)
     compileWasm({ source: file, output, compileFlags, linkFlags })
   }
   return new Uint8Array(readFileSync(output))
