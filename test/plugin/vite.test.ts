@@ -137,13 +137,16 @@ describe('vite dev server (base /sub/)', () => {
     // A custom section of random bytes makes the input new to the shared transform cache.
     const nonce = new TextEncoder().encode(`nonce${Math.random()}`)
     const program = compileC('../plugin/app.c', ['-O1'])
+    const before = await wasmUrlsOf('main.js', 'app.wasm')
     writeFileSync(join(dir, 'app.wasm'), Buffer.concat([program, Buffer.from([0, nonce.length + 1, nonce.length]), nonce]))
     const runs = binaryenRuns.count
+    // Until the watcher has seen the edit, the module still names the builds of the old bytes.
     let urls = await wasmUrlsOf('main.js', 'app.wasm')
-    for (let attempt = 0; attempt < 200 && !(await fetch(origin + urls[1]!)).ok; attempt++) {
+    for (let attempt = 0; attempt < 200 && (urls[1] === before[1] || !(await fetch(origin + urls[1]!)).ok); attempt++) {
       await new Promise((resolve) => setTimeout(resolve, 50))
       urls = await wasmUrlsOf('main.js', 'app.wasm')
     }
+    expect(urls).not.toContain(before[0])
     const jspi = new Uint8Array(await (await fetch(origin + urls[1]!)).arrayBuffer())
     expect(buildOf(jspi)).toBe('jspi')
     expect(binaryenRuns.count).toBe(runs)
