@@ -7,7 +7,7 @@ import { asyncifyWasm, type OptimizeLevel, type TransformOptions } from './trans
 import type { TransformMode } from './transform/options.js'
 
 const USAGE = `usage: wasm-asyncify <in.wasm> -o <out.wasm> [--mode auto|asyncify|jspi] [--imports env.sleep,env.read_*]
-                     [--runtime name,...] [--optimize 0|1|2|3|s|z] [--stack-size BYTES]
+                     [--runtime name,...] [--optimize 0|1|2|3|s|z] [--preoptimize] [--stack-size BYTES]
                      [--features sign-ext,bulk-memory,...] [--report]
 
   --mode auto      (default) the asyncified module to out.wasm and the module for engines
@@ -56,6 +56,7 @@ async function main(): Promise<void> {
         imports: { type: 'string' },
         runtime: { type: 'string' },
         optimize: { type: 'string' },
+        preoptimize: { type: 'boolean' },
         'stack-size': { type: 'string' },
         features: { type: 'string' },
         report: { type: 'boolean' },
@@ -87,6 +88,7 @@ async function main(): Promise<void> {
       imports: list(values.imports),
       runtime: list(values.runtime),
       optimize: optimizeLevel(values.optimize),
+      preoptimize: values.preoptimize,
       stackSize,
       features: list(values.features) as TransformOptions['features'],
       mode: chosenMode,

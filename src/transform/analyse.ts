@@ -1,6 +1,8 @@
 import type { WasmValueType } from '../runtime-shim/metadata.js'
 import { withOutput } from './binaryen-output.js'
 import type { Binaryen, BinaryenModule } from './binaryen.js'
+import { ScanError, scanModule } from './scan.js'
+import { callFactsFromScan, type CallFacts } from './scan-facts.js'
 
 export interface FunctionImport {
   /** Binaryen's internal name of the imported function. */
@@ -18,12 +20,29 @@ export interface ModuleFacts {
   exports: { name: string; kind: number; value: string }[]
   /** Direct calls: caller -> callees (imports included). */
   calls: Map<string, Set<string>>
-  /** Per function, the expression kinds Binaryen counted in it (`TryTable`, `CallRef`, ...). */
+  /** Per function, the kinds of expression the later steps refuse or inspect (`CallIndirect`, `CallRef`, `Try`, `TryTable`). */
   expressionKinds: Map<string, Set<string>>
+  indirect: IndirectCalls
 }
 
-/** Reads the facts the later steps decide on, through Binaryen's own analyses. */
-export function analyseModule(binaryen: Binaryen, module: BinaryenModule): ModuleFacts {
+export interface IndirectCalls {
+  /** Per function that makes indirect calls: the signatures its `call_indirect`s name, or 'any' (a `call_ref`). */
+  byCaller: Map<string, Set<string> | 'any'>
+  /**
+   * The functions an indirect call of each signature can reach (see
+   * scan-facts.ts); null when the module cannot tell, and then any indirect
+   * call may reach anything.
+   */
+  targets: Map<string, string[]> | null
+}
+
+/**
+ * Reads the facts the later steps decide on. `bytes` must be the module
+ * `module` was read from (or emitted as): the call graph comes from a scan of
+ * them, and from Binaryen's printed analyses only for what the scanner cannot
+ * decode.
+ */
+export function analyseModule(binaryen: Binaryen, module: BinaryenModule, bytes: Uint8Array): ModuleFacts {
   const functions: string[] = []
   const imports: FunctionImport[] = []
   for (let i = 0; i < module.getNumFunctions(); i++) {
@@ -40,13 +59,33 @@ export function analyseModule(binaryen: Binaryen, module: BinaryenModule): Modul
       functions.push(info.name)
     }
   }
+  // The function index space, as Binaryen reads and writes it: imports first.
+  const byIndex = [...imports.map((entry) => entry.name), ...functions]
   return {
     functions,
     imports,
     exports: readExports(binaryen, module),
-    calls: callGraph(module),
-    expressionKinds: expressionKinds(module),
+    ...(scannedCallFacts(bytes, byIndex, imports.length) ?? printedCallFacts(module)),
   }
+}
+
+function scannedCallFacts(bytes: Uint8Array, byIndex: string[], imported: number): CallFacts | null {
+  try {
+    const scanned = scanModule(bytes)
+    const sameSpace = scanned.functions.length === byIndex.length && scanned.functions.every((fn, i) => (fn.imported !== null) === i < imported)
+    return sameSpace ? callFactsFromScan(scanned, (index) => byIndex[index]!) : null
+  } catch (error) {
+    if (error instanceof ScanError) return null
+    throw error
+  }
+}
+
+/** The same facts from Binaryen, for modules the scanner cannot decode: slow, and blind to what indirect calls reach. */
+export function printedCallFacts(module: BinaryenModule): CallFacts {
+  const expressionKinds = printedExpressionKinds(module)
+  const byCaller: IndirectCalls['byCaller'] = new Map()
+  for (const [fn, kinds] of expressionKinds) if (kinds.has('CallIndirect') || kinds.has('CallRef')) byCaller.set(fn, 'any')
+  return { calls: printedCallGraph(module), expressionKinds, indirect: { byCaller, targets: null } }
 }
 
 export type ExportEntry = ModuleFacts['exports'][number]
@@ -79,7 +118,7 @@ export function valueTypes(binaryen: Binaryen, type: number): WasmValueType[] {
   })
 }
 
-function callGraph(module: BinaryenModule): Map<string, Set<string>> {
+function printedCallGraph(module: BinaryenModule): Map<string, Set<string>> {
   const { output } = withOutput(() => module.runPasses(['print-call-graph']))
   const calls = new Map<string, Set<string>>()
   for (const line of output.join('\n').split('\n')) {
@@ -93,7 +132,7 @@ function callGraph(module: BinaryenModule): Map<string, Set<string>> {
   return calls
 }
 
-function expressionKinds(module: BinaryenModule): Map<string, Set<string>> {
+function printedExpressionKinds(module: BinaryenModule): Map<string, Set<string>> {
   const { output } = withOutput(() => module.runPasses(['func-metrics']))
   const kinds = new Map<string, Set<string>>()
   let current: Set<string> | null = null

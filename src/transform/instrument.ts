@@ -13,23 +13,31 @@ export type AsyncifyLimit = 'tail call' | 'reference-typed local'
 
 /**
  * Runs Binaryen's Asyncify pass and reads its decisions back from its verbose
- * log. `culprits` names the functions that can suspend and hit a limit, for
- * the error (the pass aborts without naming them).
+ * log. With `onlyList` (our call graph's decision, see call-graph.ts) exactly
+ * those functions are instrumented; without it Asyncify decides, minus
+ * `userRuntime`. `culprits` names the functions that can suspend and hit a
+ * limit, for the error (the pass aborts without naming them).
  */
 export function instrument(
   binaryen: Binaryen,
   module: BinaryenModule,
   asyncImports: FunctionImport[],
-  userRuntime: string[],
+  lists: { onlyList: string[] } | { userRuntime: string[] },
   filename: string,
   culprits: (limit: AsyncifyLimit) => string[],
 ): Instrumentation {
-  if (asyncImports.length > 0) {
+  const onlyList = 'onlyList' in lists ? lists.onlyList : null
+  if (onlyList?.length === 0) {
+    // An empty only-list means no list to Asyncify: say instead that nothing can suspend.
+    binaryen.setPassArgument('asyncify-ignore-imports', '1')
+    binaryen.setPassArgument('asyncify-ignore-indirect', '1')
+  } else if (asyncImports.length > 0) {
     binaryen.setPassArgument('asyncify-imports', asyncImports.map((entry) => `${entry.module}.${entry.base}`).join(','))
   } else {
     binaryen.setPassArgument('asyncify-ignore-imports', '1')
   }
-  if (userRuntime.length > 0) binaryen.setPassArgument('asyncify-removelist', userRuntime.join(','))
+  if (onlyList !== null && onlyList.length > 0) binaryen.setPassArgument('asyncify-onlylist', onlyList.join(','))
+  if ('userRuntime' in lists && lists.userRuntime.length > 0) binaryen.setPassArgument('asyncify-removelist', lists.userRuntime.join(','))
   binaryen.setPassArgument('asyncify-verbose', '1')
   let output: string[]
   try {
@@ -56,10 +64,28 @@ export function instrument(
   }
   const canSuspend = new Set<string>()
   for (const line of output) {
-    const match = /^\[asyncify\] (.+) can change the state due to /.exec(line)
+    const match =
+      onlyList === null ? /^\[asyncify\] (.+) can change the state due to /.exec(line) : /^\[asyncify\] (.+)'s state is set based on the only-list to 1$/.exec(line)
     if (match) canSuspend.add(match[1] as string)
   }
+  if (onlyList !== null && (canSuspend.size !== onlyList.length || onlyList.some((name) => !canSuspend.has(name)))) {
+    // Asyncify read a name differently from how we wrote it: its instrumentation and our metadata would disagree.
+    throw new AsyncifyError(
+      'ASYNCIFY_BINARYEN_FAILED',
+      `${filename}: Asyncify instrumented ${canSuspend.size} functions where ${onlyList.length} were listed; ` +
+        `this is a bug in unplugin-asyncify, please report it with the .wasm file`,
+    )
+  }
   return { canSuspend }
+}
+
+/**
+ * Whether Asyncify reads `name` in a list exactly as written: its list syntax
+ * has no quoting (a comma separates, `*` is a wildcard) and it escapes
+ * characters outside the text format's identifier set.
+ */
+export function listable(name: string): boolean {
+  return /^[0-9A-Za-z!#$%&'+\-./:<=>?@^_`|~]+$/.test(name)
 }
 
 function quoteList(names: string[]): string {

@@ -17,6 +17,7 @@ import { emitJspi, planFromReach, type JspiPlan } from './jspi.js'
 import { resolveTransformOptions, type TransformOptions } from './options.js'
 import type { TransformResult } from './pipeline.js'
 import { ScanError, scanModule, type ScannedModule } from './scan.js'
+import { callFactsFromScan } from './scan-facts.js'
 import { selectFunctions } from './select.js'
 import { checkWasmHeader } from './wasm-sections.js'
 
@@ -81,19 +82,12 @@ function functionName(scanned: ScannedModule, index: number): string {
 
 /** The scan in the shape the selection and the call-graph rule read. */
 function factsOf(scanned: ScannedModule): ModuleFacts {
+  const nameOf = (index: number) => functionName(scanned, index)
   const imports: FunctionImport[] = []
   const functions: string[] = []
   scanned.functions.forEach((fn, index) => {
-    const name = functionName(scanned, index)
-    if (fn.imported) imports.push({ name, module: fn.imported.module, base: fn.imported.name, ...fn.type })
-    else functions.push(name)
-  })
-  const calls = new Map<string, Set<string>>()
-  const expressionKinds = new Map<string, Set<string>>()
-  scanned.bodies.forEach((body, i) => {
-    const name = functions[i]!
-    calls.set(name, new Set([...body.calls].map((callee) => functionName(scanned, callee))))
-    expressionKinds.set(name, new Set(body.indirect ? ['CallIndirect'] : []))
+    if (fn.imported) imports.push({ name: nameOf(index), module: fn.imported.module, base: fn.imported.name, ...fn.type })
+    else functions.push(nameOf(index))
   })
   return {
     functions,
@@ -101,10 +95,9 @@ function factsOf(scanned: ScannedModule): ModuleFacts {
     exports: scanned.exports.map((entry) => ({
       name: entry.name,
       kind: KIND[entry.kind],
-      value: entry.kind === 'function' ? functionName(scanned, entry.index) : String(entry.index),
+      value: entry.kind === 'function' ? nameOf(entry.index) : String(entry.index),
     })),
-    calls,
-    expressionKinds,
+    ...callFactsFromScan(scanned, nameOf),
   }
 }
 

@@ -18,8 +18,17 @@ export interface TransformOptions {
    * automatically.
    */
   runtime?: readonly string[]
-  /** Binaryen optimization level; `s` and `z` optimize for size. Default 2. */
+  /**
+   * Binaryen optimization level of the code Asyncify instruments; `s` and `z` optimize
+   * for size. Default 2.
+   */
   optimize?: OptimizeLevel
+  /**
+   * Also run Binaryen's whole-module optimizer at `optimize` before Asyncify, for input a
+   * compiler did not optimize (`-O0`). Default false: compilers optimize their output,
+   * and doing it again costs most of the build time on large modules.
+   */
+  preoptimize?: boolean
   /**
    * Bytes of Asyncify stack that hold one suspended call stack (the live locals of every
    * frame). Default 65536: about a thousand frames of a small function, or a few hundred
@@ -60,6 +69,7 @@ export interface ResolvedTransformOptions {
   imports: string[] | null
   runtime: string[]
   optimize: OptimizeLevel
+  preoptimize: boolean
   stackSize: number
   stackPointer: StackPointerOption
   features: FeatureName[] | null
@@ -80,6 +90,8 @@ export function resolveTransformOptions(options: TransformOptions = {}): Resolve
   if (!OPTIMIZE_LEVELS.includes(optimize)) {
     bad(`optimize must be one of 0, 1, 2, 3, "s", "z"; got ${JSON.stringify(optimize)}`)
   }
+  const preoptimize = options.preoptimize ?? false
+  if (typeof preoptimize !== 'boolean') bad(`preoptimize must be true or false; got ${JSON.stringify(preoptimize)}`)
   const stackSize = options.stackSize ?? DEFAULT_STACK_SIZE
   if (!Number.isInteger(stackSize) || stackSize < 64 || stackSize % 4 !== 0 || stackSize > 0x7fff0000) {
     bad(`stackSize must be a whole number of bytes, a multiple of 4, at least 64; got ${stackSize}`)
@@ -112,6 +124,7 @@ export function resolveTransformOptions(options: TransformOptions = {}): Resolve
     imports: imports ?? null,
     runtime: patterns('runtime', options.runtime) ?? [],
     optimize,
+    preoptimize,
     stackSize,
     stackPointer,
     features: (features as FeatureName[] | undefined) ?? null,

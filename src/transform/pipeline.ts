@@ -5,8 +5,9 @@
  *   analyse   imports, exports, direct call graph, expression kinds per function
  *   select    option patterns -> async imports and runtime functions
  *   check     refuse what Asyncify would transform wrongly (call_ref, try_table, ...)
- *   optimize  Binaryen -O<n>, with runtime code fenced off from inlining
- *   instrument Asyncify, listing exactly the async imports
+ *   optimize  only with `preoptimize`: Binaryen -O<n>, runtime code fenced off from inlining
+ *   instrument Asyncify, listing exactly the async imports and (when the call
+ *             graph can tell) exactly the functions that can suspend
  *   describe  exports for the runtime + the metadata custom section
  *   emit      binary with the name section, so stack traces name functions
  *
@@ -24,13 +25,13 @@ import { refuseSuspensionInCatch } from './check-catch.js'
 import { suspendingByCallGraph } from './call-graph.js'
 import { checkReservedNames, checkSupported } from './check-supported.js'
 import { asyncImportMetadata, describeModule } from './describe.js'
-import { instrument, type AsyncifyLimit } from './instrument.js'
+import { instrument, listable, type AsyncifyLimit } from './instrument.js'
 import { emitJspi, planJspi } from './jspi.js'
 import { markRuntimeNoInline } from './mark-runtime.js'
 import type { OptimizeLevel, ResolvedTransformOptions } from './options.js'
 import { read } from './read.js'
 import { ScanError, scanModule, type ScannedBody } from './scan.js'
-import { selectFunctions, type Selection } from './select.js'
+import { ASYNCIFY_API_MODULE, selectFunctions, type Selection } from './select.js'
 import { findStackPointer } from './stack-pointer.js'
 
 export interface TransformReport {
@@ -87,7 +88,7 @@ export function runPipeline(binaryen: Binaryen, bytes: Uint8Array, options: Reso
   binaryen.setDebugInfo(false)
   const { module, warnings: readWarnings } = read(binaryen, bytes, options)
   try {
-    const facts = analyseModule(binaryen, module)
+    const facts = analyseModule(binaryen, module, bytes)
     const stackPointer = findStackPointer(binaryen, module, bytes, options.stackPointer, filename)
     refuseForeignAsyncify(module, facts.exports, filename)
     checkReservedNames(facts, filename)
@@ -155,14 +156,16 @@ function asyncifyModule(
   binaryen.setOptimizeLevel(optimizeLevel)
   binaryen.setShrinkLevel(shrinkLevel)
   const malloc = exposeAllocator(binaryen, module, facts.exports)
-  if (optimizeLevel > 0 || shrinkLevel > 0) {
+  let instrumented = facts
+  if (options.preoptimize && (optimizeLevel > 0 || shrinkLevel > 0)) {
     markRuntimeNoInline(binaryen, module, facts, selection.runtime)
     module.optimize()
+    // From here on, decide from the module as it will be emitted: the
+    // optimizer merges identical functions and re-points their exports.
+    instrumented = analyseModule(binaryen, module, module.emitBinary())
   }
-  // From here on, decide from the module as it will be emitted: the
-  // optimizer merges identical functions and re-points their exports.
   const functions = definedFunctions(binaryen, module)
-  const { canSuspend } = instrument(binaryen, module, selection.asyncImports, selection.userRuntime, filename, (limit) =>
+  const { canSuspend } = instrument(binaryen, module, selection.asyncImports, asyncifyLists(instrumented, selection), filename, (limit) =>
     asyncifyCulprits(bytes, facts, selection, limit),
   )
   const defined = new Set(functions)
@@ -182,6 +185,21 @@ function asyncifyModule(
   const wasm = module.emitBinary()
   binaryen.setDebugInfo(false)
   return { wasm, metadata, instrumented: suspending.size, total: functions.length }
+}
+
+/**
+ * Our call graph's decision as Asyncify's only-list, so that only functions
+ * that can really reach an async import are instrumented. Asyncify decides by
+ * itself (every indirect call may suspend) when the module cannot tell what
+ * indirect calls reach, when it drives Asyncify from inside (its own rules for
+ * runtime code apply), or when a name cannot be written in a list.
+ */
+function asyncifyLists(facts: ModuleFacts, selection: Selection): { onlyList: string[] } | { userRuntime: string[] } {
+  const asyncifyFallback = { userRuntime: selection.userRuntime }
+  if (facts.indirect.targets === null || facts.imports.some((entry) => entry.module === ASYNCIFY_API_MODULE)) return asyncifyFallback
+  const suspending = suspendingByCallGraph(facts, selection.asyncImports.map((entry) => entry.name), selection.runtime)
+  const onlyList = facts.functions.filter((name) => suspending.has(name))
+  return onlyList.every(listable) ? { onlyList } : asyncifyFallback
 }
 
 /**

@@ -59,6 +59,13 @@ export interface ScannedBody {
   calls: Set<number>
   /** Whether it makes any indirect call (`call_indirect`, `call_ref` and their `return_` forms). */
   indirect: boolean
+  /** The type indices its `call_indirect`s (and `return_call_indirect`s) name. */
+  indirectTypes: Set<number>
+  /** Whether it makes a `call_ref` (or `return_call_ref`): a target of any type. */
+  callRef: boolean
+  /** Whether it has a legacy `try` block, and a `try_table` block. */
+  legacyTry: boolean
+  tryTable: boolean
   /** Whether it makes a tail call (`return_call` and its indirect forms): Asyncify cannot instrument those. */
   tailCall: boolean
   /** Whether it declares a local of a reference type: Asyncify cannot save those either. */
@@ -77,6 +84,16 @@ export interface ScannedModule {
   memories: ScannedMemory[]
   /** Per defined function, in the order of the code section. */
   bodies: ScannedBody[]
+  /** Signatures by type index; null for struct and array types. */
+  types: (Signature | null)[]
+  /**
+   * Whether a type declares supertypes or shares a recursion group: then a
+   * `call_indirect` may accept a function whose signature differs from the
+   * one it names, or reject one with the same signature.
+   */
+  subtyping: boolean
+  /** Functions whose reference the module takes (`ref.func`, element segments): what a table can hold besides exports. */
+  referenced: Set<number>
 }
 
 /** Bytes the scanner cannot decode; `offset` is where in the module. */
@@ -109,8 +126,17 @@ function scan(reader: WasmReader): ScannedModule {
   if (header.some((byte, i) => bytes[i] !== byte)) throw new ScanError(0, 'not a version 1 wasm module')
   reader.offset = header.length
 
-  const module: ScannedModule = { functions: [], exports: [], globals: [], memories: [], bodies: [] }
-  let types: (Signature | null)[] = []
+  const module: ScannedModule = {
+    functions: [],
+    exports: [],
+    globals: [],
+    memories: [],
+    bodies: [],
+    types: [],
+    subtyping: false,
+    referenced: new Set(),
+  }
+  const { referenced } = module
   let names: Names | null = null
   while (reader.offset < bytes.length) {
     const start = reader.offset
@@ -124,13 +150,13 @@ function scan(reader: WasmReader): ScannedModule {
         reader.offset = end
         break
       case 1: // type
-        types = readTypes(reader)
+        readTypes(reader, module)
         break
       case 2: // import
-        readImports(reader, types, module)
+        readImports(reader, module)
         break
       case 3: // function
-        for (let n = reader.u32(); n > 0; n--) module.functions.push({ name: null, imported: null, type: signature(reader, types) })
+        for (let n = reader.u32(); n > 0; n--) module.functions.push({ name: null, imported: null, type: signature(reader, module.types) })
         break
       case 4: // table
         for (let n = reader.u32(); n > 0; n--) {
@@ -139,7 +165,7 @@ function scan(reader: WasmReader): ScannedModule {
             reader.offset++
             reader.byte()
             reader.table()
-            expression(reader, null)
+            expression(reader, null, referenced)
           } else reader.table()
         }
         break
@@ -152,7 +178,7 @@ function scan(reader: WasmReader): ScannedModule {
       case 6: // global
         for (let n = reader.u32(); n > 0; n--) {
           module.globals.push({ name: null, imported: null, type: reader.valueType(), mutable: (reader.byte() & 1) === 1 })
-          expression(reader, null)
+          expression(reader, null, referenced)
         }
         break
       case 7: // export
@@ -169,13 +195,13 @@ function scan(reader: WasmReader): ScannedModule {
         reader.u32()
         break
       case 9: // element
-        readElements(reader)
+        readElements(reader, referenced)
         break
       case 10: // code
         readCode(reader, module)
         break
       case 11: // data
-        readData(reader)
+        readData(reader, referenced)
         break
       case 13: // tag
         for (let n = reader.u32(); n > 0; n--) reader.tag()
@@ -198,24 +224,26 @@ function scan(reader: WasmReader): ScannedModule {
   return module
 }
 
-/** Signatures by type index; null for struct and array types. */
-function readTypes(reader: WasmReader): (Signature | null)[] {
-  const types: (Signature | null)[] = []
+function readTypes(reader: WasmReader, module: ScannedModule): void {
   for (let n = reader.u32(); n > 0; n--) {
     if (reader.bytes[reader.offset] === 0x4e) {
       // A recursion group: its members take consecutive indices.
       reader.offset++
-      for (let m = reader.u32(); m > 0; m--) types.push(subType(reader))
-    } else types.push(subType(reader))
+      const members = reader.u32()
+      if (members > 1) module.subtyping = true
+      for (let m = members; m > 0; m--) module.types.push(subType(reader, module))
+    } else module.types.push(subType(reader, module))
   }
-  return types
 }
 
-function subType(reader: WasmReader): Signature | null {
+function subType(reader: WasmReader, module: ScannedModule): Signature | null {
   let at = reader.offset
   let form = reader.byte()
   if (form === 0x50 || form === 0x4f) {
-    for (let n = reader.u32(); n > 0; n--) reader.u32() // supertypes
+    const supertypes = reader.u32()
+    // A final type with no supertype (0x4f 0x00) is the plain form spelled out.
+    if (form === 0x50 || supertypes > 0) module.subtyping = true
+    for (let n = supertypes; n > 0; n--) reader.u32()
     at = reader.offset
     form = reader.byte()
   }
@@ -248,14 +276,14 @@ function signature(reader: WasmReader, types: (Signature | null)[]): Signature {
   return type
 }
 
-function readImports(reader: WasmReader, types: (Signature | null)[], module: ScannedModule): void {
+function readImports(reader: WasmReader, module: ScannedModule): void {
   for (let n = reader.u32(); n > 0; n--) {
     const imported = { module: reader.name(), name: reader.name() }
     const at = reader.offset
     const kind = reader.byte()
     switch (kind) {
       case 0x00:
-        module.functions.push({ name: null, imported, type: signature(reader, types) })
+        module.functions.push({ name: null, imported, type: signature(reader, module.types) })
         break
       case 0x01:
         reader.table()
@@ -276,7 +304,7 @@ function readImports(reader: WasmReader, types: (Signature | null)[], module: Sc
   }
 }
 
-function readElements(reader: WasmReader): void {
+function readElements(reader: WasmReader, referenced: Set<number>): void {
   for (let n = reader.u32(); n > 0; n--) {
     const at = reader.offset
     const flags = reader.u32()
@@ -284,26 +312,26 @@ function readElements(reader: WasmReader): void {
     // Bit 0: passive or declarative; bit 1: an explicit table (when active); bit 2: items are expressions.
     const active = (flags & 1) === 0
     if (active && flags & 2) reader.u32()
-    if (active) expression(reader, null)
+    if (active) expression(reader, null, referenced)
     const expressions = (flags & 4) !== 0
     if (flags & 3) {
       if (expressions) reader.valueType()
       else reader.byte() // elemkind: 0x00, funcref
     }
     for (let m = reader.u32(); m > 0; m--) {
-      if (expressions) expression(reader, null)
-      else reader.u32()
+      if (expressions) expression(reader, null, referenced)
+      else referenced.add(reader.u32())
     }
   }
 }
 
-function readData(reader: WasmReader): void {
+function readData(reader: WasmReader, referenced: Set<number>): void {
   for (let n = reader.u32(); n > 0; n--) {
     const at = reader.offset
     const flags = reader.u32()
     if (flags > 2) throw new ScanError(at, `unknown data segment flags ${flags}`)
     if (flags === 2) reader.u32() // memory index
-    if (flags !== 1) expression(reader, null)
+    if (flags !== 1) expression(reader, null, referenced)
     skip(reader, reader.u32())
   }
 }
@@ -317,8 +345,17 @@ function readCode(reader: WasmReader, module: ScannedModule): void {
       reader.u32()
       if (!NUMBER_TYPES.has(reader.valueType())) referenceLocal = true
     }
-    const body: ScannedBody = { calls: new Set(), indirect: false, tailCall: false, referenceLocal }
-    expression(reader, body)
+    const body: ScannedBody = {
+      calls: new Set(),
+      indirect: false,
+      indirectTypes: new Set(),
+      callRef: false,
+      legacyTry: false,
+      tryTable: false,
+      tailCall: false,
+      referenceLocal,
+    }
+    expression(reader, body, module.referenced)
     if (reader.offset !== end) {
       throw new ScanError(reader.offset, `the body of function ${module.bodies.length} should end at byte ${end}`)
     }
@@ -328,9 +365,10 @@ function readCode(reader: WasmReader, module: ScannedModule): void {
 
 /**
  * Decodes instructions up to the `end` that closes the expression, recording
- * calls into `body` (null for a constant expression).
+ * calls into `body` (null for a constant expression) and the functions it
+ * takes a reference to into `referenced`.
  */
-function expression(reader: WasmReader, body: ScannedBody | null): void {
+function expression(reader: WasmReader, body: ScannedBody | null, referenced: Set<number>): void {
   let depth = 0
   for (;;) {
     const at = reader.offset
@@ -350,14 +388,17 @@ function expression(reader: WasmReader, body: ScannedBody | null): void {
       case 0xd3: // ref.eq
       case 0xd4: // ref.as_non_null
         break
+      case 0x06: // try
+        if (body) body.legacyTry = true
+      // falls through: a block type, like the other blocks
       case 0x02: // block
       case 0x03: // loop
       case 0x04: // if
-      case 0x06: // try
         blockType(reader)
         depth++
         break
       case 0x1f: // try_table
+        if (body) body.tryTable = true
         blockType(reader)
         for (let n = reader.u32(); n > 0; n--) {
           const clause = reader.offset
@@ -393,10 +434,12 @@ function expression(reader: WasmReader, body: ScannedBody | null): void {
       case 0x40: // memory.grow (memory)
       case 0x41: // i32.const: a signed LEB, skipped by its continuation bits alike
       case 0x42: // i64.const
-      case 0xd2: // ref.func
       case 0xd5: // br_on_null
       case 0xd6: // br_on_non_null
         reader.u32()
+        break
+      case 0xd2: // ref.func
+        referenced.add(reader.u32())
         break
       case 0x0e: // br_table: the labels, then the default
         for (let n = reader.u32(); n >= 0; n--) reader.u32()
@@ -408,7 +451,7 @@ function expression(reader: WasmReader, body: ScannedBody | null): void {
         break
       case 0x11: // call_indirect: type, table
       case 0x13: // return_call_indirect
-        reader.u32()
+        body?.indirectTypes.add(reader.u32())
         reader.u32()
         if (body) body.indirect = true
         if (body && opcode === 0x13) body.tailCall = true
@@ -416,7 +459,7 @@ function expression(reader: WasmReader, body: ScannedBody | null): void {
       case 0x14: // call_ref: type
       case 0x15: // return_call_ref
         reader.u32()
-        if (body) body.indirect = true
+        if (body) body.indirect = body.callRef = true
         if (body && opcode === 0x15) body.tailCall = true
         break
       case 0x1c: // select with types

@@ -30,10 +30,12 @@ describe('Binaryen issue "Inlining breaks asyncify"', () => {
 
   for (const name of ['inlining.wat', 'inlining-one-call-site.wat']) {
     for (const optimize of [0, 1, 2, 3, 's', 'z'] as OptimizeLevel[]) {
-      it(`${name} prints 1 2 3 after the transform at optimize ${optimize}`, async () => {
-        const { wasm } = await asyncifyWasm(wat(fixture(name)), { optimize, filename: name })
-        expect(await printed(wasm!)).toEqual([1, 2, 3])
-      })
+      for (const preoptimize of [false, true]) {
+        it(`${name} prints 1 2 3 after the transform at optimize ${optimize}${preoptimize ? ', whole module optimized first' : ''}`, async () => {
+          const { wasm } = await asyncifyWasm(wat(fixture(name)), { optimize, preoptimize, filename: name })
+          expect(await printed(wasm!)).toEqual([1, 2, 3])
+        })
+      }
     }
   }
 })
@@ -42,7 +44,7 @@ describe('the runtime option', () => {
   it('runtime code that reaches the Asyncify API through helpers works once named in runtime', async () => {
     const bytes = wat(fixture('runtime-through-helper.wat'))
     for (const optimize of [0, 2] as OptimizeLevel[]) {
-      const { wasm, report } = await asyncifyWasm(bytes, { optimize, runtime: ['runtime'], filename: 'helper.wasm' })
+      const { wasm, report } = await asyncifyWasm(bytes, { optimize, preoptimize: true, runtime: ['runtime'], filename: 'helper.wasm' })
       expect(report.warnings.filter((w) => w.includes('runtime pattern'))).toEqual([])
       expect(await printed(wasm!)).toEqual([1, 2, 3])
     }

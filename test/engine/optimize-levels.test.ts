@@ -6,9 +6,9 @@ import { asyncified, later } from '../helpers/engine.js'
 const levels: OptimizeLevel[] = [0, 1, 2, 3, 's', 'z']
 
 describe('optimization never changes behaviour', () => {
-  for (const optimize of levels) {
-    it(`qsort with an async comparator and overlapping calls give the same results at optimize ${optimize}`, async () => {
-      const sort = await asyncified(compileC('sort.c'), { imports: ['env.compare'], optimize }, {
+  for (const [optimize, preoptimize] of levels.flatMap((level) => [false, true].map((whole) => [level, whole] as const))) {
+    it(`qsort with an async comparator and overlapping calls give the same results at optimize ${optimize}${preoptimize ? ', whole module optimized first' : ''}`, async () => {
+      const sort = await asyncified(compileC('sort.c'), { imports: ['env.compare'], optimize, preoptimize }, {
         env: { compare: (a: number, b: number) => later(a - b) },
       })
       sort.exports._initialize()
@@ -21,7 +21,7 @@ describe('optimization never changes behaviour', () => {
         expect([...new Int32Array(memory.buffer, p, values.length)]).toEqual([...values].sort((a, b) => a - b))
       }
 
-      const loop = await asyncified(compileC('loop.c'), { imports: ['env.next'], optimize }, {
+      const loop = await asyncified(compileC('loop.c'), { imports: ['env.next'], optimize, preoptimize }, {
         env: { next: (i: number) => (i % 2 ? later(i) : i) },
       })
       let expected = 0

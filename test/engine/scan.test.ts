@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest'
 import { runNative } from '../../scripts/fuzz/native.js'
 import { Random } from '../../scripts/fuzz/random.js'
 import { concatBytes, encodeName, leb, section, vector } from '../../src/runtime-shim/wasm-writer.js'
-import { analyseModule, valueTypes } from '../../src/transform/analyse.js'
+import { printedCallFacts, valueTypes } from '../../src/transform/analyse.js'
 import { flushOutputWith, installOutputCapture } from '../../src/transform/binaryen-output.js'
 import type { BinaryenModule } from '../../src/transform/binaryen.js'
 import { everyFeature } from '../../src/transform/features.js'
@@ -43,8 +43,8 @@ const fixtures = resolve(import.meta.dirname, '../fixtures')
 const readBinary = binaryen.readBinary as (bytes: Uint8Array, features: number) => BinaryenModule
 
 /** What the scan reports, as far as binaryen.js can tell it. */
-type Comparable = Omit<ScannedModule, 'memories' | 'bodies'> & {
-  bodies: Omit<ScannedModule['bodies'][number], 'referenceLocal'>[]
+type Comparable = Omit<ScannedModule, 'memories' | 'bodies' | 'types' | 'subtyping' | 'referenced'> & {
+  bodies: Omit<ScannedModule['bodies'][number], 'referenceLocal' | 'indirectTypes'>[]
   firstMemoryImport: ScannedModule['memories'][number]['imported']
 }
 
@@ -90,14 +90,18 @@ function binaryenView(bytes: Uint8Array, scanned: ScannedModule): Comparable {
     })
     const memory = module.hasMemory() ? module.getMemoryInfo() : null
 
-    const facts = analyseModule(binaryen, module)
+    const facts = printedCallFacts(module)
     // Binaryen prints defined functions in index order, each starting a line with ` (func `.
     const printed = module.emitText().split('\n (func ').slice(1)
-    const bodies = facts.functions.map((name, i) => {
+    const defined = functions.flatMap((fn, i) => (fn.imported ? [] : [binaryen.getFunctionInfo(module.getFunctionByIndex(i)).name]))
+    const bodies = defined.map((name, i) => {
       const kinds = facts.expressionKinds.get(name) ?? new Set()
       return {
         calls: new Set([...(facts.calls.get(name) ?? [])].map((callee) => functionIndex.get(callee)!)),
         indirect: kinds.has('CallIndirect') || kinds.has('CallRef'),
+        callRef: kinds.has('CallRef'),
+        legacyTry: kinds.has('Try'),
+        tryTable: kinds.has('TryTable'),
         tailCall: /\(return_call/.test(printed[i] ?? ''),
       }
     })
@@ -114,11 +118,11 @@ function binaryenView(bytes: Uint8Array, scanned: ScannedModule): Comparable {
 }
 
 function comparable(scanned: ScannedModule): Comparable {
-  const { memories, ...rest } = scanned
+  const { memories, types: _types, subtyping: _subtyping, referenced: _referenced, ...rest } = scanned
   return {
     ...rest,
     // Binaryen adds scratch locals of its own when it reads some code, so declared locals are tested apart.
-    bodies: scanned.bodies.map(({ referenceLocal: _, ...body }) => body),
+    bodies: scanned.bodies.map(({ referenceLocal: _, indirectTypes: _indirect, ...body }) => body),
     exports: scanned.exports.map((entry) => (entry.kind === 'tag' || (entry.kind === 'memory' && memories.length !== 1) ? { ...entry, index: -1 } : entry)),
     firstMemoryImport: memories[0]?.imported ?? null,
   }
@@ -439,6 +443,26 @@ describe('scanModule on what it cannot decode', () => {
 })
 
 describe('scanModule details', () => {
+  it('reads what indirect calls can reach: the signatures they name and the functions whose reference is taken', () => {
+    const scanned = scanModule(wat(readFileSync(join(fixtures, 'reference-types/indirect-reach.wat'), 'utf8'), ['ReferenceTypes', 'BulkMemory']))
+    const index = (name: string) => scanned.functions.findIndex((fn) => fn.name === name)
+    const body = (name: string) => scanned.bodies[index(name) - 1]!
+    // The element segment's three, and `hidden` through the global's initializer.
+    expect([...scanned.referenced].sort()).toEqual(['slow', 'fast', 'add', 'hidden'].map(index).sort())
+    expect(scanned.types[[...body('apply').indirectTypes][0]!]).toEqual({ params: ['i32'], results: ['i32'] })
+    expect(scanned.types[[...body('combine').indirectTypes][0]!]).toEqual({ params: ['f64', 'f64'], results: ['f64'] })
+    expect(body('outer').indirectTypes.size).toBe(0)
+    expect(scanned.subtyping).toBe(false)
+  })
+
+  it('tells when a call_indirect may accept another signature: declared supertypes, or types sharing a recursion group', () => {
+    const subtyping = (types: string) =>
+      scanModule(assemble(`(module ${types} (func (export "f") (type $a) (i32.const 0)))`)).subtyping
+    expect(subtyping('(type $a (func (result i32)))')).toBe(false)
+    expect(subtyping('(type $a (sub (func (result i32))))')).toBe(true)
+    expect(subtyping('(rec (type $a (func (result i32))) (type $b (func (result i64))))')).toBe(true)
+  })
+
   it('marks the bodies that declare a reference-typed local or make a tail call (what Asyncify refuses)', () => {
     const scanned = scanModule(
       assemble(`(module
