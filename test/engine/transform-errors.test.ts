@@ -156,6 +156,7 @@ describe('transform errors name the file, the cause and the fix', () => {
     const error = await failure(simple(), { optimize: 7 as never })
     expect(error.code).toBe('ASYNCIFY_BAD_OPTIONS')
     expect((await failure(simple(), { imports: ['sleep'] })).message).toMatch(/"module\.name"/)
+    expect((await failure(simple(), { preoptimize: 'yes' as never })).message).toMatch(/preoptimize must be true or false; got "yes"/)
   })
 
   it('the process and the transform keep working after every failure above', async () => {
