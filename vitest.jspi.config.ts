@@ -15,6 +15,8 @@ export default defineConfig({
       'test/engine/heap-ownership.test.ts',
       'test/engine/stress.test.ts',
       'test/engine/jspi.test.ts',
+      'test/engine/cpp-exceptions.test.ts',
+      'test/engine/indirect-reach.test.ts',
       'test/fuzz/fuzz.test.ts',
     ],
     testTimeout: 60_000,
