@@ -3,7 +3,8 @@ import { buildCase, type BuiltCase } from './build-case.js'
 import { checkCase } from './check.js'
 import { reduceCase } from './reduce.js'
 import { saveReproducer } from './reproducer.js'
-import { Sandbox } from './sandbox.js'
+import { ChromiumRunner } from './chromium.js'
+import { Sandbox, type Runner } from './sandbox.js'
 
 export interface CampaignOptions {
   count: number
@@ -14,6 +15,8 @@ export interface CampaignOptions {
   failureDir: string | null
   /** Seconds spent reducing each mismatch; 0 saves it unreduced. */
   reduceSeconds: number
+  /** Run the build under test in Debian's Chromium on this path instead of in Node. */
+  chromium?: 'asyncify' | 'jspi'
   /** Called with one line per module that did not simply pass, per saved reproducer, and every 250 modules. */
   log?: (line: string) => void
 }
@@ -50,7 +53,8 @@ export const DEFAULT_BUDGETS = { transform: 120, asyncified: 30, reference: 10 }
  */
 export async function runCampaign(options: CampaignOptions): Promise<Summary> {
   const started = performance.now()
-  const sandbox = new Sandbox(options.jobs, DEFAULT_BUDGETS)
+  const local = new Sandbox(options.jobs, DEFAULT_BUDGETS)
+  const sandbox: Runner = options.chromium ? await ChromiumRunner.start(local, options.chromium, DEFAULT_BUDGETS.asyncified) : local
   const summary: Summary = {
     seed: options.seed,
     modules: { ttf: 0, c: 0 },
@@ -110,7 +114,7 @@ export async function runCampaign(options: CampaignOptions): Promise<Summary> {
 }
 
 async function keep(
-  sandbox: Sandbox,
+  sandbox: Runner,
   built: BuiltCase,
   differences: string[],
   options: CampaignOptions,

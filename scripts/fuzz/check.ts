@@ -1,7 +1,7 @@
 import { compare, type Verdict } from './compare.js'
 import { withoutNaNs } from './denan.js'
 import type { FuzzCase } from './fuzz-case.js'
-import type { Sandbox } from './sandbox.js'
+import type { Runner } from './sandbox.js'
 
 export interface Checked {
   verdict: Verdict
@@ -19,13 +19,13 @@ export interface Checked {
  * differ are checked again without NaNs (`withoutNaNs`): a difference that
  * disappears there is a NaN bit pattern one.
  */
-export async function checkCase(sandbox: Sandbox, fuzzCase: FuzzCase, wasm: Uint8Array, nanFree = false): Promise<Checked> {
+export async function checkCase(sandbox: Runner, fuzzCase: FuzzCase, wasm: Uint8Array, nanFree = false): Promise<Checked> {
   const none = { calls: 0, suspensions: 0 }
   const outcome = await sandbox.run({ fuzzCase, wasm })
   if (!outcome.ok) {
     const what = outcome.error === null ? 'timed out' : `crashed: ${firstLine(outcome.error)}`
     if (outcome.phase === 'asyncified') {
-      const alone = await sandbox.run({ fuzzCase, wasm, referenceOnly: true })
+      const alone = await sandbox.run({ fuzzCase, wasm, only: { phase: 'reference', reservedPages: 0, suspendingExports: [] } })
       if (!alone.ok) return { verdict: { kind: 'skip', reason: 'the reference run does not finish' }, ...none }
       return { verdict: { kind: 'mismatch', differences: [`the asyncified run ${what}; the reference finishes`] }, ...none }
     }

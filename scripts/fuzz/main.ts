@@ -3,15 +3,18 @@ import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { DEFAULT_BUDGETS, runCampaign, summaryLine } from './campaign.js'
 import { checkCase } from './check.js'
+import { ChromiumRunner } from './chromium.js'
 import { loadReproducer } from './reproducer.js'
 import { Sandbox } from './sandbox.js'
 
 /*
- * npm run fuzz -- [--count N] [--seed S] [--jobs J] [--reduce-seconds T] [--out DIR] [--quiet] [--engine jspi]
- * npm run fuzz -- --replay DIR [--engine jspi]
+ * npm run fuzz -- [--count N] [--seed S] [--jobs J] [--reduce-seconds T] [--out DIR] [--quiet] [--engine jspi] [--chromium]
+ * npm run fuzz -- --replay DIR [--engine jspi] [--chromium]
  *
  * `--engine jspi` runs the JSPI build instead of the asyncified one; it needs
  * an engine with JSPI: `npm run fuzz:jspi -- ...` runs under tools/node26.
+ * `--chromium` runs the build under test in Debian's Chromium (which has
+ * JSPI) instead of in Node; the reference still runs in Node.
  *
  * Differential fuzzing of the transform and the runtime: each random module
  * runs untouched with synchronous imports and asyncified with imports that
@@ -29,6 +32,7 @@ const { values } = parseArgs({
     replay: { type: 'string' },
     quiet: { type: 'boolean', default: false },
     engine: { type: 'string', default: 'asyncify' },
+    chromium: { type: 'boolean', default: false },
   },
 })
 
@@ -36,7 +40,7 @@ if (values.engine !== 'asyncify' && values.engine !== 'jspi') {
   console.error(`fuzz: --engine must be asyncify or jspi; got ${values.engine}`)
   process.exit(2)
 }
-if (values.engine === 'jspi' && !('Suspending' in WebAssembly)) {
+if (values.engine === 'jspi' && !values.chromium && !('Suspending' in WebAssembly)) {
   console.error(`fuzz: --engine jspi needs an engine with JSPI; this is Node ${process.version}: use npm run fuzz:jspi`)
   process.exit(2)
 }
@@ -55,7 +59,8 @@ const integer = (name: string, text: string): number => {
 if (values.replay) {
   const directory = resolve(values.replay)
   const { fuzzCase, wasm } = loadReproducer(directory)
-  const sandbox = new Sandbox(1, DEFAULT_BUDGETS)
+  const local = new Sandbox(1, DEFAULT_BUDGETS)
+  const sandbox = values.chromium ? await ChromiumRunner.start(local, values.engine, DEFAULT_BUDGETS.asyncified) : local
   const { verdict } = await checkCase(sandbox, fuzzCase, wasm)
   await sandbox.close()
   console.log(`replay ${fuzzCase.id}: ${verdict.kind}${'reason' in verdict ? ` (${verdict.reason})` : ''}`)
@@ -69,6 +74,7 @@ const summary = await runCampaign({
   jobs: Math.max(1, integer('jobs', values.jobs)),
   failureDir: resolve(values.out, `seed-${values.seed}`),
   reduceSeconds: integer('reduce-seconds', values['reduce-seconds']),
+  chromium: values.chromium ? values.engine : undefined,
   log: values.quiet ? undefined : (line) => console.log(line),
 })
 console.log(`by level: ${JSON.stringify(summary.levels)}; by mode: ${JSON.stringify(summary.modes)}`)

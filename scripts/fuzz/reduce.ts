@@ -1,7 +1,7 @@
 import binaryen from 'binaryen'
 import type { BuiltCase } from './build-case.js'
 import { checkCase } from './check.js'
-import type { Sandbox } from './sandbox.js'
+import type { Runner } from './sandbox.js'
 
 /*
  * Shrinks a mismatching case while it still mismatches, within a time
@@ -23,7 +23,7 @@ const FEATURES =
   binaryen.Features.BulkMemoryOpt |
   binaryen.Features.Multivalue
 
-export async function reduceCase(sandbox: Sandbox, built: BuiltCase, budgetMs: number): Promise<BuiltCase> {
+export async function reduceCase(sandbox: Runner, built: BuiltCase, budgetMs: number): Promise<BuiltCase> {
   const deadline = Date.now() + budgetMs
   const stillFails = async (candidate: BuiltCase) =>
     Date.now() < deadline && (await checkCase(sandbox, candidate.fuzzCase, candidate.wasm)).verdict.kind === 'mismatch'

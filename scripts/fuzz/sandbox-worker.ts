@@ -15,8 +15,12 @@ import { readSignatures } from './signatures.js'
 export interface Job {
   fuzzCase: FuzzCase
   wasm: Uint8Array
-  /** Only the reference run, with no pages reserved: to learn whether the module hangs by itself. */
-  referenceOnly?: boolean
+  /**
+   * One phase alone: `transform`, when the asyncified run happens in Chromium
+   * (chromium.ts); or `reference`, given what that run reserved and wrapped
+   * (no pages and no exports: to learn whether the module hangs by itself).
+   */
+  only?: { phase: 'transform' } | { phase: 'reference'; reservedPages: number; suspendingExports: string[] }
 }
 
 export interface JobResult {
@@ -26,6 +30,8 @@ export interface JobResult {
   /** Whether the runtime manages a C stack pointer (then overlapping calls get stacks of their own). */
   hasStackPointer: boolean
   suspendingExports: string[]
+  /** The build under test, from a transform-only job. */
+  transformed: Uint8Array | null
   asyncified: Observation | null
   reference: Observation | null
   /** Milliseconds spent in each phase. */
@@ -45,9 +51,18 @@ port.on('message', (job: Job) => {
   )
 })
 
-async function run({ fuzzCase, wasm, referenceOnly }: Job): Promise<JobResult> {
+async function run({ fuzzCase, wasm, only }: Job): Promise<JobResult> {
   const signatures = readSignatures(wasm)
-  const result: JobResult = { transformError: null, usesMalloc: false, hasStackPointer: false, suspendingExports: [], asyncified: null, reference: null, timings: {} }
+  const result: JobResult = {
+    transformError: null,
+    usesMalloc: false,
+    hasStackPointer: false,
+    suspendingExports: [],
+    transformed: null,
+    asyncified: null,
+    reference: null,
+    timings: {},
+  }
   let current = ''
   let started = performance.now()
   const done = () => {
@@ -60,9 +75,9 @@ async function run({ fuzzCase, wasm, referenceOnly }: Job): Promise<JobResult> {
     started = performance.now()
     port.postMessage({ type: 'phase', phase: name } satisfies WorkerMessage)
   }
-  if (referenceOnly) {
+  if (only?.phase === 'reference') {
     phase('reference')
-    result.reference = await runReference(wasm, fuzzCase, signatures, 0, [])
+    result.reference = await runReference(wasm, fuzzCase, signatures, only.reservedPages, only.suspendingExports)
     return done()
   }
   phase('transform')
@@ -77,6 +92,10 @@ async function run({ fuzzCase, wasm, referenceOnly }: Job): Promise<JobResult> {
   result.usesMalloc = transformed.metadata.malloc !== null
   result.hasStackPointer = transformed.metadata.stackPointer !== null
   result.suspendingExports = transformed.metadata.suspendingExports
+  if (only?.phase === 'transform') {
+    result.transformed = transformed.wasm
+    return done()
+  }
   phase('asyncified')
   unhandled.length = 0
   result.asyncified = await runAsyncified(transformed.wasm, fuzzCase, signatures)

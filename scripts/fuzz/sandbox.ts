@@ -10,6 +10,12 @@ export interface Budgets {
 
 export type SandboxOutcome = { ok: true; result: JobResult } | { ok: false; phase: string; error: string | null }
 
+/** Runs jobs: the sandbox itself, or one that runs the asyncified phase in Chromium (chromium.ts). */
+export interface Runner {
+  run(job: Job): Promise<SandboxOutcome>
+  close(): Promise<void>
+}
+
 /*
  * A fixed number of worker threads that run jobs (sandbox-worker.ts), one at a
  * time each. A job that outlives its phase's budget, or crashes its worker,
@@ -17,7 +23,7 @@ export type SandboxOutcome = { ok: true; result: JobResult } | { ok: false; phas
  * TypeScript through tsx, registered inside the worker, since worker threads
  * do not inherit the loader of the thread that starts them.
  */
-export class Sandbox {
+export class Sandbox implements Runner {
   private readonly idle: Worker[] = []
   private readonly waiting: ((worker: Worker) => void)[] = []
   private live = 0

@@ -55,7 +55,7 @@ describe('the call-graph rule', () => {
   })
 
   it('a call_ref may reach any function the module can put into a table', () => {
-    const byCaller: ModuleFacts['indirect']['byCaller'] = new Map([['viaRef', 'any'], ['viaTable', new Set(['i32 -> i32'])]])
+    const byCaller: ModuleFacts['indirect']['byCaller'] = new Map<string, Set<string> | 'any'>([['viaRef', 'any'], ['viaTable', new Set(['i32 -> i32'])]])
     expect(suspendingByCallGraph(facts({ byCaller, targets: new Map([['f64 -> f64', ['slow']]]) }), ['wait'], new Set())).toEqual(
       new Set(['slow', 'viaRef']),
     )
