@@ -42,7 +42,7 @@ export interface AsyncifyMetadata {
   asyncImports: AsyncImportMetadata[]
   /** Exports that can reach an async import; every other export stays synchronous. */
   suspendingExports: string[]
-  /** The signature of each suspending export (the JSPI path wraps each in a trampoline). */
+  /** The signature of each suspending export, in JSPI builds (the JSPI path wraps each in a trampoline); empty in asyncified ones. */
   exportSignatures: Record<string, Signature>
   /** Default bytes of Asyncify stack for one suspension. */
   stackSize: number

@@ -9,7 +9,7 @@ import {
   type AsyncifyMetadata,
   type MemoryLocation,
 } from '../runtime-shim/metadata.js'
-import { valueTypes, type ExportEntry, type FunctionImport } from './analyse.js'
+import type { ExportEntry, FunctionImport } from './analyse.js'
 import type { Binaryen, BinaryenModule } from './binaryen.js'
 import { indexNames, NAME_SUBSECTION } from './wasm-sections.js'
 
@@ -63,12 +63,8 @@ export function describeModule(
     engine: 'asyncify',
     asyncImports: asyncImports.map(asyncImportMetadata),
     suspendingExports: suspendingExports.map((entry) => entry.name),
-    exportSignatures: Object.fromEntries(
-      suspendingExports.map((entry) => {
-        const info = binaryen.getFunctionInfo(module.getFunction(entry.value))
-        return [entry.name, { params: valueTypes(binaryen, info.params), results: valueTypes(binaryen, info.results) }]
-      }),
-    ),
+    // Only the JSPI path generates trampolines from them; on SQLite they would be most of this section.
+    exportSignatures: {},
     stackSize,
     stackPointer,
     memory,
