@@ -262,6 +262,11 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
         state.log = (message) => config.logger.info(`[${NAME}] ${message}`)
         state.vite = { config, serve: config.command === 'serve' }
       },
+      // One plugin instance serves every build of a process (SSR then client, watch
+      // mode): what one build emitted means nothing to the next.
+      buildStart() {
+        serverAssets.clear()
+      },
       configureServer(server) {
         server.middlewares.use(devAssets.middleware(devBase(server.config), (message) => server.config.logger.error(`[${NAME}] ${message}`)))
       },

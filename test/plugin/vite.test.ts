@@ -54,6 +54,23 @@ describe('vite build', () => {
     expect(await runMain(join(dir, 'dist-ssr/main.js'), jspiNode)).toEqual(expectedResult())
   })
 
+  test('one plugin instance builds for SSR and then for the client, as frameworks and watch mode do', async () => {
+    const dir = makeApp('vite-ssr-then-client')
+    const plugins = [asyncify(appOptions())]
+    await build({ ...config(dir, { build: { ssr: 'main.js', outDir: 'dist-ssr', minify: false } }), plugins })
+    // A build that emits none of the first build's assets, then one that does again.
+    await build({ ...clientBuild(dir, 'vite-coexist.js', 'dist-other', './'), plugins })
+    await build({ ...clientBuild(dir, 'main.js', 'dist', './'), plugins })
+    expect(await runMain(join(dir, 'dist-ssr/main.js'))).toEqual(expectedResult())
+    // Only its own module's builds: none of what the SSR build emitted for other.wasm.
+    expect(readdirSync(join(dir, 'dist-other/assets')).filter((name) => name.endsWith('.wasm')).sort()).toEqual([
+      expect.stringMatching(/^app-.+\.wasm$/),
+      expect.stringMatching(/^app\.jspi-.+\.wasm$/),
+    ])
+    expect(await runMain(join(dir, 'dist-other/vite-coexist.js'))).toEqual({ triple: 42, run: 0 * 1 + 1 * 2 + 2 * 3 })
+    expect(await runMain(join(dir, 'dist/main.js'))).toEqual(expectedResult())
+  })
+
   test("Vite's own ?init keeps working for a module the plugin does not claim", async () => {
     const dir = makeApp('vite-coexist')
     await build(config(dir, { build: { ssr: 'vite-coexist.js', outDir: 'dist-ssr', minify: false } }))
