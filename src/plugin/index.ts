@@ -46,7 +46,6 @@ import { cacheKey } from './cache.js'
 import { transformCached, type Log } from './transform.js'
 
 export type { AsyncifyPluginOptions, ModuleOptions } from './options.js'
-export { binaryenRuns } from './transform.js'
 
 const NAME = 'unplugin-asyncify'
 const QUERY = '?asyncify'
@@ -66,6 +65,7 @@ interface RollupLikeContext {
   environment?: { config: { consumer: 'client' | 'server' } }
 }
 
+/** The factory behind `unplugin`, for packages that compose it into a plugin of their own with `createUnplugin`. */
 export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined, false> = (rawOptions, meta) => {
   const options = resolveOptions(rawOptions)
   const state: BuildState = {
@@ -337,6 +337,17 @@ function devBase(config: ResolvedConfig): string {
   return config.base.startsWith('/') ? config.base : '/'
 }
 
+/**
+ * The plugin for every bundler, the root export of the package: `unplugin.vite(options)`,
+ * `.rollup`, `.rolldown`, `.webpack`, `.rspack`, `.esbuild` are the same functions the
+ * bundler entries (`unplugin-asyncify/vite`, ...) default-export.
+ *
+ * @example
+ * ```ts
+ * import { unplugin } from 'unplugin-asyncify'
+ * export default defineConfig({ plugins: [unplugin.vite({ imports: ['env.sleep'] })] })
+ * ```
+ */
 export const unplugin = /* #__PURE__ */ createUnplugin(unpluginFactory)
 
 export default unplugin

@@ -12,9 +12,18 @@ import { appOptions, makeApp } from './helpers.js'
 const root = resolve(fileURLToPath(import.meta.url), '../../..')
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
 
-/** Type-checks `files` in `dir` as a user's strict project would; resolves to tsc's output. */
-async function typecheck(dir: string, files: string[]): Promise<{ ok: boolean; output: string }> {
-  const compilerOptions = { noEmit: true, strict: true, target: 'es2022', module: 'esnext', moduleResolution: 'bundler', lib: ['es2022', 'dom'], types: [] }
+/** A user's project, outside this repository's own tsconfig, with the package installed; removed after the test. */
+function userProject(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'asyncify-types-'))
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
+  mkdirSync(join(dir, 'node_modules'))
+  symlinkSync(root, join(dir, 'node_modules/unplugin-asyncify'), 'dir')
+  return dir
+}
+
+/** Type-checks `files` in `dir` as a user's strict project would (plus `extra` compiler options); resolves to tsc's output. */
+async function typecheck(dir: string, files: string[], extra: Record<string, unknown> = {}): Promise<{ ok: boolean; output: string }> {
+  const compilerOptions = { noEmit: true, strict: true, target: 'es2022', module: 'esnext', moduleResolution: 'bundler', lib: ['es2022', 'dom'], types: [], ...extra }
   writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files }))
   try {
     await promisify(execFile)(process.execPath, [tsc, '-p', dir])
@@ -53,12 +62,8 @@ describe('types', () => {
   test("a user's TypeScript type-checks against the generated d.ts and the client types", async () => {
     const app = makeApp('dts-check')
     await bundlers.rollup(app, 'main', { ...appOptions(), dts: true })
-    // A user's project, outside this repository's own tsconfig, with the package installed.
-    const dir = mkdtempSync(join(tmpdir(), 'asyncify-types-'))
-    onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
+    const dir = userProject()
     for (const file of ['app.wasm.d.ts', 'other.wasm.d.ts']) copyFileSync(join(app, file), join(dir, file))
-    mkdirSync(join(dir, 'node_modules'))
-    symlinkSync(root, join(dir, 'node_modules/unplugin-asyncify'), 'dir')
     const sources = {
       'good.ts': [
         "import initOther from './other.wasm'",
@@ -88,5 +93,26 @@ describe('types', () => {
     expect(output.trim().split('\n')).toEqual([
       expect.stringMatching(/(^|\/)bad\.ts\(3,7\): error TS2322: Type 'Promise<number>' is not assignable to type 'number'/),
     ])
+  })
+
+  test("the root export type-checks: import { unplugin } from 'unplugin-asyncify', each bundler's plugin typed by its bundler", async () => {
+    const dir = userProject()
+    // A Vite and esbuild user has them installed.
+    for (const bundler of ['vite', 'esbuild']) symlinkSync(join(root, 'node_modules', bundler), join(dir, 'node_modules', bundler), 'dir')
+    writeFileSync(
+      join(dir, 'root.ts'),
+      [
+        "import asyncify, { unplugin, type AsyncifyPluginOptions } from 'unplugin-asyncify'",
+        "import type { Plugin as VitePlugin } from 'vite'",
+        "import type { Plugin as EsbuildPlugin } from 'esbuild'",
+        "const options: AsyncifyPluginOptions = { imports: ['env.sleep'], dts: true }",
+        'const vite: VitePlugin | VitePlugin[] = unplugin.vite(options)',
+        'const esbuild: EsbuildPlugin = asyncify.esbuild()',
+        'const others = [unplugin.rollup(options), unplugin.rolldown(options), unplugin.webpack(options), unplugin.rspack(options)]',
+        'export { vite, esbuild, others }',
+      ].join('\n'),
+    )
+    // unplugin's own types name every bundler it knows (Farm, Bun, ...), which only skipLibCheck (tsc --init's default) lets a project lack.
+    expect(await typecheck(dir, ['root.ts'], { skipLibCheck: true })).toEqual({ ok: true, output: '' })
   })
 })
