@@ -18,7 +18,9 @@
  *                                 Vite SSR builds get a URL next to the server chunk.
  *   Vite dev                      served from memory by a middleware (`emitFile`
  *                                 does nothing in dev); SSR dev inlines the bytes.
- *   webpack, Rspack               the bytes are written beside the cache and
+ *   webpack, Rspack               the bytes are written beside the cache (without
+ *                                 one, in a private temporary directory removed when
+ *                                 the compiler closes) and
  *                                 referenced with `new URL(path, import.meta.url)`,
  *                                 which both turn into a hashed asset with
  *                                 `publicPath`, in web, worker and Node targets.
@@ -27,7 +29,6 @@
  * In Node, a `file:` URL is read from disk instead of fetched (see load-wasm.ts).
  */
 import { readFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path'
 import type { BuildOptions } from 'esbuild'
 import { createUnplugin, type UnpluginFactory, type UnpluginOptions } from 'unplugin'
@@ -42,6 +43,7 @@ import { DevAssets } from './dev-assets.js'
 import { LOADER_PATH, type ModuleHost } from './webpack-loader.js'
 import { renderDts, writeDts } from './dts.js'
 import { resolveOptions, type AsyncifyPluginOptions } from './options.js'
+import { ScratchDir } from './scratch-dir.js'
 import { cacheKey } from './cache.js'
 import { transformCached, type Log } from './transform.js'
 
@@ -76,6 +78,8 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
   }
   const webpackLike = meta.framework === 'webpack' || meta.framework === 'rspack'
   const devAssets = new DevAssets()
+  /** webpack and Rspack without `cacheDir`: where their assets wait to be read, until the compiler closes. */
+  const scratch = new ScratchDir(NAME)
   /** Vite SSR builds: references resolved next to the server chunk, and their assets. */
   const serverAssets = new Map<string, Uint8Array>()
 
@@ -124,7 +128,8 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
       case 'webpack':
       case 'rspack': {
         // webpack and Rspack turn this into a hashed asset themselves, with publicPath and worker support.
-        const dir = join(cacheDir() ?? join(tmpdir(), NAME), 'assets')
+        const cache = cacheDir()
+        const dir = cache === null ? await scratch.path() : join(cache, 'assets')
         const path = await writeAsset(dir, hashedName(name, wasm), wasm)
         return { kind: 'url', expression: `new URL(${JSON.stringify(path)}, import.meta.url)`, relative: false }
       }
@@ -198,7 +203,7 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
 
   /** Rules that send claimed modules through our loader, as JavaScript whatever `experiments` say. */
   function webpackRules(): RuleSetRule[] {
-    const use = [{ loader: LOADER_PATH, options: { load: (file: string, host: ModuleHost) => loadModule(file, host, null) } }]
+    const use = [{ loader: LOADER_PATH, options: { load: (file: string, host: ModuleHost) => loadModule(file, host, null), cacheable: cacheDir() !== null } }]
     return [
       { test: /\.wasm$/, resourceQuery: /^\?asyncify$/, type: 'javascript/auto', use },
       { test: (resource: string) => claims(resource) !== null, resourceQuery: /^$/, type: 'javascript/auto', use },
@@ -303,6 +308,7 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
       const logger = compiler.getInfrastructureLogger(NAME)
       state.log = (message) => logger.info(message)
       compiler.options.module.rules.push(...webpackRules())
+      compiler.hooks.shutdown.tapPromise(NAME, () => scratch.remove())
     },
 
     rspack(compiler) {
@@ -310,6 +316,7 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
       const logger = compiler.getInfrastructureLogger(NAME)
       state.log = (message) => logger.info(message)
       compiler.options.module.rules.push(...(webpackRules() as RspackRule[]))
+      compiler.hooks.shutdown.tapPromise(NAME, () => scratch.remove())
     },
 
     esbuild: {
