@@ -41,7 +41,7 @@ import { hashedName, writeAsset } from './assets.js'
 import { LOADER_FILE, LOADER_ID, moduleCode, moduleReport, type WasmSource, type WasmSources } from './codegen.js'
 import { DevAssets } from './dev-assets.js'
 import { LOADER_PATH, type ModuleHost } from './webpack-loader.js'
-import { renderDts, writeDts } from './dts.js'
+import { DtsWriter, renderDts } from './dts.js'
 import { resolveOptions, type AsyncifyPluginOptions } from './options.js'
 import { ScratchDir } from './scratch-dir.js'
 import { cacheKey } from './cache.js'
@@ -80,6 +80,7 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
   const devAssets = new DevAssets()
   /** webpack and Rspack without `cacheDir`: where their assets wait to be read, until the compiler closes. */
   const scratch = new ScratchDir(NAME)
+  const dts = new DtsWriter()
   /** Vite SSR builds: references resolved next to the server chunk, and their assets. */
   const serverAssets = new Map<string, Uint8Array>()
 
@@ -160,7 +161,7 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
     const { filename, suspendingExports, warnings } = result.report
     const jspi = result.jspi!
     for (const warning of warnings) host.warn(`${filename}: ${warning}`)
-    if (options.dts) await writeDts(file, renderDts(file, jspi.wasm, jspi.metadata))
+    if (options.dts) await dts.write(file, state.root, host, () => renderDts(file, jspi.wasm, jspi.metadata))
     const asyncifyPath = devAssets.addLazy(file, cacheKey(bytes, transform).slice(0, 8), basename(file), async () => {
       const built = await transformCached(bytes, { ...transform, mode: 'asyncify' }, cacheDir(), state.log)
       if (built.report.suspendingExports.join() !== suspendingExports.join()) {
@@ -197,7 +198,9 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
       )
     }
     // Both builds have the same exports, and the same suspending ones by construction.
-    if (options.dts) await writeDts(file, renderDts(file, result.wasm ?? result.jspi!.wasm, result.metadata ?? result.jspi!.metadata))
+    if (options.dts) {
+      await dts.write(file, state.root, host, () => renderDts(file, result.wasm ?? result.jspi!.wasm, result.metadata ?? result.jspi!.metadata))
+    }
     return moduleCode(basename(file), await deliver(context, file, result), moduleReport(result.report))
   }
 

@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process'
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { createRequire } from 'node:module'
-import { join, resolve } from 'node:path'
+import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { rollup } from 'rollup'
+import rollupPlugin from 'unplugin-asyncify/rollup'
 import { describe, expect, onTestFinished, test } from 'vitest'
 import { bundlers } from './bundlers.js'
 import { appOptions, makeApp } from './helpers.js'
@@ -47,6 +49,45 @@ describe('types', () => {
     const other = readFileSync(join(dir, 'other.wasm.d.ts'), 'utf8')
     expect(other).toContain('readonly "fetch_twice": (p0: number) => Promise<number>')
     expect(other).toContain('readonly "double_logged": (p0: number) => number')
+  })
+
+  test('dts writes nothing inside node_modules or outside the project root, and warns once per module saying why', async () => {
+    // Rollup's project root is the working directory: this repository.
+    const outside = mkdtempSync(join(tmpdir(), 'asyncify-outside-'))
+    onTestFinished(() => rmSync(outside, { recursive: true, force: true }))
+    const dir = makeApp('dts-refused')
+    const inPackage = join(dir, 'node_modules/wasm-pkg/lib.wasm')
+    mkdirSync(dirname(inPackage), { recursive: true })
+    copyFileSync(join(dir, 'app.wasm'), inPackage)
+    copyFileSync(join(dir, 'app.wasm'), join(outside, 'far.wasm'))
+    writeFileSync(
+      join(dir, 'refused.js'),
+      [
+        "import app from './app.wasm?asyncify'",
+        "import lib from './node_modules/wasm-pkg/lib.wasm?asyncify'",
+        `import far from ${JSON.stringify(join(outside, 'far.wasm?asyncify'))}`,
+        'export { app, lib, far }',
+      ].join('\n'),
+    )
+    const warnings: string[] = []
+    // One plugin instance, two builds (a watch rebuild): still one warning per module.
+    const plugin = rollupPlugin({ ...appOptions(), dts: true, inline: true })
+    for (let build = 0; build < 2; build++) {
+      const bundle = await rollup({ input: join(dir, 'refused.js'), plugins: [plugin], onwarn: (warning) => warnings.push(warning.message) })
+      await bundle.close()
+    }
+    expect(existsSync(join(dir, 'app.wasm.d.ts'))).toBe(true)
+    expect(existsSync(`${inPackage}.d.ts`)).toBe(false)
+    expect(existsSync(join(outside, 'far.wasm.d.ts'))).toBe(false)
+    const advice = '; declare its types in a .d.ts of the project instead'
+    expect(warnings.filter((message) => message.includes('dts:')).sort()).toEqual([
+      expect.stringContaining(
+        `${join(outside, 'far.wasm')}: dts: not writing far.wasm.d.ts beside it, because it is outside the project root (${process.cwd()})${advice}`,
+      ),
+      expect.stringContaining(
+        `${relative(process.cwd(), inPackage)}: dts: not writing lib.wasm.d.ts beside it, because it is inside node_modules, which belongs to the package manager${advice}`,
+      ),
+    ])
   })
 
   test('the d.ts is the same when the module is built for JSPI only', async () => {
