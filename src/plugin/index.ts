@@ -349,8 +349,8 @@ function devBase(config: ResolvedConfig): string {
 
 /**
  * The plugin for every bundler, the root export of the package: `unplugin.vite(options)`,
- * `.rollup`, `.rolldown`, `.webpack`, `.rspack`, `.esbuild` are the same functions the
- * bundler entries (`unplugin-asyncify/vite`, ...) default-export.
+ * `.rollup`, `.rolldown`, `.webpack`, `.rspack`, `.esbuild` give the same plugins as the
+ * bundler entries (`unplugin-asyncify/vite`, ...).
  *
  * @example
  * ```ts
