@@ -1,20 +1,94 @@
 #!/usr/bin/env node
 /* wasm-asyncify: the transform from the command line. */
 import { readFile, writeFile } from 'node:fs/promises'
-import { parseArgs } from 'node:util'
+import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { AsyncifyError } from './runtime-shim/errors.js'
 import { asyncifyWasm, type OptimizeLevel, type TransformOptions } from './transform/index.js'
-import type { TransformMode } from './transform/options.js'
+import { DEFAULT_STACK_SIZE, type TransformMode } from './transform/options.js'
 
-const USAGE = `usage: wasm-asyncify <in.wasm> -o <out.wasm> [--mode auto|asyncify|jspi] [--imports env.sleep,env.read_*]
-                     [--runtime name,...] [--optimize 0|1|2|3|s|z] [--preoptimize] [--stack-size BYTES]
-                     [--features sign-ext,bulk-memory,...] [--report]
+/** Every flag, in the order `--help` lists them; `HELP` must describe each one. */
+const FLAGS = {
+  output: { type: 'string', short: 'o' },
+  mode: { type: 'string' },
+  imports: { type: 'string' },
+  runtime: { type: 'string' },
+  optimize: { type: 'string' },
+  preoptimize: { type: 'boolean' },
+  'stack-size': { type: 'string' },
+  features: { type: 'string' },
+  report: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+} as const satisfies ParseArgsConfig['options']
 
-  --mode auto      (default) the asyncified module to out.wasm and the module for engines
-                   with JSPI to out.jspi.wasm; instantiate({ jspi, asyncify }) picks one.
+interface FlagHelp {
+  /** The value's placeholder; none for a switch. */
+  value?: string
+  text: string
+  default: string
+  example: string
+}
+
+const HELP: Record<keyof typeof FLAGS, FlagHelp> = {
+  output: { value: '<out.wasm>', text: 'where to write the output (required; see the modes below)', default: 'none', example: '-o dist/prog.wasm' },
+  mode: { value: 'auto|asyncify|jspi', text: 'which builds to write (see the modes below)', default: 'auto', example: '--mode asyncify' },
+  imports: {
+    value: '<module.name,...>',
+    text: 'function imports that may return a Promise; * matches any run of characters (quote it for the shell)',
+    default: 'every function import, which instruments more code than needed',
+    example: "--imports 'env.sleep,env.read_*'",
+  },
+  runtime: {
+    value: '<name,...>',
+    text: 'function-name patterns of code that drives Asyncify itself, never instrumented',
+    default: 'none',
+    example: "--runtime 'my_scheduler_*'",
+  },
+  optimize: { value: '0|1|2|3|s|z', text: 'Binaryen optimization level of the instrumented code; s and z optimize for size', default: '2', example: '--optimize s' },
+  preoptimize: { text: 'also optimize the whole module before Asyncify, for input compiled at -O0', default: 'off', example: '--preoptimize' },
+  'stack-size': {
+    value: '<bytes>',
+    text: 'bytes of Asyncify stack for one suspended call stack: a whole number, or KiB with a k suffix',
+    default: `${DEFAULT_STACK_SIZE} (64k)`,
+    example: '--stack-size 128k',
+  },
+  features: {
+    value: '<name,...>',
+    text: 'wasm features the output may use, for a module without a target_features section',
+    default: 'the fewest the module validates with',
+    example: '--features sign-ext,bulk-memory',
+  },
+  report: { text: 'print what the transform did (builds, instrumented functions, sizes, time) to stdout', default: 'off', example: '--report' },
+  help: { text: 'print this help', default: 'off', example: '--help' },
+  version: { text: 'print the version of unplugin-asyncify', default: 'off', example: '--version' },
+}
+
+const MODES_HELP = `modes:
+  --mode auto      the asyncified module to out.wasm and the module for engines with JSPI
+                   to out.jspi.wasm; instantiate({ jspi, asyncify }) picks one.
                    A module Asyncify cannot transform gets only out.jspi.wasm, with a warning.
   --mode asyncify  only the asyncified module, to out.wasm
   --mode jspi      only the module for engines with JSPI, to out.wasm`
+
+function usage(): string {
+  const flags = Object.entries(HELP).map(([name, help]) => {
+    const short = (FLAGS[name as keyof typeof FLAGS] as { short?: string }).short
+    const flag = `${short ? `-${short}, ` : ''}--${name}${help.value ? ` ${help.value}` : ''}`
+    return `  ${flag}\n      ${help.text}\n      default: ${help.default}; e.g. ${help.example}`
+  })
+  return [
+    'usage: wasm-asyncify <in.wasm> -o <out.wasm> [options]',
+    '',
+    'Lets the module call Promise-returning imports as if they were synchronous.',
+    "e.g. wasm-asyncify prog.wasm -o dist/prog.wasm --imports 'env.sleep,env.read_*' --report",
+    '',
+    'options:',
+    ...flags,
+    '',
+    MODES_HELP,
+    '',
+  ].join('\n')
+}
 
 const MODES: readonly TransformMode[] = ['auto', 'asyncify', 'jspi']
 
@@ -26,6 +100,18 @@ function fail(message: string): never {
 
 function list(value: string | undefined): string[] | undefined {
   return value === undefined ? undefined : value.split(',').map((entry) => entry.trim()).filter(Boolean)
+}
+
+/**
+ * An empty list would transform with no async import at all, a module that never
+ * suspends: certainly a mistake (an unset shell variable), so it is refused.
+ */
+function imports(value: string | undefined): string[] | undefined {
+  const patterns = list(value)
+  if (patterns?.length === 0) {
+    fail(`--imports takes at least one "module.name" pattern, e.g. --imports 'env.sleep'; got "${value}" (leave --imports out to make every function import async)`)
+  }
+  return patterns
 }
 
 function mode(value: string | undefined): TransformMode | undefined {
@@ -45,38 +131,54 @@ function optimizeLevel(value: string | undefined): OptimizeLevel | undefined {
   return fail(`--optimize takes 0, 1, 2, 3, s or z; got "${value}"`)
 }
 
+/**
+ * Digits only, or KiB with a k: `Number()` alone would take `''`, `0x40` and `1e3`.
+ * The transform checks the range (a multiple of 4, at least 64).
+ */
+function stackSize(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined
+  const match = /^(\d+)([kK]?)$/.exec(value)
+  if (match === null) return fail(`--stack-size takes a whole number of bytes, or of KiB with a k suffix (65536, 64k); got "${value}"`)
+  return Number(match[1]) * (match[2] ? 1024 : 1)
+}
+
+async function version(): Promise<string> {
+  // src/cli.ts and dist/cli.js both sit one directory below the package root.
+  const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+  return pkg.version
+}
+
 async function main(): Promise<void> {
   let parsed
   try {
-    parsed = parseArgs({
-      allowPositionals: true,
-      options: {
-        output: { type: 'string', short: 'o' },
-        mode: { type: 'string' },
-        imports: { type: 'string' },
-        runtime: { type: 'string' },
-        optimize: { type: 'string' },
-        preoptimize: { type: 'boolean' },
-        'stack-size': { type: 'string' },
-        features: { type: 'string' },
-        report: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    })
+    parsed = parseArgs({ allowPositionals: true, options: FLAGS })
   } catch (error) {
     return fail(`${(error as Error).message} (see wasm-asyncify --help)`)
   }
   const { values, positionals } = parsed
   if (values.help) {
-    process.stdout.write(`${USAGE}\n`)
+    process.stdout.write(usage())
+    return
+  }
+  if (values.version) {
+    process.stdout.write(`${await version()}\n`)
     return
   }
   if (positionals.length !== 1) fail(`expected one input file, got ${positionals.length} (see wasm-asyncify --help)`)
   if (!values.output) fail(`missing -o <out.wasm> (see wasm-asyncify --help)`)
   const input = positionals[0]!
   const output = values.output!
-  const chosenMode = mode(values.mode)
-  const stackSize = values['stack-size'] === undefined ? undefined : Number(values['stack-size'])
+  // Every flag is checked before the input is read, so a typo costs nothing.
+  const transformOptions: TransformOptions = {
+    imports: imports(values.imports),
+    runtime: list(values.runtime),
+    optimize: optimizeLevel(values.optimize),
+    preoptimize: values.preoptimize,
+    stackSize: stackSize(values['stack-size']),
+    features: list(values.features) as TransformOptions['features'],
+    mode: mode(values.mode),
+    filename: input,
+  }
   let bytes: Uint8Array
   try {
     bytes = await readFile(input)
@@ -84,21 +186,12 @@ async function main(): Promise<void> {
     return fail(`${input}: cannot read the input (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`)
   }
   try {
-    const { wasm, jspi, report } = await asyncifyWasm(bytes, {
-      imports: list(values.imports),
-      runtime: list(values.runtime),
-      optimize: optimizeLevel(values.optimize),
-      preoptimize: values.preoptimize,
-      stackSize,
-      features: list(values.features) as TransformOptions['features'],
-      mode: chosenMode,
-      filename: input,
-    })
+    const { wasm, jspi, report } = await asyncifyWasm(bytes, transformOptions)
     // Mode jspi has one build, so it goes to -o itself; next to an asyncified one it takes the `.jspi.wasm` name.
     const outputs: { path: string; build: string; bytes: Uint8Array }[] = []
     if (wasm !== null) outputs.push({ path: output, build: 'asyncify', bytes: wasm })
-    if (jspi !== null) outputs.push({ path: chosenMode === 'jspi' ? output : jspiPath(output), build: 'jspi', bytes: jspi.wasm })
-    for (const { path, bytes } of outputs) await write(path, bytes)
+    if (jspi !== null) outputs.push({ path: transformOptions.mode === 'jspi' ? output : jspiPath(output), build: 'jspi', bytes: jspi.wasm })
+    // Warnings first: a failed write exits, and the warning may be why the output is not what was wanted.
     for (const warning of report.warnings) process.stderr.write(`wasm-asyncify: warning: ${input}: ${warning}\n`)
     if (report.asyncifyUnsupported !== null) {
       const why = report.asyncifyUnsupported
@@ -108,6 +201,7 @@ async function main(): Promise<void> {
           `engines without JSPI cannot run it: ${reason.replace(/\s*\n\s*/g, ' ')}\n`,
       )
     }
+    for (const { path, bytes } of outputs) await write(path, bytes)
     for (const { path, build, bytes } of outputs) process.stdout.write(`wrote ${path} (${build} build, ${bytes.length} bytes)\n`)
     if (values.report) {
       process.stdout.write(

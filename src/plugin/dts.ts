@@ -1,6 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises'
-import { basename } from 'node:path'
+import { basename, isAbsolute, relative, sep } from 'node:path'
 import type { AsyncifyMetadata } from '../transform/index.js'
+import { relativePath } from './options.js'
+import type { ModuleHost } from './webpack-loader.js'
 import { readExportSignatures, type ExportSignature, type ValueType } from './signatures.js'
 
 const TS_TYPES: Record<ValueType, string> = {
@@ -61,9 +63,34 @@ function memberType(entry: ExportSignature, suspends: boolean): string {
   }
 }
 
-/** Writes `<file>.d.ts` only when its text changes, so watchers do not loop on it. */
-export async function writeDts(file: string, text: string): Promise<void> {
-  const path = `${file}.d.ts`
+/**
+ * Writes `<file>.d.ts` beside each module of the project (option `dts`), and
+ * refuses, with one warning per module, those that are not the project's to change.
+ */
+export class DtsWriter {
+  readonly #warned = new Set<string>()
+
+  /** `render` runs only when the file is written. */
+  async write(file: string, root: string, host: ModuleHost, render: () => string): Promise<void> {
+    const refusal = dtsRefusal(file, root)
+    if (refusal === null) return writeIfChanged(`${file}.d.ts`, render())
+    if (this.#warned.has(file)) return
+    this.#warned.add(file)
+    host.warn(`${relativePath(file, root)}: dts: not writing ${basename(file)}.d.ts beside it, because ${refusal}; declare its types in a .d.ts of the project instead`)
+  }
+}
+
+/** Why no `.d.ts` may be written beside `file`, or null when it may. */
+function dtsRefusal(file: string, root: string): string | null {
+  const path = relative(root, file)
+  if (path.startsWith('..') || isAbsolute(path)) return `it is outside the project root (${root})`
+  // pnpm's and Nix's stores are read-only, and any install replaces what is there.
+  if (path.split(sep).includes('node_modules')) return 'it is inside node_modules, which belongs to the package manager'
+  return null
+}
+
+/** Only when the text changes, so watchers do not loop on it. */
+async function writeIfChanged(path: string, text: string): Promise<void> {
   const current = await readFile(path, 'utf8').catch(() => null)
   if (current !== text) await writeFile(path, text)
 }

@@ -18,7 +18,9 @@
  *                                 Vite SSR builds get a URL next to the server chunk.
  *   Vite dev                      served from memory by a middleware (`emitFile`
  *                                 does nothing in dev); SSR dev inlines the bytes.
- *   webpack, Rspack               the bytes are written beside the cache and
+ *   webpack, Rspack               the bytes are written beside the cache (without
+ *                                 one, in a private temporary directory removed when
+ *                                 the compiler closes) and
  *                                 referenced with `new URL(path, import.meta.url)`,
  *                                 which both turn into a hashed asset with
  *                                 `publicPath`, in web, worker and Node targets.
@@ -27,7 +29,6 @@
  * In Node, a `file:` URL is read from disk instead of fetched (see load-wasm.ts).
  */
 import { readFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path'
 import type { BuildOptions } from 'esbuild'
 import { createUnplugin, type UnpluginFactory, type UnpluginOptions } from 'unplugin'
@@ -40,13 +41,13 @@ import { hashedName, writeAsset } from './assets.js'
 import { LOADER_FILE, LOADER_ID, moduleCode, moduleReport, type WasmSource, type WasmSources } from './codegen.js'
 import { DevAssets } from './dev-assets.js'
 import { LOADER_PATH, type ModuleHost } from './webpack-loader.js'
-import { renderDts, writeDts } from './dts.js'
+import { DtsWriter, renderDts } from './dts.js'
 import { resolveOptions, type AsyncifyPluginOptions } from './options.js'
+import { ScratchDir } from './scratch-dir.js'
 import { cacheKey } from './cache.js'
 import { transformCached, type Log } from './transform.js'
 
 export type { AsyncifyPluginOptions, ModuleOptions } from './options.js'
-export { binaryenRuns } from './transform.js'
 
 const NAME = 'unplugin-asyncify'
 const QUERY = '?asyncify'
@@ -66,6 +67,7 @@ interface RollupLikeContext {
   environment?: { config: { consumer: 'client' | 'server' } }
 }
 
+/** The factory behind `unplugin`, for packages that compose it into a plugin of their own with `createUnplugin`. */
 export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined, false> = (rawOptions, meta) => {
   const options = resolveOptions(rawOptions)
   const state: BuildState = {
@@ -76,6 +78,9 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
   }
   const webpackLike = meta.framework === 'webpack' || meta.framework === 'rspack'
   const devAssets = new DevAssets()
+  /** webpack and Rspack without `cacheDir`: where their assets wait to be read, until the compiler closes. */
+  const scratch = new ScratchDir(NAME)
+  const dts = new DtsWriter()
   /** Vite SSR builds: references resolved next to the server chunk, and their assets. */
   const serverAssets = new Map<string, Uint8Array>()
 
@@ -124,7 +129,8 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
       case 'webpack':
       case 'rspack': {
         // webpack and Rspack turn this into a hashed asset themselves, with publicPath and worker support.
-        const dir = join(cacheDir() ?? join(tmpdir(), NAME), 'assets')
+        const cache = cacheDir()
+        const dir = cache === null ? await scratch.path() : join(cache, 'assets')
         const path = await writeAsset(dir, hashedName(name, wasm), wasm)
         return { kind: 'url', expression: `new URL(${JSON.stringify(path)}, import.meta.url)`, relative: false }
       }
@@ -155,7 +161,7 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
     const { filename, suspendingExports, warnings } = result.report
     const jspi = result.jspi!
     for (const warning of warnings) host.warn(`${filename}: ${warning}`)
-    if (options.dts) await writeDts(file, renderDts(file, jspi.wasm, jspi.metadata))
+    if (options.dts) await dts.write(file, state.root, host, () => renderDts(file, jspi.wasm, jspi.metadata))
     const asyncifyPath = devAssets.addLazy(file, cacheKey(bytes, transform).slice(0, 8), basename(file), async () => {
       const built = await transformCached(bytes, { ...transform, mode: 'asyncify' }, cacheDir(), state.log)
       if (built.report.suspendingExports.join() !== suspendingExports.join()) {
@@ -192,13 +198,15 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
       )
     }
     // Both builds have the same exports, and the same suspending ones by construction.
-    if (options.dts) await writeDts(file, renderDts(file, result.wasm ?? result.jspi!.wasm, result.metadata ?? result.jspi!.metadata))
+    if (options.dts) {
+      await dts.write(file, state.root, host, () => renderDts(file, result.wasm ?? result.jspi!.wasm, result.metadata ?? result.jspi!.metadata))
+    }
     return moduleCode(basename(file), await deliver(context, file, result), moduleReport(result.report))
   }
 
   /** Rules that send claimed modules through our loader, as JavaScript whatever `experiments` say. */
   function webpackRules(): RuleSetRule[] {
-    const use = [{ loader: LOADER_PATH, options: { load: (file: string, host: ModuleHost) => loadModule(file, host, null) } }]
+    const use = [{ loader: LOADER_PATH, options: { load: (file: string, host: ModuleHost) => loadModule(file, host, null), cacheable: cacheDir() !== null } }]
     return [
       { test: /\.wasm$/, resourceQuery: /^\?asyncify$/, type: 'javascript/auto', use },
       { test: (resource: string) => claims(resource) !== null, resourceQuery: /^$/, type: 'javascript/auto', use },
@@ -308,6 +316,7 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
       const logger = compiler.getInfrastructureLogger(NAME)
       state.log = (message) => logger.info(message)
       compiler.options.module.rules.push(...webpackRules())
+      compiler.hooks.shutdown.tapPromise(NAME, () => scratch.remove())
     },
 
     rspack(compiler) {
@@ -315,6 +324,7 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
       const logger = compiler.getInfrastructureLogger(NAME)
       state.log = (message) => logger.info(message)
       compiler.options.module.rules.push(...(webpackRules() as RspackRule[]))
+      compiler.hooks.shutdown.tapPromise(NAME, () => scratch.remove())
     },
 
     esbuild: {
@@ -342,6 +352,17 @@ function devBase(config: ResolvedConfig): string {
   return config.base.startsWith('/') ? config.base : '/'
 }
 
+/**
+ * The plugin for every bundler, the root export of the package: `unplugin.vite(options)`,
+ * `.rollup`, `.rolldown`, `.webpack`, `.rspack`, `.esbuild` give the same plugins as the
+ * bundler entries (`unplugin-asyncify/vite`, ...).
+ *
+ * @example
+ * ```ts
+ * import { unplugin } from 'unplugin-asyncify'
+ * export default defineConfig({ plugins: [unplugin.vite({ imports: ['env.sleep'] })] })
+ * ```
+ */
 export const unplugin = /* #__PURE__ */ createUnplugin(unpluginFactory)
 
 export default unplugin

@@ -10,7 +10,8 @@ export interface ModuleHost {
 
 interface LoaderContext {
   resourcePath: string
-  query: { load(file: string, host: ModuleHost): Promise<string> }
+  query: { load(file: string, host: ModuleHost): Promise<string>; cacheable: boolean }
+  cacheable(flag: boolean): void
   async(): (error: Error | null, code?: string) => void
   addDependency(file: string): void
   emitWarning(warning: Error): void
@@ -26,6 +27,9 @@ export const raw = true
  */
 export default function asyncifyLoader(this: LoaderContext): void {
   const callback = this.async()
+  // Without a cache directory the assets live in a temporary directory removed when the
+  // compiler closes; a module restored from webpack's persistent cache would name them.
+  if (!this.query.cacheable) this.cacheable(false)
   const host: ModuleHost = {
     addWatchFile: (file) => this.addDependency(file),
     warn: (message) => this.emitWarning(new Error(message)),

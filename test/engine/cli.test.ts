@@ -98,8 +98,64 @@ describe('wasm-asyncify CLI', () => {
   it('--help describes --mode and the files each mode writes', async () => {
     const result = await run(['--help'])
     expect(result.code).toBe(0)
-    expect(result.stdout).toContain('[--mode auto|asyncify|jspi]')
+    expect(result.stdout).toContain('--mode auto|asyncify|jspi')
     expect(result.stdout).toMatch(/--mode auto .*out\.wasm.*\n.*out\.jspi\.wasm/)
+  })
+
+  it('--help gives every flag a description, its default and an example', async () => {
+    const { stdout } = await run(['--help'])
+    const flags = ['-o, --output', '--mode', '--imports', '--runtime', '--optimize', '--preoptimize', '--stack-size', '--features', '--report', '-h, --help', '--version']
+    for (const flag of flags) {
+      const name = flag.split(' ').at(-1)!
+      expect(stdout).toMatch(new RegExp(`\\n  ${escape(flag)}\\b.*\\n {6}\\S.*\\n {6}default: .+; e\\.g\\. ${escape(name === '--output' ? '-o' : name)}\\b`))
+    }
+    expect(stdout).toContain("default: 65536 (64k); e.g. --stack-size 128k")
+    // Globs are quoted, so zsh and bash pass them through rather than expanding them.
+    expect(stdout).toContain("--imports 'env.sleep,env.read_*'")
+  })
+
+  it('--version prints the version in package.json', async () => {
+    const { version } = JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string }
+    expect(await run(['--version'])).toMatchObject({ code: 0, stdout: `${version}\n` })
+  })
+
+  it('--stack-size takes bytes or KiB with a k suffix, and refuses anything else naming what it got', async () => {
+    const input = join(dir, 'loop-stack.wasm')
+    writeFileSync(input, compileC('loop.c'))
+    const output = join(dir, 'loop-stack.out.wasm')
+    for (const [value, bytes] of [['12k', 12288], ['4096', 4096]] as const) {
+      expect((await run([input, '-o', output, '--imports', 'env.next', '--mode', 'asyncify', '--stack-size', value])).code).toBe(0)
+      const [section] = WebAssembly.Module.customSections(new WebAssembly.Module(readFileSync(output)), 'unplugin-asyncify')
+      expect((JSON.parse(new TextDecoder().decode(section)) as { stackSize: number }).stackSize).toBe(bytes)
+    }
+    for (const value of ['12kb', '1.5k', '0x100', '1e4', '', ' 64']) {
+      const result = await run([input, '-o', output, `--stack-size=${value}`])
+      expect(result).toMatchObject({ code: 1, stdout: '' })
+      expect(result.stderr).toBe(`wasm-asyncify: --stack-size takes a whole number of bytes, or of KiB with a k suffix (65536, 64k); got "${value}"\n`)
+    }
+  })
+
+  it('an empty --imports is refused, saying how to make every import async', async () => {
+    for (const value of ['', ' , ']) {
+      const result = await run([join(dir, 'missing.wasm'), '-o', join(dir, 'never.wasm'), `--imports=${value}`])
+      expect(result.code).toBe(1)
+      expect(result.stderr).toBe(
+        `wasm-asyncify: --imports takes at least one "module.name" pattern, e.g. --imports 'env.sleep'; got "${value}" ` +
+          `(leave --imports out to make every function import async)\n`,
+      )
+    }
+  })
+
+  it('prints warnings before writing, so they show even when the write fails', async () => {
+    const input = join(dir, 'loop-warn.wasm')
+    writeFileSync(input, compileC('loop.c'))
+    // No --imports: the transform warns that every function import is treated as async.
+    const result = await run([input, '-o', join(dir, 'no/such/dir/out.wasm')])
+    expect(result.code).toBe(1)
+    expect(result.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^wasm-asyncify: warning: .*loop-warn\.wasm: all 1 function imports are treated as possibly async/),
+      expect.stringMatching(/^wasm-asyncify: .*out\.wasm: cannot write the output \(ENOENT/),
+    ])
   })
 
   it('exits non-zero with one line naming the file on bad input', async () => {
