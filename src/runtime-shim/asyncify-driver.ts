@@ -134,6 +134,7 @@ export class AsyncifyDriver {
   private api!: AsyncifyExports
   private memory: WebAssembly.Memory | null = null
   private owned!: OwnedMemory
+  private view: DataView | null = null
 
   /** Imports are wrapped before the instance exists; `attach` completes the driver once it does. */
   constructor(private readonly options: DriverOptions) {}
@@ -287,7 +288,7 @@ export class AsyncifyDriver {
   private startUnwind(call: Call, pending: PromiseLike<unknown>, importName: string): void {
     const region = this.ensureRegion()
     if (this.owner !== null) this.evict(this.owner, region)
-    const view = new DataView(this.memory!.buffer)
+    const view = this.header()
     view.setUint32(region.start, region.start + HEADER, true)
     view.setUint32(region.start + 4, region.end, true)
     call.pending = pending
@@ -297,7 +298,7 @@ export class AsyncifyDriver {
 
   private finishUnwind(call: Call): void {
     const region = this.region!
-    const view = new DataView(this.memory!.buffer)
+    const view = this.header()
     const cur = view.getUint32(region.start, true)
     if (cur > region.end) {
       view.setUint32(region.start, region.start + HEADER, true)
@@ -315,7 +316,7 @@ export class AsyncifyDriver {
 
   private startRewind(call: Call): void {
     const region = this.region!
-    const view = new DataView(this.memory!.buffer)
+    const view = this.header()
     if (this.owner !== call) {
       if (this.owner !== null) this.evict(this.owner, region)
       const data = call.data as Uint8Array
@@ -358,7 +359,7 @@ export class AsyncifyDriver {
       // the way) or an `unreachable` Asyncify put where it cannot unwind.
       call.pending = null
       const region = this.region!
-      new DataView(this.memory!.buffer).setUint32(region.start, region.start + HEADER, true)
+      this.header().setUint32(region.start, region.start + HEADER, true)
       this.api.asyncify_stop_unwind()
       if (error instanceof WebAssembly.RuntimeError) reported = this.classifyUnwindTrap(call, error, region)
     } else if (isEngineStackOverflow(error)) {
@@ -425,6 +426,18 @@ export class AsyncifyDriver {
     } else {
       this.region = this.owned.region(HEADER + stackSize, `the Asyncify stack (stackSize ${stackSize} bytes)`)
     }
+    // Taking the region may have grown a shared memory, whose old views stay shorter.
+    this.view = null
     return this.region
+  }
+
+  /**
+   * One DataView on memory for the Asyncify data, made again only when growth
+   * detached its buffer: a new view per suspension cost more than the rest of
+   * the suspension.
+   */
+  private header(): DataView {
+    if (this.view === null || this.view.buffer.byteLength === 0) this.view = new DataView(this.memory!.buffer)
+    return this.view
   }
 }

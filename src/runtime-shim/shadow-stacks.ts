@@ -52,13 +52,19 @@ export class ShadowStacks {
 
   /**
    * A call enters or resumes: the pointer moves to its stack. Returns the value
-   * to give back when it leaves. `fromJs`: no other call is running, so the
-   * live pointer is where JS left it (under a running call it may be on one of
-   * our stacks).
+   * to give back when it leaves while another call is running. `fromJs`: no
+   * other call is running, so the live pointer is where JS left it (under a
+   * running call it may be on one of our stacks). Reading or writing a
+   * `WebAssembly.Global` from JS costs about as much as the rest of a
+   * suspension, so each is done only when its value is needed.
    */
   enter(user: StackUser, fromJs: boolean): number {
     const sp = this.pointer
     if (!sp) return 0
+    if (fromJs && user.stack !== UNASSIGNED) {
+      sp.value = user.sp
+      return 0
+    }
     const outer = (sp.value as number) >>> 0
     if (user.stack === UNASSIGNED) {
       if (this.mainHolder === null) {
@@ -71,7 +77,7 @@ export class ShadowStacks {
         user.sp = user.stack
       }
     }
-    sp.value = user.sp
+    if (user.sp !== outer) sp.value = user.sp
     return outer
   }
 
@@ -82,10 +88,11 @@ export class ShadowStacks {
   leave(user: StackUser, outer: number, nested: boolean, done: boolean): void {
     const sp = this.pointer
     if (!sp) return
+    let now = -1
     if (done) this.release(user)
-    else user.sp = (sp.value as number) >>> 0
-    if (nested) sp.value = outer
-    else sp.value = this.mainHolder === null ? this.restSp : this.mainHolder.sp
+    else user.sp = now = (sp.value as number) >>> 0
+    const target = nested ? outer : this.mainHolder === null ? this.restSp : this.mainHolder.sp
+    if (target !== now) sp.value = target
   }
 
   /** A call that will never run again gives back its stack. */
