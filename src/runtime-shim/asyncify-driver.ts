@@ -63,7 +63,7 @@ import {
 } from './errors.js'
 import type { SuspendEngine } from './metadata.js'
 import { OwnedMemory, type Block, type Malloc } from './owned-memory.js'
-import { ImportDepth, isThenable } from './import-depth.js'
+import { CALL, ImportDepth, countedImport, isThenable } from './import-depth.js'
 import { ShadowStacks, newStackUser, type StackUser } from './shadow-stacks.js'
 
 const HEADER = 8
@@ -155,37 +155,43 @@ export class AsyncifyDriver {
     this.stacks = new ShadowStacks(stackPointer, this.owned, this.options.shadowStackSize)
   }
 
-  /** Wraps an async-listed import: a thenable result suspends the wasm. */
-  asyncImport(fn: WasmFunction, placeholder: unknown, importName: string): WasmFunction {
-    return (...args) => {
-      const resumed = this.rewinding
-      if (resumed !== null) {
+  /** Wraps an async-listed import of `arity` parameters: a thenable result suspends the wasm. */
+  asyncImport(fn: WasmFunction, arity: number, placeholder: unknown, importName: string): WasmFunction {
+    return countedImport(fn, arity, this.imports, {
+      before: () => {
+        const resumed = this.rewinding
+        if (resumed === null) return CALL
         // On a mismatch `rewinding` stays set, so that `recover` stops the rewind.
         if (resumed.suspendedAt !== importName) throw this.rewindMismatch(resumed, importName)
         this.rewinding = null
         this.api.asyncify_stop_rewind()
         if (resumed.failed) throw resumed.error
         return resumed.value
-      }
-      const result = this.imports.run(fn, args)
-      if (!isThenable(result)) return result
-      const call = this.active[this.active.length - 1]
-      if (call === undefined || call.importDepth !== this.imports.current) {
-        throw suspendOutsideCall(this.options.label, importName)
-      }
-      this.startUnwind(call, result, importName)
-      return placeholder
-    }
+      },
+      after: (result) => {
+        if (!isThenable(result)) return result
+        const call = this.active[this.active.length - 1]
+        if (call === undefined || call.importDepth !== this.imports.current) {
+          throw suspendOutsideCall(this.options.label, importName)
+        }
+        this.startUnwind(call, result, importName)
+        return placeholder
+      },
+    })
   }
 
   /** Wraps an import that is not async: it runs as it is, counted so that entries through it are seen. */
   syncImport(fn: WasmFunction, importName: string, onThenable: (importName: string) => never): WasmFunction {
-    return (...args) => {
-      if (this.rewinding !== null) throw this.rewindMismatch(this.rewinding, importName)
-      const result = this.imports.run(fn, args)
-      if (isThenable(result)) onThenable(importName)
-      return result
-    }
+    return countedImport(fn, null, this.imports, {
+      before: () => {
+        if (this.rewinding !== null) throw this.rewindMismatch(this.rewinding, importName)
+        return CALL
+      },
+      after: (result) => {
+        if (isThenable(result)) onThenable(importName)
+        return result
+      },
+    })
   }
 
   /** Wraps an export that can reach an async import; it always returns a Promise. */

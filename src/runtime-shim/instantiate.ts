@@ -142,7 +142,7 @@ async function instantiateAsyncify(
   const raw = await WebAssembly.instantiate(
     module,
     wrapImports(module, imports, metadata, label, {
-      async: (fn, entry, key) => driver.asyncImport(fn, placeholderFor(entry.results), key),
+      async: (fn, entry, key) => driver.asyncImport(fn, entry.params.length, placeholderFor(entry.results), key),
       sync: (fn, key, unlisted) => driver.syncImport(fn, key, unlisted),
     }),
   )
@@ -166,7 +166,7 @@ async function instantiateJspi(
   const wrapped = wrapImports(module, imports, metadata, label, {
     async: (fn, entry, key) => {
       if (!canTrampoline(entry)) throw untrampolined(label, `import "${key}"`)
-      const plain = driver.asyncImport(fn, placeholderFor(entry.results), key)
+      const plain = driver.asyncImport(fn, entry.params.length, placeholderFor(entry.results), key)
       // Replaced by its trampoline below, once all are known.
       trampolined.push({ plain, entry })
       return plain
@@ -174,7 +174,7 @@ async function instantiateJspi(
     sync: (fn, key, unlisted) => driver.syncImport(fn, key, unlisted),
   })
   if (trampolined.length > 0) {
-    const t: WebAssembly.ModuleImports = { flag: driver.flag, token: driver.token, r: driver.resumed() }
+    const t: WebAssembly.ModuleImports = { signal: driver.signal, r: driver.resumed() }
     trampolined.forEach(({ plain }, i) => {
       t[`p${i}`] = plain
       t[`w${i}`] = new jspi.Suspending(driver.wait())
