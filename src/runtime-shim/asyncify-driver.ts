@@ -64,7 +64,8 @@ import {
 import type { SuspendEngine } from './metadata.js'
 import { OwnedMemory, type Block, type Malloc } from './owned-memory.js'
 import { CALL, ImportDepth, countedImport, isThenable } from './import-depth.js'
-import { ShadowStacks, newStackUser, type StackUser } from './shadow-stacks.js'
+import { invoker } from './invoke.js'
+import { ShadowStacks, UNASSIGNED, type StackUser } from './shadow-stacks.js'
 
 const HEADER = 8
 
@@ -195,7 +196,9 @@ export class AsyncifyDriver {
   }
 
   /** Wraps an export that can reach an async import; it always returns a Promise. */
-  suspendingExport(fn: WasmFunction): (...args: unknown[]) => Promise<unknown> {
+  suspendingExport(fn: WasmFunction, arity: number): (...args: unknown[]) => Promise<unknown> {
+    const invoke = invoker(arity)
+    const run = (args: unknown[]) => invoke(fn, args)
     return (...args) => {
       if (this.poisoned) return Promise.reject(this.poisoned)
       const call: Call = {
@@ -205,18 +208,19 @@ export class AsyncifyDriver {
         error: undefined,
         failed: false,
         importDepth: this.imports.current,
-        ...newStackUser(),
+        sp: UNASSIGNED,
+        stack: UNASSIGNED,
         dataEnd: 0,
         data: null,
       }
       let result: unknown
       try {
-        result = this.enter(call, fn, args)
+        result = this.enter(call, run, args)
       } catch (error) {
         return Promise.reject(error)
       }
       if (call.pending === null) return Promise.resolve(result)
-      return this.settle(call, fn, args)
+      return this.settle(call, run, args)
     }
   }
 
@@ -231,7 +235,7 @@ export class AsyncifyDriver {
     }
   }
 
-  private async settle(call: Call, fn: WasmFunction, args: unknown[]): Promise<unknown> {
+  private async settle(call: Call, run: (args: unknown[]) => unknown, args: unknown[]): Promise<unknown> {
     let result: unknown
     while (call.pending !== null) {
       const pending = call.pending
@@ -250,18 +254,18 @@ export class AsyncifyDriver {
       this.startRewind(call)
       // A nested call records the import count of the JS that resumes it: none.
       call.importDepth = this.imports.current
-      result = this.enter(call, fn, args)
+      result = this.enter(call, run, args)
     }
     return result
   }
 
-  /** Runs `fn` for `call` until it returns or finishes unwinding. */
-  private enter(call: Call, fn: WasmFunction, args: unknown[]): unknown {
+  /** Runs the export for `call` until it returns or finishes unwinding. */
+  private enter(call: Call, run: (args: unknown[]) => unknown, args: unknown[]): unknown {
     const outerSp = this.stacks.enter(call, this.active.length === 0)
     this.active.push(call)
     let result: unknown
     try {
-      result = fn(...args)
+      result = run(args)
     } catch (error) {
       this.active.pop()
       throw this.recover(call, outerSp, error)

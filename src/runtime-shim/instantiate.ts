@@ -149,7 +149,7 @@ async function instantiateAsyncify(
   const rawExports = raw.exports as Record<string, unknown>
   const { memory, stackPointer, malloc } = internals(metadata, rawExports, imports)
   driver.attach(rawExports as unknown as AsyncifyExports, memory, stackPointer, malloc)
-  const exports = wrapExports(rawExports, metadata, (name, fn) => driver.suspendingExport(fn))
+  const exports = wrapExports(rawExports, metadata, (name, fn) => driver.suspendingExport(fn, arity(metadata, name)))
   return { exports, driver }
 }
 
@@ -198,9 +198,13 @@ async function instantiateJspi(
           t: Object.fromEntries([['x', driver.exit()], ...exits.map((name, i) => [`r${i}`, rawExports[name]])]),
         })
   const exports = wrapExports(rawExports, metadata, (name) =>
-    driver.suspendingExport(jspi.promising(exitTrampolines[`g${exits.indexOf(name)}`])),
+    driver.suspendingExport(jspi.promising(exitTrampolines[`g${exits.indexOf(name)}`]), arity(metadata, name)),
   )
   return { exports, driver }
+}
+
+function arity(metadata: AsyncifyMetadata, exportName: string): number {
+  return metadata.exportSignatures[exportName]!.params.length
 }
 
 /** The driver's state for an instance from `instantiate`: useful to check that nothing leaked. */

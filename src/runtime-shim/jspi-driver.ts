@@ -18,8 +18,9 @@
 import { engineStackOverflow, isEngineStackOverflow, suspendOutsideCall } from './errors.js'
 import type { AsyncifyStats } from './asyncify-driver.js'
 import { CALL, ImportDepth, countedImport, isThenable } from './import-depth.js'
+import { invoker } from './invoke.js'
 import { OwnedMemory, type Malloc } from './owned-memory.js'
-import { ShadowStacks, newStackUser, type StackUser } from './shadow-stacks.js'
+import { ShadowStacks, UNASSIGNED, type StackUser } from './shadow-stacks.js'
 
 type WasmFunction = (...args: unknown[]) => unknown
 
@@ -131,11 +132,13 @@ export class JspiDriver {
     }
   }
 
-  /** `promising` is `WebAssembly.promising` of the export's trampoline. */
-  suspendingExport(promising: (...args: unknown[]) => Promise<unknown>): (...args: unknown[]) => Promise<unknown> {
+  /** `promising` is `WebAssembly.promising` of the export's trampoline, which takes `arity` arguments. */
+  suspendingExport(promising: (...args: unknown[]) => Promise<unknown>, arity: number): (...args: unknown[]) => Promise<unknown> {
+    const invoke = invoker(arity)
     return (...args) => {
       const call: Call = {
-        ...newStackUser(),
+        sp: UNASSIGNED,
+        stack: UNASSIGNED,
         id: this.freeIds.pop() ?? this.calls.length,
         importDepth: this.imports.current,
         outerSp: 0,
@@ -146,7 +149,7 @@ export class JspiDriver {
       this.active.push(call)
       let promise: Promise<unknown>
       try {
-        promise = promising(...args)
+        promise = invoke(promising, args) as Promise<unknown>
       } catch (error) {
         this.abandon(call)
         return Promise.reject(this.translate(error, call))
