@@ -18,6 +18,7 @@
 import { engineStackOverflow, isEngineStackOverflow, suspendOutsideCall } from './errors.js'
 import type { AsyncifyStats } from './asyncify-driver.js'
 import { CALL, ImportDepth, countedImport, isThenable } from './import-depth.js'
+import { i32Global } from './i32-global.js'
 import { invoker } from './invoke.js'
 import { OwnedMemory, type Malloc } from './owned-memory.js'
 import { ShadowStacks, UNASSIGNED, type StackUser } from './shadow-stacks.js'
@@ -60,6 +61,7 @@ export class JspiDriver {
    * is about to suspend: its trampoline then keeps the id, clears `signal` and waits.
    */
   readonly signal = new WebAssembly.Global({ value: 'i32', mutable: true }, 0)
+  private readonly signalAccess = i32Global(this.signal)
   private stacks!: ShadowStacks
 
   constructor(
@@ -84,7 +86,7 @@ export class JspiDriver {
         if (call === undefined || call.importDepth !== this.imports.current) throw suspendOutsideCall(this.label, importName)
         call.suspendedAt = importName
         this.pending = result
-        this.signal.value = call.id
+        this.signalAccess.set(call.id)
         return placeholder
       },
     })

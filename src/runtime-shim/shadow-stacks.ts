@@ -10,7 +10,7 @@
  * pointer rests just below its frames, so synchronous exports run below them.
  */
 import type { OwnedMemory } from './owned-memory.js'
-import { stackPointerAccess, type StackPointer } from './stack-pointer.js'
+import { i32Global, type I32Global } from './i32-global.js'
 
 /** `StackUser` values besides addresses: no stack yet (both fields of a new user), and the program's own stack. */
 export const UNASSIGNED = -1
@@ -33,14 +33,14 @@ export class ShadowStacks {
   private restSp: number
   private mainHolder: StackUser | null = null
   private readonly free: number[] = []
-  private readonly pointer: StackPointer | null
+  private readonly pointer: I32Global | null
 
   constructor(
     global: WebAssembly.Global | null,
     private readonly owned: OwnedMemory,
     private readonly size: number,
   ) {
-    this.pointer = global ? stackPointerAccess(global) : null
+    this.pointer = global ? i32Global(global) : null
     this.restSp = this.pointer ? this.pointer.get() : 0
   }
 
