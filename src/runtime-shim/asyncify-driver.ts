@@ -63,8 +63,9 @@ import {
 } from './errors.js'
 import type { SuspendEngine } from './metadata.js'
 import { OwnedMemory, type Block, type Malloc } from './owned-memory.js'
-import { ImportDepth, isThenable } from './import-depth.js'
-import { ShadowStacks, newStackUser, type StackUser } from './shadow-stacks.js'
+import { CALL, ImportDepth, countedImport, isThenable } from './import-depth.js'
+import { invoker } from './invoke.js'
+import { ShadowStacks, UNASSIGNED, type StackUser } from './shadow-stacks.js'
 
 const HEADER = 8
 
@@ -134,6 +135,7 @@ export class AsyncifyDriver {
   private api!: AsyncifyExports
   private memory: WebAssembly.Memory | null = null
   private owned!: OwnedMemory
+  private view: DataView | null = null
 
   /** Imports are wrapped before the instance exists; `attach` completes the driver once it does. */
   constructor(private readonly options: DriverOptions) {}
@@ -154,41 +156,49 @@ export class AsyncifyDriver {
     this.stacks = new ShadowStacks(stackPointer, this.owned, this.options.shadowStackSize)
   }
 
-  /** Wraps an async-listed import: a thenable result suspends the wasm. */
-  asyncImport(fn: WasmFunction, placeholder: unknown, importName: string): WasmFunction {
-    return (...args) => {
-      const resumed = this.rewinding
-      if (resumed !== null) {
+  /** Wraps an async-listed import of `arity` parameters: a thenable result suspends the wasm. */
+  asyncImport(fn: WasmFunction, arity: number, placeholder: unknown, importName: string): WasmFunction {
+    return countedImport(fn, arity, this.imports, {
+      before: () => {
+        const resumed = this.rewinding
+        if (resumed === null) return CALL
         // On a mismatch `rewinding` stays set, so that `recover` stops the rewind.
         if (resumed.suspendedAt !== importName) throw this.rewindMismatch(resumed, importName)
         this.rewinding = null
         this.api.asyncify_stop_rewind()
         if (resumed.failed) throw resumed.error
         return resumed.value
-      }
-      const result = this.imports.run(fn, args)
-      if (!isThenable(result)) return result
-      const call = this.active[this.active.length - 1]
-      if (call === undefined || call.importDepth !== this.imports.current) {
-        throw suspendOutsideCall(this.options.label, importName)
-      }
-      this.startUnwind(call, result, importName)
-      return placeholder
-    }
+      },
+      after: (result) => {
+        if (!isThenable(result)) return result
+        const call = this.active[this.active.length - 1]
+        if (call === undefined || call.importDepth !== this.imports.current) {
+          throw suspendOutsideCall(this.options.label, importName)
+        }
+        this.startUnwind(call, result, importName)
+        return placeholder
+      },
+    })
   }
 
   /** Wraps an import that is not async: it runs as it is, counted so that entries through it are seen. */
   syncImport(fn: WasmFunction, importName: string, onThenable: (importName: string) => never): WasmFunction {
-    return (...args) => {
-      if (this.rewinding !== null) throw this.rewindMismatch(this.rewinding, importName)
-      const result = this.imports.run(fn, args)
-      if (isThenable(result)) onThenable(importName)
-      return result
-    }
+    return countedImport(fn, null, this.imports, {
+      before: () => {
+        if (this.rewinding !== null) throw this.rewindMismatch(this.rewinding, importName)
+        return CALL
+      },
+      after: (result) => {
+        if (isThenable(result)) onThenable(importName)
+        return result
+      },
+    })
   }
 
   /** Wraps an export that can reach an async import; it always returns a Promise. */
-  suspendingExport(fn: WasmFunction): (...args: unknown[]) => Promise<unknown> {
+  suspendingExport(fn: WasmFunction, arity: number): (...args: unknown[]) => Promise<unknown> {
+    const invoke = invoker(arity)
+    const run = (args: unknown[]) => invoke(fn, args)
     return (...args) => {
       if (this.poisoned) return Promise.reject(this.poisoned)
       const call: Call = {
@@ -198,18 +208,19 @@ export class AsyncifyDriver {
         error: undefined,
         failed: false,
         importDepth: this.imports.current,
-        ...newStackUser(),
+        sp: UNASSIGNED,
+        stack: UNASSIGNED,
         dataEnd: 0,
         data: null,
       }
       let result: unknown
       try {
-        result = this.enter(call, fn, args)
+        result = this.enter(call, run, args)
       } catch (error) {
         return Promise.reject(error)
       }
       if (call.pending === null) return Promise.resolve(result)
-      return this.settle(call, fn, args)
+      return this.settle(call, run, args)
     }
   }
 
@@ -224,7 +235,7 @@ export class AsyncifyDriver {
     }
   }
 
-  private async settle(call: Call, fn: WasmFunction, args: unknown[]): Promise<unknown> {
+  private async settle(call: Call, run: (args: unknown[]) => unknown, args: unknown[]): Promise<unknown> {
     let result: unknown
     while (call.pending !== null) {
       const pending = call.pending
@@ -243,18 +254,18 @@ export class AsyncifyDriver {
       this.startRewind(call)
       // A nested call records the import count of the JS that resumes it: none.
       call.importDepth = this.imports.current
-      result = this.enter(call, fn, args)
+      result = this.enter(call, run, args)
     }
     return result
   }
 
-  /** Runs `fn` for `call` until it returns or finishes unwinding. */
-  private enter(call: Call, fn: WasmFunction, args: unknown[]): unknown {
+  /** Runs the export for `call` until it returns or finishes unwinding. */
+  private enter(call: Call, run: (args: unknown[]) => unknown, args: unknown[]): unknown {
     const outerSp = this.stacks.enter(call, this.active.length === 0)
     this.active.push(call)
     let result: unknown
     try {
-      result = fn(...args)
+      result = run(args)
     } catch (error) {
       this.active.pop()
       throw this.recover(call, outerSp, error)
@@ -287,7 +298,7 @@ export class AsyncifyDriver {
   private startUnwind(call: Call, pending: PromiseLike<unknown>, importName: string): void {
     const region = this.ensureRegion()
     if (this.owner !== null) this.evict(this.owner, region)
-    const view = new DataView(this.memory!.buffer)
+    const view = this.header()
     view.setUint32(region.start, region.start + HEADER, true)
     view.setUint32(region.start + 4, region.end, true)
     call.pending = pending
@@ -297,7 +308,7 @@ export class AsyncifyDriver {
 
   private finishUnwind(call: Call): void {
     const region = this.region!
-    const view = new DataView(this.memory!.buffer)
+    const view = this.header()
     const cur = view.getUint32(region.start, true)
     if (cur > region.end) {
       view.setUint32(region.start, region.start + HEADER, true)
@@ -315,7 +326,7 @@ export class AsyncifyDriver {
 
   private startRewind(call: Call): void {
     const region = this.region!
-    const view = new DataView(this.memory!.buffer)
+    const view = this.header()
     if (this.owner !== call) {
       if (this.owner !== null) this.evict(this.owner, region)
       const data = call.data as Uint8Array
@@ -358,7 +369,7 @@ export class AsyncifyDriver {
       // the way) or an `unreachable` Asyncify put where it cannot unwind.
       call.pending = null
       const region = this.region!
-      new DataView(this.memory!.buffer).setUint32(region.start, region.start + HEADER, true)
+      this.header().setUint32(region.start, region.start + HEADER, true)
       this.api.asyncify_stop_unwind()
       if (error instanceof WebAssembly.RuntimeError) reported = this.classifyUnwindTrap(call, error, region)
     } else if (isEngineStackOverflow(error)) {
@@ -425,6 +436,18 @@ export class AsyncifyDriver {
     } else {
       this.region = this.owned.region(HEADER + stackSize, `the Asyncify stack (stackSize ${stackSize} bytes)`)
     }
+    // Taking the region may have grown a shared memory, whose old views stay shorter.
+    this.view = null
     return this.region
+  }
+
+  /**
+   * One DataView on memory for the Asyncify data, made again only when growth
+   * detached its buffer: a new view per suspension cost more than the rest of
+   * the suspension.
+   */
+  private header(): DataView {
+    if (this.view === null || this.view.buffer.byteLength === 0) this.view = new DataView(this.memory!.buffer)
+    return this.view
   }
 }

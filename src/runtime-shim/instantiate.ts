@@ -142,14 +142,14 @@ async function instantiateAsyncify(
   const raw = await WebAssembly.instantiate(
     module,
     wrapImports(module, imports, metadata, label, {
-      async: (fn, entry, key) => driver.asyncImport(fn, placeholderFor(entry.results), key),
+      async: (fn, entry, key) => driver.asyncImport(fn, entry.params.length, placeholderFor(entry.results), key),
       sync: (fn, key, unlisted) => driver.syncImport(fn, key, unlisted),
     }),
   )
   const rawExports = raw.exports as Record<string, unknown>
   const { memory, stackPointer, malloc } = internals(metadata, rawExports, imports)
   driver.attach(rawExports as unknown as AsyncifyExports, memory, stackPointer, malloc)
-  const exports = wrapExports(rawExports, metadata, (name, fn) => driver.suspendingExport(fn))
+  const exports = wrapExports(rawExports, metadata, (name, fn) => driver.suspendingExport(fn, arity(metadata, name)))
   return { exports, driver }
 }
 
@@ -166,7 +166,7 @@ async function instantiateJspi(
   const wrapped = wrapImports(module, imports, metadata, label, {
     async: (fn, entry, key) => {
       if (!canTrampoline(entry)) throw untrampolined(label, `import "${key}"`)
-      const plain = driver.asyncImport(fn, placeholderFor(entry.results), key)
+      const plain = driver.asyncImport(fn, entry.params.length, placeholderFor(entry.results), key)
       // Replaced by its trampoline below, once all are known.
       trampolined.push({ plain, entry })
       return plain
@@ -174,7 +174,7 @@ async function instantiateJspi(
     sync: (fn, key, unlisted) => driver.syncImport(fn, key, unlisted),
   })
   if (trampolined.length > 0) {
-    const t: WebAssembly.ModuleImports = { flag: driver.flag, token: driver.token, r: driver.resumed() }
+    const t: WebAssembly.ModuleImports = { signal: driver.signal, r: driver.resumed() }
     trampolined.forEach(({ plain }, i) => {
       t[`p${i}`] = plain
       t[`w${i}`] = new jspi.Suspending(driver.wait())
@@ -198,9 +198,13 @@ async function instantiateJspi(
           t: Object.fromEntries([['x', driver.exit()], ...exits.map((name, i) => [`r${i}`, rawExports[name]])]),
         })
   const exports = wrapExports(rawExports, metadata, (name) =>
-    driver.suspendingExport(jspi.promising(exitTrampolines[`g${exits.indexOf(name)}`])),
+    driver.suspendingExport(jspi.promising(exitTrampolines[`g${exits.indexOf(name)}`]), arity(metadata, name)),
   )
   return { exports, driver }
+}
+
+function arity(metadata: AsyncifyMetadata, exportName: string): number {
+  return metadata.exportSignatures[exportName]!.params.length
 }
 
 /** The driver's state for an instance from `instantiate`: useful to check that nothing leaked. */

@@ -17,14 +17,16 @@
  */
 import { engineStackOverflow, isEngineStackOverflow, suspendOutsideCall } from './errors.js'
 import type { AsyncifyStats } from './asyncify-driver.js'
-import { ImportDepth, isThenable } from './import-depth.js'
+import { CALL, ImportDepth, countedImport, isThenable } from './import-depth.js'
+import { i32Global } from './i32-global.js'
+import { invoker } from './invoke.js'
 import { OwnedMemory, type Malloc } from './owned-memory.js'
-import { ShadowStacks, newStackUser, type StackUser } from './shadow-stacks.js'
+import { ShadowStacks, UNASSIGNED, type StackUser } from './shadow-stacks.js'
 
 type WasmFunction = (...args: unknown[]) => unknown
 
 interface Call extends StackUser {
-  /** Names the call to the import trampoline across a suspension (`token`). */
+  /** Names the call to the import trampoline across a suspension (`signal`); never 0. */
   id: number
   importDepth: number
   /** The pointer value to give back when the call leaves. */
@@ -51,13 +53,15 @@ export class JspiDriver {
   private readonly imports = new ImportDepth()
   private suspended = 0
   private pending: PromiseLike<unknown> | null = null
-  /** Calls in flight by id; ids of finished calls are reused, so the table stays small. */
-  private readonly calls: (Call | undefined)[] = []
+  /** Calls in flight by id; ids of finished calls are reused, so the table stays small. Id 0 is `signal`'s "no Promise". */
+  private readonly calls: (Call | undefined)[] = [undefined]
   private readonly freeIds: number[] = []
-  /** Raised by an async import that returned a Promise; its trampoline then waits. */
-  readonly flag = new WebAssembly.Global({ value: 'i32', mutable: true }, 0)
-  /** The id of the call that is about to suspend, kept by the trampoline across the suspension. */
-  readonly token = new WebAssembly.Global({ value: 'i32', mutable: true }, 0)
+  /**
+   * Set by an async import that returned a Promise to the id of the call that
+   * is about to suspend: its trampoline then keeps the id, clears `signal` and waits.
+   */
+  readonly signal = new WebAssembly.Global({ value: 'i32', mutable: true }, 0)
+  private readonly signalAccess = i32Global(this.signal)
   private stacks!: ShadowStacks
 
   constructor(
@@ -72,25 +76,25 @@ export class JspiDriver {
     this.stacks = new ShadowStacks(stackPointer, owned, this.shadowStackSize)
   }
 
-  /** The plain half of an async import: a thenable is kept for `wait`, and `flag` raised. */
-  asyncImport(fn: WasmFunction, placeholder: unknown, importName: string): WasmFunction {
-    return (...args) => {
-      const result = this.imports.run(fn, args)
-      if (!isThenable(result)) return result
-      const call = this.active[this.active.length - 1]
-      if (call === undefined || call.importDepth !== this.imports.current) throw suspendOutsideCall(this.label, importName)
-      call.suspendedAt = importName
-      this.pending = result
-      this.flag.value = 1
-      this.token.value = call.id
-      return placeholder
-    }
+  /** The plain half of an async import of `arity` parameters: a thenable is kept for `wait`, and `signal` set. */
+  asyncImport(fn: WasmFunction, arity: number, placeholder: unknown, importName: string): WasmFunction {
+    return countedImport(fn, arity, this.imports, {
+      before: () => CALL,
+      after: (result) => {
+        if (!isThenable(result)) return result
+        const call = this.active[this.active.length - 1]
+        if (call === undefined || call.importDepth !== this.imports.current) throw suspendOutsideCall(this.label, importName)
+        call.suspendedAt = importName
+        this.pending = result
+        this.signalAccess.set(call.id)
+        return placeholder
+      },
+    })
   }
 
   /** The Suspending half: the call leaves the JS stack until the Promise settles. */
   wait(): () => PromiseLike<unknown> {
     return () => {
-      this.flag.value = 0
       const pending = this.pending!
       this.pending = null
       const call = this.active.pop()!
@@ -114,11 +118,13 @@ export class JspiDriver {
 
   /** An import that is not async, counted so that entries through it are seen. */
   syncImport(fn: WasmFunction, importName: string, onThenable: (importName: string) => never): WasmFunction {
-    return (...args) => {
-      const result = this.imports.run(fn, args)
-      if (isThenable(result)) onThenable(importName)
-      return result
-    }
+    return countedImport(fn, null, this.imports, {
+      before: () => CALL,
+      after: (result) => {
+        if (isThenable(result)) onThenable(importName)
+        return result
+      },
+    })
   }
 
   /** Called by an export trampoline when the export returned. */
@@ -128,11 +134,13 @@ export class JspiDriver {
     }
   }
 
-  /** `promising` is `WebAssembly.promising` of the export's trampoline. */
-  suspendingExport(promising: (...args: unknown[]) => Promise<unknown>): (...args: unknown[]) => Promise<unknown> {
+  /** `promising` is `WebAssembly.promising` of the export's trampoline, which takes `arity` arguments. */
+  suspendingExport(promising: (...args: unknown[]) => Promise<unknown>, arity: number): (...args: unknown[]) => Promise<unknown> {
+    const invoke = invoker(arity)
     return (...args) => {
       const call: Call = {
-        ...newStackUser(),
+        sp: UNASSIGNED,
+        stack: UNASSIGNED,
         id: this.freeIds.pop() ?? this.calls.length,
         importDepth: this.imports.current,
         outerSp: 0,
@@ -143,7 +151,7 @@ export class JspiDriver {
       this.active.push(call)
       let promise: Promise<unknown>
       try {
-        promise = promising(...args)
+        promise = invoke(promising, args) as Promise<unknown>
       } catch (error) {
         this.abandon(call)
         return Promise.reject(this.translate(error, call))

@@ -10,9 +10,10 @@
  * pointer rests just below its frames, so synchronous exports run below them.
  */
 import type { OwnedMemory } from './owned-memory.js'
+import { i32Global, type I32Global } from './i32-global.js'
 
-/** `StackUser.stack` values besides the top address of one of our stacks. */
-const UNASSIGNED = -1
+/** `StackUser` values besides addresses: no stack yet (both fields of a new user), and the program's own stack. */
+export const UNASSIGNED = -1
 const MAIN = 0
 
 /** What a call keeps about its C stack. */
@@ -21,10 +22,6 @@ export interface StackUser {
   sp: number
   /** The program's own stack (`MAIN`), the top of one of ours, or UNASSIGNED. */
   stack: number
-}
-
-export function newStackUser(): StackUser {
-  return { sp: -1, stack: UNASSIGNED }
 }
 
 export class ShadowStacks {
@@ -36,30 +33,38 @@ export class ShadowStacks {
   private restSp: number
   private mainHolder: StackUser | null = null
   private readonly free: number[] = []
+  private readonly pointer: I32Global | null
 
   constructor(
-    private readonly pointer: WebAssembly.Global | null,
+    global: WebAssembly.Global | null,
     private readonly owned: OwnedMemory,
     private readonly size: number,
   ) {
-    this.restSp = pointer ? (pointer.value as number) >>> 0 : 0
+    this.pointer = global ? i32Global(global) : null
+    this.restSp = this.pointer ? this.pointer.get() : 0
   }
 
   /** The pointer's value (unsigned), or null when the C stack is not managed. */
   current(): number | null {
-    return this.pointer ? (this.pointer.value as number) >>> 0 : null
+    return this.pointer ? this.pointer.get() : null
   }
 
   /**
    * A call enters or resumes: the pointer moves to its stack. Returns the value
-   * to give back when it leaves. `fromJs`: no other call is running, so the
-   * live pointer is where JS left it (under a running call it may be on one of
-   * our stacks).
+   * to give back when it leaves while another call is running. `fromJs`: no
+   * other call is running, so the live pointer is where JS left it (under a
+   * running call it may be on one of our stacks). The pointer is read or
+   * written only when its value is needed or differs: each access is a call
+   * into wasm.
    */
   enter(user: StackUser, fromJs: boolean): number {
     const sp = this.pointer
     if (!sp) return 0
-    const outer = (sp.value as number) >>> 0
+    if (fromJs && user.stack !== UNASSIGNED) {
+      sp.set(user.sp)
+      return 0
+    }
+    const outer = sp.get()
     if (user.stack === UNASSIGNED) {
       if (this.mainHolder === null) {
         if (fromJs) this.restSp = outer
@@ -71,7 +76,7 @@ export class ShadowStacks {
         user.sp = user.stack
       }
     }
-    sp.value = user.sp
+    if (user.sp !== outer) sp.set(user.sp)
     return outer
   }
 
@@ -82,10 +87,11 @@ export class ShadowStacks {
   leave(user: StackUser, outer: number, nested: boolean, done: boolean): void {
     const sp = this.pointer
     if (!sp) return
+    let now = -1
     if (done) this.release(user)
-    else user.sp = (sp.value as number) >>> 0
-    if (nested) sp.value = outer
-    else sp.value = this.mainHolder === null ? this.restSp : this.mainHolder.sp
+    else user.sp = now = sp.get()
+    const target = nested ? outer : this.mainHolder === null ? this.restSp : this.mainHolder.sp
+    if (target !== now) sp.set(target)
   }
 
   /** A call that will never run again gives back its stack. */

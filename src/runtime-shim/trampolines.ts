@@ -5,9 +5,10 @@
  * when its function returns a plain value, which costs a stack switch per
  * call. So the module imports, in place of each async import, a wasm
  * function that calls the plain JS function first and calls the Suspending
- * one only when a Promise came back (the JS side raises `flag`, keeps the
- * Promise and puts the call's id in `token`). Both calls come from wasm, so no
- * JS frame sits between the `promising` export and the suspension. When the
+ * one only when a Promise came back (the JS side keeps the Promise and puts
+ * the call's id in `signal`, which is 0 otherwise; the trampoline clears it,
+ * which is free in wasm and a call into wasm from JS). Both calls come from
+ * wasm, so no JS frame sits between the `promising` export and the suspension. When the
  * Suspending call returns or throws (a rejection), the trampoline calls
  * `resumed(id)` with the id it kept in a local: the engine resumes a stack in
  * a microtask of its own, and this call is the one moment the driver can know
@@ -41,7 +42,10 @@ export function canTrampoline(signature: Signature): boolean {
 
 const LOCAL_GET = 0x20
 const LOCAL_SET = 0x21
+const LOCAL_TEE = 0x22
 const GLOBAL_GET = 0x23
+const GLOBAL_SET = 0x24
+const I32_CONST = 0x41
 const CALL = 0x10
 const IF_EMPTY = [0x04, 0x40]
 const TRY_EMPTY = [0x06, 0x40]
@@ -88,22 +92,21 @@ function encodeModule(types: Types, imports: Uint8Array[], functions: number[], 
 }
 
 /**
- * Imports the globals `t.flag` and `t.token` (mutable i32), the function
+ * Imports the global `t.signal` (mutable i32), the function
  * `t.r` (resumed, i32 -> nothing), and per signature `t.p<i>` (the plain call)
  * and `t.w<i>` (the Suspending wait, no params); exports `f<i>`.
  */
 export function importTrampolines(signatures: Signature[]): Uint8Array {
   const types = new Types()
   const imports = [
-    importEntry('flag', 3, [0x7f, 1]),
-    importEntry('token', 3, [0x7f, 1]),
+    importEntry('signal', 3, [0x7f, 1]),
     importEntry('r', 0, leb(types.index({ params: ['i32'], results: [] }))),
   ]
   signatures.forEach((signature, i) => {
     imports.push(importEntry(`p${i}`, 0, leb(types.index(signature))))
     imports.push(importEntry(`w${i}`, 0, leb(types.index({ params: [], results: signature.results }))))
   })
-  const [FLAG, TOKEN, RESUMED] = [0, 1, 0]
+  const [SIGNAL, RESUMED] = [0, 0]
   const plain = (i: number) => 1 + 2 * i
   const wait = (i: number) => 2 + 2 * i
   const functions: number[] = []
@@ -121,9 +124,10 @@ export function importTrampolines(signatures: Signature[]): Uint8Array {
         ...signature.params.flatMap((_, k) => [LOCAL_GET, ...leb(k)]),
         CALL, ...leb(plain(i)),
         ...setResults,
-        GLOBAL_GET, FLAG,
+        GLOBAL_GET, SIGNAL,
+        LOCAL_TEE, ...leb(token),
         ...IF_EMPTY,
-        GLOBAL_GET, TOKEN, LOCAL_SET, ...leb(token),
+        I32_CONST, 0, GLOBAL_SET, SIGNAL,
         ...TRY_EMPTY,
         CALL, ...leb(wait(i)),
         ...setResults,

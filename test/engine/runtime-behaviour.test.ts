@@ -137,6 +137,39 @@ describe('runtime behaviour', () => {
     )
   })
 
+  // The runtime wraps imports and calls exports through one closure per arity up to 4 and a rest parameter beyond.
+  for (const returns of ['Promises', 'plain values'] as const) {
+    it(`async imports and suspending exports of 0 to 6 parameters get exactly their arguments, with imports returning ${returns}`, async () => {
+      const arities = [0, 1, 2, 3, 4, 5, 6]
+      const params = (k: number) => (k === 0 ? '' : `(param${' i32'.repeat(k)})`)
+      const gets = (k: number) => Array.from({ length: k }, (_, i) => `(local.get ${i})`).join(' ')
+      const bytes = wat(`(module
+        ${arities.map((k) => `(import "env" "a${k}" (func $a${k} ${params(k)} (result i32)))`).join('\n')}
+        (memory (export "memory") 1)
+        ${arities.map((k) => `(func (export "call${k}") ${params(k)} (result i32) (i32.add (call $a${k} ${gets(k)}) (call $a${k} ${gets(k)})))`).join('\n')})`)
+      const seen: unknown[][] = []
+      const env = Object.fromEntries(
+        arities.map((k) => [
+          `a${k}`,
+          // Weighted by position, so that a swapped or dropped argument changes the sum.
+          function (...args: number[]) {
+            seen.push(args)
+            const sum = args.reduce((total, value, i) => total + (i + 1) * value, 100)
+            return returns === 'Promises' ? later(sum) : sum
+          },
+        ]),
+      )
+      const { exports } = await asyncified(bytes, { imports: ['env.*'], filename: 'arity.wasm' }, { env })
+      for (const k of arities) {
+        seen.length = 0
+        const args = Array.from({ length: k }, (_, i) => 10 * (i + 1))
+        const sum = args.reduce((total, value, i) => total + (i + 1) * value, 100)
+        await expect(exports[`call${k}`](...args)).resolves.toBe(2 * sum)
+        expect(seen).toEqual([args, args])
+      }
+    })
+  }
+
   it('traps keep function names in stack traces and leave the instance usable', async () => {
     const { exports } = await load({ get: (x: number) => later(x) })
     const error = await exports.boom(1).catch((e: unknown) => e)
