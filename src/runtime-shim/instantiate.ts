@@ -149,7 +149,7 @@ async function instantiateAsyncify(
   const rawExports = raw.exports as Record<string, unknown>
   const { memory, stackPointer, malloc } = internals(metadata, rawExports, imports)
   driver.attach(rawExports as unknown as AsyncifyExports, memory, stackPointer, malloc)
-  const exports = wrapExports(rawExports, metadata, (name, fn) => driver.suspendingExport(fn, arity(metadata, name)))
+  const exports = wrapExports(rawExports, metadata, (_, fn) => driver.suspendingExport(fn, fn.length))
   return { exports, driver }
 }
 
@@ -197,14 +197,10 @@ async function instantiateJspi(
       : await instantiateTrampolines('export', exits.map((name) => metadata.exportSignatures[name]!), {
           t: Object.fromEntries([['x', driver.exit()], ...exits.map((name, i) => [`r${i}`, rawExports[name]])]),
         })
-  const exports = wrapExports(rawExports, metadata, (name) =>
-    driver.suspendingExport(jspi.promising(exitTrampolines[`g${exits.indexOf(name)}`]), arity(metadata, name)),
+  const exports = wrapExports(rawExports, metadata, (name, fn) =>
+    driver.suspendingExport(jspi.promising(exitTrampolines[`g${exits.indexOf(name)}`]), fn.length),
   )
   return { exports, driver }
-}
-
-function arity(metadata: AsyncifyMetadata, exportName: string): number {
-  return metadata.exportSignatures[exportName]!.params.length
 }
 
 /** The driver's state for an instance from `instantiate`: useful to check that nothing leaked. */
