@@ -14,8 +14,14 @@ export const binaryenRuns = { count: 0 }
 const PROGRESS_AFTER_MS = 1000
 
 /**
+ * Transforms under way, by cache key: the client and SSR environments asking
+ * for the same module at once share one run.
+ */
+const inFlight = new Map<string, Promise<TransformResult>>()
+
+/**
  * The transformed module for these bytes and options: from the disk cache when
- * possible, otherwise from the engine (in its worker thread, off the bundler's
+ * possible, otherwise from the engine (in a worker thread, off the bundler's
  * main thread), then stored.
  */
 export async function transformCached(
@@ -24,10 +30,22 @@ export async function transformCached(
   cacheDir: string | null,
   log: Log,
 ): Promise<TransformResult> {
+  const key = `${cacheDir}\0${cacheKey(bytes, options)}`
+  let pending = inFlight.get(key)
+  if (!pending) {
+    inFlight.set(key, (pending = transformOnce(bytes, options, cacheDir, log)))
+    void pending.finally(() => inFlight.delete(key)).catch(() => {})
+  }
+  const result = await pending
+  // The report names the file it was made for; a shared run or a cache hit may have been for another path.
+  return { ...result, report: { ...result.report, filename: options.filename ?? result.report.filename } }
+}
+
+async function transformOnce(bytes: Uint8Array, options: TransformOptions, cacheDir: string | null, log: Log): Promise<TransformResult> {
   const cache = cacheDir === null ? null : new TransformCache(cacheDir)
   const key = cacheKey(bytes, options)
   const hit = await cache?.get(key)
-  if (hit) return { ...hit, report: { ...hit.report, filename: options.filename ?? hit.report.filename } }
+  if (hit) return hit
   binaryenRuns.count++
   // Large modules take seconds; say so rather than leave the build silent.
   let announced = false

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { AsyncifyError } from '../runtime-shim/errors.js'
 import type { ResolvedTransformOptions } from './options.js'
@@ -11,7 +12,7 @@ interface Job {
 }
 
 /*
- * One worker, one job at a time: binaryen.js keeps its options and pass
+ * One worker thread, one job at a time: binaryen.js keeps its options and pass
  * arguments in process-global state, so jobs must not interleave. The worker
  * is kept warm between jobs (loading binaryen.js costs about a second, and V8
  * tiers its code up over the first transforms), unref'd while idle so it never
@@ -22,6 +23,11 @@ class TransformWorker {
   private readonly queue: Job[] = []
   private running: Job | null = null
   private nextId = 1
+
+  /** Jobs queued or running: the pool gives a new job to the worker with the fewest. */
+  get load(): number {
+    return this.queue.length + (this.running ? 1 : 0)
+  }
 
   run(bytes: Uint8Array, options: ResolvedTransformOptions): Promise<TransformResult> {
     return new Promise((resolve, reject) => {
@@ -87,4 +93,27 @@ class TransformWorker {
   }
 }
 
-export const transformWorker = new TransformWorker()
+/**
+ * Workers that transform side by side, each with its own binaryen.js. Each
+ * costs a few hundred megabytes on a large module, so a pool leaves a core to
+ * the bundler and stops at four.
+ */
+export class TransformPool {
+  private readonly workers: TransformWorker[]
+
+  constructor(readonly size = Math.min(4, Math.max(1, availableParallelism() - 1))) {
+    this.workers = Array.from({ length: size }, () => new TransformWorker())
+  }
+
+  /** Jobs queued or running, per worker. */
+  get loads(): number[] {
+    return this.workers.map((worker) => worker.load)
+  }
+
+  run(bytes: Uint8Array, options: ResolvedTransformOptions): Promise<TransformResult> {
+    const idlest = this.workers.reduce((best, worker) => (worker.load < best.load ? worker : best))
+    return idlest.run(bytes, options)
+  }
+}
+
+export const transformPool = new TransformPool()

@@ -21,6 +21,21 @@ describe('transform cache', () => {
     expect(await runMain(bundle)).toEqual(expectedResult())
   })
 
+  test('the same module asked for twice at once (client and SSR environments) runs Binaryen once, each answer naming its file', async () => {
+    const bytes = compileC('loop.c')
+    const before = binaryenRuns.count
+    const [client, server] = await Promise.all([
+      transformCached(bytes, { imports: ['env.next'], filename: 'client/loop.wasm' }, null, () => {}),
+      transformCached(bytes, { imports: ['env.next'], filename: 'server/loop.wasm' }, null, () => {}),
+    ])
+    expect(binaryenRuns.count - before).toBe(1)
+    expect([client.report.filename, server.report.filename]).toEqual(['client/loop.wasm', 'server/loop.wasm'])
+    expect(server.wasm).toEqual(client.wasm)
+    // Once settled, a new request transforms again (without a cache there is nothing to hit).
+    await transformCached(bytes, { imports: ['env.next'], filename: 'loop.wasm' }, null, () => {})
+    expect(binaryenRuns.count - before).toBe(2)
+  })
+
   test('a hit returns both builds, the asyncified and the JSPI module, each with its metadata', async () => {
     const cacheDir = mkdtempSync(join(tmpdir(), 'asyncify-cache-'))
     const options = { imports: ['env.next'], filename: 'loop.wasm' }
