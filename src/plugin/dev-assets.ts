@@ -7,12 +7,15 @@ export const DEV_PREFIX = '/@asyncify/'
  * Transformed modules held for the Vite dev server, where `emitFile` writes
  * nothing. Each build of a source file (its asyncified and its JSPI build)
  * keeps only its latest version, so editing a module a hundred times does not
- * keep a hundred copies.
+ * keep a hundred copies. Paths are content-addressed, so two source files
+ * with the same name and bytes share one; it is dropped when neither uses it.
  */
 export class DevAssets {
   /** Bytes, or the work that makes them on the first request (see `addLazy`). */
   private readonly byPath = new Map<string, Uint8Array | (() => Promise<Uint8Array>)>()
   private readonly pathByBuild = new Map<string, string>()
+  /** The builds (`file\0name`) each path serves. */
+  private readonly buildsByPath = new Map<string, Set<string>>()
 
   /**
    * Stores the bytes of `file`'s build `name` (`prog.wasm`, `prog.jspi.wasm`)
@@ -22,10 +25,22 @@ export class DevAssets {
     const path = `${DEV_PREFIX}${hash}/${encodeURIComponent(name)}`
     const build = `${file}\0${name}`
     const previous = this.pathByBuild.get(build)
-    if (previous !== undefined && previous !== path) this.byPath.delete(previous)
-    this.byPath.set(path, bytes)
+    if (previous !== undefined && previous !== path) this.release(previous, build)
+    // The same path means the same input and options: what it serves (or has made) stays.
+    if (!this.byPath.has(path)) this.byPath.set(path, bytes)
     this.pathByBuild.set(build, path)
+    let builds = this.buildsByPath.get(path)
+    if (!builds) this.buildsByPath.set(path, (builds = new Set()))
+    builds.add(build)
     return path
+  }
+
+  private release(path: string, build: string): void {
+    const builds = this.buildsByPath.get(path)
+    builds?.delete(build)
+    if (builds && builds.size > 0) return
+    this.buildsByPath.delete(path)
+    this.byPath.delete(path)
   }
 
   /**
