@@ -24,6 +24,8 @@ export type WasmSource =
    */
   | { kind: 'url'; expression: string; relative: boolean }
   | { kind: 'inline'; bytes: Uint8Array }
+  /** The default export of `specifier` is the URL, relative to the generated module (esbuild's `file` loader). */
+  | { kind: 'import'; specifier: string }
 
 /** How the generated module reaches each build it has: the asyncified one, the one for JSPI, or both. */
 export type WasmSources = Partial<Record<SuspendEngine, WasmSource>>
@@ -37,11 +39,15 @@ export type WasmSources = Partial<Record<SuspendEngine, WasmSource>>
 export function moduleCode(name: string, sources: WasmSources, report: ModuleReport): string {
   const entries = Object.entries(sources) as [SuspendEngine, WasmSource][]
   const helpers = [...new Set(entries.map(([, source]) => (source.kind === 'inline' ? 'fromBase64' : 'fromUrl')))]
+  const imports = entries.flatMap(([engine, source]) =>
+    source.kind === 'import' ? [`import ${engine}Url from ${JSON.stringify(source.specifier)}`] : [],
+  )
   return [
     `import { loadBuilds, ${helpers.join(', ')} } from ${JSON.stringify(LOADER_ID)}`,
+    ...imports,
     `export default function init(imports, options) {`,
     `  return loadBuilds({`,
-    ...entries.map(([engine, source]) => `    ${engine}: () => ${sourceExpression(source)},`),
+    ...entries.map(([engine, source]) => `    ${engine}: () => ${sourceExpression(engine, source)},`),
     `  }, ${JSON.stringify(name)}, imports, options)`,
     `}`,
     `export const report = ${JSON.stringify(report)}`,
@@ -49,8 +55,9 @@ export function moduleCode(name: string, sources: WasmSources, report: ModuleRep
   ].join('\n')
 }
 
-function sourceExpression(source: WasmSource): string {
+function sourceExpression(engine: SuspendEngine, source: WasmSource): string {
   if (source.kind === 'inline') return `fromBase64(${JSON.stringify(Buffer.from(source.bytes).toString('base64'))})`
+  if (source.kind === 'import') return `fromUrl(${engine}Url, import.meta.url)`
   // Not `new URL(literal, import.meta.url)`: Vite and webpack would rewrite that as a file reference.
   // webpack would otherwise bake the source file's path into a non-ESM bundle as `import.meta.url`.
   return `fromUrl(${source.expression}, ${source.relative ? 'import.meta.url' : 'undefined'})`

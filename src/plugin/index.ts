@@ -24,8 +24,10 @@
  *                                 referenced with `new URL(path, import.meta.url)`,
  *                                 which both turn into a hashed asset with
  *                                 `publicPath`, in web, worker and Node targets.
- *   esbuild                       written into `outdir` as `name-hash.wasm`,
- *                                 addressed relative to the bundle or `publicPath`.
+ *   esbuild                       imported through esbuild's `file` loader, which
+ *                                 names, places and addresses it as any asset
+ *                                 (`assetNames`, `publicPath`, `write: false`,
+ *                                 the metafile).
  * In Node, a `file:` URL is read from disk instead of fetched (see load-wasm.ts).
  */
 import { readFile } from 'node:fs/promises'
@@ -50,6 +52,9 @@ import { transformCached, type Log } from './transform.js'
 export type { AsyncifyPluginOptions, ModuleOptions } from './options.js'
 
 const NAME = 'unplugin-asyncify'
+/** The specifier prefix, and the esbuild namespace, of a module's builds as esbuild assets. */
+const ESBUILD_ASSET = 'unplugin-asyncify-asset:'
+const ESBUILD_ASSET_NAMESPACE = 'unplugin-asyncify-asset'
 const QUERY = '?asyncify'
 const WASM_ID = /\.wasm(?:\?asyncify)?$/
 
@@ -83,6 +88,8 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
   const dts = new DtsWriter()
   /** Vite SSR builds: references resolved next to the server chunk, and their assets. */
   const serverAssets = new Map<string, Uint8Array>()
+  /** esbuild: each build's bytes, by the path its file-loader module is named by. */
+  const esbuildAssets = new Map<string, Uint8Array>()
 
   const cacheDir = (): string | null => options.cacheDir(state.root)
   const claims = (id: string): string | null => {
@@ -136,12 +143,12 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
       }
       case 'esbuild': {
         const build = state.esbuild ?? {}
-        const outdir = build.outdir ?? (build.outfile ? dirname(build.outfile) : null)
-        if (outdir === null) return { kind: 'inline', bytes: wasm }
-        const fileName = hashedName(name, wasm)
-        await writeAsset(resolve(state.root, outdir), fileName, wasm)
-        const url = build.publicPath ? `${build.publicPath.replace(/\/$/, '')}/${fileName}` : `./${fileName}`
-        return { kind: 'url', expression: JSON.stringify(url), relative: true }
+        // Without an output directory esbuild has nowhere to put an asset.
+        if (!build.outdir && !build.outfile) return { kind: 'inline', bytes: wasm }
+        // Its `[name]` in `assetNames` comes from this path.
+        const path = join(dirname(file), name)
+        esbuildAssets.set(path, wasm)
+        return { kind: 'import', specifier: `${ESBUILD_ASSET}${path}` }
       }
       default:
         return { kind: 'inline', bytes: wasm }
@@ -335,6 +342,14 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
         state.esbuild = build.initialOptions
         state.root = build.initialOptions.absWorkingDir ?? process.cwd()
         build.onResolve({ filter: /^\/@asyncify\/load-wasm$/ }, () => ({ path: LOADER_FILE }))
+        build.onResolve({ filter: new RegExp(`^${ESBUILD_ASSET}`) }, (args) => ({
+          path: args.path.slice(ESBUILD_ASSET.length),
+          namespace: ESBUILD_ASSET_NAMESPACE,
+        }))
+        build.onLoad({ filter: /.*/, namespace: ESBUILD_ASSET_NAMESPACE }, (args) => ({
+          contents: esbuildAssets.get(args.path),
+          loader: 'file',
+        }))
       },
       loader: 'js',
     },

@@ -1,0 +1,56 @@
+/*
+ * esbuild's own asset model for the builds of a module: its file loader
+ * names, places and addresses them (entryNames, assetNames, outbase,
+ * publicPath), and lists them in `outputFiles` and the metafile, also with
+ * `write: false`.
+ */
+import { build, type BuildOptions } from 'esbuild'
+import { existsSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import esbuildPlugin from 'unplugin-asyncify/esbuild'
+import { describe, expect, test } from 'vitest'
+import { appOptions, expectedResult, jspiNode, makeApp, runMain } from './helpers.js'
+
+function options(dir: string, extra: BuildOptions): BuildOptions {
+  return {
+    entryPoints: [join(dir, 'main.js')],
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    absWorkingDir: dir,
+    logLevel: 'silent',
+    plugins: [esbuildPlugin(appOptions())],
+    ...extra,
+  }
+}
+
+describe('esbuild assets', () => {
+  test('entryNames and assetNames in subdirectories: the bundle finds its builds wherever esbuild put them', async () => {
+    const dir = makeApp('esbuild-names')
+    await build(options(dir, { outdir: join(dir, 'dist'), entryNames: 'js/[name]', assetNames: 'wasm/[name]-[hash]' }))
+    expect(readdirSync(join(dir, 'dist/wasm')).sort()).toEqual([
+      expect.stringMatching(/^app-\w+\.wasm$/),
+      expect.stringMatching(/^app\.jspi-\w+\.wasm$/),
+      expect.stringMatching(/^other-\w+\.wasm$/),
+      expect.stringMatching(/^other\.jspi-\w+\.wasm$/),
+    ])
+    expect(await runMain(join(dir, 'dist/js/main.js'))).toEqual(expectedResult())
+    expect(await runMain(join(dir, 'dist/js/main.js'), jspiNode)).toEqual(expectedResult())
+  })
+
+  test('write: false writes nothing, and the builds are in outputFiles and the metafile', async () => {
+    const dir = makeApp('esbuild-memory')
+    const result = await build(options(dir, { outdir: join(dir, 'dist'), write: false, metafile: true }))
+    expect(existsSync(join(dir, 'dist'))).toBe(false)
+    const wasm = result.outputFiles!.filter((file) => file.path.endsWith('.wasm'))
+    expect(wasm).toHaveLength(4)
+    expect(Object.keys(result.metafile!.outputs).filter((path) => path.endsWith('.wasm'))).toHaveLength(4)
+  })
+
+  test('publicPath addresses the builds', async () => {
+    const dir = makeApp('esbuild-public')
+    const result = await build(options(dir, { outdir: join(dir, 'dist'), publicPath: 'https://cdn.example/app', write: false }))
+    const code = result.outputFiles!.find((file) => file.path.endsWith('main.js'))!.text
+    expect(code).toMatch(/"https:\/\/cdn\.example\/app\/app-\w+\.wasm"/)
+  })
+})
