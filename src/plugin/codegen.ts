@@ -14,6 +14,13 @@ export function moduleReport(report: TransformReport): ModuleReport {
  * tries to pre-bundle it (it is not a package export).
  */
 export const LOADER_ID = '/@asyncify/load-wasm'
+/**
+ * What Vite's generated modules import the loader by: the package's own
+ * specifier, so that the dependency optimizer (in the browser) and SSR
+ * externalization (in Node) treat it and `unplugin-asyncify/runtime` alike,
+ * and a page or a server process holds one runtime.
+ */
+export const LOADER_SPECIFIER = 'unplugin-asyncify/load-wasm'
 export const LOADER_FILE = fileURLToPath(new URL('./load-wasm.js', import.meta.url))
 
 /** How the generated module reaches the bytes. */
@@ -36,14 +43,14 @@ export type WasmSources = Partial<Record<SuspendEngine, WasmSource>>
  * nothing that runs at import time. Each build is behind a function, so the
  * runtime fetches or decodes only the one it picks.
  */
-export function moduleCode(name: string, sources: WasmSources, report: ModuleReport): string {
+export function moduleCode(name: string, sources: WasmSources, report: ModuleReport, loader = LOADER_ID): string {
   const entries = Object.entries(sources) as [SuspendEngine, WasmSource][]
   const helpers = [...new Set(entries.map(([, source]) => (source.kind === 'inline' ? 'fromBase64' : 'fromUrl')))]
   const imports = entries.flatMap(([engine, source]) =>
     source.kind === 'import' ? [`import ${engine}Url from ${JSON.stringify(source.specifier)}`] : [],
   )
   return [
-    `import { loadBuilds, ${helpers.join(', ')} } from ${JSON.stringify(LOADER_ID)}`,
+    `import { loadBuilds, ${helpers.join(', ')} } from ${JSON.stringify(loader)}`,
     ...imports,
     `export default function init(imports, options) {`,
     `  return loadBuilds({`,

@@ -40,7 +40,7 @@ import type { RuleSetRule as RspackRule } from '@rspack/core'
 import type { TransformOptions, TransformResult } from '../transform/index.js'
 import { prepareJspiWithoutBinaryen } from '../transform/jspi-fast.js'
 import { hashedName, writeAsset } from './assets.js'
-import { LOADER_FILE, LOADER_ID, moduleCode, moduleReport, type WasmSource, type WasmSources } from './codegen.js'
+import { LOADER_FILE, LOADER_ID, LOADER_SPECIFIER, moduleCode, moduleReport, type WasmSource, type WasmSources } from './codegen.js'
 import { DevAssets } from './dev-assets.js'
 import { LOADER_PATH, type ModuleHost } from './webpack-loader.js'
 import { DtsWriter, renderDts } from './dts.js'
@@ -99,6 +99,8 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
     const dir = cacheDir()
     return dir !== null && id.startsWith(dir + sep) ? null : id
   }
+
+  const loaderId = () => (meta.framework === 'vite' ? LOADER_SPECIFIER : LOADER_ID)
 
   /** Every build the transform produced, each delivered on its own (see the top of this file). */
   async function deliver(context: unknown, file: string, result: TransformResult): Promise<WasmSources> {
@@ -184,7 +186,7 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
       asyncify: { kind: 'url', expression: JSON.stringify(devBase(state.vite.config) + asyncifyPath.slice(1)), relative: true },
       jspi: inlineOrDev(file, jspiName(file), jspi.wasm),
     }
-    return moduleCode(basename(file), sources, moduleReport({ ...result.report, paths: ['jspi', 'asyncify'] }))
+    return moduleCode(basename(file), sources, moduleReport({ ...result.report, paths: ['jspi', 'asyncify'] }), loaderId())
   }
 
   /** The JavaScript that replaces a claimed module; `context` is the bundler's plugin context. */
@@ -208,7 +210,7 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
     if (options.dts) {
       await dts.write(file, state.root, host, () => renderDts(file, result.wasm ?? result.jspi!.wasm, result.metadata ?? result.jspi!.metadata))
     }
-    return moduleCode(basename(file), await deliver(context, file, result), moduleReport(result.report))
+    return moduleCode(basename(file), await deliver(context, file, result), moduleReport(result.report), loaderId())
   }
 
   /** Rules that send claimed modules through our loader, as JavaScript whatever `experiments` say. */
@@ -225,9 +227,14 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
     enforce: 'pre',
 
     resolveId: {
-      filter: { id: /^\/@asyncify\/load-wasm$|\?asyncify$/ },
+      filter: { id: /^\/@asyncify\/load-wasm$|^unplugin-asyncify\/load-wasm$|\?asyncify$/ },
       async handler(id, importer) {
         if (id === LOADER_ID) return LOADER_FILE
+        if (id === LOADER_SPECIFIER) {
+          // Resolved as the package it is when installed; from its own repository, its file.
+          const native = this as unknown as { resolve(id: string, importer?: string, options?: { skipSelf: boolean }): Promise<{ id: string } | null> }
+          return (await native.resolve(id, importer, { skipSelf: true })) ?? LOADER_FILE
+        }
         // Vite, webpack and Rspack resolve `?query` imports themselves, aliases included.
         if (meta.framework === 'vite' || webpackLike) return null
         const path = id.slice(0, -QUERY.length)
@@ -263,6 +270,8 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
       config(config) {
         const userPlugins = config.worker?.plugins
         return {
+          // Optimized together, the two share one runtime module in the browser.
+          optimizeDeps: { include: ['unplugin-asyncify/runtime', LOADER_SPECIFIER] },
           worker: {
             plugins: () => {
               const plugins = userPlugins?.() ?? []

@@ -1,11 +1,28 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { binaryenRuns } from '../../dist/plugin/transform.js'
 import { build, createServer, type InlineConfig, type ViteDevServer } from 'vite'
 import asyncify from 'unplugin-asyncify/vite'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { launchChromium } from '../../scripts/playground/browser.js'
 import { compileC } from '../helpers/compile-c.js'
 import { appOptions, buildOf, expectedResult, fixtures, jspiNode, makeApp, runMain } from './helpers.js'
+
+/** User code that imports the runtime beside a `?asyncify` module, and needs both to be one copy. */
+const ONE_RUNTIME = `
+import init from './app.wasm?asyncify'
+import { AsyncifyError, asyncifyStats } from 'unplugin-asyncify/runtime'
+export async function main() {
+  const instance = await init({ env: { sleep: async () => 0, read: async (key) => key } })
+  const run = await instance.exports.run(3)
+  const { mode, suspendedCalls } = asyncifyStats(instance)
+  const error = await init({ env: {} }, { stackSize: -1 }).catch((e) => e)
+  return { run, mode, suspendedCalls, ourError: error instanceof AsyncifyError }
+}
+`
+
+const root = resolve(import.meta.dirname, '../..')
 
 function config(dir: string, extra: InlineConfig = {}): InlineConfig {
   return { root: dir, configFile: false, logLevel: 'silent', plugins: [asyncify(appOptions())], ...extra }
@@ -208,4 +225,53 @@ describe('vite dev server (base /sub/)', () => {
     const response = await fetch(origin + after)
     expect(response.headers.get('content-type')).toBe('application/wasm')
   })
+})
+
+describe('vite dev server, with the package installed in node_modules as a user has it', () => {
+  let server: ViteDevServer
+  let origin: string
+
+  beforeAll(async () => {
+    const dir = makeApp('vite-installed', {
+      'one-runtime.js': ONE_RUNTIME,
+      'one-runtime.html': '<script type="module">import { main } from "./one-runtime.js"; window.result = main()</script>',
+    })
+    // A copy, not a link: Vite resolves links to where they point, outside node_modules.
+    const installed = join(dir, 'node_modules/unplugin-asyncify')
+    mkdirSync(installed, { recursive: true })
+    cpSync(join(root, 'package.json'), join(installed, 'package.json'))
+    cpSync(join(root, 'dist'), join(installed, 'dist'), { recursive: true })
+    const { default: installedPlugin } = (await import(pathToFileURL(join(installed, 'dist/plugin/vite.js')).href)) as { default: typeof asyncify }
+    server = await createServer({
+      root: dir,
+      configFile: false,
+      logLevel: 'silent',
+      plugins: [installedPlugin(appOptions())],
+      server: { port: 0, host: '127.0.0.1' },
+    })
+    await server.listen()
+    origin = server.resolvedUrls!.local[0]!.replace(/\/$/, '')
+  }, 60_000)
+
+  afterAll(async () => {
+    await server?.close()
+  })
+
+  test('one runtime in SSR: the instance init gives and the errors it throws belong to the runtime user code imports', async () => {
+    const { main } = (await server.ssrLoadModule('/one-runtime.js')) as { main(): Promise<unknown> }
+    expect(await main()).toEqual({ run: 8, mode: 'asyncify', suspendedCalls: 0, ourError: true })
+  })
+
+  test('one runtime in the browser: the dependency optimizer does not make a second copy', async () => {
+    const browser = await launchChromium()
+    try {
+      const page = await browser.context.newPage()
+      await page.goto(`${origin}/one-runtime.html`)
+      const result = await page.waitForFunction(() => (window as unknown as { result?: Promise<unknown> }).result).then((handle) => handle.jsonValue())
+      expect(result).toEqual({ run: 8, mode: 'jspi', suspendedCalls: 0, ourError: true })
+    } finally {
+      await browser.close()
+    }
+  })
+
 })
