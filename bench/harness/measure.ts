@@ -136,8 +136,10 @@ function computeTimers(input: HarnessInput, built: Awaited<ReturnType<typeof ins
 export async function runHarness(input: HarnessInput): Promise<HarnessOutput> {
   const built = await instances(input)
   const timers = input.kind === 'roundtrip' ? roundTripTimers(input, built) : computeTimers(input, built)
-  // One untimed run of each lets the engine tier the code up before anything counts.
-  for (const timed of timers) await timed.run(0)
+  // Untimed runs first, long enough for the engine to tier the code up: V8
+  // has no on-stack replacement for wasm, so a long loop called once never
+  // leaves its baseline tier.
+  for (const timed of timers) await timed.run(input.minMs * 5)
   const samples: Record<string, number[]> = {}
   for (let repeat = 0; repeat < input.repeats; repeat++) {
     for (let i = 0; i < timers.length; i++) {
