@@ -49,8 +49,11 @@ const npmSubjects: Omit<Subject, 'large'>[] = [
 /** The program of the run-time rows (bench/fixtures/suspend.c), compiled like the test fixtures. */
 export const SUSPEND_IMPORTS = ['env.tick', 'env.value']
 
+let suspendCompiled = false
+
 export function suspendFixture(): string {
   const output = join(buildDir, 'suspend.wasm')
+  if (suspendCompiled) return output
   mkdirSync(buildDir, { recursive: true })
   compileWasm({
     source: join(repoDir, 'bench/fixtures/suspend.c'),
@@ -58,6 +61,7 @@ export function suspendFixture(): string {
     compileFlags: ['-O2'],
     linkFlags: ['-mexec-model=reactor'],
   })
+  suspendCompiled = true
   return output
 }
 
