@@ -1,0 +1,84 @@
+import { mkdirSync, rmSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+import { runMeasured } from '../processes.js'
+import { compare, type Row } from '../rows.js'
+import type { Subject } from '../subjects.js'
+import { nativeCommand } from './native.js'
+
+export interface ColdResult {
+  rows: { build: Row[]; size: Row[] }
+  /** Time inside the transform call of each cold run of ours, the baseline of the warm rebuild. */
+  transformMs: number[]
+  /** The cache the last cold run filled, or null when ours never finished. */
+  cacheDir: string | null
+}
+
+/** What every build run needs: the bundled transform child (bench/build/transform-child.ts), its limit, a scratch directory. */
+export interface BuildContext {
+  childScript: string
+  timeoutMs: number
+  workDir: string
+}
+
+interface Runs {
+  wallMs: number[]
+  peakMb: number[]
+  ratio: number[]
+}
+
+/**
+ * Cold builds of one subject, ours and native side by side in each repeat,
+ * each in a fresh process. Once ours times out its later repeats are skipped
+ * (they would time out too); native still runs every repeat.
+ */
+export async function coldBuilds(subject: Subject, repeats: number, { childScript, timeoutMs, workDir }: BuildContext): Promise<ColdResult> {
+  const input = statSync(subject.file).size
+  const ours: Runs = { wallMs: [], peakMb: [], ratio: [] }
+  const native: Runs = { wallMs: [], peakMb: [], ratio: [] }
+  const transformMs: number[] = []
+  const dir = join(workDir, subject.name.replace(/\W+/g, '-'))
+  const cacheDir = join(dir, 'cache')
+  const options = JSON.stringify({ imports: subject.imports, ...(subject.features.length ? { features: subject.features } : {}) })
+  let timedOut = false
+  mkdirSync(dir, { recursive: true })
+  for (let repeat = 0; repeat < repeats; repeat++) {
+    if (!timedOut) {
+      rmSync(cacheDir, { recursive: true, force: true })
+      const output = join(dir, 'ours.wasm')
+      const run = await runMeasured(process.execPath, [childScript, subject.file, output, cacheDir, options], timeoutMs)
+      if (run.status === 'timeout') timedOut = true
+      else {
+        ours.wallMs.push(run.wallMs)
+        ours.peakMb.push(run.peakRssMb)
+        ours.ratio.push(statSync(output).size / input)
+        transformMs.push((JSON.parse(run.stdout) as { transformMs: number }).transformMs)
+      }
+    }
+    const output = join(dir, 'native.wasm')
+    const [command, args] = nativeCommand(subject.file, output, subject.imports, subject.features)
+    const run = await runMeasured(command, args, timeoutMs)
+    if (run.status === 'timeout') throw new Error(`${subject.name}: native wasm-opt ran past the timeout of ${timeoutMs / 1000} s`)
+    native.wallMs.push(run.wallMs)
+    native.peakMb.push(run.peakRssMb)
+    native.ratio.push(statSync(output).size / input)
+  }
+  // A timeout after finished repeats leaves those figures paired with native's first ones and says so.
+  const note = timedOut ? `timeout after ${timeoutMs / 1000} s (${ours.wallMs.length} of ${repeats} runs finished)` : undefined
+  const side = (label: string, samples: number[]) => ({ label, samples: samples.length ? samples : null, ...(note ? { note } : {}) })
+  const fields = { subject: subject.name, engine: null }
+  const oursLabel = 'ours (transform, mode asyncify)'
+  const nativeLabel = 'native wasm-opt -O2'
+  return {
+    rows: {
+      build: [
+        compare({ ...fields, section: 'build', measure: 'cold transform', unit: 'ms' }, side(oursLabel, ours.wallMs), { label: nativeLabel, samples: native.wallMs }),
+        compare({ ...fields, section: 'build', measure: 'peak memory', unit: 'MB' }, side(oursLabel, ours.peakMb), { label: nativeLabel, samples: native.peakMb }),
+      ],
+      size: [
+        compare({ ...fields, section: 'size', measure: 'output / input', unit: 'bytes/byte' }, side(oursLabel, ours.ratio), { label: nativeLabel, samples: native.ratio }),
+      ],
+    },
+    transformMs,
+    cacheDir: transformMs.length ? cacheDir : null,
+  }
+}

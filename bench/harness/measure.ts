@@ -1,0 +1,152 @@
+/*
+ * The run-time measurements, written once for every engine: Node 20 and
+ * Node 26 run them in a child process, Chromium in a page (bench/harness/
+ * node-entry.ts, browser-entry.ts). Every path runs the same C program
+ * (bench/fixtures/suspend.c): untouched, asyncified by our transform, or our
+ * JSPI build. Within one repeat each path is timed once, in an order rotated
+ * per repeat, so load from elsewhere on the machine falls on all of them.
+ */
+import { hasJspi, instantiate } from 'unplugin-asyncify/runtime'
+import { instantiate as asyncifyWasmInstantiate } from 'asyncify-wasm'
+
+export interface HarnessInput {
+  kind: 'roundtrip' | 'compute'
+  untouched: Uint8Array
+  asyncified: Uint8Array
+  jspi: Uint8Array
+  repeats: number
+  /** Async-import calls per timed run; the compute loops run a multiple of it. */
+  calls: number
+  depths: number[]
+  /**
+   * Shortest timed run: a run repeats its call until this much time has passed,
+   * because Chromium coarsens performance.now() to 0.1 ms.
+   */
+  minMs: number
+}
+
+/**
+ * Samples by `measure|path`: ns per import call for round trips and plain
+ * values, ms per run for compute. Paths an engine lacks (JSPI in Node 20) are absent.
+ */
+export interface HarnessOutput {
+  jspi: boolean
+  samples: Record<string, number[]>
+}
+
+type Fn = (...args: number[]) => unknown
+/** One measured path; `run` returns ms per import call (`perCall` of them in each call) or, for compute, per run. */
+type Timed = { key: string; run: (minMs: number) => Promise<number> }
+
+/** JSPI's API, absent from TypeScript's lib (2026). */
+interface JspiApi {
+  Suspending: new (fn: Fn) => Fn
+  promising: (fn: Fn) => (...args: number[]) => Promise<number>
+}
+
+const tick = (i: number) => Promise.resolve(i)
+const echo = (i: number) => i
+
+/** What tick_loop returns, so every path is checked to have done the work it was timed for. */
+function expectedLoop(calls: number): number {
+  let sum = 0
+  for (let i = 0; i < calls; i++) sum = (Math.imul(sum, 31) + i) | 0
+  return sum
+}
+
+function expectedRoundTrip(depth: number, calls: number): number {
+  return (expectedLoop(calls) + (depth * (depth + 1)) / 2) | 0
+}
+
+async function jsFloor(calls: number): Promise<number> {
+  let sum = 0
+  for (let i = 0; i < calls; i++) sum = (Math.imul(sum, 31) + (await tick(i))) | 0
+  return sum
+}
+
+function timer(key: string, perCall: number, expected: number | null, call: () => unknown): Timed {
+  return {
+    key,
+    async run(minMs) {
+      const started = performance.now()
+      let elapsed = 0
+      let runs = 0
+      do {
+        const result = await call()
+        if (expected !== null && result !== expected) throw new Error(`${key}: returned ${String(result)}, expected ${expected}`)
+        runs++
+        elapsed = performance.now() - started
+      } while (elapsed < minMs)
+      return elapsed / runs / perCall
+    },
+  }
+}
+
+async function instances(input: HarnessInput) {
+  const imports = () => ({ env: { tick, value: echo, plain: echo } })
+  const exportsOf = (instance: WebAssembly.Instance) => instance.exports as Record<string, Fn>
+  const [asyncified, untouchedModule] = await Promise.all([WebAssembly.compile(input.asyncified as BufferSource), WebAssembly.compile(input.untouched as BufferSource)])
+  const ours = (await instantiate(asyncified, imports(), { mode: 'asyncify' })).instance.exports as Record<string, Fn>
+  // asyncify-wasm drives the very module our runtime drives: its exports are Binaryen's own asyncify_* names.
+  const theirs = exportsOf(await asyncifyWasmInstantiate(asyncified, imports()))
+  const untouched = exportsOf(await WebAssembly.instantiate(untouchedModule, { env: { tick: echo, value: echo, plain: echo } }))
+  if (!hasJspi()) return { ours, theirs, untouched, oursJspi: null, rawJspi: null }
+  const oursJspi = (await instantiate(input.jspi, imports(), { mode: 'jspi' })).instance.exports as Record<string, Fn>
+  const api = WebAssembly as unknown as JspiApi
+  const raw = exportsOf(await WebAssembly.instantiate(untouchedModule, { env: { tick: new api.Suspending(tick), value: echo, plain: echo } }))
+  const rawJspi = { round_trip: api.promising(raw.round_trip!) }
+  return { ours, theirs, untouched, oursJspi, rawJspi }
+}
+
+function roundTripTimers(input: HarnessInput, built: Awaited<ReturnType<typeof instances>>): Timed[] {
+  const { calls } = input
+  const timers: Timed[] = []
+  for (const depth of input.depths) {
+    const expected = expectedRoundTrip(depth, calls)
+    const at = (path: string, fn: Fn) => timer(`depth ${depth}|${path}`, calls, expected, () => fn(depth, calls))
+    timers.push(at('ours-asyncify', built.ours.round_trip!), at('asyncify-wasm', built.theirs.round_trip!))
+    if (built.oursJspi && built.rawJspi) timers.push(at('ours-jspi', built.oursJspi.round_trip!), at('raw-jspi', built.rawJspi.round_trip))
+  }
+  timers.push(timer('js floor|await', calls, expectedLoop(calls), () => jsFloor(calls)))
+  const plainValue = (path: string, exports: Record<string, Fn>) => [
+    timer(`async import, plain value|${path}`, calls, expectedLoop(calls), () => exports.value_loop!(calls)),
+    timer(`plain import|${path}`, calls, expectedLoop(calls), () => exports.plain_loop!(calls)),
+  ]
+  timers.push(...plainValue('ours-asyncify', built.ours))
+  if (built.oursJspi) timers.push(...plainValue('ours-jspi', built.oursJspi))
+  return timers
+}
+
+function computeTimers(input: HarnessInput, built: Awaited<ReturnType<typeof instances>>): Timed[] {
+  const computeSteps = input.calls * 100
+  const spinSteps = input.calls * 20
+  const expectedCompute = built.untouched.compute!(computeSteps)
+  const expectedSpin = built.untouched.spin!(spinSteps, 0)
+  const paths: [string, Record<string, Fn>][] = [
+    ['untouched', built.untouched],
+    ['ours-asyncify', built.ours],
+    ...(built.oursJspi ? ([['ours-jspi', built.oursJspi]] as [string, Record<string, Fn>][]) : []),
+  ]
+  return paths.flatMap(([path, exports]) => [
+    timer(`compute, never suspends|${path}`, 1, expectedCompute as number, () => exports.compute!(computeSteps)),
+    timer(`async path, no suspension|${path}`, 1, expectedSpin as number, () => exports.spin!(spinSteps, 0)),
+  ])
+}
+
+export async function runHarness(input: HarnessInput): Promise<HarnessOutput> {
+  const built = await instances(input)
+  const timers = input.kind === 'roundtrip' ? roundTripTimers(input, built) : computeTimers(input, built)
+  // Untimed runs first, long enough for the engine to tier the code up: V8
+  // has no on-stack replacement for wasm, so a long loop called once never
+  // leaves its baseline tier.
+  for (const timed of timers) await timed.run(input.minMs * 5)
+  const samples: Record<string, number[]> = {}
+  for (let repeat = 0; repeat < input.repeats; repeat++) {
+    for (let i = 0; i < timers.length; i++) {
+      const timed = timers[(i + repeat) % timers.length]!
+      const ms = await timed.run(input.minMs)
+      ;(samples[timed.key] ??= []).push(input.kind === 'roundtrip' ? ms * 1e6 : ms)
+    }
+  }
+  return { jspi: hasJspi(), samples }
+}

@@ -1,0 +1,10 @@
+/** Child process side of the Node runs: reads the harness input (JSON, wasm as base64) from stdin, prints the output. */
+import { runHarness, type HarnessInput } from './measure.js'
+import type { WireInput } from './wire.js'
+
+let text = ''
+for await (const chunk of process.stdin) text += chunk
+const wire = JSON.parse(text) as WireInput
+const bytes = (base64: string) => new Uint8Array(Buffer.from(base64, 'base64'))
+const input: HarnessInput = { ...wire, untouched: bytes(wire.untouched), asyncified: bytes(wire.asyncified), jspi: bytes(wire.jspi) }
+process.stdout.write(JSON.stringify(await runHarness(input)))

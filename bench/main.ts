@@ -1,0 +1,77 @@
+/**
+ * `npm run bench`: the performance suite of issue 9. Runs the selected
+ * sections in order, each measurement side by side with its baseline and
+ * repeated, and writes BENCHMARKS.md and BENCHMARKS.json. It measures and
+ * reports; it never judges figures (a failure here is a broken bench, not a
+ * slow build).
+ */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { bundleNode } from './bundle.js'
+import { coldBuilds } from './build/cold.js'
+import { viteBuilds } from './build/vite.js'
+import { warmRebuilds } from './build/warm.js'
+import { ENGINES } from './harness/engines.js'
+import { describeMachine } from './machine.js'
+import { resolveBenchOptions, type BenchOptions } from './options.js'
+import { repoDir } from './paths.js'
+import { writeReport } from './report.js'
+import type { Row } from './rows.js'
+import { computeRows, measureInEngines, roundTripRows, runtimeModules } from './runtime.js'
+import { buildSubjects, suspendFixture } from './subjects.js'
+
+const log = (message: string) => console.error(`bench: ${message}`)
+
+async function buildSections(options: BenchOptions, workDir: string): Promise<Row[]> {
+  const context = { childScript: await bundleNode('build/transform-child.ts'), timeoutMs: options.timeoutMs, workDir }
+  const wantBuild = options.sections.includes('build')
+  const rows: Row[] = []
+  for (const subject of buildSubjects(options.smoke)) {
+    const repeats = subject.large ? options.largeRepeats : options.repeats
+    log(`${subject.name}: ${repeats} cold builds, ours and native wasm-opt`)
+    const cold = await coldBuilds(subject, repeats, context)
+    if (wantBuild) {
+      rows.push(...cold.rows.build)
+      log(`${subject.name}: warm rebuilds`)
+      rows.push(await warmRebuilds(subject, cold, options.repeats, context))
+    }
+    if (options.sections.includes('size')) rows.push(...cold.rows.size)
+  }
+  if (wantBuild) {
+    log('Vite app: cold and warm builds')
+    rows.push(await viteBuilds(suspendFixture(), options.repeats, options.timeoutMs, await bundleNode('build/vite-child.ts'), workDir))
+  }
+  return rows
+}
+
+async function runtimeSections(options: BenchOptions): Promise<Row[]> {
+  const modules = await runtimeModules()
+  const rows: Row[] = []
+  for (const [section, toRows] of [
+    ['roundtrip', roundTripRows],
+    ['compute', computeRows],
+  ] as const) {
+    if (!options.sections.includes(section)) continue
+    log(`${section}: ${ENGINES.join(', ')}`)
+    const outputs = await measureInEngines(section, modules, options.repeats, options.calls, options.smoke ? 2 : 20, options.timeoutMs)
+    for (const [engine, output] of outputs) rows.push(...toRows(engine, output))
+  }
+  return rows
+}
+
+const started = performance.now()
+const options = resolveBenchOptions(process.argv.slice(2), repoDir)
+const workDir = mkdtempSync(join(tmpdir(), 'asyncify-bench-'))
+try {
+  const machine = describeMachine()
+  const rows = [
+    ...(options.sections.some((section) => section === 'build' || section === 'size') ? await buildSections(options, workDir) : []),
+    ...(await runtimeSections(options)),
+  ]
+  const { outDir, ...recorded } = options
+  const written = writeReport({ machine, options: recorded, durationMs: performance.now() - started, rows }, outDir)
+  log(`wrote ${written.markdown} and ${written.json}`)
+} finally {
+  rmSync(workDir, { recursive: true, force: true })
+}

@@ -1,0 +1,82 @@
+import { readFileSync } from 'node:fs'
+import { asyncifyWasm } from 'unplugin-asyncify/transform'
+import { runInEngines, type EngineName } from './harness/engines.js'
+import type { HarnessInput, HarnessOutput } from './harness/measure.js'
+import type { WireInput } from './harness/wire.js'
+import { compare, type Row } from './rows.js'
+import { SUSPEND_IMPORTS, suspendFixture } from './subjects.js'
+
+export const DEPTHS = [1, 20]
+
+/** The three builds of bench/fixtures/suspend.c every run-time row uses, as base64 for the wire. */
+export async function runtimeModules(): Promise<Pick<WireInput, 'untouched' | 'asyncified' | 'jspi'>> {
+  const untouched = new Uint8Array(readFileSync(suspendFixture()))
+  const built = await asyncifyWasm(untouched, { imports: SUSPEND_IMPORTS, mode: 'auto', filename: 'suspend.wasm' })
+  const base64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64')
+  return { untouched: base64(untouched), asyncified: base64(built.wasm!), jspi: base64(built.jspi!.wasm) }
+}
+
+export async function measureInEngines(
+  kind: HarnessInput['kind'],
+  modules: Pick<WireInput, 'untouched' | 'asyncified' | 'jspi'>,
+  repeats: number,
+  calls: number,
+  minMs: number,
+  timeoutMs: number,
+): Promise<Map<EngineName, HarnessOutput>> {
+  return runInEngines({ ...modules, kind, repeats, calls, minMs, depths: DEPTHS }, timeoutMs)
+}
+
+const LABELS: Record<string, string> = {
+  'ours-asyncify': 'ours, Asyncify',
+  'ours-jspi': 'ours, JSPI',
+  'asyncify-wasm': 'asyncify-wasm',
+  'raw-jspi': 'raw JSPI',
+  untouched: 'untouched',
+  await: 'JavaScript await',
+}
+
+/** The samples under `measure|path`, labelled by the path (and `suffix`). */
+function pick(samples: Record<string, number[]>, key: string, suffix = ''): { label: string; samples: number[] | null } {
+  return { label: `${LABELS[key.split('|')[1]!]!}${suffix}`, samples: samples[key] ?? null }
+}
+
+/** Round-trip rows of one engine: every pair the issue's targets name, candidate first. */
+export function roundTripRows(engine: EngineName, output: HarnessOutput): Row[] {
+  const { samples } = output
+  const rows: Row[] = []
+  const row = (subject: string, measure: string, candidate: string, baseline: string, suffixes = ['', '']) =>
+    rows.push(
+      compare({ section: 'roundtrip', subject, measure, engine, unit: 'ns/call' }, pick(samples, candidate, suffixes[0]), pick(samples, baseline, suffixes[1])),
+    )
+  const floor = 'js floor|await'
+  for (const depth of DEPTHS) {
+    const at = (path: string) => `depth ${depth}|${path}`
+    const subject = `resolved Promise, depth ${depth}`
+    row(subject, 'suspension', at('ours-asyncify'), at('asyncify-wasm'))
+    row(subject, 'suspension', at('ours-asyncify'), floor)
+    row(subject, 'suspension', at('asyncify-wasm'), floor)
+    if (output.jspi) {
+      row(subject, 'suspension', at('ours-jspi'), at('raw-jspi'))
+      row(subject, 'suspension', at('raw-jspi'), floor)
+    }
+  }
+  for (const path of output.jspi ? ['ours-asyncify', 'ours-jspi'] : ['ours-asyncify']) {
+    row('plain value', 'import call', `async import, plain value|${path}`, `plain import|${path}`, [', async import', ', plain import'])
+  }
+  return rows
+}
+
+/** Compute rows of one engine: each of our paths against the untouched module. */
+export function computeRows(engine: EngineName, output: HarnessOutput): Row[] {
+  const paths = output.jspi ? ['ours-asyncify', 'ours-jspi'] : ['ours-asyncify']
+  return ['compute, never suspends', 'async path, no suspension'].flatMap((measure) =>
+    paths.map((path) =>
+      compare(
+        { section: 'compute', subject: measure, measure: 'time per run', engine, unit: 'ms' },
+        pick(output.samples, `${measure}|${path}`),
+        pick(output.samples, `${measure}|untouched`),
+      ),
+    ),
+  )
+}

@@ -1,0 +1,103 @@
+/**
+ * `npm run bench` in smoke mode (tiny counts, only small C fixtures), so the
+ * suite cannot rot: it must run to the end and write every row with finite
+ * figures. The figures themselves are never judged here.
+ */
+import { execFile } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import type { BenchResult } from '../../bench/report.js'
+import type { Row, Side } from '../../bench/rows.js'
+
+const repoDir = resolve(import.meta.dirname, '../..')
+const TSX = join(repoDir, 'node_modules/tsx/dist/cli.mjs')
+
+let outDir: string
+let result: BenchResult
+let markdown: string
+
+beforeAll(async () => {
+  outDir = mkdtempSync(join(tmpdir(), 'asyncify-bench-smoke-'))
+  await promisify(execFile)(process.execPath, [TSX, 'bench/main.ts', '--smoke', '--out', outDir], { cwd: repoDir, timeout: 110_000 })
+  result = JSON.parse(readFileSync(join(outDir, 'BENCHMARKS.json'), 'utf8')) as BenchResult
+  markdown = readFileSync(join(outDir, 'BENCHMARKS.md'), 'utf8')
+}, 120_000)
+
+afterAll(() => {
+  rmSync(outDir, { recursive: true, force: true })
+})
+
+const finite = (value: number) => Number.isFinite(value) && value >= 0
+
+function expectFigures(row: Row): void {
+  const label = `${row.section} ${row.subject} ${row.measure} ${row.engine ?? ''}`
+  for (const side of [row.candidate, row.baseline] as Side[]) {
+    expect(side.summary, `${label}: ${side.label} has no figure (${side.note})`).not.toBeNull()
+    expect(side.summary!.samples.every(finite), `${label}: ${side.label}`).toBe(true)
+  }
+  expect(row.ratio, label).not.toBeNull()
+  expect([row.ratio!.median, row.ratio!.min].every(finite), label).toBe(true)
+}
+
+const keys = (section: Row['section']) =>
+  result.rows.filter((row) => row.section === section).map((row) => `${row.subject} / ${row.measure} / ${row.engine ?? '-'} / ${row.candidate.label}`)
+
+describe('npm run bench -- --smoke', () => {
+  test('the build rows cover both small fixtures (cold, memory, warm) and the Vite app', () => {
+    const rows = keys('build')
+    for (const subject of ['suspend.c', 'loop.c']) {
+      for (const measure of ['cold transform', 'peak memory', 'warm rebuild (plugin cache)']) {
+        expect(rows.some((key) => key.startsWith(`${subject} / ${measure} /`)), `${subject} ${measure}`).toBe(true)
+      }
+    }
+    expect(rows.some((key) => key.startsWith('Vite app'))).toBe(true)
+  })
+
+  test('the size rows compare both fixtures with native wasm-opt', () => {
+    expect(keys('size')).toEqual([
+      'suspend.c / output / input / - / ours (transform, mode asyncify)',
+      'loop.c / output / input / - / ours (transform, mode asyncify)',
+    ])
+  })
+
+  test('the round trip rows hold every path in every engine, JSPI paths where JSPI exists', () => {
+    const rows = keys('roundtrip')
+    for (const engine of ['Node 20', 'Node 26', 'Chromium']) {
+      for (const depth of [1, 20]) {
+        const at = `resolved Promise, depth ${depth} / suspension / ${engine} /`
+        for (const path of ['ours, Asyncify', 'asyncify-wasm']) expect(rows, `${engine} depth ${depth} ${path}`).toContain(`${at} ${path}`)
+        const jspi = [`${at} ours, JSPI`, `${at} raw JSPI`]
+        for (const key of jspi) expect(rows.includes(key), key).toBe(engine !== 'Node 20')
+      }
+      expect(rows).toContain(`plain value / import call / ${engine} / ours, Asyncify, async import`)
+    }
+    expect(rows).toContain('plain value / import call / Chromium / ours, JSPI, async import')
+  })
+
+  test('the compute rows compare each path with the untouched module in every engine', () => {
+    const rows = keys('compute')
+    for (const engine of ['Node 20', 'Node 26', 'Chromium']) {
+      for (const subject of ['compute, never suspends', 'async path, no suspension']) {
+        expect(rows).toContain(`${subject} / time per run / ${engine} / ours, Asyncify`)
+      }
+    }
+    expect(rows).toContain('async path, no suspension / time per run / Node 26 / ours, JSPI')
+  })
+
+  test('every row has finite figures on both sides and a ratio', () => {
+    expect(result.rows.length).toBeGreaterThan(40)
+    for (const row of result.rows) expectFigures(row)
+  })
+
+  test('BENCHMARKS.md names the machine and the versions, and renders every row', () => {
+    for (const field of ['| date |', '| CPU |', '| Node |', '| binaryen.js |', '| native wasm-opt | wasm-opt version', '| Chromium | Chromium']) {
+      expect(markdown).toContain(field)
+    }
+    const tableRows = markdown.split('\n').filter((line) => /^\| .* \| \*\*[\d.e-]+x\*\* \(min [\d.e-]+x\) \|$/.test(line))
+    expect(tableRows).toHaveLength(result.rows.length)
+    expect(markdown).not.toMatch(/NaN|Infinity/)
+  })
+})
