@@ -230,9 +230,11 @@ describe('vite dev server (base /sub/)', () => {
 describe('vite dev server, with the package installed in node_modules as a user has it', () => {
   let server: ViteDevServer
   let origin: string
+  let dir: string
+  let installedPlugin: typeof asyncify
 
   beforeAll(async () => {
-    const dir = makeApp('vite-installed', {
+    dir = makeApp('vite-installed', {
       'one-runtime.js': ONE_RUNTIME,
       'one-runtime.html': '<script type="module">import { main } from "./one-runtime.js"; window.result = main()</script>',
     })
@@ -241,7 +243,7 @@ describe('vite dev server, with the package installed in node_modules as a user 
     mkdirSync(installed, { recursive: true })
     cpSync(join(root, 'package.json'), join(installed, 'package.json'))
     cpSync(join(root, 'dist'), join(installed, 'dist'), { recursive: true })
-    const { default: installedPlugin } = (await import(pathToFileURL(join(installed, 'dist/plugin/vite.js')).href)) as { default: typeof asyncify }
+    installedPlugin = ((await import(pathToFileURL(join(installed, 'dist/plugin/vite.js')).href)) as { default: typeof asyncify }).default
     server = await createServer({
       root: dir,
       configFile: false,
@@ -274,4 +276,15 @@ describe('vite dev server, with the package installed in node_modules as a user 
     }
   })
 
+
+  test('one runtime in an SSR build of the same app', async () => {
+    await build({
+      root: dir,
+      configFile: false,
+      logLevel: 'silent',
+      plugins: [installedPlugin(appOptions())],
+      build: { ssr: 'one-runtime.js', outDir: 'dist-ssr', minify: false },
+    })
+    expect(await runMain(join(dir, 'dist-ssr/one-runtime.js'))).toEqual({ run: 8, mode: 'asyncify', suspendedCalls: 0, ourError: true })
+  })
 })
