@@ -2,7 +2,8 @@
 # Installs the Debian packages the tests and the playground need, when missing:
 # clang + lld + wasi-libc + the wasm32 compiler-rt to compile the C programs,
 # chromium for the browser tests, binaryen for the native wasm-opt the fuzzer
-# generates random modules with. Safe to run again; does nothing when all is there.
+# generates random modules with, rustc with the wasm32 standard library for
+# the Rust program of the tests. Safe to run again; does nothing when all is there.
 set -euo pipefail
 
 missing=()
@@ -12,6 +13,9 @@ command -v wasm-ld >/dev/null 2>&1 || missing+=(lld)
 compgen -G "/usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a" >/dev/null || missing+=(libclang-rt-dev-wasm32)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v wasm-opt >/dev/null 2>&1 || missing+=(binaryen)
+# Debian's rustc, whatever rustup may have put first on PATH.
+[ -x /usr/bin/rustc ] || missing+=(rustc)
+[ -d /usr/lib/rustlib/wasm32-unknown-unknown ] || missing+=(libstd-rust-dev-wasm32)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -12,6 +12,7 @@ import type { Signature } from '../runtime-shim/metadata.js'
 import type { FunctionImport, ModuleFacts } from './analyse.js'
 import { suspendingByCallGraph } from './call-graph.js'
 import { checkReservedNames } from './check-supported.js'
+import { declaredAsyncImports } from './declared-imports.js'
 import { asyncImportMetadata } from './describe.js'
 import { emitJspi, planFromReach, type JspiPlan } from './jspi.js'
 import { resolveTransformOptions, type TransformOptions } from './options.js'
@@ -45,7 +46,7 @@ export function prepareJspiWithoutBinaryen(bytes: Uint8Array, options: Transform
 
   const facts = factsOf(scanned)
   checkReservedNames(facts, filename)
-  const selection = selectFunctions(facts, resolved)
+  const selection = selectFunctions(facts, resolved, declaredAsyncImports(bytes, filename))
   const suspending = suspendingByCallGraph(facts, selection.asyncImports.map((entry) => entry.name), selection.runtime)
   const suspendingExports = facts.exports
     .filter((entry) => entry.kind === KIND.function && suspending.has(entry.value))

@@ -24,6 +24,7 @@ import type { Binaryen, BinaryenModule } from './binaryen.js'
 import { refuseSuspensionInCatch } from './check-catch.js'
 import { suspendingByCallGraph } from './call-graph.js'
 import { checkReservedNames, checkSupported } from './check-supported.js'
+import { declaredAsyncImports } from './declared-imports.js'
 import { asyncImportMetadata, describeModule } from './describe.js'
 import { instrument, listable, type AsyncifyLimit } from './instrument.js'
 import { emitJspi, planJspi } from './jspi.js'
@@ -92,7 +93,7 @@ export function runPipeline(binaryen: Binaryen, bytes: Uint8Array, options: Reso
     const stackPointer = findStackPointer(binaryen, module, bytes, options.stackPointer, filename)
     refuseForeignAsyncify(module, facts.exports, filename)
     checkReservedNames(facts, filename)
-    const selection = selectFunctions(facts, options)
+    const selection = selectFunctions(facts, options, declaredAsyncImports(bytes, filename))
     const plan = mode === 'asyncify' ? null : planJspi(binaryen, module, bytes, facts.exports, stackPointer.name)
 
     let asyncified: (BuiltModule & { instrumented: number; total: number }) | null = null

@@ -1,5 +1,6 @@
 import { isMatch } from 'matcher'
 import type { FunctionImport, ModuleFacts } from './analyse.js'
+import { declaredKey } from './declared-imports.js'
 import type { ResolvedTransformOptions } from './options.js'
 
 /** Binaryen turns calls to these imports into its own functions; they are never user imports. */
@@ -17,13 +18,20 @@ export interface Selection {
 
 const matches = (name: string, pattern: string): boolean => isMatch(name, pattern, { caseSensitive: true })
 
-/** Turns the option patterns into the concrete imports and functions of this module. */
-export function selectFunctions(facts: ModuleFacts, options: ResolvedTransformOptions): Selection {
+/**
+ * Turns the option patterns into the concrete imports and functions of this
+ * module. Without an `imports` option, the imports the module declares async
+ * itself (`declared`, see declared-imports.ts) are the list; without either,
+ * every import is.
+ */
+export function selectFunctions(facts: ModuleFacts, options: ResolvedTransformOptions, declared: Set<string> | null): Selection {
   const warnings: string[] = []
   const candidates = facts.imports.filter((entry) => entry.module !== ASYNCIFY_API_MODULE)
   const key = (entry: FunctionImport) => `${entry.module}.${entry.base}`
   let asyncImports: FunctionImport[]
-  if (options.imports === null) {
+  if (options.imports === null && declared !== null) {
+    asyncImports = candidates.filter((entry) => declared.has(declaredKey(entry.module, entry.base)))
+  } else if (options.imports === null) {
     asyncImports = candidates
     if (candidates.length > 0) {
       const listed = candidates.map(key)

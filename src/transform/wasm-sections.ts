@@ -65,6 +65,13 @@ export function customSectionNames(bytes: Uint8Array): string[] {
   return customSections(bytes).map((section) => section.name)
 }
 
+/** The payloads of the custom sections called `name`, in module order. */
+export function customSectionPayloads(bytes: Uint8Array, name: string): Uint8Array[] {
+  return customSections(bytes)
+    .filter((section) => section.name === name)
+    .map((section) => section.payload)
+}
+
 /** The module without its custom sections called `name`; null when it has none. */
 export function withoutCustomSection(bytes: Uint8Array, name: string): Uint8Array | null {
   const dropped = customSections(bytes).filter((section) => section.name === name)

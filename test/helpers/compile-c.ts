@@ -9,13 +9,15 @@ const cacheDir = join(root, 'test/.cache/c')
 
 /**
  * Compiles a C file from test/fixtures/c with Debian's clang for wasm32-wasi (a
- * reactor: exports are called from JS, no _start), at -O2 unless `flags` say
+ * reactor: exports are called from JS, no _start), with include/ on the
+ * include path, at -O2 unless `flags` say
  * otherwise; the module keeps its name section. Output is cached by the
  * source, flags and clang version so a second run of the suite compiles nothing.
  */
 export function compileC(name: string, flags: string[] = []): Uint8Array {
   const source = join(root, 'test/fixtures/c', name)
-  const compileFlags = ['-O2', ...flags]
+  // The package's own headers (include/asyncify.h) are on the include path, as a user adds them.
+  const compileFlags = ['-O2', '-I', join(root, 'include'), ...flags]
   const linkFlags = ['-mexec-model=reactor']
   const key = createHash('sha256')
     .update(readFileSync(source))

@@ -18,6 +18,8 @@ describe('the published package', () => {
   test('every source map it ships names only sources it ships, and every map a file points to is shipped', async () => {
     const files = await packedFiles()
     expect(files).toContain('dist/runtime-shim/index.js')
+    // The C header of the guest API, for `-I node_modules/unplugin-asyncify/include`.
+    expect(files).toContain('include/asyncify.h')
     const missing: string[] = []
     for (const path of files) {
       if (path.endsWith('.map')) {
