@@ -8,7 +8,7 @@
 
 // Resolves to the body as a NUL-terminated string in memory from
 // alloc() (the caller frees it), or to NULL when the request fails.
-IMPORT("fetch_text") char *fetch_text(const char *url, int url_length);
+ASYNC_IMPORT("fetch_text") char *fetch_text(const char *url, int url_length);
 
 EXPORT("alloc") void *alloc(int bytes) { return malloc((size_t)bytes); }
 

@@ -7,8 +7,14 @@
 
 #include <string.h>
 
+#include "asyncify.h"
+
+// An import the page answers at once, and one it may answer with a Promise:
+// the latter is recorded in the module (include/asyncify.h), so the plugin
+// needs no list of async imports.
 #define IMPORT(name) \
   __attribute__((import_module("env"), import_name(name)))
+#define ASYNC_IMPORT(name) ASYNCIFY_IMPORT("env", name)
 #define EXPORT(name) __attribute__((export_name(name)))
 
 // Appends text to the demo's output panel.

@@ -7,7 +7,7 @@
 // Resolves when the person submits a line: copies at most capacity - 1
 // bytes of it into line, NUL-terminates it and returns the number of
 // bytes copied.
-IMPORT("read_line") int read_line(char *line, int capacity);
+ASYNC_IMPORT("read_line") int read_line(char *line, int capacity);
 
 // Plays one game; returns the number of guesses it took.
 EXPORT("play") int play(unsigned secret_seed) {

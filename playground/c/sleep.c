@@ -4,7 +4,7 @@
 // clicks meanwhile.
 #include "host.h"
 
-IMPORT("sleep") void sleep_ms(int milliseconds);
+ASYNC_IMPORT("sleep") void sleep_ms(int milliseconds);
 IMPORT("progress") void progress(int step, int steps, int primes);
 
 #define LIMIT 100000

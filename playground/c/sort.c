@@ -7,7 +7,7 @@
 
 // Resolves once the page has shown values[i] and values[j] being
 // compared.
-IMPORT("show_compare") void show_compare(int i, int j);
+ASYNC_IMPORT("show_compare") void show_compare(int i, int j);
 // Draws the values once more, sorted.
 IMPORT("show_sorted") void show_sorted(void);
 

@@ -13,11 +13,16 @@ import { playgroundDir } from './paths.js'
 const sourceDir = join(playgroundDir, 'c')
 const outputDir = join(playgroundDir, 'wasm')
 
-const COMPILE_FLAGS = ['-O2', '-Wall', '-Wextra', '-Werror']
+// The package's include/ holds asyncify.h, as node_modules/unplugin-asyncify/include does in a user's project.
+const COMPILE_FLAGS = ['-O2', '-Wall', '-Wextra', '-Werror', '-I', fileURLToPath(new URL('../../include', import.meta.url))]
 // A reactor: no main(); the page calls the exports, named in the source with export_name.
 const LINK_FLAGS = ['-mexec-model=reactor']
 // Outputs older than the recipe are rebuilt: a change of flags or steps must reach them.
-const RECIPE = [fileURLToPath(import.meta.url), fileURLToPath(new URL('../clang-env.ts', import.meta.url))]
+const RECIPE = [
+  fileURLToPath(import.meta.url),
+  fileURLToPath(new URL('../clang-env.ts', import.meta.url)),
+  fileURLToPath(new URL('../../include/asyncify.h', import.meta.url)),
+]
 
 export class CompileError extends Error {
   readonly code = 'PLAYGROUND_COMPILE_FAILED'

@@ -45,11 +45,16 @@ export function describeDemos({ name, url, context, worker = false, hideJspi = f
       const result = await demos.sort(visit.page, screenshots)
       expect(result.output).toMatch(/^Sorted:( \d+){12}\n\d+ comparisons/)
     })
-    test('every demo shows the build report of its module', async () => {
-      for (const card of await visit.page.getByRole('region').all()) {
+    test('every demo shows the build report of its module: the async imports its C declares, and no warning', async () => {
+      const declared = ['env.sleep', 'env.read_line', 'env.fetch_text', 'env.show_compare']
+      const cards = await visit.page.getByRole('region').all()
+      expect(cards).toHaveLength(declared.length)
+      for (const [i, card] of cards.entries()) {
         const report = await card.getByLabel('Build report').innerText()
         expect(report).toMatch(/Functions instrumented\s+\d+ of \d+/)
         expect(report).toMatch(/Size\s+[\d,]+ bytes → [\d,]+ bytes/)
+        expect(report).toMatch(new RegExp(`Async imports\\s+${declared[i]!.replace('.', '\\.')}(\\s|$)`))
+        expect(report).not.toMatch(/Warning/)
       }
     })
     test(worker ? 'the wasm was fetched by the worker, not the page' : 'the wasm was fetched by the page', async () => {
