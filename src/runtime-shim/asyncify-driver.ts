@@ -64,7 +64,7 @@ import {
 import type { SuspendEngine } from './metadata.js'
 import { OwnedMemory, type Block, type Malloc } from './owned-memory.js'
 import { CALL, ImportDepth, countedImport, isThenable } from './import-depth.js'
-import { invoker } from './invoke.js'
+import { invoker, type WasmFunction } from './invoke.js'
 import { ShadowStacks, UNASSIGNED, type StackUser } from './shadow-stacks.js'
 
 const HEADER = 8
@@ -120,7 +120,6 @@ export interface AsyncifyStats {
   asyncifyStackUsed: number
 }
 
-type WasmFunction = (...args: unknown[]) => unknown
 
 export class AsyncifyDriver {
   private readonly active: Call[] = []

@@ -1,3 +1,5 @@
+import type { WasmFunction } from './invoke.js'
+
 /**
  * How many imports are running now, and the wrappers that count them. Every
  * import runs inside a wrapper from `countedImport`, and every call records
@@ -8,8 +10,6 @@
 export class ImportDepth {
   current = 0
 }
-
-type WasmFunction = (...args: unknown[]) => unknown
 
 /** What a driver does around one call of one import. */
 export interface ImportHooks {

@@ -9,6 +9,7 @@ import {
   type InstantiateOptions,
   type ResolvedInstantiateOptions,
 } from './options.js'
+import type { WasmFunction } from './invoke.js'
 import type { Malloc } from './owned-memory.js'
 import { canTrampoline, exportTrampolines, importTrampolines } from './trampolines.js'
 
@@ -29,7 +30,6 @@ export interface WasmPaths {
   asyncify?: WasmSource | (() => WasmSource)
 }
 
-type WasmFunction = (...args: unknown[]) => unknown
 
 interface Built {
   exports: Record<string, unknown>

@@ -6,7 +6,8 @@
  * run time would break pages whose CSP forbids eval). A missing argument
  * reaches wasm as undefined either way, and extra ones are ignored.
  */
-type WasmFunction = (...args: unknown[]) => unknown
+/** A wasm export or import as JavaScript sees it. */
+export type WasmFunction = (...args: unknown[]) => unknown
 
 export type Invoke = (fn: WasmFunction, args: unknown[]) => unknown
 

@@ -19,11 +19,10 @@ import { engineStackOverflow, isEngineStackOverflow, suspendOutsideCall } from '
 import type { AsyncifyStats } from './asyncify-driver.js'
 import { CALL, ImportDepth, countedImport, isThenable } from './import-depth.js'
 import { i32Global } from './i32-global.js'
-import { invoker } from './invoke.js'
+import { invoker, type WasmFunction } from './invoke.js'
 import { OwnedMemory, type Malloc } from './owned-memory.js'
 import { ShadowStacks, UNASSIGNED, type StackUser } from './shadow-stacks.js'
 
-type WasmFunction = (...args: unknown[]) => unknown
 
 interface Call extends StackUser {
   /** Names the call to the import trampoline across a suspension (`signal`); never 0. */
