@@ -11,7 +11,7 @@ import { appOptions, expectedResult, fixtures, makeApp, runMain } from './helper
  * the floor of the range package.json claims. The rest of the suite runs the
  * newest majors.
  */
-const OLDEST = { vite: '6.0.0', '@rspack/core': '1.0.0' }
+const OLDEST = { vite: '6.0.0', '@rspack/core': '1.0.0', esbuild: '0.25.0' }
 
 const root = resolve(import.meta.dirname, '../..')
 const execFileAsync = promisify(execFile)
@@ -47,7 +47,7 @@ async function packInto(dir: string): Promise<string> {
 }
 
 /** Builds a copy of the fixture app with one of the project's build scripts; returns the bundler's version and the bundle. */
-async function build(bundler: 'vite' | 'rspack'): Promise<{ version: string; bundle: string }> {
+async function build(bundler: 'vite' | 'rspack' | 'esbuild'): Promise<{ version: string; bundle: string }> {
   const app = join(project, `app-${bundler}`)
   rmSync(app, { recursive: true, force: true })
   cpSync(makeApp(`oldest-${bundler}`), app, { recursive: true })
@@ -61,7 +61,7 @@ describe('the oldest supported majors, installed from the npm registry', () => {
     const tarball = await packInto(project)
     const dependencies = { ...OLDEST, 'unplugin-asyncify': `file:./${tarball}` }
     writeFileSync(join(project, 'package.json'), JSON.stringify({ private: true, type: 'module', dependencies }, null, 2))
-    for (const script of ['build-vite.mjs', 'build-rspack.mjs']) cpSync(join(fixtures, 'oldest-majors', script), join(project, script))
+    for (const script of ['build-vite.mjs', 'build-rspack.mjs', 'build-esbuild.mjs']) cpSync(join(fixtures, 'oldest-majors', script), join(project, script))
     await npm(['install', '--prefer-offline'], project)
   }, 240_000)
 
@@ -74,6 +74,12 @@ describe('the oldest supported majors, installed from the npm registry', () => {
   test('Rspack 1 builds the fixture app, and the bundle runs in Node', async () => {
     const { version, bundle } = await build('rspack')
     expect(version).toBe(OLDEST['@rspack/core'])
+    expect(await runMain(bundle)).toEqual(expectedResult())
+  })
+
+  test('esbuild 0.25 builds the fixture app, and the bundle runs in Node', async () => {
+    const { version, bundle } = await build('esbuild')
+    expect(version).toBe(OLDEST.esbuild)
     expect(await runMain(bundle)).toEqual(expectedResult())
   })
 })
