@@ -156,6 +156,21 @@ describe('types', () => {
     ])
   })
 
+  test("a CommonJS config type-checks with require() of an entry, which Node answers with the plugin itself (TypeScript >= 5.6's declarations)", async () => {
+    const dir = userProject(['webpack'])
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'commonjs' }))
+    writeFileSync(
+      join(dir, 'webpack.config.cts'),
+      ["import asyncify = require('unplugin-asyncify/webpack')", "export = { plugins: [asyncify({ imports: ['env.sleep'] })] }"].join('\n'),
+    )
+    writeFileSync(
+      join(dir, 'rspack.config.js'),
+      ["const asyncify = require('unplugin-asyncify/rspack')", "module.exports = { plugins: [asyncify({ imports: ['env.sleep'] })] }"].join('\n'),
+    )
+    const options = { module: 'nodenext', moduleResolution: 'nodenext', allowJs: true, checkJs: true, skipLibCheck: true }
+    expect(await typecheck(dir, ['webpack.config.cts', 'rspack.config.js'], options)).toEqual({ ok: true, output: '' })
+  })
+
   test("the root export type-checks: import { unplugin } from 'unplugin-asyncify', each bundler's plugin typed by its bundler", async () => {
     // A Vite and esbuild user has them installed.
     const dir = userProject(['vite', 'esbuild'])
