@@ -7,16 +7,25 @@
  */
 
 declare module '*.wasm?asyncify' {
-  import type { InstantiateOptions } from 'unplugin-asyncify/runtime'
+  import type { AsyncImports, InstantiateOptions, UntypedExports } from 'unplugin-asyncify/runtime'
   import type { ModuleReport } from 'unplugin-asyncify/transform'
 
   /** An instance whose exports can return Promises (those that reach an async import). */
-  export interface Instance {
-    readonly exports: Record<string, unknown>
+  export interface Instance<Exports extends object = UntypedExports> {
+    readonly exports: Exports
   }
 
-  /** Instantiates the transformed module; `imports` may hold Promise-returning functions. */
-  const init: (imports?: WebAssembly.Imports, options?: InstantiateOptions) => Promise<Instance>
+  /**
+   * Instantiates the transformed module; `imports` may hold Promise-returning functions.
+   * `Exports` types `instance.exports` (unchecked: suspending exports must return
+   * Promises there); without it any export may be used. `dts: true` gives exact types.
+   *
+   * @example
+   * ```ts
+   * const instance = await init<{ run(x: number): Promise<number> }>({ env: { sleep } })
+   * ```
+   */
+  const init: <Exports extends object = UntypedExports>(imports?: AsyncImports, options?: InstantiateOptions) => Promise<Instance<Exports>>
   export default init
 
   /** What the transform did to this module: functions instrumented, sizes, async imports, warnings. */

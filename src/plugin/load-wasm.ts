@@ -8,7 +8,7 @@
  * for engines with JSPI. Each is passed as a function, and the runtime calls
  * only the one it picks, so a page fetches (or decodes) one build, never both.
  */
-import { instantiate, type AsyncifiedInstance, type InstantiateOptions } from '../runtime-shim/index.js'
+import { instantiate, type AsyncifiedInstance, type AsyncImports, type InstantiateOptions } from '../runtime-shim/index.js'
 import type { WasmSource } from '../runtime-shim/instantiate.js'
 
 export type Instance = AsyncifiedInstance['instance']
@@ -23,7 +23,7 @@ export interface Builds {
 export async function loadBuilds(
   builds: Builds,
   name: string,
-  imports?: WebAssembly.Imports,
+  imports?: AsyncImports,
   options?: InstantiateOptions,
 ): Promise<Instance> {
   // A single build goes in as it is: the runtime runs it or says why it cannot

@@ -12,6 +12,7 @@ import {
 import type { WasmFunction } from './invoke.js'
 import type { Malloc } from './owned-memory.js'
 import { canTrampoline, exportTrampolines, importTrampolines } from './trampolines.js'
+import type { AsyncImports, UntypedExports } from './types.js'
 
 export type { InstantiateOptions }
 
@@ -36,9 +37,12 @@ interface Built {
   driver: { stats(): AsyncifyStats }
 }
 
-/** What `instantiate` resolves to: `instance.exports` has the module's own export names. */
-export interface AsyncifiedInstance {
-  instance: { readonly exports: Record<string, unknown> }
+/**
+ * What `instantiate` resolves to: `instance.exports` has the module's own export
+ * names, typed as `Exports` (by default, anything goes: see `UntypedExports`).
+ */
+export interface AsyncifiedInstance<Exports extends object = UntypedExports> {
+  instance: { readonly exports: Exports }
   module: WebAssembly.Module
 }
 
@@ -47,13 +51,23 @@ const drivers = new WeakMap<object, Built['driver']>()
 /**
  * Compiles (streaming where possible) and instantiates a module produced by the
  * transform. Exports that can reach an async import return Promises; the others
- * are the raw exports.
+ * are the raw exports. `Exports` is the type of `instance.exports`, which the
+ * runtime cannot check: give the module's own (suspending exports returning
+ * Promises), or leave it out to use any export unchecked.
+ *
+ * @example
+ * ```ts
+ * const { instance } = await instantiate<{ run(x: number): Promise<number> }>(fetch('/prog.wasm'), {
+ *   env: { sleep: (ms: number) => new Promise((resolve) => setTimeout(resolve, ms)) },
+ * })
+ * const result: number = await instance.exports.run(5)
+ * ```
  */
-export async function instantiate(
+export async function instantiate<Exports extends object = UntypedExports>(
   source: WasmSource | WasmPaths,
-  imports: WebAssembly.Imports = {},
+  imports: AsyncImports = {},
   options: InstantiateOptions = {},
-): Promise<AsyncifiedInstance> {
+): Promise<AsyncifiedInstance<Exports>> {
   const resolved = resolveInstantiateOptions(options)
   const { label, mode } = resolved
   const picked = pickSource(source, mode, label)
@@ -78,7 +92,7 @@ export async function instantiate(
       ? await instantiateJspi(module, metadata, imports, resolved)
       : await instantiateAsyncify(module, metadata, imports, resolved)
   drivers.set(built.exports, built.driver)
-  return { instance: { exports: built.exports }, module }
+  return { instance: { exports: built.exports as Exports }, module }
 }
 
 /** Engines with JSPI take the `jspi` build; `mode` can force either. `jspi`: the JSPI build was picked from a pair. */
@@ -134,7 +148,7 @@ function isPaths(source: WasmSource | WasmPaths): source is WasmPaths {
 async function instantiateAsyncify(
   module: WebAssembly.Module,
   metadata: AsyncifyMetadata,
-  imports: WebAssembly.Imports,
+  imports: AsyncImports,
   resolved: ResolvedInstantiateOptions,
 ): Promise<Built> {
   const { label } = resolved
@@ -156,7 +170,7 @@ async function instantiateAsyncify(
 async function instantiateJspi(
   module: WebAssembly.Module,
   metadata: AsyncifyMetadata,
-  imports: WebAssembly.Imports,
+  imports: AsyncImports,
   resolved: ResolvedInstantiateOptions,
 ): Promise<Built> {
   const { label } = resolved
@@ -204,7 +218,7 @@ async function instantiateJspi(
 }
 
 /** The driver's state for an instance from `instantiate`: useful to check that nothing leaked. */
-export function asyncifyStats(instance: AsyncifiedInstance['instance']): AsyncifyStats {
+export function asyncifyStats(instance: { readonly exports: object }): AsyncifyStats {
   const driver = drivers.get(instance?.exports)
   if (!driver) throw new TypeError('asyncifyStats() takes the instance returned by instantiate()')
   return driver.stats()
@@ -246,7 +260,7 @@ interface ImportWrappers {
 
 function wrapImports(
   module: WebAssembly.Module,
-  imports: WebAssembly.Imports,
+  imports: AsyncImports,
   metadata: AsyncifyMetadata,
   label: string,
   wrappers: ImportWrappers,
@@ -275,7 +289,7 @@ function wrapImports(
 }
 
 /** What the runtime reaches in the instance: the memory, the C stack pointer, `malloc`. */
-function internals(metadata: AsyncifyMetadata, exports: Record<string, unknown>, imports: WebAssembly.Imports) {
+function internals(metadata: AsyncifyMetadata, exports: Record<string, unknown>, imports: AsyncImports) {
   const location = metadata.memory
   const memory =
     location === null ? null : 'export' in location ? exports[location.export] : imports[location.import[0]]?.[location.import[1]]

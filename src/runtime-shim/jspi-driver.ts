@@ -59,7 +59,8 @@ export class JspiDriver {
    * Set by an async import that returned a Promise to the id of the call that
    * is about to suspend: its trampoline then keeps the id, clears `signal` and waits.
    */
-  readonly signal = new WebAssembly.Global({ value: 'i32', mutable: true }, 0)
+  // Annotated: the inferred `Global<"i32">` would put a generic that TypeScript's DOM types have only since 5.7 into the package's .d.ts.
+  readonly signal: WebAssembly.Global = new WebAssembly.Global({ value: 'i32', mutable: true }, 0)
   private readonly signalAccess = i32Global(this.signal)
   private stacks!: ShadowStacks
 

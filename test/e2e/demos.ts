@@ -18,12 +18,18 @@ export interface Run {
   hideJspi?: boolean
 }
 
+/**
+ * The demos' pauses (the sleeps between steps, the comparator's animation) at a
+ * twentieth: still long enough for the clicks the sleep demo makes during a run.
+ */
+const TIME_SCALE = 0.05
+
 export function describeDemos({ name, url, context, worker = false, hideJspi = false }: Run): void {
   describe(name, () => {
     let visit: Visit
     const screenshots = `${repoDir}/test/artifacts/e2e/${name.replace(/\W+/g, '-')}`
     beforeAll(async () => {
-      visit = await openPlayground(context(), url(), { worker, hideJspi })
+      visit = await openPlayground(context(), url(), { worker, hideJspi, timeScale: TIME_SCALE })
     })
     afterAll(async () => {
       await visit?.page.close()

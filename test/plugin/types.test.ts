@@ -1,39 +1,12 @@
-import { execFile } from 'node:child_process'
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { createRequire } from 'node:module'
-import { dirname, join, relative, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
+import { dirname, join, relative } from 'node:path'
 import { rollup } from 'rollup'
 import rollupPlugin from 'unplugin-asyncify/rollup'
 import { describe, expect, onTestFinished, test } from 'vitest'
 import { bundlers } from './bundlers.js'
 import { appOptions, makeApp } from './helpers.js'
-
-const root = resolve(fileURLToPath(import.meta.url), '../../..')
-const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
-
-/** A user's project, outside this repository's own tsconfig, with the package installed; removed after the test. */
-function userProject(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'asyncify-types-'))
-  onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
-  mkdirSync(join(dir, 'node_modules'))
-  symlinkSync(root, join(dir, 'node_modules/unplugin-asyncify'), 'dir')
-  return dir
-}
-
-/** Type-checks `files` in `dir` as a user's strict project would (plus `extra` compiler options); resolves to tsc's output. */
-async function typecheck(dir: string, files: string[], extra: Record<string, unknown> = {}): Promise<{ ok: boolean; output: string }> {
-  const compilerOptions = { noEmit: true, strict: true, target: 'es2022', module: 'esnext', moduleResolution: 'bundler', lib: ['es2022', 'dom'], types: [], ...extra }
-  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files }))
-  try {
-    await promisify(execFile)(process.execPath, [tsc, '-p', dir])
-    return { ok: true, output: '' }
-  } catch (error) {
-    return { ok: false, output: String((error as { stdout?: string }).stdout) }
-  }
-}
+import { typecheck, userProject } from './typescript.js'
 
 describe('types', () => {
   test('dts writes x.wasm.d.ts with the real export signatures', async () => {
@@ -100,7 +73,7 @@ describe('types', () => {
     }
   })
 
-  test("a user's TypeScript type-checks against the generated d.ts and the client types", async () => {
+  test('a dts module keeps its exact export types: suspending exports return Promises, the others do not', async () => {
     const app = makeApp('dts-check')
     await bundlers.rollup(app, 'main', { ...appOptions(), dts: true })
     const dir = userProject()
@@ -108,7 +81,7 @@ describe('types', () => {
     const sources = {
       'good.ts': [
         "import initOther from './other.wasm'",
-        'const other = await initOther({ env: { fetch: async (key: number) => key, log: (value: number) => value } })',
+        'const other = await initOther({ env: { fetch: async (key) => key, log: (value: number) => value } })',
         'const fetched: number = await other.exports.fetch_twice(1)',
         'const doubled: number = other.exports.double_logged(1)',
         'export { fetched, doubled }',
@@ -117,29 +90,90 @@ describe('types', () => {
         "import initOther from './other.wasm'",
         'const other = await initOther()',
         'const wrong: number = other.exports.fetch_twice(1)',
+        'other.exports.missing()',
         'export { wrong }',
-      ],
-      'client.ts': [
-        '/// <reference types="unplugin-asyncify/client" />',
-        "import init from './app.wasm?asyncify'",
-        'const instance = await init({ env: { sleep: (ms: number) => new Promise((resolve) => setTimeout(resolve, ms)) } }, { stackSize: 4096 })',
-        'const exports: Record<string, unknown> = instance.exports',
-        'export { exports }',
       ],
     }
     for (const [file, lines] of Object.entries(sources)) writeFileSync(join(dir, file), lines.join('\n'))
-    const { ok, output } = await typecheck(dir, Object.keys(sources))
-    expect(ok).toBe(false)
-    // Exactly one error, in bad.ts: the suspending export returns a Promise.
+    const { output } = await typecheck(dir, Object.keys(sources))
+    // Only bad.ts fails: the suspending export returns a Promise, and there is no export "missing".
     expect(output.trim().split('\n')).toEqual([
       expect.stringMatching(/(^|\/)bad\.ts\(3,7\): error TS2322: Type 'Promise<number>' is not assignable to type 'number'/),
+      expect.stringMatching(/(^|\/)bad\.ts\(4,15\): error TS2339: Property 'missing' does not exist on type 'Exports'/),
     ])
   })
 
-  test("the root export type-checks: import { unplugin } from 'unplugin-asyncify', each bundler's plugin typed by its bundler", async () => {
+  test('init() from the client types lets any export be used; init<Exports>() checks calls against Exports', async () => {
     const dir = userProject()
+    const sources = {
+      'untyped.ts': [
+        '/// <reference types="unplugin-asyncify/client" />',
+        "import init from './prog.wasm?asyncify'",
+        'const instance = await init({ env: { sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) } }, { stackSize: 4096 })',
+        'const result: number = await instance.exports.run(5)',
+        'export { result }',
+      ],
+      'typed.ts': [
+        '/// <reference types="unplugin-asyncify/client" />',
+        "import init from './prog.wasm?asyncify'",
+        'const instance = await init<{ run(x: number): Promise<number>; memory: WebAssembly.Memory }>()',
+        'const result: number = await instance.exports.run(5)',
+        "await instance.exports.run('5')",
+        'const bytes: number = instance.exports.memory.buffer.byteLength',
+        'export { result, bytes }',
+      ],
+    }
+    for (const [file, lines] of Object.entries(sources)) writeFileSync(join(dir, file), lines.join('\n'))
+    const { output } = await typecheck(dir, Object.keys(sources))
+    expect(output.trim().split('\n')).toEqual([
+      expect.stringMatching(/(^|\/)typed\.ts\(5,28\): error TS2345: Argument of type 'string' is not assignable to parameter of type 'number'/),
+    ])
+  })
+
+  test('instantiate() lets any export be used; instantiate<Exports>() checks calls; AsyncImports<Spec> lets each import answer through a Promise', async () => {
+    const dir = userProject()
+    const lines = [
+      "import { asyncifyStats, instantiate, type AsyncImports } from 'unplugin-asyncify/runtime'",
+      'declare const bytes: Uint8Array',
+      'const untyped = await instantiate(bytes, { env: { sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)) } })',
+      'const first: number = await untyped.instance.exports.run(5)',
+      'const imports: AsyncImports<{ env: { sleep(ms: number): void; read(key: number): number } }> = {',
+      '  env: { sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)), read: async (key) => key * 10 },',
+      '}',
+      'const { instance } = await instantiate<{ run(x: number): Promise<number> }>(bytes, imports)',
+      'const second: number = await instance.exports.run(5)',
+      'asyncifyStats(instance)',
+      "const wrong: AsyncImports<{ env: { read(key: number): number } }> = { env: { read: async (key) => String(key) } }",
+      'const unawaited: number = instance.exports.run(5)',
+      'export { first, second, wrong, unawaited }',
+    ]
+    writeFileSync(join(dir, 'runtime.ts'), lines.join('\n'))
+    const { output } = await typecheck(dir, ['runtime.ts'])
+    // Errors only (tsc explains each on indented lines): an import answering the wrong type, an export used without await.
+    expect(output.split('\n').filter((line) => line.includes('error TS'))).toEqual([
+      expect.stringMatching(/(^|\/)runtime\.ts\(11,\d+\): error TS2322: Type 'Promise<string>' is not assignable to type 'number \| PromiseLike<number>'/),
+      expect.stringMatching(/(^|\/)runtime\.ts\(12,7\): error TS2322: Type 'Promise<number>' is not assignable to type 'number'/),
+    ])
+  })
+
+  test("a CommonJS config type-checks with require() of an entry, which Node answers with the plugin itself (TypeScript >= 5.6's declarations)", async () => {
+    const dir = userProject(['webpack'])
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'commonjs' }))
+    writeFileSync(
+      join(dir, 'webpack.config.cts'),
+      ["import asyncify = require('unplugin-asyncify/webpack')", "export = { plugins: [asyncify({ imports: ['env.sleep'] })] }"].join('\n'),
+    )
+    writeFileSync(
+      join(dir, 'rspack.config.js'),
+      ["const asyncify = require('unplugin-asyncify/rspack')", "module.exports = { plugins: [asyncify({ imports: ['env.sleep'] })] }"].join('\n'),
+    )
+    const options = { module: 'nodenext', moduleResolution: 'nodenext', allowJs: true, checkJs: true, skipLibCheck: true }
+    expect(await typecheck(dir, ['webpack.config.cts', 'rspack.config.js'], options)).toEqual({ ok: true, output: '' })
+  })
+
+  test("the root export type-checks: import { unplugin } from 'unplugin-asyncify', each bundler's plugin typed by its bundler", async () => {
     // A Vite and esbuild user has them installed.
-    for (const bundler of ['vite', 'esbuild']) symlinkSync(join(root, 'node_modules', bundler), join(dir, 'node_modules', bundler), 'dir')
+    const dir = userProject(['vite', 'esbuild'])
     writeFileSync(
       join(dir, 'root.ts'),
       [

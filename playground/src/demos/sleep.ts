@@ -1,6 +1,7 @@
 import source from '../../c/sleep.c?raw'
 import { card, h, running, type Card } from '../card'
 import type { RunProgram } from '../host'
+import { scaled } from '../timing'
 
 /** Demo 1: a C loop that sleeps between steps while the page stays usable. */
 export function sleepDemo(run: RunProgram) {
@@ -19,8 +20,13 @@ export function sleepDemo(run: RunProgram) {
   const status = h('span', { class: 'status' }, 'Not started')
   status.setAttribute('role', 'status')
   let clicks = 0
+  /** While C sleeps between steps: the step it finished last, so a click shows that it was handled meanwhile. */
+  let sleepingAfter: { step: number; total: number } | null = null
   const counter = h('button', { type: 'button', class: 'counter' }, 'Clicked 0 times')
-  counter.addEventListener('click', () => (counter.textContent = `Clicked ${++clicks} ${clicks === 1 ? 'time' : 'times'}`))
+  counter.addEventListener('click', () => {
+    const when = sleepingAfter ? ` (the last while C slept after step ${sleepingAfter.step} of ${sleepingAfter.total})` : ''
+    counter.textContent = `Clicked ${++clicks} ${clicks === 1 ? 'time' : 'times'}${when}`
+  })
   view.body.append(
     h('div', { class: 'controls' }, h('label', {}, 'Steps ', steps), h('label', {}, 'Pause (ms) ', pause), start),
     h('div', { class: 'meter' }, bar, status),
@@ -30,7 +36,11 @@ export function sleepDemo(run: RunProgram) {
     running(start, view.output, async () => {
       bar.value = 0
       status.textContent = 'Starting'
-      await run('sleep', steps.valueAsNumber, pause.valueAsNumber)
+      try {
+        await run('sleep', steps.valueAsNumber, scaled(pause.valueAsNumber))
+      } finally {
+        sleepingAfter = null
+      }
     }),
   )
   return {
@@ -39,6 +49,8 @@ export function sleepDemo(run: RunProgram) {
     progress(step: number, total: number, primes: number) {
       bar.max = total
       bar.value = step
+      // sleep.c sleeps after every step but the last.
+      sleepingAfter = step < total ? { step, total } : null
       status.textContent = `Step ${step} of ${total}: ${primes.toLocaleString('en')} primes so far`
     },
   }

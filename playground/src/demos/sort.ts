@@ -1,6 +1,7 @@
 import source from '../../c/sort.c?raw'
 import { card, h, running } from '../card'
 import type { RunProgram } from '../host'
+import { scaled } from '../timing'
 
 /** Demo 4: libc qsort with a comparator that awaits an animation on the page. */
 export function sortDemo(run: RunProgram) {
@@ -44,7 +45,7 @@ export function sortDemo(run: RunProgram) {
       comparisons++
       draw(values, [i, j])
       status.textContent = `Comparison ${comparisons}: ${values[i]} and ${values[j]}`
-      return new Promise<void>((resolve) => setTimeout(resolve, pause.valueAsNumber || 0))
+      return new Promise<void>((resolve) => setTimeout(resolve, scaled(pause.valueAsNumber || 0)))
     },
     showSorted(values: number[]) {
       draw(values, [])
