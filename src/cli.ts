@@ -3,6 +3,7 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { AsyncifyError } from './runtime-shim/errors.js'
+import { whyLines } from './transform/explain.js'
 import { asyncifyWasm, type OptimizeLevel, type TransformOptions } from './transform/index.js'
 import { DEFAULT_STACK_SIZE, type TransformMode } from './transform/options.js'
 
@@ -17,6 +18,7 @@ const FLAGS = {
   'stack-size': { type: 'string' },
   features: { type: 'string' },
   report: { type: 'boolean' },
+  explain: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options']
@@ -59,6 +61,11 @@ const HELP: Record<keyof typeof FLAGS, FlagHelp> = {
     example: '--features sign-ext,bulk-memory',
   },
   report: { text: 'print what the transform did (builds, instrumented functions, sizes, time) to stdout', default: 'off', example: '--report' },
+  explain: {
+    text: 'print why each function was instrumented (its chain down to an async import) and the bytes it added, largest first',
+    default: 'off',
+    example: '--explain',
+  },
   help: { text: 'print this help', default: 'off', example: '--help' },
   version: { text: 'print the version of unplugin-asyncify', default: 'off', example: '--version' },
 }
@@ -213,6 +220,10 @@ async function main(): Promise<void> {
           `  suspending exports: ${report.suspendingExports.join(', ') || 'none'}\n` +
           `  time: ${report.timeMs} ms\n`,
       )
+    }
+    if (values.explain) {
+      process.stdout.write(`${input}: ${report.why.length} functions instrumented, by bytes added\n`)
+      for (const line of whyLines(report.why)) process.stdout.write(`${line}\n`)
     }
   } catch (error) {
     if (error instanceof AsyncifyError) fail(error.message)

@@ -1,3 +1,4 @@
+import { whyLines } from '../transform/explain.js'
 import { asyncifyWasm, type TransformOptions, type TransformResult } from '../transform/index.js'
 import { TransformCache, cacheKey } from './cache.js'
 
@@ -70,6 +71,26 @@ async function transformOnce(bytes: Uint8Array, options: TransformOptions, cache
         : `${report.filename}: built for ${report.paths.join(' and ')} in ${time} ${size}`,
     )
   }
+  if (grewMuch(report)) log(growthMessage(report))
   await cache?.set(key, result)
   return result
+}
+
+/** Growth worth explaining: a quarter of the input and at least this many bytes. */
+const GROWTH_BYTES = 16 * 1024
+const GROWTH_SHOWN = 5
+
+function grewMuch({ paths, size }: TransformResult['report']): boolean {
+  return paths.includes('asyncify') && size.after - size.before > Math.max(GROWTH_BYTES, size.before / 4)
+}
+
+function growthMessage(report: TransformResult['report']): string {
+  const { filename, size, why } = report
+  return [
+    `${filename}: the asyncified build is ${(size.after / size.before).toFixed(1)}x the input ` +
+      `(${size.before.toLocaleString('en')} -> ${size.after.toLocaleString('en')} bytes); the instrumented functions that added most, and why:`,
+    ...whyLines(why.slice(0, GROWTH_SHOWN)),
+    `  (all ${why.length} in report.why, or wasm-asyncify --explain; listing only the imports that return Promises, ` +
+      `or naming functions that never suspend in asyncify({ runtime }), instruments less)`,
+  ].join('\n')
 }

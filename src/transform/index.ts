@@ -8,7 +8,7 @@ export type { WasmInput } from './input.js'
 export type { FeatureName } from './features.js'
 export type { OptimizeLevel, TransformMode, TransformOptions } from './options.js'
 export { DEFAULT_STACK_SIZE } from './options.js'
-export type { BuiltModule, ModuleReport, TransformReport, TransformResult } from './pipeline.js'
+export type { BuiltModule, InstrumentedFunction, ModuleReport, TransformReport, TransformResult } from './pipeline.js'
 export { AsyncifyError, type AsyncifyErrorCode } from '../runtime-shim/errors.js'
 export type { AsyncifyMetadata } from '../runtime-shim/metadata.js'
 

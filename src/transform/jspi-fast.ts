@@ -71,6 +71,7 @@ export function prepareJspiWithoutBinaryen(bytes: Uint8Array, options: Transform
       timeMs: Math.round(performance.now() - started),
       asyncImports: selection.asyncImports.map((entry) => `${entry.module}.${entry.base}`),
       suspendingExports,
+      why: [],
       warnings: selection.warnings,
     },
   }

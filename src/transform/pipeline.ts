@@ -22,10 +22,11 @@ import { exposeAllocator } from './allocator.js'
 import { analyseModule, definedFunctions, readExports, type ModuleFacts } from './analyse.js'
 import type { Binaryen, BinaryenModule } from './binaryen.js'
 import { refuseSuspensionInCatch } from './check-catch.js'
-import { suspendingByCallGraph } from './call-graph.js'
+import { suspendReasons, suspendingByCallGraph } from './call-graph.js'
 import { checkReservedNames, checkSupported } from './check-supported.js'
 import { declaredAsyncImports } from './declared-imports.js'
 import { asyncImportMetadata, describeModule } from './describe.js'
+import { explainInstrumentation, type InstrumentedFunction } from './explain.js'
 import { instrument, listable, type AsyncifyLimit } from './instrument.js'
 import { emitJspi, planJspi } from './jspi.js'
 import { markRuntimeNoInline } from './mark-runtime.js'
@@ -46,6 +47,8 @@ export interface TransformReport {
   timeMs: number
   asyncImports: string[]
   suspendingExports: string[]
+  /** Each instrumented function, why and at what cost, largest first; empty without an Asyncify build. */
+  why: InstrumentedFunction[]
   warnings: string[]
 }
 
@@ -58,6 +61,8 @@ export type ModuleReport = Pick<
   TransformReport,
   'paths' | 'asyncifyUnsupported' | 'functions' | 'size' | 'asyncImports' | 'suspendingExports' | 'warnings'
 >
+
+export type { InstrumentedFunction } from './explain.js'
 
 export interface BuiltModule {
   wasm: Uint8Array
@@ -96,7 +101,7 @@ export function runPipeline(binaryen: Binaryen, bytes: Uint8Array, options: Reso
     const selection = selectFunctions(facts, options, declaredAsyncImports(bytes, filename))
     const plan = mode === 'asyncify' ? null : planJspi(binaryen, module, bytes, facts.exports, stackPointer.name)
 
-    let asyncified: (BuiltModule & { instrumented: number; total: number }) | null = null
+    let asyncified: (BuiltModule & { instrumented: number; total: number; why: InstrumentedFunction[] }) | null = null
     let asyncifyUnsupported: string | null = null
     if (mode !== 'jspi') {
       try {
@@ -132,6 +137,7 @@ export function runPipeline(binaryen: Binaryen, bytes: Uint8Array, options: Reso
         timeMs: Math.round(performance.now() - started),
         asyncImports: selection.asyncImports.map((entry) => `${entry.module}.${entry.base}`),
         suspendingExports,
+        why: asyncified?.why ?? [],
         warnings: [...readWarnings, ...selection.warnings, ...stackPointer.warnings],
       },
     }
@@ -150,7 +156,7 @@ function asyncifyModule(
   facts: ModuleFacts,
   selection: Selection,
   stackPointer: string | null,
-): BuiltModule & { instrumented: number; total: number } {
+): BuiltModule & { instrumented: number; total: number; why: InstrumentedFunction[] } {
   const { filename } = options
   checkSupported(module, facts, selection.runtime, selection.asyncImports.length, filename)
   const [optimizeLevel, shrinkLevel] = levels(options.optimize)
@@ -185,7 +191,9 @@ function asyncifyModule(
   binaryen.setDebugInfo(true)
   const wasm = module.emitBinary()
   binaryen.setDebugInfo(false)
-  return { wasm, metadata, instrumented: suspending.size, total: functions.length }
+  const reasons = suspendReasons(instrumented, selection.asyncImports.map((entry) => entry.name), selection.runtime)
+  const why = explainInstrumentation(suspending, reasons, instrumented, { bytes, names: facts.functions }, wasm)
+  return { wasm, metadata, instrumented: suspending.size, total: functions.length, why }
 }
 
 /**

@@ -55,6 +55,8 @@ export interface ScannedMemory {
 }
 
 export interface ScannedBody {
+  /** Bytes of the body, its local declarations included. */
+  size: number
   /** Function indices it calls directly (`call`, `return_call`). */
   calls: Set<number>
   /** Whether it makes any indirect call (`call_indirect`, `call_ref` and their `return_` forms). */
@@ -346,6 +348,7 @@ function readCode(reader: WasmReader, module: ScannedModule): void {
       if (!NUMBER_TYPES.has(reader.valueType())) referenceLocal = true
     }
     const body: ScannedBody = {
+      size,
       calls: new Set(),
       indirect: false,
       indirectTypes: new Set(),

@@ -38,6 +38,21 @@ describe('wasm-asyncify CLI', () => {
     await expect((instance.exports.sum_steps as (n: number) => Promise<number>)(3)).resolves.toBe(0 * 961 + 31 + 2)
   })
 
+  it('--explain prints each instrumented function with its chain down to the async import and the bytes it added', async () => {
+    const input = join(dir, 'sort-explain.wasm')
+    writeFileSync(input, compileC('sort.c'))
+    const result = await run([input, '-o', join(dir, 'sort-explain.out.wasm'), '--imports', 'env.compare', '--explain'])
+    expect(result.code).toBe(0)
+    const lines = result.stdout.split('\n')
+    const header = lines.findIndex((line) => /sort-explain\.wasm: \d+ functions instrumented, by bytes added$/.test(line))
+    expect(header).toBeGreaterThanOrEqual(0)
+    const count = Number(/: (\d+) functions/.exec(lines[header]!)![1])
+    const entries = lines.slice(header + 1, header + 1 + count)
+    for (const line of entries) expect(line).toMatch(/^\s*\+[\d,]+ bytes {2}\S.* -> env\.compare$/)
+    // qsort reaches the comparator through a function pointer.
+    expect(entries.some((line) => /qsort.* -> call_indirect \(i32 i32 -> i32\) -> /.test(line))).toBe(true)
+  })
+
   it('in mode auto (the default) writes the asyncified module to -o and the JSPI module beside it, and says so', async () => {
     const input = join(dir, 'loop-auto.wasm')
     writeFileSync(input, compileC('loop.c'))
@@ -104,7 +119,7 @@ describe('wasm-asyncify CLI', () => {
 
   it('--help gives every flag a description, its default and an example', async () => {
     const { stdout } = await run(['--help'])
-    const flags = ['-o, --output', '--mode', '--imports', '--runtime', '--optimize', '--preoptimize', '--stack-size', '--features', '--report', '-h, --help', '--version']
+    const flags = ['-o, --output', '--mode', '--imports', '--runtime', '--optimize', '--preoptimize', '--stack-size', '--features', '--report', '--explain', '-h, --help', '--version']
     for (const flag of flags) {
       const name = flag.split(' ').at(-1)!
       expect(stdout).toMatch(new RegExp(`\\n  ${escape(flag)}\\b.*\\n {6}\\S.*\\n {6}default: .+; e\\.g\\. ${escape(name === '--output' ? '-o' : name)}\\b`))

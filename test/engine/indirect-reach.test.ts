@@ -31,6 +31,23 @@ describe('indirect calls reach what the module can put into a table, of their si
     expect(report.functions).toEqual({ instrumented: 7, total: 11 })
   })
 
+  it('report.why gives each instrumented function the chain that made it suspend, and the bytes it added', async () => {
+    const { report } = await asyncifyWasm(bytes, transform)
+    const chains = Object.fromEntries(report.why.map((entry) => [entry.name, entry.chain]))
+    expect(chains).toEqual({
+      slow: ['slow', 'env.wait'],
+      hidden: ['hidden', 'env.wait'],
+      exported_slow: ['exported_slow', 'env.wait'],
+      apply: ['apply', 'call_indirect (i32 -> i32)', 'slow', 'env.wait'],
+      three: ['three', 'call_indirect (i32 i32 i32 -> i32)', 'exported_slow', 'env.wait'],
+      four: ['four', 'call_indirect (i32 i32 i32 i32 -> i32)', 'hidden', 'env.wait'],
+      outer: ['outer', 'apply', 'call_indirect (i32 -> i32)', 'slow', 'env.wait'],
+    })
+    const added = report.why.map((entry) => entry.addedBytes!)
+    expect(added.every((n) => n > 0)).toBe(true)
+    expect(added).toEqual([...added].sort((a, b) => b - a))
+  })
+
   it('each suspends where it can and runs synchronously where it cannot', async () => {
     const { exports } = await asyncified(bytes, transform, { env: { wait: (x: number) => later(x * 10) } })
     expect(exports.combine(2, 5)).toBe(10)

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, test, vi } from 'vitest'
 import { transformCached } from '../../dist/plugin/transform.js'
 import { compileC } from '../helpers/compile-c.js'
+import { wat } from '../helpers/wat.js'
 
 afterEach(() => {
   vi.useRealTimers()
@@ -34,6 +35,35 @@ describe('transform progress in the bundler log', () => {
 
     lines.length = 0
     await transformCached(bytes, { imports: ['env.next'], filename: 'slow.wasm' }, cacheDir, log)
+    expect(lines).toEqual([])
+  })
+
+  test('an asyncified build much larger than its input is explained: the functions that added most, and why', async () => {
+    // 200 functions that each hold values across a call that may suspend, all reached from run.
+    const helpers = Array.from({ length: 200 }, (_, i) => `
+      (func $step${i} (param $x i32) (result i32) (local $a i32) (local $b i32) (local $c i32)
+        (local.set $a (i32.mul (local.get $x) (i32.const ${i + 3})))
+        (local.set $b (i32.add (local.get $a) (i32.const 7)))
+        (local.set $c (call $wait (local.get $b)))
+        (i32.add (i32.add (local.get $a) (local.get $b)) (local.get $c)))`)
+    const calls = Array.from({ length: 200 }, (_, i) => `(local.set $sum (i32.add (local.get $sum) (call $step${i} (local.get $sum))))`)
+    const bytes = wat(`(module
+      (import "env" "wait" (func $wait (param i32) (result i32)))
+      (memory (export "memory") 1)
+      ${helpers.join('\n')}
+      (func (export "run") (param $sum i32) (result i32) ${calls.join(' ')} (local.get $sum)))`)
+    const lines: string[] = []
+    const cacheDir = mkdtempSync(join(tmpdir(), 'asyncify-growth-'))
+    await transformCached(bytes, { imports: ['env.wait'], filename: 'big.wasm' }, cacheDir, (line: string) => void lines.push(line))
+    const explained = lines.find((line) => line.startsWith('big.wasm: the asyncified build is'))
+    expect(explained).toBeDefined()
+    const shown = explained!.split('\n').slice(1, -1)
+    expect(shown).toHaveLength(5)
+    for (const line of shown) expect(line).toMatch(/^\s*\+[\d,]+ bytes {2}(run|step\d+)( -> step\d+)? -> env\.wait$/)
+    expect(explained).toMatch(/all 201 in report\.why/)
+    // A cache hit explains nothing again.
+    lines.length = 0
+    await transformCached(bytes, { imports: ['env.wait'], filename: 'big.wasm' }, cacheDir, (line: string) => void lines.push(line))
     expect(lines).toEqual([])
   })
 })

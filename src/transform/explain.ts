@@ -1,0 +1,76 @@
+/*
+ * Why each function was instrumented, and what it cost: the chain from the
+ * function down to an async import (see call-graph.ts) and the bytes its body
+ * grew by, read from the input's and the output's bytes.
+ */
+import type { ModuleFacts } from './analyse.js'
+import { suspendChain, type SuspendReason } from './call-graph.js'
+import { ScanError, scanModule } from './scan.js'
+
+export interface InstrumentedFunction {
+  /** The function's name (name section, else Binaryen's index name). */
+  name: string
+  /**
+   * How it reaches an async import: itself, the functions it calls down to
+   * it, then the import (`["f", "g", "env.sleep"]`), with a step like
+   * `call_indirect (i32 i32 -> i32)` where an indirect call of that signature
+   * is the way. Just the function when Asyncify decided by rules of its own
+   * (a module that drives the `asyncify.*` API itself).
+   */
+  chain: string[]
+  /** Bytes its body grew by; null when the module cannot be read without Binaryen. */
+  addedBytes: number | null
+}
+
+/**
+ * `inputNames` are the defined functions of `input` in index order, as the
+ * pipeline names them; `output` is the emitted module, with its name section.
+ * Largest growth first.
+ */
+export function explainInstrumentation(
+  instrumented: Iterable<string>,
+  reasons: Map<string, SuspendReason>,
+  facts: Pick<ModuleFacts, 'imports'>,
+  input: { bytes: Uint8Array; names: string[] },
+  output: Uint8Array,
+): InstrumentedFunction[] {
+  const importKeys = new Map(facts.imports.map((entry) => [entry.name, `${entry.module}.${entry.base}`]))
+  const before = bodySizes(input.bytes, (index) => input.names[index])
+  const after = bodySizes(output, null)
+  return [...instrumented]
+    .map((name) => {
+      const was = before?.get(name)
+      const is = after?.get(name)
+      return {
+        name,
+        chain: suspendChain(reasons, name, (callee) => importKeys.get(callee)),
+        addedBytes: was === undefined || is === undefined ? null : is - was,
+      }
+    })
+    .sort((a, b) => (b.addedBytes ?? -Infinity) - (a.addedBytes ?? -Infinity) || a.name.localeCompare(b.name))
+}
+
+/** One line per function: `+1,234 bytes  f -> g -> env.sleep`. */
+export function whyLines(why: InstrumentedFunction[]): string[] {
+  return why.map((entry) => {
+    const added = entry.addedBytes === null ? '? bytes' : `+${entry.addedBytes.toLocaleString('en')} bytes`
+    return `${added.padStart(14)}  ${entry.chain.join(' -> ')}`
+  })
+}
+
+/** Body sizes by function name: `nameOf` a defined function's index, or null for the name section's names. */
+function bodySizes(bytes: Uint8Array, nameOf: ((index: number) => string | undefined) | null): Map<string, number> | null {
+  try {
+    const scanned = scanModule(bytes)
+    const imported = scanned.functions.length - scanned.bodies.length
+    const sizes = new Map<string, number>()
+    scanned.bodies.forEach((body, i) => {
+      const name = nameOf ? nameOf(i) : scanned.functions[imported + i]?.name
+      if (name != null) sizes.set(name, body.size)
+    })
+    return sizes
+  } catch (error) {
+    if (error instanceof ScanError) return null
+    throw error
+  }
+}
