@@ -1,8 +1,9 @@
 /*
- * Export signatures read straight from the binary: `WebAssembly.Module.exports`
- * gives names and kinds but not types (the type-reflection proposal is not
- * shipped), and the d.ts needs parameter and result types. Only the type,
- * import, function and export sections are read.
+ * Import and export signatures read straight from the binary:
+ * `WebAssembly.Module.imports` and `.exports` give names and kinds but not
+ * types (the type-reflection proposal is not shipped), and the d.ts needs
+ * parameter and result types. Only the type, import, function and export
+ * sections are read.
  */
 import { WasmReader, type ValueType } from '../transform/wasm-reader.js'
 
@@ -12,13 +13,16 @@ export type ExportSignature =
   | { name: string; kind: 'function'; params: ValueType[]; results: ValueType[] }
   | { name: string; kind: 'memory' | 'table' | 'global' | 'tag' }
 
+export type ImportSignature = { module: string } & ExportSignature
+
 const SECTION = { type: 1, import: 2, function: 3, export: 7 } as const
 const EXPORT_KINDS = ['function', 'table', 'memory', 'global', 'tag'] as const
 
-export function readExportSignatures(bytes: Uint8Array): ExportSignature[] {
+export function readSignatures(bytes: Uint8Array): { imports: ImportSignature[]; exports: ExportSignature[] } {
   const reader = new WasmReader(bytes, 8)
   const types: { params: ValueType[]; results: ValueType[] }[] = []
   const functionTypes: number[] = []
+  const imports: ImportSignature[] = []
   const exports: ExportSignature[] = []
   while (reader.offset < bytes.length) {
     const id = reader.byte()
@@ -30,15 +34,27 @@ export function readExportSignatures(bytes: Uint8Array): ExportSignature[] {
       }
     } else if (id === SECTION.import) {
       for (let n = reader.u32(); n > 0; n--) {
-        reader.name()
-        reader.name()
+        const module = reader.name()
+        const name = reader.name()
         const kind = reader.byte()
-        if (kind === 0) functionTypes.push(reader.u32())
-        else if (kind === 1) reader.table()
-        else if (kind === 2) reader.limits()
-        else if (kind === 3) reader.global()
-        else if (kind === 4) reader.tag()
-        else throw new Error(`unknown import kind ${kind}`)
+        if (kind === 0) {
+          const index = reader.u32()
+          functionTypes.push(index)
+          const type = types[index]
+          imports.push(type ? { module, name, kind: 'function', ...type } : { module, name, kind: 'tag' })
+        } else if (kind === 1) {
+          reader.table()
+          imports.push({ module, name, kind: 'table' })
+        } else if (kind === 2) {
+          reader.limits()
+          imports.push({ module, name, kind: 'memory' })
+        } else if (kind === 3) {
+          reader.global()
+          imports.push({ module, name, kind: 'global' })
+        } else if (kind === 4) {
+          reader.tag()
+          imports.push({ module, name, kind: 'tag' })
+        } else throw new Error(`unknown import kind ${kind}`)
       }
     } else if (id === SECTION.function) {
       for (let n = reader.u32(); n > 0; n--) functionTypes.push(reader.u32())
@@ -53,5 +69,5 @@ export function readExportSignatures(bytes: Uint8Array): ExportSignature[] {
     }
     reader.offset = end
   }
-  return exports
+  return { imports, exports }
 }

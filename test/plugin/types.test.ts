@@ -17,6 +17,10 @@ describe('types', () => {
     expect(dts).toContain('readonly "add": (p0: number, p1: number) => number')
     expect(dts).toContain('readonly "scale": (p0: bigint, p1: number) => number')
     expect(dts).toContain('readonly "memory": WebAssembly.Memory')
+    // Its imports: the async ones (by the build's list) may answer with a Promise, the others may not.
+    expect(dts).toContain('readonly "sleep": (p0: number) => number | PromiseLike<number>')
+    expect(dts).toContain('readonly "read": (p0: number) => number | PromiseLike<number>')
+    expect(dts).toContain('declare function init(imports: Imports, options?: InstantiateOptions): Promise<Instance>')
     expect(dts).not.toContain('asyncify_')
     // other.wasm: only env.fetch is async there, so double_logged stays synchronous.
     const other = readFileSync(join(dir, 'other.wasm.d.ts'), 'utf8')
@@ -88,18 +92,25 @@ describe('types', () => {
       ],
       'bad.ts': [
         "import initOther from './other.wasm'",
-        'const other = await initOther()',
+        'const other = await initOther({ env: { fetch: async (key) => key, log: async (value: number) => value } })',
         'const wrong: number = other.exports.fetch_twice(1)',
         'other.exports.missing()',
+        "await initOther({ env: { fetch: async (key) => String(key), log: (value: number) => value } })",
+        'await initOther()',
         'export { wrong }',
       ],
     }
     for (const [file, lines] of Object.entries(sources)) writeFileSync(join(dir, file), lines.join('\n'))
     const { output } = await typecheck(dir, Object.keys(sources))
-    // Only bad.ts fails: the suspending export returns a Promise, and there is no export "missing".
-    expect(output.trim().split('\n')).toEqual([
+    // Only bad.ts fails: a plain import answered with a Promise, the suspending export's Promise
+    // taken as a number, no export "missing", an async import answering the wrong type, no imports at all.
+    const errors = output.trim().split('\n').filter((line) => /error TS/.test(line))
+    expect(errors).toEqual([
+      expect.stringMatching(/(^|\/)bad\.ts\(2,\d+\): error TS2322: Type '\(value: number\) => Promise<number>' is not assignable to type '\(p0: number\) => number'/),
       expect.stringMatching(/(^|\/)bad\.ts\(3,7\): error TS2322: Type 'Promise<number>' is not assignable to type 'number'/),
       expect.stringMatching(/(^|\/)bad\.ts\(4,15\): error TS2339: Property 'missing' does not exist on type 'Exports'/),
+      expect.stringMatching(/(^|\/)bad\.ts\(5,\d+\): error TS2322: Type 'Promise<string>' is not assignable to type 'number \| PromiseLike<number>'/),
+      expect.stringMatching(/(^|\/)bad\.ts\(6,7\): error TS2554: Expected 1-2 arguments, but got 0/),
     ])
   })
 
