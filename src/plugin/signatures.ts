@@ -36,25 +36,21 @@ export function readSignatures(bytes: Uint8Array): { imports: ImportSignature[];
       for (let n = reader.u32(); n > 0; n--) {
         const module = reader.name()
         const name = reader.name()
-        const kind = reader.byte()
-        if (kind === 0) {
+        const byte = reader.byte()
+        const kind = EXPORT_KINDS[byte]
+        if (kind === 'function') {
           const index = reader.u32()
           functionTypes.push(index)
           const type = types[index]
-          imports.push(type ? { module, name, kind: 'function', ...type } : { module, name, kind: 'tag' })
-        } else if (kind === 1) {
-          reader.table()
-          imports.push({ module, name, kind: 'table' })
-        } else if (kind === 2) {
-          reader.limits()
-          imports.push({ module, name, kind: 'memory' })
-        } else if (kind === 3) {
-          reader.global()
-          imports.push({ module, name, kind: 'global' })
-        } else if (kind === 4) {
-          reader.tag()
-          imports.push({ module, name, kind: 'tag' })
-        } else throw new Error(`unknown import kind ${kind}`)
+          imports.push(type ? { module, name, kind, ...type } : { module, name, kind: 'tag' })
+          continue
+        }
+        if (kind === 'table') reader.table()
+        else if (kind === 'memory') reader.limits()
+        else if (kind === 'global') reader.global()
+        else if (kind === 'tag') reader.tag()
+        else throw new Error(`unknown import kind ${byte}`)
+        imports.push({ module, name, kind })
       }
     } else if (id === SECTION.function) {
       for (let n = reader.u32(); n > 0; n--) functionTypes.push(reader.u32())

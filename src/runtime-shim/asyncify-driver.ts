@@ -120,7 +120,6 @@ export interface AsyncifyStats {
   asyncifyStackUsed: number
 }
 
-
 export class AsyncifyDriver {
   private readonly active: Call[] = []
   private rewinding: Call | null = null
@@ -222,7 +221,6 @@ export class AsyncifyDriver {
       return this.settle(call, run, args)
     }
   }
-
 
   /** What the driver holds now; with no call suspended, everything is back where it started. */
   stats(): AsyncifyStats {

@@ -23,7 +23,6 @@ import { invoker, type WasmFunction } from './invoke.js'
 import { OwnedMemory, type Malloc } from './owned-memory.js'
 import { ShadowStacks, UNASSIGNED, type StackUser } from './shadow-stacks.js'
 
-
 interface Call extends StackUser {
   /** Names the call to the import trampoline across a suspension (`signal`); never 0. */
   id: number

@@ -8,8 +8,8 @@
  * one only when a Promise came back (the JS side keeps the Promise and puts
  * the call's id in `signal`, which is 0 otherwise; the trampoline clears it,
  * which is free in wasm and a call into wasm from JS). Both calls come from
- * wasm, so no JS frame sits between the `promising` export and the suspension. When the
- * Suspending call returns or throws (a rejection), the trampoline calls
+ * wasm, so no JS frame sits between the `promising` export and the
+ * suspension. When the Suspending call returns or throws (a rejection), the trampoline calls
  * `resumed(id)` with the id it kept in a local: the engine resumes a stack in
  * a microtask of its own, and this call is the one moment the driver can know
  * which call runs again. Catching with `catch_all` and rethrowing (legacy

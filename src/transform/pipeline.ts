@@ -22,7 +22,7 @@ import { exposeAllocator } from './allocator.js'
 import { analyseModule, definedFunctions, readExports, type ModuleFacts } from './analyse.js'
 import type { Binaryen, BinaryenModule } from './binaryen.js'
 import { refuseSuspensionInCatch } from './check-catch.js'
-import { suspendReasons, suspendingByCallGraph } from './call-graph.js'
+import { suspendReasons, suspendingByCallGraph, type SuspendReason } from './call-graph.js'
 import { checkReservedNames, checkSupported } from './check-supported.js'
 import { declaredAsyncImports } from './declared-imports.js'
 import { asyncImportMetadata, describeModule } from './describe.js'
@@ -172,7 +172,8 @@ function asyncifyModule(
     instrumented = analyseModule(binaryen, module, module.emitBinary())
   }
   const functions = definedFunctions(binaryen, module)
-  const { canSuspend } = instrument(binaryen, module, selection.asyncImports, asyncifyLists(instrumented, selection), filename, (limit) =>
+  const reasons = suspendReasons(instrumented, selection.asyncImports.map((entry) => entry.name), selection.runtime)
+  const { canSuspend } = instrument(binaryen, module, selection.asyncImports, asyncifyLists(instrumented, selection, reasons), filename, (limit) =>
     asyncifyCulprits(bytes, facts, selection, limit),
   )
   const defined = new Set(functions)
@@ -191,7 +192,6 @@ function asyncifyModule(
   binaryen.setDebugInfo(true)
   const wasm = module.emitBinary()
   binaryen.setDebugInfo(false)
-  const reasons = suspendReasons(instrumented, selection.asyncImports.map((entry) => entry.name), selection.runtime)
   const why = explainInstrumentation(suspending, reasons, instrumented, { bytes, names: facts.functions }, wasm)
   return { wasm, metadata, instrumented: suspending.size, total: functions.length, why }
 }
@@ -203,10 +203,13 @@ function asyncifyModule(
  * indirect calls reach, when it drives Asyncify from inside (its own rules for
  * runtime code apply), or when a name cannot be written in a list.
  */
-function asyncifyLists(facts: ModuleFacts, selection: Selection): { onlyList: string[] } | { userRuntime: string[] } {
+function asyncifyLists(
+  facts: ModuleFacts,
+  selection: Selection,
+  suspending: Map<string, SuspendReason>,
+): { onlyList: string[] } | { userRuntime: string[] } {
   const asyncifyFallback = { userRuntime: selection.userRuntime }
   if (facts.indirect.targets === null || facts.imports.some((entry) => entry.module === ASYNCIFY_API_MODULE)) return asyncifyFallback
-  const suspending = suspendingByCallGraph(facts, selection.asyncImports.map((entry) => entry.name), selection.runtime)
   const onlyList = facts.functions.filter((name) => suspending.has(name))
   return onlyList.every(listable) ? { onlyList } : asyncifyFallback
 }

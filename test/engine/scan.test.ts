@@ -135,18 +135,7 @@ function expectSameAsBinaryen(bytes: Uint8Array): ScannedModule {
 }
 
 /** Assembles WAT that may use any proposal binaryen.js reads and engines accept; names are kept. */
-function assemble(text: string): Uint8Array {
-  const module = binaryen.parseText(text)
-  try {
-    module.setFeatures(everyFeature(binaryen))
-    if (!module.validate()) throw new Error('test WAT does not validate')
-    binaryen.setDebugInfo(true)
-    return module.emitBinary()
-  } finally {
-    binaryen.setDebugInfo(false)
-    module.dispose()
-  }
-}
+const assemble = (text: string): Uint8Array => wat(text, 'every')
 
 /**
  * An instruction of each family the scanner decodes, the ones the random

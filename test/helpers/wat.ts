@@ -1,14 +1,17 @@
 import binaryen from 'binaryen'
+import { everyFeature } from '../../src/transform/features.js'
 
 /**
  * Assembles WAT with Binaryen's text parser. `features` lists the proposals the
- * text uses (names of binaryen.Features); names are kept in the name section.
+ * text uses (names of binaryen.Features), or 'every' for any proposal
+ * binaryen.js reads and engines accept; names are kept in the name section.
  */
-export function wat(text: string, features: (keyof typeof binaryen.Features)[] = []): Uint8Array {
+export function wat(text: string, features: (keyof typeof binaryen.Features)[] | 'every' = []): Uint8Array {
   const module = binaryen.parseText(text)
   try {
     let mask = binaryen.Features.MVP | binaryen.Features.MutableGlobals | binaryen.Features.SignExt
-    for (const feature of features) mask |= binaryen.Features[feature]
+    if (features === 'every') mask = everyFeature(binaryen)
+    else for (const feature of features) mask |= binaryen.Features[feature]
     module.setFeatures(mask)
     if (!module.validate()) throw new Error('test WAT does not validate')
     binaryen.setDebugInfo(true)
