@@ -64,6 +64,7 @@ import {
 import type { SuspendEngine } from './metadata.js'
 import { OwnedMemory, type Block, type Malloc } from './owned-memory.js'
 import { CALL, ImportDepth, countedImport, isThenable } from './import-depth.js'
+import { i32Global } from './i32-global.js'
 import { invoker, type WasmFunction } from './invoke.js'
 import { ShadowStacks, UNASSIGNED, type StackUser } from './shadow-stacks.js'
 
@@ -151,7 +152,7 @@ export class AsyncifyDriver {
       this.options.stackRegion ? 0 : HEADER + this.options.stackSize,
       stackPointer ? this.options.shadowStackSize : 0,
     )
-    this.stacks = new ShadowStacks(stackPointer, this.owned, this.options.shadowStackSize)
+    this.stacks = new ShadowStacks(stackPointer && i32Global(stackPointer), this.owned, this.options.shadowStackSize)
   }
 
   /** Wraps an async-listed import of `arity` parameters: a thenable result suspends the wasm. */

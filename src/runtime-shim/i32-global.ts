@@ -12,6 +12,8 @@ export interface I32Global {
   /** The value, unsigned (addresses may exceed 2 GiB). */
   get(): number
   set(value: number): void
+  /** The accessor's own wasm functions (`get` signed), for generated wasm to call through a table. */
+  wasm: { get: () => number; set: (value: number) => void }
 }
 
 const I32 = 0x7f
@@ -40,5 +42,5 @@ export function i32Global(global: WebAssembly.Global): I32Global {
     get(): number
     set(value: number): void
   }
-  return { get: () => get() >>> 0, set }
+  return { get: () => get() >>> 0, set, wasm: { get, set } }
 }

@@ -8,7 +8,15 @@ import type { WasmFunction } from './invoke.js'
  * neither driver can suspend.
  */
 export class ImportDepth {
-  current = 0
+  /**
+   * The count is cell 0 of `cells`: the JSPI driver passes cells its
+   * generated wasm reads too (a JS object field would be invisible to it).
+   */
+  constructor(readonly cells: Int32Array = new Int32Array(1)) {}
+
+  get current(): number {
+    return this.cells[0]!
+  }
 }
 
 /** What a driver does around one call of one import. */
@@ -17,6 +25,8 @@ export interface ImportHooks {
   before(): unknown
   /** Turns what the import returned into what wasm receives. */
   after(result: unknown): unknown
+  /** Runs when the import threw, before the exception goes on to wasm. */
+  threw?(): void
 }
 
 export const CALL: unique symbol = Symbol('call the import')
@@ -33,17 +43,22 @@ export const CALL: unique symbol = Symbol('call the import')
  */
 export function countedImport(fn: WasmFunction, arity: number | null, depth: ImportDepth, hooks: ImportHooks): WasmFunction {
   const { before, after } = hooks
+  const threw = hooks.threw ?? (() => {})
+  const count = depth.cells
   switch (arity) {
     case 0:
       return () => {
         const early = before()
         if (early !== CALL) return early
-        depth.current++
+        count[0]! += 1
         let result: unknown
         try {
           result = fn()
+        } catch (error) {
+          threw()
+          throw error
         } finally {
-          depth.current--
+          count[0]! -= 1
         }
         return after(result)
       }
@@ -51,12 +66,15 @@ export function countedImport(fn: WasmFunction, arity: number | null, depth: Imp
       return (a) => {
         const early = before()
         if (early !== CALL) return early
-        depth.current++
+        count[0]! += 1
         let result: unknown
         try {
           result = fn(a)
+        } catch (error) {
+          threw()
+          throw error
         } finally {
-          depth.current--
+          count[0]! -= 1
         }
         return after(result)
       }
@@ -64,12 +82,15 @@ export function countedImport(fn: WasmFunction, arity: number | null, depth: Imp
       return (a, b) => {
         const early = before()
         if (early !== CALL) return early
-        depth.current++
+        count[0]! += 1
         let result: unknown
         try {
           result = fn(a, b)
+        } catch (error) {
+          threw()
+          throw error
         } finally {
-          depth.current--
+          count[0]! -= 1
         }
         return after(result)
       }
@@ -77,12 +98,15 @@ export function countedImport(fn: WasmFunction, arity: number | null, depth: Imp
       return (a, b, c) => {
         const early = before()
         if (early !== CALL) return early
-        depth.current++
+        count[0]! += 1
         let result: unknown
         try {
           result = fn(a, b, c)
+        } catch (error) {
+          threw()
+          throw error
         } finally {
-          depth.current--
+          count[0]! -= 1
         }
         return after(result)
       }
@@ -90,12 +114,15 @@ export function countedImport(fn: WasmFunction, arity: number | null, depth: Imp
       return (a, b, c, d) => {
         const early = before()
         if (early !== CALL) return early
-        depth.current++
+        count[0]! += 1
         let result: unknown
         try {
           result = fn(a, b, c, d)
+        } catch (error) {
+          threw()
+          throw error
         } finally {
-          depth.current--
+          count[0]! -= 1
         }
         return after(result)
       }
@@ -103,12 +130,15 @@ export function countedImport(fn: WasmFunction, arity: number | null, depth: Imp
       return (...args) => {
         const early = before()
         if (early !== CALL) return early
-        depth.current++
+        count[0]! += 1
         let result: unknown
         try {
           result = fn(...args)
+        } catch (error) {
+          threw()
+          throw error
         } finally {
-          depth.current--
+          count[0]! -= 1
         }
         return after(result)
       }

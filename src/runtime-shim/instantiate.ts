@@ -175,25 +175,31 @@ async function instantiateJspi(
 ): Promise<Built> {
   const { label } = resolved
   if (!hasJspi()) throw noJspi(label, metadata.asyncifyUnsupported)
-  const driver = new JspiDriver(label, resolved.shadowStackSize)
-  const trampolined: { plain: WasmFunction; entry: AsyncImportMetadata }[] = []
+  const driver = new JspiDriver(label, resolved.shadowStackSize, metadata.asyncImports.length)
+  const trampolined: { plain: WasmFunction; suspending: WasmFunction; entry: AsyncImportMetadata }[] = []
   const wrapped = wrapImports(module, imports, metadata, label, {
     async: (fn, entry, key) => {
       if (!canTrampoline(entry)) throw untrampolined(label, `import "${key}"`)
-      const plain = driver.asyncImport(fn, entry.params.length, placeholderFor(entry.results), key)
+      const index = trampolined.length
+      const arity = entry.params.length
+      const plain = driver.asyncImport(fn, arity, placeholderFor(entry.results), key, index)
       // Replaced by its trampoline below, once all are known.
-      trampolined.push({ plain, entry })
+      trampolined.push({ plain, suspending: driver.suspendingImport(fn, arity, key, index), entry })
       return plain
     },
     sync: (fn, key, unlisted) => driver.syncImport(fn, key, unlisted),
   })
+  let pointerTable: WebAssembly.Table | null = null
   if (trampolined.length > 0) {
-    const t: WebAssembly.ModuleImports = { signal: driver.signal, r: driver.resumed() }
-    trampolined.forEach(({ plain }, i) => {
+    const t: WebAssembly.ModuleImports = { m: driver.block.memory, b: new WebAssembly.Global({ value: 'i32' }, driver.block.base) }
+    const wait = driver.wait()
+    trampolined.forEach(({ plain, suspending }, i) => {
       t[`p${i}`] = plain
-      t[`w${i}`] = new jspi.Suspending(driver.wait())
+      t[`s${i}`] = new jspi.Suspending(suspending)
+      t[`w${i}`] = new jspi.Suspending(wait)
     })
     const trampolines = await instantiateTrampolines('import', trampolined.map(({ entry }) => entry), { t })
+    pointerTable = trampolines.sp as WebAssembly.Table
     trampolined.forEach(({ entry }, i) => {
       wrapped[entry.module]![entry.name] = trampolines[`f${i}`] as WasmFunction
     })
@@ -201,7 +207,7 @@ async function instantiateJspi(
   const raw = await WebAssembly.instantiate(module, wrapped)
   const rawExports = raw.exports as Record<string, unknown>
   const { memory, stackPointer, malloc } = internals(metadata, rawExports, imports)
-  driver.attach(memory, stackPointer, malloc)
+  driver.attach(memory, stackPointer, malloc, pointerTable)
 
   const exits = metadata.suspendingExports.filter((name) => typeof rawExports[name] === 'function')
   for (const name of exits) if (!canTrampoline(metadata.exportSignatures[name]!)) throw untrampolined(label, `export "${name}"`)

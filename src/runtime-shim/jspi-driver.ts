@@ -8,29 +8,37 @@
  * JSPI switches only the wasm stack.
  *
  * `active` holds the calls whose wasm is on the JS stack now, innermost last:
- * a call is pushed when it enters or resumes (`resumed`, called by the import
- * trampoline right after the engine switched back to it), and popped when it
- * suspends (`wait`) or returns (`exit`, from its export trampoline). A call
- * that throws is popped where its exception surfaces: synchronously in
- * `suspendingExport` on its first run, else in the rejection handler of its
- * Promise.
+ * a call is pushed when it enters or resumes, and popped when it suspends or
+ * returns (`exit`, from its export trampoline). A resume is recorded by the
+ * import trampoline in the shared cells (CELL.resumed) and taken into
+ * `active` by `sync` the next time the driver looks. A call that throws is
+ * popped where its exception surfaces: synchronously in `suspendingExport` on
+ * its first run, else in the rejection handler of its Promise. The cells
+ * mirror the innermost call (`publish`) for the trampolines' fast path.
  */
 import { engineStackOverflow, isEngineStackOverflow, suspendOutsideCall } from './errors.js'
 import type { AsyncifyStats } from './asyncify-driver.js'
 import { CALL, ImportDepth, countedImport, isThenable } from './import-depth.js'
-import { i32Global } from './i32-global.js'
+import { i32Global, type I32Global } from './i32-global.js'
 import { invoker, type WasmFunction } from './invoke.js'
 import { OwnedMemory, type Malloc } from './owned-memory.js'
 import { ShadowStacks, UNASSIGNED, type StackUser } from './shadow-stacks.js'
+import { allocateCells, type CellBlock } from './shared-cells.js'
+import { CELL } from './trampolines.js'
 
 interface Call extends StackUser {
   /** Names the call to the import trampoline across a suspension (`signal`); never 0. */
   id: number
   importDepth: number
-  /** The pointer value to give back when the call leaves. */
+  /** Whether it runs under another call (entered from one of its imports), and the pointer value to give back when it leaves then. */
+  nested: boolean
   outerSp: number
   /** The import it is suspended at, for messages. */
   suspendedAt: string
+  /** Suspended and not yet seen to resume. */
+  suspended: boolean
+  /** Returned or threw: its stack and id are given back. */
+  done: boolean
 }
 
 /** The JSPI part of the WebAssembly namespace (not yet in TypeScript's DOM types). */
@@ -48,70 +56,104 @@ export function hasJspi(): boolean {
 
 export class JspiDriver {
   private readonly active: Call[] = []
-  private readonly imports = new ImportDepth()
+  /** Shared with the import trampolines: see CELL. */
+  readonly block: CellBlock
+  private readonly cells: Int32Array
+  private readonly imports: ImportDepth
   private suspended = 0
   private pending: PromiseLike<unknown> | null = null
-  /** Calls in flight by id; ids of finished calls are reused, so the table stays small. Id 0 is `signal`'s "no Promise". */
+  /** Calls in flight by id; ids of finished calls are reused, so the table stays small. Id 0 means "no call" in the cells. */
   private readonly calls: (Call | undefined)[] = [undefined]
   private readonly freeIds: number[] = []
-  /**
-   * Set by an async import that returned a Promise to the id of the call that
-   * is about to suspend: its trampoline then keeps the id, clears `signal` and waits.
-   */
-  // Annotated: the inferred `Global<"i32">` would put a generic that TypeScript's DOM types have only since 5.7 into the package's .d.ts.
-  readonly signal: WebAssembly.Global = new WebAssembly.Global({ value: 'i32', mutable: true }, 0)
-  private readonly signalAccess = i32Global(this.signal)
   private stacks!: ShadowStacks
 
   constructor(
     private readonly label: string,
     private readonly shadowStackSize: number,
-  ) {}
-
-  /** Completes the driver once the instance exists; only overlapping calls need memory of their own here. */
-  attach(memory: WebAssembly.Memory | null, stackPointer: WebAssembly.Global | null, malloc: Malloc | null): void {
-    const owned = new OwnedMemory(this.label, memory, malloc)
-    owned.reserveAtInstantiation(0, stackPointer ? this.shadowStackSize : 0)
-    this.stacks = new ShadowStacks(stackPointer, owned, this.shadowStackSize)
+    asyncImportCount: number,
+  ) {
+    this.block = allocateCells(CELL.predict + asyncImportCount, this)
+    this.cells = this.block.cells
+    this.imports = new ImportDepth(this.cells)
   }
 
-  /** The plain half of an async import of `arity` parameters: a thenable is kept for `wait`, and `signal` set. */
-  asyncImport(fn: WasmFunction, arity: number, placeholder: unknown, importName: string): WasmFunction {
+  /**
+   * Completes the driver once the instance exists; only overlapping calls need
+   * memory of their own here. `pointerTable`: the import trampolines' table
+   * for the stack pointer's accessors.
+   */
+  attach(
+    memory: WebAssembly.Memory | null,
+    stackPointer: WebAssembly.Global | null,
+    malloc: Malloc | null,
+    pointerTable: WebAssembly.Table | null,
+  ): void {
+    const owned = new OwnedMemory(this.label, memory, malloc)
+    owned.reserveAtInstantiation(0, stackPointer ? this.shadowStackSize : 0)
+    const pointer: I32Global | null = stackPointer && i32Global(stackPointer)
+    if (pointer && pointerTable) {
+      pointerTable.set(0, pointer.wasm.get)
+      pointerTable.set(1, pointer.wasm.set)
+    }
+    this.stacks = new ShadowStacks(pointer, owned, this.shadowStackSize)
+  }
+
+  /** The plain half of the async import number `index`, of `arity` parameters: a thenable is kept for `wait`, and `signal` set. */
+  asyncImport(fn: WasmFunction, arity: number, placeholder: unknown, importName: string, index: number): WasmFunction {
+    const { cells } = this
     return countedImport(fn, arity, this.imports, {
       before: () => CALL,
       after: (result) => {
         if (!isThenable(result)) return result
-        const call = this.active[this.active.length - 1]
-        if (call === undefined || call.importDepth !== this.imports.current) throw suspendOutsideCall(this.label, importName)
+        const call = this.callOf(importName)
         call.suspendedAt = importName
         this.pending = result
-        this.signalAccess.set(call.id)
+        cells[CELL.signal] = call.id
+        cells[CELL.predict + index] = 1
         return placeholder
       },
     })
   }
 
-  /** The Suspending half: the call leaves the JS stack until the Promise settles. */
+  /**
+   * The predicted half of the same import, for `WebAssembly.Suspending`: what
+   * it returns is what the engine waits for, so the call is taken off the
+   * running list here; a plain value turns the prediction off.
+   */
+  suspendingImport(fn: WasmFunction, arity: number, importName: string, index: number): WasmFunction {
+    const { cells } = this
+    return countedImport(fn, arity, this.imports, {
+      before: () => CALL,
+      after: (result) => {
+        let call: Call
+        try {
+          call = this.callOf(importName)
+        } catch (error) {
+          cells[CELL.threw] = 1
+          throw error
+        }
+        call.suspendedAt = importName
+        this.suspend(call)
+        if (!isThenable(result)) {
+          cells[CELL.predict + index] = 0
+          return result
+        }
+        return result instanceof Promise ? result : Promise.resolve(result)
+      },
+      threw: () => {
+        cells[CELL.threw] = 1
+      },
+    })
+  }
+
+  /** The Suspending wait of the plain path: the call leaves the JS stack until the Promise settles. */
   wait(): () => PromiseLike<unknown> {
     return () => {
       const pending = this.pending!
       this.pending = null
-      const call = this.active.pop()!
-      this.stacks.leave(call, call.outerSp, this.active.length > 0, false)
-      this.suspended++
+      this.suspend(this.innermost()!)
       // The engine settles a Promise itself; another thenable is adopted the way `await` would.
       return pending instanceof Promise ? pending : Promise.resolve(pending)
-    }
-  }
-
-  /** Called by the import trampoline as soon as the engine switched back to call `id`, with its value or its rejection. */
-  resumed(): (id: number) => void {
-    return (id) => {
-      const call = this.calls[id]!
-      this.suspended--
-      call.importDepth = this.imports.current
-      call.outerSp = this.stacks.enter(call, this.active.length === 0)
-      this.active.push(call)
     }
   }
 
@@ -129,7 +171,10 @@ export class JspiDriver {
   /** Called by an export trampoline when the export returned. */
   exit(): () => void {
     return () => {
-      this.finish(this.active.pop()!)
+      const call = this.innermost()!
+      this.active.pop()
+      this.publish()
+      this.finish(call)
     }
   }
 
@@ -142,43 +187,113 @@ export class JspiDriver {
         stack: UNASSIGNED,
         id: this.freeIds.pop() ?? this.calls.length,
         importDepth: this.imports.current,
+        nested: false,
         outerSp: 0,
         suspendedAt: '',
+        suspended: false,
+        done: false,
       }
       this.calls[call.id] = call
-      call.outerSp = this.stacks.enter(call, this.active.length === 0)
+      this.sync()
+      call.nested = this.active.length > 0
+      call.outerSp = this.stacks.enter(call, !call.nested)
       this.active.push(call)
+      this.publish()
       let promise: Promise<unknown>
       try {
         promise = invoke(promising, args) as Promise<unknown>
       } catch (error) {
-        this.abandon(call)
+        this.abandon(call, false)
         return Promise.reject(this.translate(error, call))
       }
-      // Still active after the synchronous part: it threw.
-      this.abandon(call)
+      // Still running after the synchronous part: it threw.
+      this.abandon(call, false)
       return promise.catch((error: unknown) => {
-        this.abandon(call)
+        this.abandon(call, true)
         throw this.translate(error, call)
       })
     }
   }
 
   stats(): AsyncifyStats {
+    this.sync()
     return { mode: 'jspi', suspendedCalls: this.suspended, stackPointer: this.stacks.current(), asyncifyStackUsed: 0 }
   }
 
-  /** A call whose exception left wasm: off the active list, then finished. */
-  private abandon(call: Call): void {
+  /** The call an async import that returned a Promise belongs to: the innermost, entered at this import depth. */
+  private callOf(importName: string): Call {
+    const call = this.innermost()
+    if (call === undefined || call.importDepth !== this.imports.current) throw suspendOutsideCall(this.label, importName)
+    return call
+  }
+
+  private innermost(): Call | undefined {
+    this.sync()
+    return this.top()
+  }
+
+  /** The last running call. Not `active[length - 1]`: on an empty list that reads the property "-1" through the prototype chain, measured at 30-40 ns per suspension in Node 26. */
+  private top(): Call | undefined {
+    const { length } = this.active
+    return length === 0 ? undefined : this.active[length - 1]
+  }
+
+  /** Takes a call the trampolines saw resume into `active`. */
+  private sync(): void {
+    const { cells } = this
+    const id = cells[CELL.resumed]!
+    if (id === 0) return
+    cells[CELL.resumed] = 0
+    const call = this.calls[id]!
+    call.suspended = false
+    this.suspended--
+    call.importDepth = cells[CELL.currentDepth]!
+    // An engine resumes a stack only from a microtask: no call runs under it.
+    call.nested = false
+    this.active.push(call)
+  }
+
+  /** The innermost call (its id and depth) into the cells, for the trampolines' predicted path. */
+  private publish(): void {
+    const top = this.top()
+    this.cells[CELL.current] = top ? top.id : 0
+    this.cells[CELL.currentDepth] = top ? top.importDepth : 0
+  }
+
+  /** The innermost call suspends: off the list, and the C stack pointer back to its caller's or to rest. */
+  private suspend(call: Call): void {
+    this.active.pop()
+    call.suspended = true
+    this.suspended++
+    this.stacks.leave(call, call.outerSp, call.nested, false, this.cells[CELL.savedSp]! >>> 0)
+    this.publish()
+  }
+
+  /**
+   * A call whose exception left wasm: off the list, then finished. `dead`: its
+   * Promise rejected, so it will never run again, even if it resumed and threw
+   * before the driver saw it resume.
+   */
+  private abandon(call: Call, dead: boolean): void {
+    if (call.done) return
+    this.sync()
     const index = this.active.lastIndexOf(call)
-    if (index === -1) return
-    this.active.splice(index, 1)
+    if (index !== -1) {
+      this.active.splice(index, 1)
+      this.publish()
+    } else if (!dead) {
+      return
+    } else if (call.suspended) {
+      call.suspended = false
+      this.suspended--
+    }
     this.finish(call)
   }
 
   /** A call that will not run again (it returned or threw, and is off the active list): its stack and id freed. */
   private finish(call: Call): void {
-    this.stacks.leave(call, call.outerSp, this.active.length > 0, true)
+    call.done = true
+    this.stacks.leave(call, call.outerSp, call.nested, true)
     this.calls[call.id] = undefined
     this.freeIds.push(call.id)
   }

@@ -10,7 +10,7 @@
  * pointer rests just below its frames, so synchronous exports run below them.
  */
 import type { OwnedMemory } from './owned-memory.js'
-import { i32Global, type I32Global } from './i32-global.js'
+import type { I32Global } from './i32-global.js'
 
 /** `StackUser` values besides addresses: no stack yet (both fields of a new user), and the program's own stack. */
 export const UNASSIGNED = -1
@@ -33,15 +33,14 @@ export class ShadowStacks {
   private restSp: number
   private mainHolder: StackUser | null = null
   private readonly free: number[] = []
-  private readonly pointer: I32Global | null
 
   constructor(
-    global: WebAssembly.Global | null,
+    /** The C stack pointer, or null when the runtime does not manage one. */
+    private readonly pointer: I32Global | null,
     private readonly owned: OwnedMemory,
     private readonly size: number,
   ) {
-    this.pointer = global ? i32Global(global) : null
-    this.restSp = this.pointer ? this.pointer.get() : 0
+    this.restSp = pointer ? pointer.get() : 0
   }
 
   /** The pointer's value (unsigned), or null when the C stack is not managed. */
@@ -83,13 +82,14 @@ export class ShadowStacks {
   /**
    * A call returns, throws (`done`) or suspends: the pointer goes back to the
    * caller's value when another call is running (`nested`), else to rest.
+   * `live`: the pointer's value, when the caller already has it.
    */
-  leave(user: StackUser, outer: number, nested: boolean, done: boolean): void {
+  leave(user: StackUser, outer: number, nested: boolean, done: boolean, live?: number): void {
     const sp = this.pointer
     if (!sp) return
     let now = -1
     if (done) this.release(user)
-    else user.sp = now = sp.get()
+    else user.sp = now = live ?? sp.get()
     const target = nested ? outer : this.mainHolder === null ? this.restSp : this.mainHolder.sp
     if (target !== now) sp.set(target)
   }

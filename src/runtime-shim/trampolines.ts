@@ -2,20 +2,33 @@
  * Small wasm modules generated at run time for the JSPI path.
  *
  * Import trampolines. A `WebAssembly.Suspending` import always suspends, even
- * when its function returns a plain value, which costs a stack switch per
- * call. So the module imports, in place of each async import, a wasm
- * function that calls the plain JS function first and calls the Suspending
- * one only when a Promise came back (the JS side keeps the Promise and puts
- * the call's id in `signal`, which is 0 otherwise; the trampoline clears it,
- * which is free in wasm and a call into wasm from JS). Both calls come from
- * wasm, so no JS frame sits between the `promising` export and the
- * suspension. When the Suspending call returns or throws (a rejection), the trampoline calls
- * `resumed(id)` with the id it kept in a local: the engine resumes a stack in
- * a microtask of its own, and this call is the one moment the driver can know
- * which call runs again. Catching with `catch_all` and rethrowing (legacy
- * exception handling, which every engine with JSPI has) lets the Suspending
- * import hand the engine the import's own Promise, with no reaction of ours
- * in between.
+ * when its function returns a plain value (measured in Node 26: 110 ns, where
+ * a plain import costs 17), and one that did suspend must not cost more than
+ * a raw Suspending import (the extra call into JS that a "plain call first,
+ * then wait" design makes cost 20-40 ns per suspension). So each async import
+ * is replaced by a wasm function with two paths, picked by what the import
+ * returned last time:
+ *  - predicted Promise: one call of the Suspending import itself (`s<i>`),
+ *    whose JavaScript does the driver's bookkeeping before handing the engine
+ *    its Promise; a plain value then still costs one suspension, and turns the
+ *    prediction off;
+ *  - predicted plain value: a plain call (`p<i>`); when a Promise came back
+ *    anyway, the JS side keeps it, puts the call's id in `signal` and turns
+ *    the prediction on, and the trampoline calls the Suspending wait (`w<i>`).
+ * The predicted path is taken only while a call from `instance.exports` is
+ * running wasm directly (`current` is set and no import is between it and
+ * here, `depth` = `currentDepth`), so a suspension elsewhere is still reported
+ * by the plain path, with a code.
+ *
+ * On resume (a value or a rejection), the trampoline itself puts the C stack
+ * pointer back to where the call left it (read through a table the runtime
+ * fills with the pointer's accessors once the instance exists) and records
+ * in `resumed` which call runs again; the driver reads that cell the next
+ * time it needs its list of running calls. An engine resumes a stack only
+ * from a microtask, with no other call running, so nothing else can observe
+ * the list in between. A synchronous throw of the Suspending import's
+ * JavaScript (the import itself threw, or the driver refused) is not a
+ * suspension: the JS side sets `threw` and the trampoline rethrows at once.
  *
  * Export trampolines. Each suspending export is wrapped in a wasm function
  * that calls it and then calls `exit`: the driver learns synchronously that
@@ -24,6 +37,29 @@
  */
 import type { Signature, WasmValueType } from './metadata.js'
 import { concatBytes, encodeName, leb, section, vector } from './wasm-writer.js'
+
+/**
+ * The cells the import trampolines share with the JSPI driver (indices into
+ * an Int32Array; byte offsets in wasm are four times these). `depth` must be
+ * cell 0: it is the ImportDepth count.
+ */
+export const CELL = {
+  /** Imports running now (ImportDepth). */
+  depth: 0,
+  /** Set by the plain path's JS to the id of the call that got a Promise. */
+  signal: 1,
+  /** Id of the innermost running call from `instance.exports` (0: none), and the import depth it runs at. */
+  current: 2,
+  currentDepth: 3,
+  /** Id of the call that resumed last and that the driver has not listed yet (0: none). */
+  resumed: 4,
+  /** Set by the Suspending import's JS when it throws synchronously. */
+  threw: 5,
+  /** The stack pointer's value at the suspension the trampoline is making. */
+  savedSp: 6,
+  /** Then one per async import: 1 while it is predicted to return a Promise. */
+  predict: 7,
+} as const
 
 const VALUE_TYPE: Partial<Record<WasmValueType, number>> = {
   i32: 0x7f,
@@ -44,14 +80,19 @@ const LOCAL_GET = 0x20
 const LOCAL_SET = 0x21
 const LOCAL_TEE = 0x22
 const GLOBAL_GET = 0x23
-const GLOBAL_SET = 0x24
 const I32_CONST = 0x41
+const I32_LOAD = 0x28
+const I32_STORE = 0x36
+const I32_EQ = 0x46
 const CALL = 0x10
+const CALL_INDIRECT = 0x11
+const RETURN = 0x0f
 const IF_EMPTY = [0x04, 0x40]
 const TRY_EMPTY = [0x06, 0x40]
 const CATCH_ALL = 0x19
 const RETHROW = 0x09
 const END = 0x0b
+const FUNCREF = 0x70
 
 class Types {
   private readonly indices = new Map<string, number>()
@@ -92,56 +133,126 @@ function encodeModule(types: Types, imports: Uint8Array[], functions: number[], 
 }
 
 /**
- * Imports the global `t.signal` (mutable i32), the function
- * `t.r` (resumed, i32 -> nothing), and per signature `t.p<i>` (the plain call)
- * and `t.w<i>` (the Suspending wait, no params); exports `f<i>`.
+ * Imports the cells' memory `t.m` and their byte offset `t.b` (immutable
+ * i32), and per signature `t.p<i>` (the plain call), `t.s<i>` (the
+ * Suspending import, same signature) and `t.w<i>` (the Suspending wait, no
+ * params); exports `f<i>`, and the table `sp` (slot 0: the stack pointer's
+ * getter, slot 1: its setter; do-nothing functions until the runtime fills it).
  */
 export function importTrampolines(signatures: Signature[]): Uint8Array {
   const types = new Types()
-  const imports = [
-    importEntry('signal', 3, [0x7f, 1]),
-    importEntry('r', 0, leb(types.index({ params: ['i32'], results: [] }))),
-  ]
+  const getType = types.index({ params: [], results: ['i32'] })
+  const setType = types.index({ params: ['i32'], results: [] })
+  const resumeType = types.index({ params: ['i32', 'i32'], results: [] })
+  const imports = [importEntry('m', 2, [0x00, 1]), importEntry('b', 3, [0x7f, 0])]
   signatures.forEach((signature, i) => {
     imports.push(importEntry(`p${i}`, 0, leb(types.index(signature))))
+    imports.push(importEntry(`s${i}`, 0, leb(types.index(signature))))
     imports.push(importEntry(`w${i}`, 0, leb(types.index({ params: [], results: signature.results }))))
   })
-  const [SIGNAL, RESUMED] = [0, 0]
-  const plain = (i: number) => 1 + 2 * i
-  const wait = (i: number) => 2 + 2 * i
-  const functions: number[] = []
-  const exports: Uint8Array[] = []
-  const bodies: Uint8Array[] = []
+  const BASE = 0
+  const plain = (i: number) => 3 * i
+  const suspending = (i: number) => 3 * i + 1
+  const wait = (i: number) => 3 * i + 2
+  const [noopGet, noopSet, resume] = [3 * signatures.length, 3 * signatures.length + 1, 3 * signatures.length + 2]
+  const firstTrampoline = resume + 1
+
+  const address = [GLOBAL_GET, BASE]
+  const load = (cell: number) => [...address, I32_LOAD, 2, ...leb(cell * 4)]
+  const store = (cell: number, value: number[]) => [...address, ...value, I32_STORE, 2, ...leb(cell * 4)]
+  const getSp = [I32_CONST, 0, CALL_INDIRECT, ...leb(getType), 0]
+  const setSp = (value: number[]) => [...value, I32_CONST, 1, CALL_INDIRECT, ...leb(setType), 0]
+
+  const functions = [getType, setType, resumeType]
+  const bodies = [
+    body([], [I32_CONST, 0]),
+    body([], []),
+    // resume(token, saved): the pointer back to the call's, and the call recorded as running.
+    body([], [
+      ...setSp([LOCAL_GET, 1]),
+      ...store(CELL.current, [LOCAL_GET, 0]),
+      ...store(CELL.currentDepth, load(CELL.depth)),
+      ...store(CELL.resumed, [LOCAL_GET, 0]),
+    ]),
+  ]
+  const exports = [concatBytes(encodeName('sp'), [1, 0])]
   signatures.forEach((signature, i) => {
     functions.push(types.index(signature))
-    exports.push(concatBytes(encodeName(`f${i}`), [0], leb(1 + signatures.length * 2 + i)))
+    exports.push(concatBytes(encodeName(`f${i}`), [0], leb(firstTrampoline + i)))
+    const params = signature.params.flatMap((_, k) => [LOCAL_GET, ...leb(k)])
     const first = signature.params.length
     const results = signature.results.map((_, k) => first + k)
     const token = first + results.length
+    const saved = token + 1
     const setResults = [...results].reverse().flatMap((local) => [LOCAL_SET, ...leb(local)])
+    const getResults = results.flatMap((local) => [LOCAL_GET, ...leb(local)])
+    const saveSp = [...address, ...getSp, LOCAL_TEE, ...leb(saved), I32_STORE, 2, ...leb(CELL.savedSp * 4)]
+    const resumed = [LOCAL_GET, ...leb(token), LOCAL_GET, ...leb(saved), CALL, ...leb(resume)]
     bodies.push(
-      body([...signature.results, 'i32'], [
-        ...signature.params.flatMap((_, k) => [LOCAL_GET, ...leb(k)]),
-        CALL, ...leb(plain(i)),
-        ...setResults,
-        GLOBAL_GET, SIGNAL,
+      body([...signature.results, 'i32', 'i32'], [
+        // Predicted Promise, under a call from instance.exports at its own depth.
+        ...load(CELL.predict + i),
+        ...IF_EMPTY,
+        ...load(CELL.current),
         LOCAL_TEE, ...leb(token),
         ...IF_EMPTY,
-        I32_CONST, 0, GLOBAL_SET, SIGNAL,
+        ...load(CELL.depth),
+        ...load(CELL.currentDepth),
+        I32_EQ,
+        ...IF_EMPTY,
+        ...saveSp,
+        ...TRY_EMPTY,
+        ...params,
+        CALL, ...leb(suspending(i)),
+        ...setResults,
+        CATCH_ALL,
+        ...load(CELL.threw),
+        ...IF_EMPTY,
+        ...store(CELL.threw, [I32_CONST, 0]),
+        RETHROW, 1,
+        END,
+        ...resumed,
+        RETHROW, 0,
+        END,
+        ...resumed,
+        ...getResults,
+        RETURN,
+        END,
+        END,
+        END,
+        // Plain call; the Suspending wait only when a Promise came back.
+        ...params,
+        CALL, ...leb(plain(i)),
+        ...setResults,
+        ...load(CELL.signal),
+        LOCAL_TEE, ...leb(token),
+        ...IF_EMPTY,
+        ...store(CELL.signal, [I32_CONST, 0]),
+        ...saveSp,
         ...TRY_EMPTY,
         CALL, ...leb(wait(i)),
         ...setResults,
         CATCH_ALL,
-        LOCAL_GET, ...leb(token), CALL, RESUMED,
+        ...resumed,
         RETHROW, 0,
         END,
-        LOCAL_GET, ...leb(token), CALL, RESUMED,
+        ...resumed,
         END,
-        ...results.flatMap((local) => [LOCAL_GET, ...leb(local)]),
+        ...getResults,
       ]),
     )
   })
-  return encodeModule(types, imports, functions, exports, bodies)
+  return concatBytes(
+    [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    section(1, vector(types.encoded)),
+    section(2, vector(imports)),
+    section(3, vector(functions.map((type) => leb(type)))),
+    section(4, vector([[FUNCREF, 0x01, 2, 2]])),
+    section(7, vector(exports)),
+    // Table slots 0 and 1 start as the do-nothing getter and setter.
+    section(9, vector([concatBytes([0x00, I32_CONST, 0, END], vector([leb(noopGet), leb(noopSet)]))])),
+    section(10, vector(bodies)),
+  )
 }
 
 /** Imports `t.x` (exit) and per signature `t.r<i>` (the real export); exports `g<i>`. */

@@ -114,6 +114,47 @@ describe('runtime behaviour', () => {
     await expect(exports.wide(-5n)).resolves.toBe(-15n)
   })
 
+  // The JSPI path calls an import that returned a Promise last time through
+  // the Suspending import directly (trampolines.ts): these pin what a wrong
+  // guess must still do.
+  it('an async import that switches between plain values and Promises returns every value, in order, in overlapping calls', async () => {
+    const pattern = (x: number) => (x % 7 < 3 ? later(x * 10) : x % 7 === 3 ? Promise.resolve(x * 10) : x * 10)
+    const { instance, exports } = await load({ get: pattern })
+    const calls: Promise<number>[] = []
+    for (let x = 0; x < 300; x++) calls.push(exports.twice(x), exports.deep(x % 5))
+    const results = await Promise.all(calls)
+    for (let x = 0; x < 300; x++) {
+      expect(results[2 * x]).toBe(x * 10 + (x + 1) * 10)
+      expect(results[2 * x + 1]).toBe(x % 5)
+    }
+    expect(asyncifyStats(instance).suspendedCalls).toBe(0)
+  })
+
+  it('after an import returned Promises, wasm called from JS outside any export call still gets its plain values, and a Promise there is a coded error', async () => {
+    const viaTable = wat(`(module
+      (import "env" "get" (func $get (param i32) (result i32)))
+      (memory 1)
+      (table (export "table") 1 funcref)
+      (elem (i32.const 0) $through)
+      (func $through (param i32) (result i32) (call $get (local.get 0)))
+      (func (export "run") (param i32) (result i32) (call $get (local.get 0))))`)
+    const { instance, exports } = await asyncified(viaTable, { imports: ['env.get'] }, { env: { get: (x: number) => (x < 100 ? later(x) : x) } })
+    for (let i = 0; i < 5; i++) await expect(exports.run(i)).resolves.toBe(i)
+    const through = (exports.table as WebAssembly.Table).get(0) as (x: number) => number
+    expect(through(200)).toBe(200)
+    const error = (() => {
+      try {
+        through(1)
+      } catch (caught) {
+        return caught
+      }
+    })() as AsyncifyError
+    expect(error).toBeInstanceOf(AsyncifyError)
+    expect(error.code).toBe('ASYNCIFY_SUSPEND_OUTSIDE_CALL')
+    await expect(exports.run(7)).resolves.toBe(7)
+    expect(asyncifyStats(instance).suspendedCalls).toBe(0)
+  })
+
   it('overflowing the Asyncify stack gives an error naming the size and the option, and the instance recovers', async () => {
     const { instance, exports } = await load({ get: (x: number) => later(x) }, { stackSize: 256 }, 'asyncify')
     const error = await exports.deep(500).catch((e: unknown) => e)
