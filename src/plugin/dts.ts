@@ -1,5 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { basename, isAbsolute, relative, sep } from 'node:path'
+import { STACK_POINTER_IMPORT } from '../runtime-shim/metadata.js'
 import type { AsyncifyMetadata } from '../transform/index.js'
 import { relativePath } from './options.js'
 import type { ModuleHost } from './webpack-loader.js'
@@ -27,6 +28,8 @@ export function renderDts(file: string, wasm: Uint8Array, metadata: AsyncifyMeta
     .map((entry) => `  readonly ${JSON.stringify(entry.name)}: ${memberType(entry, suspending.has(entry.name))}`)
   const byModule = new Map<string, ImportSignature[]>()
   for (const entry of signatures.imports) {
+    // Supplied by the runtime itself (a JSPI build's C stack pointer).
+    if (entry.module === STACK_POINTER_IMPORT.module) continue
     const list = byModule.get(entry.module)
     if (list) list.push(entry)
     else byModule.set(entry.module, [entry])

@@ -2,7 +2,7 @@ import { AsyncifyDriver, type AsyncifyExports, type AsyncifyStats } from './asyn
 import { AsyncifyError, AsyncifyUnlistedImportError } from './errors.js'
 import { isThenable } from './import-depth.js'
 import { hasJspi, jspi, JspiDriver } from './jspi-driver.js'
-import { readMetadata, type AsyncImportMetadata, type AsyncifyMetadata, type Signature, type WasmValueType } from './metadata.js'
+import { readMetadata, STACK_POINTER_IMPORT, type AsyncImportMetadata, type AsyncifyMetadata, type Signature, type WasmValueType } from './metadata.js'
 import {
   resolveInstantiateOptions,
   type InstantiateMode,
@@ -189,17 +189,21 @@ async function instantiateJspi(
     },
     sync: (fn, key, unlisted) => driver.syncImport(fn, key, unlisted),
   })
+  const sharedPointer = metadata.stackPointerImport && new WebAssembly.Global({ value: 'i32', mutable: true }, metadata.stackPointerImport.initial)
+  if (sharedPointer) wrapped[STACK_POINTER_IMPORT.module] = { [STACK_POINTER_IMPORT.name]: sharedPointer }
   let pointerTable: WebAssembly.Table | null = null
   if (trampolined.length > 0) {
     const t: WebAssembly.ModuleImports = { m: driver.block.memory, b: new WebAssembly.Global({ value: 'i32' }, driver.block.base) }
+    if (sharedPointer) t.g = sharedPointer
     const wait = driver.wait()
     trampolined.forEach(({ plain, suspending }, i) => {
       t[`p${i}`] = plain
       t[`s${i}`] = new jspi.Suspending(suspending)
       t[`w${i}`] = new jspi.Suspending(wait)
     })
-    const trampolines = await instantiateTrampolines('import', trampolined.map(({ entry }) => entry), { t })
-    pointerTable = trampolines.sp as WebAssembly.Table
+    const kind = sharedPointer ? 'import, shared pointer' : 'import'
+    const trampolines = await instantiateTrampolines(kind, trampolined.map(({ entry }) => entry), { t })
+    pointerTable = sharedPointer ? null : (trampolines.sp as WebAssembly.Table)
     trampolined.forEach(({ entry }, i) => {
       wrapped[entry.module]![entry.name] = trampolines[`f${i}`] as WasmFunction
     })
@@ -327,7 +331,11 @@ function wrapExports(
   return Object.freeze(exports)
 }
 
-const TRAMPOLINES = { import: importTrampolines, export: exportTrampolines }
+const TRAMPOLINES = {
+  import: (signatures: Signature[]) => importTrampolines(signatures, false),
+  'import, shared pointer': (signatures: Signature[]) => importTrampolines(signatures, true),
+  export: exportTrampolines,
+}
 
 /** Trampoline modules depend only on their kind and signatures: each distinct set is encoded and compiled once per page. */
 const compiled = new Map<string, Promise<WebAssembly.Module>>()

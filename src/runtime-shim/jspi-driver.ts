@@ -125,15 +125,12 @@ export class JspiDriver {
     return countedImport(fn, arity, this.imports, {
       before: () => CALL,
       after: (result) => {
-        let call: Call
         try {
-          call = this.callOf(importName)
+          this.suspendRunning(importName)
         } catch (error) {
           cells[CELL.threw] = 1
           throw error
         }
-        call.suspendedAt = importName
-        this.suspend(call)
         if (!isThenable(result)) {
           cells[CELL.predict + index] = 0
           return result
@@ -151,7 +148,7 @@ export class JspiDriver {
     return () => {
       const pending = this.pending!
       this.pending = null
-      this.suspend(this.innermost()!)
+      this.suspendRunning(null)
       // The engine settles a Promise itself; another thenable is adopted the way `await` would.
       return pending instanceof Promise ? pending : Promise.resolve(pending)
     }
@@ -261,11 +258,30 @@ export class JspiDriver {
   }
 
   /** The innermost call suspends: off the list, and the C stack pointer back to its caller's or to rest. */
-  private suspend(call: Call): void {
-    this.active.pop()
-    call.suspended = true
-    this.suspended++
-    this.stacks.leave(call, call.outerSp, call.nested, false, this.cells[CELL.savedSp]! >>> 0)
+  /**
+   * The running call suspends: off the list, and the C stack pointer back to
+   * its caller's or to rest. `importName`: the import it suspends at, checked
+   * to belong to it; null from `wait`, whose import was checked already.
+   */
+  private suspendRunning(importName: string | null): void {
+    const { cells } = this
+    const resumed = cells[CELL.resumed]!
+    let call: Call
+    if (resumed !== 0 && this.active.length === 0) {
+      // It resumed and suspends again with nothing in between: it stays
+      // counted as suspended and is never listed (the common loop of awaits).
+      call = this.calls[resumed]!
+      if (importName !== null && cells[CELL.currentDepth] !== this.imports.current) throw suspendOutsideCall(this.label, importName)
+      cells[CELL.resumed] = 0
+      call.nested = false
+    } else {
+      call = importName === null ? this.innermost()! : this.callOf(importName)
+      this.active.pop()
+      call.suspended = true
+      this.suspended++
+    }
+    if (importName !== null) call.suspendedAt = importName
+    this.stacks.leave(call, call.outerSp, call.nested, false, cells[CELL.savedSp]! >>> 0)
     this.publish()
   }
 

@@ -3,12 +3,18 @@ import { AsyncifyError } from './errors.js'
 /** Name of the custom section in which the transform leaves everything the runtime needs. */
 export const METADATA_SECTION = 'unplugin-asyncify'
 
-export const METADATA_VERSION = 3
+export const METADATA_VERSION = 4
 
 /** Export names the transform adds for the runtime; they never reach user code. */
 export const STACK_POINTER_EXPORT = '__asyncify_stack_pointer'
 export const MEMORY_EXPORT = '__asyncify_memory'
 export const MALLOC_EXPORT = '__asyncify_malloc'
+/**
+ * Where a JSPI build imports the C stack pointer it defined before
+ * (`stackPointerImport`): the runtime creates that global and shares it with
+ * its trampolines, which then reach it directly.
+ */
+export const STACK_POINTER_IMPORT = { module: 'unplugin-asyncify', name: 'stack_pointer' } as const
 /** Every export the transform adds starts with this; a module's own exports may not. */
 export const INTERNAL_EXPORT_PREFIX = '__asyncify_'
 
@@ -48,6 +54,11 @@ export interface AsyncifyMetadata {
   stackSize: number
   /** Export name of the C shadow stack pointer (`__stack_pointer`), when the module has one. */
   stackPointer: string | null
+  /**
+   * In JSPI builds whose stack pointer became the import STACK_POINTER_IMPORT:
+   * its initial value, for the global the runtime creates. Null otherwise.
+   */
+  stackPointerImport: { initial: number } | null
   memory: MemoryLocation | null
   /**
    * Export name of the program's `malloc`, from which the runtime takes the memory for

@@ -21,8 +21,10 @@
  * by the plain path, with a code.
  *
  * On resume (a value or a rejection), the trampoline itself puts the C stack
- * pointer back to where the call left it (read through a table the runtime
- * fills with the pointer's accessors once the instance exists) and records
+ * pointer back to where the call left it (the pointer is a global the runtime
+ * shares with the module when the build made it an import, else reached
+ * through a table the runtime fills with its accessors once the instance
+ * exists: two calls into another instance, 6-7% of a suspension) and records
  * in `resumed` which call runs again; the driver reads that cell the next
  * time it needs its list of running calls. An engine resumes a stack only
  * from a microtask, with no other call running, so nothing else can observe
@@ -80,6 +82,7 @@ const LOCAL_GET = 0x20
 const LOCAL_SET = 0x21
 const LOCAL_TEE = 0x22
 const GLOBAL_GET = 0x23
+const GLOBAL_SET = 0x24
 const I32_CONST = 0x41
 const I32_LOAD = 0x28
 const I32_STORE = 0x36
@@ -136,37 +139,41 @@ function encodeModule(types: Types, imports: Uint8Array[], functions: number[], 
  * Imports the cells' memory `t.m` and their byte offset `t.b` (immutable
  * i32), and per signature `t.p<i>` (the plain call), `t.s<i>` (the
  * Suspending import, same signature) and `t.w<i>` (the Suspending wait, no
- * params); exports `f<i>`, and the table `sp` (slot 0: the stack pointer's
- * getter, slot 1: its setter; do-nothing functions until the runtime fills it).
+ * params); exports `f<i>`. The C stack pointer: with `sharedPointer`, the
+ * global `t.g` (mutable i32) is the pointer itself; without, the exported
+ * table `sp` holds its getter (slot 0) and setter (slot 1), do-nothing
+ * functions until the runtime fills it.
  */
-export function importTrampolines(signatures: Signature[]): Uint8Array {
+export function importTrampolines(signatures: Signature[], sharedPointer: boolean): Uint8Array {
   const types = new Types()
-  const getType = types.index({ params: [], results: ['i32'] })
-  const setType = types.index({ params: ['i32'], results: [] })
+  const getType = sharedPointer ? -1 : types.index({ params: [], results: ['i32'] })
+  const setType = sharedPointer ? -1 : types.index({ params: ['i32'], results: [] })
   const resumeType = types.index({ params: ['i32', 'i32'], results: [] })
   const imports = [importEntry('m', 2, [0x00, 1]), importEntry('b', 3, [0x7f, 0])]
+  if (sharedPointer) imports.push(importEntry('g', 3, [0x7f, 1]))
   signatures.forEach((signature, i) => {
     imports.push(importEntry(`p${i}`, 0, leb(types.index(signature))))
     imports.push(importEntry(`s${i}`, 0, leb(types.index(signature))))
     imports.push(importEntry(`w${i}`, 0, leb(types.index({ params: [], results: signature.results }))))
   })
-  const BASE = 0
+  const [BASE, POINTER] = [0, 1]
   const plain = (i: number) => 3 * i
   const suspending = (i: number) => 3 * i + 1
   const wait = (i: number) => 3 * i + 2
-  const [noopGet, noopSet, resume] = [3 * signatures.length, 3 * signatures.length + 1, 3 * signatures.length + 2]
+  // Defined functions: with a table, its do-nothing getter and setter first; then `resume`, then the trampolines.
+  const [noopGet, noopSet] = [3 * signatures.length, 3 * signatures.length + 1]
+  const resume = 3 * signatures.length + (sharedPointer ? 0 : 2)
   const firstTrampoline = resume + 1
 
   const address = [GLOBAL_GET, BASE]
   const load = (cell: number) => [...address, I32_LOAD, 2, ...leb(cell * 4)]
   const store = (cell: number, value: number[]) => [...address, ...value, I32_STORE, 2, ...leb(cell * 4)]
-  const getSp = [I32_CONST, 0, CALL_INDIRECT, ...leb(getType), 0]
-  const setSp = (value: number[]) => [...value, I32_CONST, 1, CALL_INDIRECT, ...leb(setType), 0]
+  const getSp = sharedPointer ? [GLOBAL_GET, POINTER] : [I32_CONST, 0, CALL_INDIRECT, ...leb(getType), 0]
+  const setSp = (value: number[]) => (sharedPointer ? [...value, GLOBAL_SET, POINTER] : [...value, I32_CONST, 1, CALL_INDIRECT, ...leb(setType), 0])
 
-  const functions = [getType, setType, resumeType]
+  const functions = sharedPointer ? [resumeType] : [getType, setType, resumeType]
   const bodies = [
-    body([], [I32_CONST, 0]),
-    body([], []),
+    ...(sharedPointer ? [] : [body([], [I32_CONST, 0]), body([], [])]),
     // resume(token, saved): the pointer back to the call's, and the call recorded as running.
     body([], [
       ...setSp([LOCAL_GET, 1]),
@@ -175,7 +182,7 @@ export function importTrampolines(signatures: Signature[]): Uint8Array {
       ...store(CELL.resumed, [LOCAL_GET, 0]),
     ]),
   ]
-  const exports = [concatBytes(encodeName('sp'), [1, 0])]
+  const exports = sharedPointer ? [] : [concatBytes(encodeName('sp'), [1, 0])]
   signatures.forEach((signature, i) => {
     functions.push(types.index(signature))
     exports.push(concatBytes(encodeName(`f${i}`), [0], leb(firstTrampoline + i)))
@@ -247,10 +254,10 @@ export function importTrampolines(signatures: Signature[]): Uint8Array {
     section(1, vector(types.encoded)),
     section(2, vector(imports)),
     section(3, vector(functions.map((type) => leb(type)))),
-    section(4, vector([[FUNCREF, 0x01, 2, 2]])),
+    sharedPointer ? [] : section(4, vector([[FUNCREF, 0x01, 2, 2]])),
     section(7, vector(exports)),
     // Table slots 0 and 1 start as the do-nothing getter and setter.
-    section(9, vector([concatBytes([0x00, I32_CONST, 0, END], vector([leb(noopGet), leb(noopSet)]))])),
+    sharedPointer ? [] : section(9, vector([concatBytes([0x00, I32_CONST, 0, END], vector([leb(noopGet), leb(noopSet)]))])),
     section(10, vector(bodies)),
   )
 }

@@ -67,6 +67,7 @@ export function describeModule(
     exportSignatures: {},
     stackSize,
     stackPointer,
+    stackPointerImport: null,
     memory,
     malloc: malloc ? MALLOC_EXPORT : null,
     internalExports,

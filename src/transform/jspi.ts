@@ -1,8 +1,9 @@
 /*
  * The module for engines with JSPI: the input's own bytes, with the exports
- * the runtime must reach (memory 0, the C stack pointer, `malloc`) appended and
- * the metadata section added. No Binaryen output: code, DWARF and source maps
- * are exactly the input's. Indices are read before any pass changes the module.
+ * the runtime must reach (memory 0, the C stack pointer, `malloc`) appended,
+ * the C stack pointer imported rather than defined where that renumbers
+ * nothing, and the metadata section added. No Binaryen output: code bytes and
+ * DWARF are exactly the input's. Indices are read before any pass changes the module.
  */
 import {
   MALLOC_EXPORT,
@@ -19,7 +20,7 @@ import {
 import { findAllocator } from './allocator.js'
 import { valueTypes, type ExportEntry } from './analyse.js'
 import type { Binaryen, BinaryenModule } from './binaryen.js'
-import { indexNames, NAME_SUBSECTION, withCustomSection, withExports, type AddedExport } from './wasm-sections.js'
+import { indexNames, NAME_SUBSECTION, withCustomSection, withExports, withStackPointerImported, type AddedExport } from './wasm-sections.js'
 
 export interface JspiPlan {
   added: AddedExport[]
@@ -105,6 +106,9 @@ export interface JspiDecisions {
 }
 
 export function emitJspi(input: Uint8Array, plan: JspiPlan, decisions: JspiDecisions): { wasm: Uint8Array; metadata: AsyncifyMetadata } {
+  const pointer = plan.added.find((entry) => entry.name === STACK_POINTER_EXPORT)
+  // The runtime's trampolines reach an imported pointer directly, where a defined one costs them two calls into another instance per suspension.
+  const imported = pointer ? withStackPointerImported(input, pointer.index) : null
   const metadata: AsyncifyMetadata = {
     version: METADATA_VERSION,
     engine: 'jspi',
@@ -113,11 +117,12 @@ export function emitJspi(input: Uint8Array, plan: JspiPlan, decisions: JspiDecis
     exportSignatures: Object.fromEntries(decisions.suspendingExports.map((name) => [name, plan.signatures.get(name)!])),
     stackSize: decisions.stackSize,
     stackPointer: plan.stackPointer,
+    stackPointerImport: imported && { initial: imported.initial },
     memory: plan.memory,
     malloc: plan.malloc,
     internalExports: plan.added.map((entry) => entry.name),
     asyncifyUnsupported: decisions.asyncifyUnsupported,
   }
-  const wasm = withCustomSection(withExports(input, plan.added), METADATA_SECTION, encodeMetadata(metadata))
+  const wasm = withCustomSection(withExports(imported?.wasm ?? input, plan.added), METADATA_SECTION, encodeMetadata(metadata))
   return { wasm, metadata }
 }

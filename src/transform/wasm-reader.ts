@@ -30,6 +30,19 @@ export class WasmReader {
     }
   }
 
+  /** A signed LEB128 of at most 32 bits. */
+  s32(): number {
+    let result = 0
+    let shift = 0
+    let byte: number
+    do {
+      byte = this.byte()
+      result |= (byte & 0x7f) << shift
+      shift += 7
+    } while (byte & 0x80)
+    return shift < 32 && byte & 0x40 ? result | (-1 << shift) : result | 0
+  }
+
   name(): string {
     const length = this.u32()
     const text = new TextDecoder().decode(this.bytes.subarray(this.offset, this.offset + length))

@@ -1,5 +1,5 @@
 import { AsyncifyError } from '../runtime-shim/errors.js'
-import { METADATA_SECTION } from '../runtime-shim/metadata.js'
+import { METADATA_SECTION, STACK_POINTER_IMPORT } from '../runtime-shim/metadata.js'
 import { concatBytes, encodeName, leb, section } from '../runtime-shim/wasm-writer.js'
 import { WasmReader } from './wasm-reader.js'
 
@@ -154,6 +154,69 @@ export function withExports(bytes: Uint8Array, added: AddedExport[]): Uint8Array
     reader.offset = end
   }
   return concatBytes(bytes, section(7, concatBytes(leb(added.length), ...entries)))
+}
+
+/**
+ * The module with its C stack pointer, defined global `index`, turned into
+ * the import STACK_POINTER_IMPORT, and the pointer's initial value; null when
+ * that would renumber anything. Only the first defined global can move: as
+ * the last imported global it keeps its index, so code, DWARF and names stay
+ * valid byte for byte. It must be a mutable i32 set by `i32.const`, as
+ * wasm-ld writes it.
+ */
+export function withStackPointerImported(bytes: Uint8Array, index: number): { wasm: Uint8Array; initial: number } | null {
+  const reader = new WasmReader(bytes, 8)
+  let imports: { start: number; end: number; count: number; entries: number } | null = null
+  let importedGlobals = 0
+  let globals: { start: number; end: number; count: number; rest: number; initial: number } | null = null
+  const importRank = SECTION_ORDER.indexOf(2)
+  let importAt = bytes.length
+  while (reader.offset < bytes.length) {
+    const start = reader.offset
+    const id = reader.byte()
+    const end = reader.u32() + reader.offset
+    if (id !== 0 && importAt === bytes.length && SECTION_ORDER.indexOf(id) > importRank) importAt = start
+    if (id === 2) {
+      const count = reader.u32()
+      imports = { start, end, count, entries: reader.offset }
+      for (let i = 0; i < count; i++) {
+        reader.name()
+        reader.name()
+        const kind = reader.byte()
+        if (kind === 0) reader.u32()
+        else if (kind === 1) reader.table()
+        else if (kind === 2) reader.limits()
+        else if (kind === 3) {
+          reader.valueType()
+          reader.byte()
+          importedGlobals++
+        } else if (kind === 4) reader.tag()
+        else return null
+      }
+    } else if (id === 6) {
+      const count = reader.u32()
+      if (count === 0 || reader.byte() !== 0x7f || reader.byte() !== 1 || reader.byte() !== 0x41) return null
+      const initial = reader.s32()
+      if (reader.byte() !== 0x0b) return null
+      globals = { start, end, count, rest: reader.offset, initial }
+    }
+    reader.offset = end
+  }
+  if (globals === null || index !== importedGlobals) return null
+  const entry = concatBytes(encodeName(STACK_POINTER_IMPORT.module), encodeName(STACK_POINTER_IMPORT.name), [3, 0x7f, 1])
+  const importSection = imports
+    ? section(2, concatBytes(leb(imports.count + 1), bytes.subarray(imports.entries, imports.end), entry))
+    : section(2, concatBytes(leb(1), entry))
+  const globalSection = section(6, concatBytes(leb(globals.count - 1), bytes.subarray(globals.rest, globals.end)))
+  const [importStart, importEnd] = imports ? [imports.start, imports.end] : [importAt, importAt]
+  const wasm = concatBytes(
+    bytes.subarray(0, importStart),
+    importSection,
+    bytes.subarray(importEnd, globals.start),
+    globalSection,
+    bytes.subarray(globals.end),
+  )
+  return { wasm, initial: globals.initial }
 }
 
 /** The module with a custom section appended. */

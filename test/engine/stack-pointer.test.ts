@@ -31,6 +31,26 @@ async function overlappingRecursions(wasm: Uint8Array) {
   return Promise.all([first, second])
 }
 
+/** The payload of the first section with this id. */
+function section(bytes: Uint8Array, id: number): Uint8Array {
+  let offset = 8
+  const u32 = () => {
+    let value = 0
+    for (let shift = 0; ; shift += 7) {
+      const byte = bytes[offset++]!
+      value += (byte & 0x7f) * 2 ** shift
+      if ((byte & 0x80) === 0) return value
+    }
+  }
+  while (offset < bytes.length) {
+    const current = bytes[offset++]
+    const size = u32()
+    if (current === id) return bytes.subarray(offset, offset + size)
+    offset += size
+  }
+  throw new Error(`no section ${id}`)
+}
+
 describe('the C stack pointer', () => {
   for (const level of ['-O0', '-O2']) {
     it(`is found by the shape of clang's prologues in a module stripped of names (${level})`, async () => {
@@ -124,6 +144,41 @@ describe('the C stack pointer', () => {
     await expect(exports.read(p)).rejects.toThrow('no')
     expect(exports.sp()).toBe(p)
     expect(view().getInt32(p, true)).toBe(-1)
+  })
+
+  it('becomes an import in the JSPI build, at the same index, with the code and name sections the input\'s byte for byte', async () => {
+    const input = compileC('recurse.c')
+    const { jspi } = await asyncifyWasm(input, { imports: ['env.bottom'], mode: 'jspi' })
+    expect(jspi!.metadata.stackPointerImport).toEqual({ initial: expect.any(Number) })
+    const built = new WebAssembly.Module(jspi!.wasm as Uint8Array<ArrayBuffer>)
+    expect(WebAssembly.Module.imports(built)).toContainEqual({ module: 'unplugin-asyncify', name: 'stack_pointer', kind: 'global' })
+    expect(section(jspi!.wasm, 10)).toEqual(section(input, 10))
+    const original = new WebAssembly.Module(input as Uint8Array<ArrayBuffer>)
+    expect(WebAssembly.Module.customSections(built, 'name')).toEqual(WebAssembly.Module.customSections(original, 'name'))
+    await expect(overlappingRecursions(input)).resolves.toEqual([4000, 2500])
+  })
+
+  it('stays defined where importing it would move an index (not the first defined global), and overlapping calls still keep their own frames', async () => {
+    const bytes = wat(`(module
+      (import "env" "get" (func $get (param i32) (result i32)))
+      (memory (export "memory") 2)
+      (global $count (mut i32) (i32.const 0))
+      (global $__stack_pointer (mut i32) (i32.const 65536))
+      (func (export "keep") (param $v i32) (result i32) (local $r i32)
+        (global.set $count (i32.add (global.get $count) (i32.const 1)))
+        (global.set $__stack_pointer (i32.sub (global.get $__stack_pointer) (i32.const 16)))
+        (i32.store (global.get $__stack_pointer) (local.get $v))
+        (drop (call $get (local.get $v)))
+        (local.set $r (i32.load (global.get $__stack_pointer)))
+        (global.set $__stack_pointer (i32.add (global.get $__stack_pointer) (i32.const 16)))
+        (local.get $r)))`)
+    const { jspi } = await asyncifyWasm(bytes, { imports: ['env.get'], mode: 'jspi' })
+    expect(jspi!.metadata.stackPointerImport).toBeNull()
+    const gates = [deferred<number>(), deferred<number>(), deferred<number>()]
+    const { exports } = await asyncified(bytes, { imports: ['env.get'], optimize: 0 }, { env: { get: (v: number) => gates[v]!.promise } })
+    const calls = [exports.keep(0), exports.keep(1), exports.keep(2)]
+    for (const i of [2, 0, 1]) gates[i]!.resolve(0)
+    await expect(Promise.all(calls)).resolves.toEqual([0, 1, 2])
   })
 
   it('refuses a stackPointer option that names no mutable i32 global', async () => {
