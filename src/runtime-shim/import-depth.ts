@@ -25,8 +25,6 @@ export interface ImportHooks {
   before(): unknown
   /** Turns what the import returned into what wasm receives. */
   after(result: unknown): unknown
-  /** Runs when the import threw, before the exception goes on to wasm. */
-  threw?(): void
 }
 
 export const CALL: unique symbol = Symbol('call the import')
@@ -43,7 +41,6 @@ export const CALL: unique symbol = Symbol('call the import')
  */
 export function countedImport(fn: WasmFunction, arity: number | null, depth: ImportDepth, hooks: ImportHooks): WasmFunction {
   const { before, after } = hooks
-  const threw = hooks.threw ?? (() => {})
   const count = depth.cells
   switch (arity) {
     case 0:
@@ -54,9 +51,6 @@ export function countedImport(fn: WasmFunction, arity: number | null, depth: Imp
         let result: unknown
         try {
           result = fn()
-        } catch (error) {
-          threw()
-          throw error
         } finally {
           count[0]! -= 1
         }
@@ -70,9 +64,6 @@ export function countedImport(fn: WasmFunction, arity: number | null, depth: Imp
         let result: unknown
         try {
           result = fn(a)
-        } catch (error) {
-          threw()
-          throw error
         } finally {
           count[0]! -= 1
         }
@@ -86,9 +77,6 @@ export function countedImport(fn: WasmFunction, arity: number | null, depth: Imp
         let result: unknown
         try {
           result = fn(a, b)
-        } catch (error) {
-          threw()
-          throw error
         } finally {
           count[0]! -= 1
         }
@@ -102,9 +90,6 @@ export function countedImport(fn: WasmFunction, arity: number | null, depth: Imp
         let result: unknown
         try {
           result = fn(a, b, c)
-        } catch (error) {
-          threw()
-          throw error
         } finally {
           count[0]! -= 1
         }
@@ -118,9 +103,6 @@ export function countedImport(fn: WasmFunction, arity: number | null, depth: Imp
         let result: unknown
         try {
           result = fn(a, b, c, d)
-        } catch (error) {
-          threw()
-          throw error
         } finally {
           count[0]! -= 1
         }
@@ -134,9 +116,6 @@ export function countedImport(fn: WasmFunction, arity: number | null, depth: Imp
         let result: unknown
         try {
           result = fn(...args)
-        } catch (error) {
-          threw()
-          throw error
         } finally {
           count[0]! -= 1
         }

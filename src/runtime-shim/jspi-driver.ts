@@ -21,6 +21,7 @@ import type { AsyncifyStats } from './asyncify-driver.js'
 import { CALL, ImportDepth, countedImport, isThenable } from './import-depth.js'
 import { i32Global, type I32Global } from './i32-global.js'
 import { invoker, type WasmFunction } from './invoke.js'
+import { predictedImport } from './predicted-import.js'
 import { OwnedMemory, type Malloc } from './owned-memory.js'
 import { ShadowStacks, UNASSIGNED, type StackUser } from './shadow-stacks.js'
 import { allocateCells, type CellBlock } from './shared-cells.js'
@@ -122,25 +123,23 @@ export class JspiDriver {
    */
   suspendingImport(fn: WasmFunction, arity: number, importName: string, index: number): WasmFunction {
     const { cells } = this
-    return countedImport(fn, arity, this.imports, {
-      before: () => CALL,
-      after: (result) => {
-        try {
-          this.suspendRunning(importName)
-        } catch (error) {
-          cells[CELL.threw] = 1
-          throw error
-        }
-        if (!isThenable(result)) {
-          cells[CELL.predict + index] = 0
-          return result
-        }
-        return result instanceof Promise ? result : Promise.resolve(result)
-      },
-      threw: () => {
-        cells[CELL.threw] = 1
-      },
-    })
+    const threw = () => {
+      cells[CELL.threw] = 1
+    }
+    const settle = (result: unknown) => {
+      try {
+        this.suspendRunning(importName)
+      } catch (error) {
+        threw()
+        throw error
+      }
+      if (!isThenable(result)) {
+        cells[CELL.predict + index] = 0
+        return result
+      }
+      return result instanceof Promise ? result : Promise.resolve(result)
+    }
+    return predictedImport(fn, arity, cells, settle, threw)
   }
 
   /** The Suspending wait of the plain path: the call leaves the JS stack until the Promise settles. */
