@@ -17,6 +17,7 @@ export default defineConfig({
       'test/engine/jspi.test.ts',
       'test/engine/cpp-exceptions.test.ts',
       'test/engine/indirect-reach.test.ts',
+      'test/engine/fibers.test.ts',
       'test/fuzz/fuzz.test.ts',
     ],
     testTimeout: 60_000,

@@ -67,8 +67,10 @@ import { CALL, ImportDepth, countedImport, isThenable } from './import-depth.js'
 import { i32Global } from './i32-global.js'
 import { invoker, type WasmFunction } from './invoke.js'
 import { ShadowStacks, UNASSIGNED, type StackUser } from './shadow-stacks.js'
+import { FiberTable, HEADER, invalid, type Fiber } from './fibers.js'
+import { FIBER_ENTRY_EXPORT, FIBER_IMPORTS, GUEST_API_MODULE } from './metadata.js'
+import type { I32Global } from './i32-global.js'
 
-const HEADER = 8
 
 /** A caller-chosen home for the Asyncify data, instead of memory the runtime takes. */
 export interface StackRegion {
@@ -91,11 +93,18 @@ export interface AsyncifyExports {
   asyncify_stop_unwind(): void
   asyncify_start_rewind(data: number): void
   asyncify_stop_rewind(): void
+  /** In modules that use fibers (transform/fibers.ts). */
+  [FIBER_ENTRY_EXPORT]?: (fn: number, arg: number) => void
+}
+
+/** What `fiber_switch` hands the driver in place of a Promise: the fiber to run next. */
+class FiberSwitch {
+  constructor(readonly to: Fiber<Call>) {}
 }
 
 interface Call extends StackUser {
-  /** Set by the import that started the current unwind. */
-  pending: PromiseLike<unknown> | null
+  /** Set by the import that started the current unwind: a Promise to wait for, or a fiber to switch to. */
+  pending: PromiseLike<unknown> | FiberSwitch | null
   /** The import the current suspension started at; its rewind must end there. */
   suspendedAt: string
   value: unknown
@@ -107,6 +116,12 @@ interface Call extends StackUser {
   dataEnd: number
   /** This call's Asyncify data once evicted from the scratch region. */
   data: Uint8Array | null
+  /** The created fiber running on this call's stack now; null while its own context runs. */
+  fiber: Fiber<Call> | null
+  /** Its own context as a fiber, once the program asked for it (fiber_current, or a switch away). */
+  context: Fiber<Call> | null
+  /** Its own context's C stack pointer while a created fiber runs. */
+  contextSp: number
 }
 
 /** A snapshot of the driver's state, from `asyncifyStats(instance)`. */
@@ -129,7 +144,9 @@ export class AsyncifyDriver {
   private owner: Call | null = null
   private suspended = 0
   private stacks!: ShadowStacks
+  private pointer: I32Global | null = null
   private poisoned: AsyncifyError | null = null
+  private readonly fibers: FiberTable<Call>
 
   private api!: AsyncifyExports
   private memory: WebAssembly.Memory | null = null
@@ -137,7 +154,9 @@ export class AsyncifyDriver {
   private view: DataView | null = null
 
   /** Imports are wrapped before the instance exists; `attach` completes the driver once it does. */
-  constructor(private readonly options: DriverOptions) {}
+  constructor(private readonly options: DriverOptions) {
+    this.fibers = new FiberTable(options.label, () => this.owned)
+  }
 
   attach(
     api: AsyncifyExports,
@@ -152,7 +171,32 @@ export class AsyncifyDriver {
       this.options.stackRegion ? 0 : HEADER + this.options.stackSize,
       stackPointer ? this.options.shadowStackSize : 0,
     )
-    this.stacks = new ShadowStacks(stackPointer && i32Global(stackPointer), this.owned, this.options.shadowStackSize)
+    this.pointer = stackPointer && i32Global(stackPointer)
+    this.stacks = new ShadowStacks(this.pointer, this.owned, this.options.shadowStackSize)
+  }
+
+  /**
+   * What the runtime supplies for include/asyncify.h's fiber calls. The
+   * switch is listed as async by the transform, so it reaches wasm through
+   * `asyncImport`, which unwinds for the FiberSwitch it returns.
+   */
+  guestApi(): Record<string, WasmFunction> {
+    const { fibers } = this
+    return {
+      [FIBER_IMPORTS.create]: (entry, arg, stack, stackSize, buffer, bufferSize) =>
+        fibers.create((entry as number) >>> 0, (arg as number) >>> 0, {
+          stack: (stack as number) >>> 0 || null,
+          stackSize: (stackSize as number) >>> 0 || this.options.shadowStackSize,
+          buffer: (buffer as number) >>> 0 || null,
+          bufferSize: (bufferSize as number) >>> 0 || HEADER + this.options.stackSize,
+        }).handle,
+      [FIBER_IMPORTS.switch]: (handle) => this.requestSwitch(handle as number),
+      [FIBER_IMPORTS.free]: (handle) => fibers.free(fibers.get(handle as number, FIBER_IMPORTS.free)),
+      [FIBER_IMPORTS.current]: () => {
+        const call = this.callOfImport(FIBER_IMPORTS.current)
+        return (call.fiber ?? (call.context ??= fibers.contextOf(call))).handle
+      },
+    }
   }
 
   /** Wraps an async-listed import of `arity` parameters: a thenable result suspends the wasm. */
@@ -169,7 +213,7 @@ export class AsyncifyDriver {
         return resumed.value
       },
       after: (result) => {
-        if (!isThenable(result)) return result
+        if (!isThenable(result) && !(result instanceof FiberSwitch)) return result
         const call = this.active[this.active.length - 1]
         if (call === undefined || call.importDepth !== this.imports.current) {
           throw suspendOutsideCall(this.options.label, importName)
@@ -211,6 +255,9 @@ export class AsyncifyDriver {
         stack: UNASSIGNED,
         dataEnd: 0,
         data: null,
+        fiber: null,
+        context: null,
+        contextSp: 0,
       }
       let result: unknown
       try {
@@ -236,7 +283,8 @@ export class AsyncifyDriver {
   private async settle(call: Call, run: (args: unknown[]) => unknown, args: unknown[]): Promise<unknown> {
     let result: unknown
     while (call.pending !== null) {
-      const pending = call.pending
+      // Switches happen inside `enter`: what is left here is a Promise.
+      const pending = call.pending as PromiseLike<unknown>
       call.pending = null
       try {
         call.value = await pending
@@ -249,7 +297,13 @@ export class AsyncifyDriver {
         this.releaseSuspended(call)
         throw this.poisoned
       }
-      this.startRewind(call)
+      this.suspended--
+      if (call.fiber) {
+        call.fiber.state = 'running'
+        this.startFiberRewind(call, call.fiber)
+      } else {
+        this.startRewind(call)
+      }
       // A nested call records the import count of the JS that resumes it: none.
       call.importDepth = this.imports.current
       result = this.enter(call, run, args)
@@ -257,43 +311,145 @@ export class AsyncifyDriver {
     return result
   }
 
-  /** Runs the export for `call` until it returns or finishes unwinding. */
+  /**
+   * Runs the export for `call` until it returns or waits for a Promise. A
+   * fiber switch is an unwind too: the next fiber starts or rewinds at once,
+   * in this loop, without returning to JavaScript.
+   */
   private enter(call: Call, run: (args: unknown[]) => unknown, args: unknown[]): unknown {
     const outerSp = this.stacks.enter(call, this.active.length === 0)
+    if (call.fiber && this.pointer) {
+      call.contextSp = this.pointer.get()
+      this.pointer.set(call.fiber.sp)
+    }
     this.active.push(call)
     let result: unknown
     try {
-      result = run(args)
+      for (;;) {
+        result = call.fiber ? this.api[FIBER_ENTRY_EXPORT]!(call.fiber.entry, call.fiber.arg) : run(args)
+        // The bottom function returned without reaching the import the call suspended at.
+        if (this.rewinding === call) throw this.rewindMismatch(call, null)
+        let next: Fiber<Call>
+        if (call.pending === null) {
+          if (call.fiber === null) break
+          next = this.fiberReturned(call, call.fiber)
+        } else {
+          this.finishUnwind(call)
+          if (!(call.pending instanceof FiberSwitch)) break
+          next = call.pending.to
+          call.pending = null
+        }
+        this.switchTo(call, next)
+      }
     } catch (error) {
       this.active.pop()
+      this.endFibers(call)
       throw this.recover(call, outerSp, error)
     }
     this.active.pop()
-    if (this.rewinding === call) {
-      // The export returned without reaching the import the call suspended at.
-      this.rewinding = null
-      this.api.asyncify_stop_rewind()
-      const error = this.rewindMismatch(call, null)
-      this.leave(call, outerSp, true)
-      throw error
+    if (call.fiber && this.pointer) {
+      call.fiber.sp = this.pointer.get()
+      this.pointer.set(call.contextSp)
     }
-    if (call.pending !== null) {
-      try {
-        this.finishUnwind(call)
-      } catch (error) {
-        this.leave(call, outerSp, true)
-        throw error
-      }
-    }
+    if (call.pending === null) this.endFibers(call)
     this.leave(call, outerSp, call.pending === null)
     return result
+  }
+
+  /** `fiber_switch(handle)`, in the running call: the fiber to switch to, or undefined when it is the running one. */
+  private requestSwitch(handle: number): FiberSwitch | undefined {
+    const target = this.fibers.get(handle, FIBER_IMPORTS.switch)
+    const call = this.callOfImport(FIBER_IMPORTS.switch)
+    if (target === (call.fiber ?? call.context) || (target.main === call && call.fiber === null)) return undefined
+    this.checkSwitchTarget(call, target, `${FIBER_IMPORTS.switch} got fiber ${handle}`)
+    return new FiberSwitch(target)
+  }
+
+  /** A created fiber's entry returned: it is finished, and the fiber that switched to it last runs next. */
+  private fiberReturned(call: Call, fiber: Fiber<Call>): Fiber<Call> {
+    fiber.state = 'finished'
+    const next = fiber.resumer
+    const what = `fiber ${fiber.handle} returned, so the fiber that switched to it last`
+    if (next === null) throw invalid(this.options.label, `${what} should run next, but none did`)
+    this.checkSwitchTarget(call, next, `${what} (${next.handle}) should run next`)
+    return next
+  }
+
+  private checkSwitchTarget(call: Call, target: Fiber<Call>, what: string): void {
+    const { label } = this.options
+    if (target.state === 'finished') {
+      throw new AsyncifyError('ASYNCIFY_FIBER_FINISHED', `${label}: ${what}, which has finished; a fiber that returned cannot run again`)
+    }
+    if (target.main !== null && target.main !== call) {
+      throw invalid(label, `${what}, the own context of another export call: only code running in that call can switch back to it`)
+    }
+    if (target.state === 'running' || target.state === 'waiting') {
+      throw new AsyncifyError(
+        'ASYNCIFY_FIBER_BUSY',
+        `${label}: ${what}, which is ${target.state === 'running' ? 'running' : 'waiting for a Promise'} in another call; ` +
+          `a fiber runs on one stack at a time`,
+      )
+    }
+  }
+
+  /** The running fiber (just unwound at a switch, or finished) gives way to `to`, which starts or rewinds. */
+  private switchTo(call: Call, to: Fiber<Call>): void {
+    const from = call.fiber ?? (call.context ??= this.fibers.contextOf(call))
+    const live = this.pointer ? this.pointer.get() : 0
+    if (from.state !== 'finished') {
+      from.state = 'ready'
+      from.suspendedAt = call.suspendedAt
+      to.resumer = from
+    }
+    if (call.fiber) call.fiber.sp = live
+    else call.contextSp = live
+    const fresh = to.state === 'new'
+    to.state = 'running'
+    call.value = undefined
+    call.failed = false
+    call.suspendedAt = to.suspendedAt
+    if (to.main === null) {
+      call.fiber = to
+      this.pointer?.set(to.sp)
+      if (!fresh) this.startFiberRewind(call, to)
+    } else {
+      call.fiber = null
+      this.pointer?.set(call.contextSp)
+      this.startRewind(call)
+    }
+  }
+
+  /** The call will not run again: its own context ends, and a created fiber it was running has finished. */
+  private endFibers(call: Call): void {
+    if (call.fiber) call.fiber.state = 'finished'
+    if (call.context) this.fibers.end(call.context)
+    call.fiber = null
+    call.context = null
+  }
+
+  /** The call an import of the fiber API was made from: it must run wasm directly, as for a suspension. */
+  private callOfImport(importName: string): Call {
+    // Inside the import's wrapper: the count includes the import itself.
+    const call = this.active[this.active.length - 1]
+    if (call === undefined || call.importDepth !== this.imports.current - 1) throw suspendOutsideCall(this.options.label, `${GUEST_API_MODULE}.${importName}`)
+    return call
   }
 
   private leave(call: Call, outerSp: number, done: boolean): void {
     this.stacks.leave(call, outerSp, this.active.length > 0, done)
   }
 
-  private startUnwind(call: Call, pending: PromiseLike<unknown>, importName: string): void {
+  private startUnwind(call: Call, pending: PromiseLike<unknown> | FiberSwitch, importName: string): void {
+    if (call.fiber) {
+      const { start, end } = call.fiber.buffer
+      const view = this.header()
+      view.setUint32(start, start + HEADER, true)
+      view.setUint32(start + 4, end, true)
+      call.pending = pending
+      call.suspendedAt = importName
+      this.api.asyncify_start_unwind(start)
+      return
+    }
     const region = this.ensureRegion()
     if (this.owner !== null) this.evict(this.owner, region)
     const view = this.header()
@@ -305,21 +461,42 @@ export class AsyncifyDriver {
   }
 
   private finishUnwind(call: Call): void {
-    const region = this.region!
+    const block = this.unwindBlock(call)
     const view = this.header()
-    const cur = view.getUint32(region.start, true)
-    if (cur > region.end) {
-      view.setUint32(region.start, region.start + HEADER, true)
+    const cur = view.getUint32(block.start, true)
+    if (cur > block.end) {
+      view.setUint32(block.start, block.start + HEADER, true)
       this.api.asyncify_stop_unwind()
       call.pending = null
-      const overflow = this.overflowError(cur - region.start - HEADER)
-      if (cur > region.top) this.poison(overflow, 'wrote past the memory reserved for it')
+      const overflow = this.overflowError(cur - block.start - HEADER, call.fiber)
+      if (cur > block.top) this.poison(overflow, 'wrote past the memory reserved for it')
       throw overflow
     }
     this.api.asyncify_stop_unwind()
-    call.dataEnd = cur
-    this.owner = call
-    this.suspended++
+    if (call.fiber) call.fiber.dataEnd = cur
+    else {
+      call.dataEnd = cur
+      this.owner = call
+    }
+    if (!(call.pending instanceof FiberSwitch)) {
+      if (call.fiber) call.fiber.state = 'waiting'
+      this.suspended++
+    }
+  }
+
+  /** Where the running fiber's unwind goes: a created fiber's own buffer, else the region. */
+  private unwindBlock(call: Call): Block {
+    if (!call.fiber) return this.region!
+    const { start, end } = call.fiber.buffer
+    return { start, end, top: end }
+  }
+
+  private startFiberRewind(call: Call, fiber: Fiber<Call>): void {
+    const view = this.header()
+    view.setUint32(fiber.buffer.start, fiber.dataEnd, true)
+    view.setUint32(fiber.buffer.start + 4, fiber.buffer.end, true)
+    this.rewinding = call
+    this.api.asyncify_start_rewind(fiber.buffer.start)
   }
 
   private startRewind(call: Call): void {
@@ -335,7 +512,6 @@ export class AsyncifyDriver {
     }
     view.setUint32(region.start + 4, region.end, true)
     this.owner = null
-    this.suspended--
     this.rewinding = call
     this.api.asyncify_start_rewind(region.start)
   }
@@ -351,6 +527,7 @@ export class AsyncifyDriver {
     if (this.owner === call) this.owner = null
     call.data = null
     this.suspended--
+    this.endFibers(call)
     this.stacks.release(call)
   }
 
@@ -366,10 +543,10 @@ export class AsyncifyDriver {
       // is either a store past the end of memory (the stack overflowed all
       // the way) or an `unreachable` Asyncify put where it cannot unwind.
       call.pending = null
-      const region = this.region!
-      this.header().setUint32(region.start, region.start + HEADER, true)
+      const block = this.unwindBlock(call)
+      this.header().setUint32(block.start, block.start + HEADER, true)
       this.api.asyncify_stop_unwind()
-      if (error instanceof WebAssembly.RuntimeError) reported = this.classifyUnwindTrap(call, error, region)
+      if (error instanceof WebAssembly.RuntimeError) reported = this.classifyUnwindTrap(call, error, block)
     } else if (isEngineStackOverflow(error)) {
       reported = engineStackOverflow(this.options.label, error)
     }
@@ -379,7 +556,7 @@ export class AsyncifyDriver {
 
   private classifyUnwindTrap(call: Call, trap: WebAssembly.RuntimeError, region: Block): AsyncifyError {
     if (/out of bounds/i.test(trap.message)) {
-      const overflow = this.overflowError(null, trap)
+      const overflow = this.overflowError(null, call.fiber, trap)
       // Every byte from the region to the end of memory was written.
       if (this.memory!.buffer.byteLength > region.top) this.poison(overflow, 'ran to the end of memory')
       return overflow
@@ -414,9 +591,16 @@ export class AsyncifyDriver {
     )
   }
 
-  private overflowError(needed: number | null, cause?: unknown): AsyncifyStackOverflowError {
-    const size = this.options.stackSize
+  private overflowError(needed: number | null, fiber: Fiber<Call> | null, cause?: unknown): AsyncifyStackOverflowError {
     const amount = needed === null ? 'more than that' : `${needed} bytes`
+    if (fiber) {
+      return new AsyncifyStackOverflowError(
+        `${this.options.label}: fiber ${fiber.handle}'s Asyncify buffer overflowed: saving its stack needed ${amount}, ` +
+          `but the buffer holds ${fiber.buffer.end - fiber.buffer.start - HEADER}; pass a larger asyncify_stack_size to asyncify_fiber_create`,
+        cause === undefined ? undefined : { cause },
+      )
+    }
+    const size = this.options.stackSize
     return new AsyncifyStackOverflowError(
       `${this.options.label}: the Asyncify stack overflowed: saving the suspended call stack needed ${amount}, ` +
         `but stackSize is ${size} bytes; raise it with asyncify({ stackSize }) at build time ` +

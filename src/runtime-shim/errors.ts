@@ -18,6 +18,11 @@ export type AsyncifyErrorCode =
   | 'ASYNCIFY_UNSUPPORTED_SUSPENSION'
   | 'ASYNCIFY_REWIND_MISMATCH'
   | 'ASYNCIFY_NO_JSPI'
+  | 'ASYNCIFY_FIBERS_NO_TABLE'
+  | 'ASYNCIFY_FIBERS_NEED_ASYNCIFY'
+  | 'ASYNCIFY_FIBER_FINISHED'
+  | 'ASYNCIFY_FIBER_BUSY'
+  | 'ASYNCIFY_FIBER_INVALID'
 
 /** Base class of every error thrown by the transform and the runtime. */
 export class AsyncifyError extends Error {

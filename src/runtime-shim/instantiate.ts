@@ -2,7 +2,7 @@ import { AsyncifyDriver, type AsyncifyExports, type AsyncifyStats } from './asyn
 import { AsyncifyError, AsyncifyUnlistedImportError } from './errors.js'
 import { isThenable } from './import-depth.js'
 import { hasJspi, jspi, JspiDriver } from './jspi-driver.js'
-import { readMetadata, STACK_POINTER_IMPORT, type AsyncImportMetadata, type AsyncifyMetadata, type Signature, type WasmValueType } from './metadata.js'
+import { GUEST_API_MODULE, readMetadata, STACK_POINTER_IMPORT, type AsyncImportMetadata, type AsyncifyMetadata, type Signature, type WasmValueType } from './metadata.js'
 import {
   resolveInstantiateOptions,
   type InstantiateMode,
@@ -153,9 +153,11 @@ async function instantiateAsyncify(
 ): Promise<Built> {
   const { label } = resolved
   const driver = new AsyncifyDriver({ ...resolved, stackSize: resolved.stackSize ?? metadata.stackSize })
+  const usesGuestApi = WebAssembly.Module.imports(module).some((entry) => entry.module === GUEST_API_MODULE)
+  const withGuestApi = usesGuestApi ? { ...imports, [GUEST_API_MODULE]: driver.guestApi() } : imports
   const raw = await WebAssembly.instantiate(
     module,
-    wrapImports(module, imports, metadata, label, {
+    wrapImports(module, withGuestApi, metadata, label, {
       async: (fn, entry, key) => driver.asyncImport(fn, entry.params.length, placeholderFor(entry.results), key),
       sync: (fn, key, unlisted) => driver.syncImport(fn, key, unlisted),
     }),

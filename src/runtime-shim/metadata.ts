@@ -9,12 +9,18 @@ export const METADATA_VERSION = 4
 export const STACK_POINTER_EXPORT = '__asyncify_stack_pointer'
 export const MEMORY_EXPORT = '__asyncify_memory'
 export const MALLOC_EXPORT = '__asyncify_malloc'
+/** The import module of everything the runtime itself supplies to a module (never the user's imports). */
+export const GUEST_API_MODULE = 'unplugin-asyncify'
 /**
  * Where a JSPI build imports the C stack pointer it defined before
  * (`stackPointerImport`): the runtime creates that global and shares it with
  * its trampolines, which then reach it directly.
  */
-export const STACK_POINTER_IMPORT = { module: 'unplugin-asyncify', name: 'stack_pointer' } as const
+export const STACK_POINTER_IMPORT = { module: GUEST_API_MODULE, name: 'stack_pointer' } as const
+/** The fiber API of include/asyncify.h, imported from GUEST_API_MODULE; `switch` is the one that suspends. */
+export const FIBER_IMPORTS = { create: 'fiber_create', switch: 'fiber_switch', free: 'fiber_free', current: 'fiber_current' } as const
+/** Added by the transform to modules that use fibers: `(fn, arg)` calls table entry `fn` with `arg`, where a fiber starts. */
+export const FIBER_ENTRY_EXPORT = '__asyncify_fiber_entry'
 /** Every export the transform adds starts with this; a module's own exports may not. */
 export const INTERNAL_EXPORT_PREFIX = '__asyncify_'
 

@@ -72,7 +72,7 @@ export class OwnedMemory {
       this.reserved.region = null
       return region
     }
-    const start = this.take(bytes, 4, purpose)
+    const start = this.allocate(bytes, 4, purpose)
     return { start, end: start + bytes, top: start + bytes }
   }
 
@@ -83,11 +83,12 @@ export class OwnedMemory {
       this.reserved.stack = null
       return top
     }
-    const start = this.take(bytes, STACK_ALIGN, purpose)
+    const start = this.allocate(bytes, STACK_ALIGN, purpose)
     return alignDown(start + bytes, STACK_ALIGN)
   }
 
-  private take(bytes: number, align: number, purpose: string): number {
+  /** `bytes` aligned to `align`, for `purpose` (named in errors). */
+  allocate(bytes: number, align: number, purpose: string): number {
     if (this.reserveError) throw this.reserveError
     if (!this.malloc) return alignUp(this.grow(bytes, purpose).start, align)
     const pointer = this.malloc(bytes + align) >>> 0

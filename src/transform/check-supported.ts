@@ -16,8 +16,9 @@ const UNSUPPORTED: Record<string, string> = {
 }
 
 /** Both paths add exports named with the reserved prefix. */
-export function checkReservedNames(facts: ModuleFacts, filename: string): void {
-  const reserved = facts.exports.find((entry) => entry.name.startsWith(INTERNAL_EXPORT_PREFIX))
+/** `added`: reserved names the transform itself put in the module before it was read (fibers.ts). */
+export function checkReservedNames(facts: ModuleFacts, filename: string, added: readonly string[] = []): void {
+  const reserved = facts.exports.find((entry) => entry.name.startsWith(INTERNAL_EXPORT_PREFIX) && !added.includes(entry.name))
   if (reserved) {
     throw new AsyncifyError(
       'ASYNCIFY_NAME_COLLISION',

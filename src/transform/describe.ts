@@ -1,4 +1,5 @@
 import {
+  FIBER_ENTRY_EXPORT,
   MALLOC_EXPORT,
   MEMORY_EXPORT,
   METADATA_SECTION,
@@ -55,8 +56,9 @@ export function describeModule(
     internalExports.push(STACK_POINTER_EXPORT)
   }
   if (malloc) internalExports.push(MALLOC_EXPORT)
+  if (exports.some((entry) => entry.name === FIBER_ENTRY_EXPORT)) internalExports.push(FIBER_ENTRY_EXPORT)
   const suspendingExports = exports.filter(
-    (entry) => entry.kind === binaryen.ExternalFunction && suspending.has(entry.value) && entry.name !== MALLOC_EXPORT,
+    (entry) => entry.kind === binaryen.ExternalFunction && suspending.has(entry.value) && !internalExports.includes(entry.name),
   )
   const metadata: AsyncifyMetadata = {
     version: METADATA_VERSION,

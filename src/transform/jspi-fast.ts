@@ -6,12 +6,14 @@
  * selection, the same call-graph rule). It declines (returns null) whenever
  * only Binaryen could decide: an instruction the scanner does not know, or a
  * C stack pointer that has no name (found by the shape of prologues), or a
- * module already put through Asyncify; the caller then runs the pipeline.
+ * module already put through Asyncify, or one that uses fibers; the caller
+ * then runs the pipeline.
  */
 import type { Signature } from '../runtime-shim/metadata.js'
 import type { FunctionImport, ModuleFacts } from './analyse.js'
 import { suspendingByCallGraph } from './call-graph.js'
 import { checkReservedNames } from './check-supported.js'
+import { usesFibers } from './fibers.js'
 import { declaredAsyncImports } from './declared-imports.js'
 import { asyncImportMetadata } from './describe.js'
 import { emitJspi, planFromReach, type JspiPlan } from './jspi.js'
@@ -45,6 +47,8 @@ export function prepareJspiWithoutBinaryen(bytes: Uint8Array, options: Transform
   if (stackPointer === undefined) return null
 
   const facts = factsOf(scanned)
+  // Only Asyncify runs fibers: the pipeline builds that path, or says why not.
+  if (usesFibers(facts.imports)) return null
   checkReservedNames(facts, filename)
   const selection = selectFunctions(facts, resolved, declaredAsyncImports(bytes, filename))
   const suspending = suspendingByCallGraph(facts, selection.asyncImports.map((entry) => entry.name), selection.runtime)

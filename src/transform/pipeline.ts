@@ -17,7 +17,7 @@
  * paths return Promises from the same exports), else the call graph's.
  */
 import { AsyncifyError } from '../runtime-shim/errors.js'
-import type { AsyncifyMetadata, SuspendEngine } from '../runtime-shim/metadata.js'
+import { FIBER_ENTRY_EXPORT, type AsyncifyMetadata, type SuspendEngine } from '../runtime-shim/metadata.js'
 import { exposeAllocator } from './allocator.js'
 import { analyseModule, definedFunctions, readExports, type ModuleFacts } from './analyse.js'
 import type { Binaryen, BinaryenModule } from './binaryen.js'
@@ -27,6 +27,7 @@ import { checkReservedNames, checkSupported } from './check-supported.js'
 import { declaredAsyncImports } from './declared-imports.js'
 import { asyncImportMetadata, describeModule } from './describe.js'
 import { explainInstrumentation, type InstrumentedFunction } from './explain.js'
+import { FIBERS_NEED_ASYNCIFY, usesFibers, withFiberEntry } from './fibers.js'
 import { instrument, listable, type AsyncifyLimit } from './instrument.js'
 import { emitJspi, planJspi } from './jspi.js'
 import { markRuntimeNoInline } from './mark-runtime.js'
@@ -87,19 +88,24 @@ function levels(optimize: OptimizeLevel): [optimizeLevel: number, shrinkLevel: n
   return [optimize, 0]
 }
 
-export function runPipeline(binaryen: Binaryen, bytes: Uint8Array, options: ResolvedTransformOptions): TransformResult {
+export function runPipeline(binaryen: Binaryen, input: Uint8Array, options: ResolvedTransformOptions): TransformResult {
   const started = performance.now()
   const { filename, mode } = options
   binaryen.clearPassArguments()
   binaryen.setDebugInfo(false)
+  const bytes = withFiberEntry(input, filename)
   const { module, warnings: readWarnings } = read(binaryen, bytes, options)
   try {
     const facts = analyseModule(binaryen, module, bytes)
+    const fibers = usesFibers(facts.imports)
+    if (fibers && mode === 'jspi') {
+      throw new AsyncifyError('ASYNCIFY_FIBERS_NEED_ASYNCIFY', `${filename}: cannot build for JSPI alone: ${FIBERS_NEED_ASYNCIFY}; build with mode "auto" or "asyncify"`)
+    }
     const stackPointer = findStackPointer(binaryen, module, bytes, options.stackPointer, filename)
     refuseForeignAsyncify(module, facts.exports, filename)
-    checkReservedNames(facts, filename)
+    checkReservedNames(facts, filename, bytes === input ? [] : [FIBER_ENTRY_EXPORT])
     const selection = selectFunctions(facts, options, declaredAsyncImports(bytes, filename))
-    const plan = mode === 'asyncify' ? null : planJspi(binaryen, module, bytes, facts.exports, stackPointer.name)
+    const plan = mode === 'asyncify' || fibers ? null : planJspi(binaryen, module, bytes, facts.exports, stackPointer.name)
 
     let asyncified: (BuiltModule & { instrumented: number; total: number; why: InstrumentedFunction[] }) | null = null
     let asyncifyUnsupported: string | null = null
@@ -107,7 +113,7 @@ export function runPipeline(binaryen: Binaryen, bytes: Uint8Array, options: Reso
       try {
         asyncified = asyncifyModule(binaryen, module, bytes, options, facts, selection, stackPointer.name)
       } catch (error) {
-        if (mode === 'asyncify' || !(error instanceof AsyncifyError) || error.code !== 'ASYNCIFY_UNSUPPORTED_FEATURE') throw error
+        if (plan === null || !(error instanceof AsyncifyError) || error.code !== 'ASYNCIFY_UNSUPPORTED_FEATURE') throw error
         asyncifyUnsupported = error.message
       }
     }
@@ -133,12 +139,17 @@ export function runPipeline(binaryen: Binaryen, bytes: Uint8Array, options: Reso
         paths: [...(asyncified ? ['asyncify' as const] : []), ...(jspi ? ['jspi' as const] : [])],
         asyncifyUnsupported,
         functions: { instrumented: asyncified?.instrumented ?? 0, total: asyncified?.total ?? facts.functions.length },
-        size: { before: bytes.length, after: output.length },
+        size: { before: input.length, after: output.length },
         timeMs: Math.round(performance.now() - started),
         asyncImports: selection.asyncImports.map((entry) => `${entry.module}.${entry.base}`),
         suspendingExports,
         why: asyncified?.why ?? [],
-        warnings: [...readWarnings, ...selection.warnings, ...stackPointer.warnings],
+        warnings: [
+          ...readWarnings,
+          ...selection.warnings,
+          ...stackPointer.warnings,
+          ...(fibers && mode === 'auto' ? [`built for Asyncify alone, also for engines with JSPI: ${FIBERS_NEED_ASYNCIFY}`] : []),
+        ],
       },
     }
   } finally {

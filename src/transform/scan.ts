@@ -226,7 +226,14 @@ function scan(reader: WasmReader): ScannedModule {
   return module
 }
 
-function readTypes(reader: WasmReader, module: ScannedModule): void {
+/** How many types a type section's vector (at the reader) declares: each member of a recursion group counts. */
+export function countTypes(reader: WasmReader): number {
+  const types = { types: [], subtyping: false }
+  readTypes(reader, types)
+  return types.types.length
+}
+
+function readTypes(reader: WasmReader, module: Pick<ScannedModule, 'types' | 'subtyping'>): void {
   for (let n = reader.u32(); n > 0; n--) {
     if (reader.bytes[reader.offset] === 0x4e) {
       // A recursion group: its members take consecutive indices.
@@ -238,7 +245,7 @@ function readTypes(reader: WasmReader, module: ScannedModule): void {
   }
 }
 
-function subType(reader: WasmReader, module: ScannedModule): Signature | null {
+function subType(reader: WasmReader, module: Pick<ScannedModule, 'subtyping'>): Signature | null {
   let at = reader.offset
   let form = reader.byte()
   if (form === 0x50 || form === 0x4f) {

@@ -2,6 +2,7 @@ import { isMatch } from 'matcher'
 import type { FunctionImport, ModuleFacts } from './analyse.js'
 import { declaredKey } from './declared-imports.js'
 import type { ResolvedTransformOptions } from './options.js'
+import { FIBER_IMPORTS, GUEST_API_MODULE } from '../runtime-shim/metadata.js'
 
 /** Binaryen turns calls to these imports into its own functions; they are never user imports. */
 export const ASYNCIFY_API_MODULE = 'asyncify'
@@ -26,7 +27,9 @@ const matches = (name: string, pattern: string): boolean => isMatch(name, patter
  */
 export function selectFunctions(facts: ModuleFacts, options: ResolvedTransformOptions, declared: Set<string> | null): Selection {
   const warnings: string[] = []
-  const candidates = facts.imports.filter((entry) => entry.module !== ASYNCIFY_API_MODULE)
+  // The runtime supplies GUEST_API_MODULE's imports: of those only the fiber switch suspends, and always.
+  const candidates = facts.imports.filter((entry) => entry.module !== ASYNCIFY_API_MODULE && entry.module !== GUEST_API_MODULE)
+  const switches = facts.imports.filter((entry) => entry.module === GUEST_API_MODULE && entry.base === FIBER_IMPORTS.switch)
   const key = (entry: FunctionImport) => `${entry.module}.${entry.base}`
   let asyncImports: FunctionImport[]
   if (options.imports === null && declared !== null) {
@@ -50,6 +53,8 @@ export function selectFunctions(facts: ModuleFacts, options: ResolvedTransformOp
       }
     }
   }
+
+  asyncImports = [...asyncImports, ...switches]
 
   const apiCallers = new Set<string>()
   const apiImports = new Set(

@@ -22,6 +22,7 @@ export function compileC(name: string, flags: string[] = []): Uint8Array {
   const key = createHash('sha256')
     .update(readFileSync(source))
     .update(JSON.stringify([compileFlags, linkFlags]))
+    .update(readFileSync(join(root, 'include/asyncify.h')))
     .update(clangVersion())
     .digest('hex')
     .slice(0, 16)
