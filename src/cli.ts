@@ -208,6 +208,7 @@ async function main(): Promise<void> {
           `engines without JSPI cannot run it: ${reason.replace(/\s*\n\s*/g, ' ')}\n`,
       )
     }
+    if (report.jspiUnsupported !== null) process.stderr.write(`wasm-asyncify: note: ${input}: no JSPI build, ${report.jspiUnsupported}\n`)
     for (const { path, bytes } of outputs) await write(path, bytes)
     for (const { path, build, bytes } of outputs) process.stdout.write(`wrote ${path} (${build} build, ${bytes.length} bytes)\n`)
     if (values.report) {

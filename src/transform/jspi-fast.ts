@@ -70,6 +70,7 @@ export function prepareJspiWithoutBinaryen(bytes: Uint8Array, options: Transform
       filename,
       paths: ['jspi'],
       asyncifyUnsupported: null,
+      jspiUnsupported: null,
       functions: { instrumented: 0, total: scanned.bodies.length },
       size: { before: bytes.length, after: jspi.wasm.length },
       timeMs: Math.round(performance.now() - started),

@@ -43,6 +43,8 @@ export interface TransformReport {
   paths: SuspendEngine[]
   /** In mode 'auto', why a module only JSPI can run has no Asyncify path; else null. */
   asyncifyUnsupported: string | null
+  /** In mode 'auto', why a module only Asyncify can run (it uses fibers) has no JSPI path; else null. */
+  jspiUnsupported: string | null
   functions: { instrumented: number; total: number }
   size: { before: number; after: number }
   timeMs: number
@@ -60,7 +62,7 @@ export interface TransformReport {
  */
 export type ModuleReport = Pick<
   TransformReport,
-  'paths' | 'asyncifyUnsupported' | 'functions' | 'size' | 'asyncImports' | 'suspendingExports' | 'warnings'
+  'paths' | 'asyncifyUnsupported' | 'jspiUnsupported' | 'functions' | 'size' | 'asyncImports' | 'suspendingExports' | 'warnings'
 >
 
 export type { InstrumentedFunction } from './explain.js'
@@ -138,18 +140,14 @@ export function runPipeline(binaryen: Binaryen, input: Uint8Array, options: Reso
         filename,
         paths: [...(asyncified ? ['asyncify' as const] : []), ...(jspi ? ['jspi' as const] : [])],
         asyncifyUnsupported,
+        jspiUnsupported: fibers && mode === 'auto' ? FIBERS_NEED_ASYNCIFY : null,
         functions: { instrumented: asyncified?.instrumented ?? 0, total: asyncified?.total ?? facts.functions.length },
         size: { before: input.length, after: output.length },
         timeMs: Math.round(performance.now() - started),
         asyncImports: selection.asyncImports.map((entry) => `${entry.module}.${entry.base}`),
         suspendingExports,
         why: asyncified?.why ?? [],
-        warnings: [
-          ...readWarnings,
-          ...selection.warnings,
-          ...stackPointer.warnings,
-          ...(fibers && mode === 'auto' ? [`built for Asyncify alone, also for engines with JSPI: ${FIBERS_NEED_ASYNCIFY}`] : []),
-        ],
+        warnings: [...readWarnings, ...selection.warnings, ...stackPointer.warnings],
       },
     }
   } finally {
