@@ -5,7 +5,7 @@
  * worker reaches through messages (rpc.ts).
  */
 
-export type DemoName = 'sleep' | 'input' | 'fetch' | 'sort'
+export type DemoName = 'sleep' | 'input' | 'fetch' | 'sort' | 'goroutines'
 
 export interface Host {
   /** Appends C output to a demo's output panel. */
@@ -26,6 +26,7 @@ export interface ProgramArgs {
   input: [seed: number]
   fetch: [url: string]
   sort: [seed: number]
+  goroutines: [items: number, pauseMs: number, ringSize: number, laps: number]
 }
 
 export type RunProgram = <D extends DemoName>(demo: D, ...args: ProgramArgs[D]) => Promise<number>

@@ -4,6 +4,7 @@
  */
 import { h } from './card'
 import { fetchDemo } from './demos/fetch'
+import { goroutinesDemo } from './demos/goroutines'
 import { inputDemo } from './demos/input'
 import { sleepDemo } from './demos/sleep'
 import { sortDemo } from './demos/sort'
@@ -21,11 +22,13 @@ const sleep = sleepDemo(run)
 const input = inputDemo(run)
 const fetchText = fetchDemo(run)
 const sort = sortDemo(run)
+const goroutines = goroutinesDemo(run)
 const outputs: Record<DemoName, HTMLPreElement> = {
   sleep: sleep.output,
   input: input.output,
   fetch: fetchText.output,
   sort: sort.output,
+  goroutines: goroutines.output,
 }
 
 const host: Host = {
@@ -53,4 +56,4 @@ document.querySelector('#mode')!.append(
     ? 'They suspend with JSPI, the engine\'s own stack switching.'
     : 'They suspend with Asyncify: this browser has no JSPI.',
 )
-document.querySelector('main')!.append(sleep.section, input.section, fetchText.section, sort.section)
+document.querySelector('main')!.append(sleep.section, input.section, fetchText.section, sort.section, goroutines.section)

@@ -5,6 +5,7 @@
  * leaks into the next one. Runs on the page or in a worker (see host.ts).
  */
 import initFetch from '../wasm/fetch.wasm?asyncify'
+import initGoroutines from '../wasm/goroutines.wasm?asyncify'
 import initInput from '../wasm/input.wasm?asyncify'
 import initSleep from '../wasm/sleep.wasm?asyncify'
 import initSort from '../wasm/sort.wasm?asyncify'
@@ -87,5 +88,12 @@ export const programs: { [D in DemoName]: (host: Host, ...args: ProgramArgs[D]) 
     })
     exports.shuffle(seed)
     return exports.sort()
+  },
+
+  async goroutines(host, items, pauseMs, ringSize, laps) {
+    const exports = await start(initGoroutines, 'goroutines', host, () => ({
+      sleep: (ms: number) => new Promise((resolve) => setTimeout(resolve, ms)),
+    }))
+    return exports.run(items, pauseMs, ringSize, laps)
   },
 }

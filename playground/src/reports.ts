@@ -4,6 +4,7 @@
  * bytes the page runs.
  */
 import * as fetchModule from '../wasm/fetch.wasm?asyncify'
+import * as goroutinesModule from '../wasm/goroutines.wasm?asyncify'
 import * as inputModule from '../wasm/input.wasm?asyncify'
 import * as sleepModule from '../wasm/sleep.wasm?asyncify'
 import * as sortModule from '../wasm/sort.wasm?asyncify'
@@ -25,4 +26,5 @@ export const reports: Record<DemoName, BuildReport | null> = {
   input: reportOf(inputModule),
   fetch: reportOf(fetchModule),
   sort: reportOf(sortModule),
+  goroutines: reportOf(goroutinesModule),
 }

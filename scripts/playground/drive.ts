@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import type { BrowserContext, Locator, Page } from 'playwright-core'
 import { playgroundDir } from './paths.js'
 
-export type DemoName = 'sleep' | 'input' | 'fetch' | 'sort'
+export type DemoName = 'sleep' | 'input' | 'fetch' | 'sort' | 'goroutines'
 
 export interface DemoResult {
   demo: DemoName
@@ -192,7 +192,29 @@ export async function driveSort(page: Page, screenshotDir: string): Promise<Demo
   return finish('sort', card, [`sorted ${values.join(' ')}`, `${shown} comparisons, each animated by the page before C continued`], screenshotDir)
 }
 
-export const demos = { sleep: driveSleep, input: driveInput, fetch: driveFetch, sort: driveSort }
+/** Demo 5: the producer and consumer, then the token ring, checked against sums worked out here. */
+export async function driveGoroutines(page: Page, screenshotDir: string): Promise<DemoResult> {
+  const card = section(page, '5. Goroutines')
+  const [values, ringSize, laps] = [6, 1000, 3]
+  await card.getByLabel('Values').fill(String(values))
+  await card.getByLabel('Producer pause (ms)').fill('100')
+  await card.getByLabel('Ring size').fill(String(ringSize))
+  await card.getByLabel('Laps').fill(String(laps))
+  await card.getByRole('button', { name: 'Run goroutines' }).click()
+  const output = await until(card.getByLabel(/output$/), 'the ring to finish', (text) => (/Ring of .*\n/.test(text) ? text : undefined))
+  const squares = Array.from({ length: values }, (_, i) => (i + 1) ** 2)
+  const got = [...output.matchAll(/consumer: got (\d+), total \d+/g)].map((match) => Number(match[1]))
+  if (got.join(' ') !== squares.join(' ')) throw new DemoFailure(`goroutines demo: the consumer got ${got.join(' ')}, the producer sends ${squares.join(' ')}`)
+  const total = squares.reduce((sum, value) => sum + value, 0)
+  if (!output.includes(`Producer and consumer done: total ${total}, 0 goroutines blocked.`)) {
+    throw new DemoFailure(`goroutines demo: expected a total of ${total} and no blocked goroutine:\n${output}`)
+  }
+  const ring = `Ring of ${ringSize} goroutines: the token came back as ${ringSize * laps} after ${laps} laps; 0 goroutines blocked.`
+  if (!output.includes(ring)) throw new DemoFailure(`goroutines demo: expected "${ring}" in:\n${output}`)
+  return finish('goroutines', card, [`the consumer got ${got.join(', ')} (total ${total})`, ring], screenshotDir)
+}
+
+export const demos = { sleep: driveSleep, input: driveInput, fetch: driveFetch, sort: driveSort, goroutines: driveGoroutines }
 
 export const DEMO_NAMES = Object.keys(demos) as DemoName[]
 
