@@ -46,6 +46,16 @@
  *     export: it points it at the call's stack on the way in and back at the
  *     caller's (or at the resting place) on the way out.
  *
+ * Fibers (fibers.ts). `fiber_switch` returns a FiberSwitch where an async
+ * import returns a Promise: the running fiber unwinds (a created fiber into
+ * its own buffer, a call's own stack into the region like any suspension),
+ * and `enter` at once starts the next fiber (its entry export, on its own C
+ * stack) or rewinds it (by calling its bottom function again: the entry
+ * export, or the call's export), all within one JavaScript call. A created
+ * fiber that waits for a Promise makes its call wait; the rewind after the
+ * Promise settles goes to that fiber. `suspendedCalls` counts only calls
+ * waiting for a Promise.
+ *
  * Failure. A rejection is thrown into wasm at the import's call site; any
  * exception that leaves the export (a rejection, a throwing import, a trap)
  * puts the Asyncify state back to normal and the shadow-stack pointer back to
@@ -64,13 +74,11 @@ import {
 import type { SuspendEngine } from './metadata.js'
 import { OwnedMemory, type Block, type Malloc } from './owned-memory.js'
 import { CALL, ImportDepth, countedImport, isThenable } from './import-depth.js'
-import { i32Global } from './i32-global.js'
+import { i32Global, type I32Global } from './i32-global.js'
 import { invoker, type WasmFunction } from './invoke.js'
 import { ShadowStacks, UNASSIGNED, type StackUser } from './shadow-stacks.js'
 import { FiberTable, HEADER, invalid, type Fiber } from './fibers.js'
 import { FIBER_ENTRY_EXPORT, FIBER_IMPORTS, GUEST_API_MODULE } from './metadata.js'
-import type { I32Global } from './i32-global.js'
-
 
 /** A caller-chosen home for the Asyncify data, instead of memory the runtime takes. */
 export interface StackRegion {
