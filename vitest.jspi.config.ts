@@ -18,6 +18,7 @@ export default defineConfig({
       'test/engine/cpp-exceptions.test.ts',
       'test/engine/indirect-reach.test.ts',
       'test/engine/fibers.test.ts',
+      'test/engine/debug-info.test.ts',
       'test/fuzz/fuzz.test.ts',
     ],
     testTimeout: 60_000,

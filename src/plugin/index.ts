@@ -193,7 +193,7 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
   async function loadModule(file: string, host: ModuleHost, context: unknown): Promise<string> {
     host.addWatchFile(file)
     const bytes = new Uint8Array(await readFile(file))
-    const transform = options.transformFor(file, state.root)
+    const transform = options.transformFor(file, state.root, state.vite?.serve ?? false)
     const dev = await devModule(file, bytes, transform, host, context)
     if (dev !== null) return dev
     const result = await transformCached(bytes, transform, cacheDir(), state.log)

@@ -4,7 +4,13 @@ import { AsyncifyError } from '../runtime-shim/errors.js'
 import { resolveTransformOptions, type TransformOptions } from '../transform/options.js'
 
 /** Transform options that make sense per module (the file name comes from the import). */
-export type ModuleOptions = Omit<TransformOptions, 'filename'>
+export type ModuleOptions = Omit<TransformOptions, 'filename' | 'debug'> & {
+  /**
+   * Source-level debugging through the transform (see TransformOptions.debug): `auto`
+   * (default) turns it on in Vite's dev server and off in builds.
+   */
+  debug?: boolean | 'auto'
+}
 
 /** Options of `asyncify()` in every bundler. */
 export interface AsyncifyPluginOptions extends ModuleOptions {
@@ -39,15 +45,15 @@ export interface AsyncifyPluginOptions extends ModuleOptions {
 export interface ResolvedPluginOptions {
   /** Whether a plain `.wasm` import (without `?asyncify`) at this absolute path is claimed. */
   claims(file: string, root: string): boolean
-  /** Transform options for one module, with its name for messages. */
-  transformFor(file: string, root: string): TransformOptions
+  /** Transform options for one module, with its name for messages; `serve`: in a dev server, where `debug: 'auto'` is on. */
+  transformFor(file: string, root: string, serve: boolean): TransformOptions
   inlineLimit: number
   dts: boolean
   cacheDir(root: string): string | null
 }
 
 const DEFAULT_CACHE_DIR = 'node_modules/.cache/unplugin-asyncify'
-const TRANSFORM_KEYS = ['imports', 'runtime', 'optimize', 'preoptimize', 'stackSize', 'stackPointer', 'features', 'mode'] as const
+const TRANSFORM_KEYS = ['imports', 'runtime', 'optimize', 'preoptimize', 'stackSize', 'stackPointer', 'features', 'mode', 'debug'] as const
 
 /** Every default of the plugin lives here; the hooks only see resolved options. */
 export function resolveOptions(options: AsyncifyPluginOptions = {}): ResolvedPluginOptions {
@@ -64,11 +70,15 @@ export function resolveOptions(options: AsyncifyPluginOptions = {}): ResolvedPlu
   const include = matcher(globs('include', options.include))
   const exclude = matcher(globs('exclude', options.exclude))
   const base = pickTransform(options)
+  const forModule = ({ debug = 'auto', ...rest }: ModuleOptions, serve: boolean): Omit<TransformOptions, 'filename'> => ({
+    ...rest,
+    debug: debug === 'auto' ? serve : debug,
+  })
   // Validated now, so a typo fails when the config loads rather than on the first import.
-  resolveTransformOptions({ ...base, filename: 'asyncify() options' })
+  resolveTransformOptions({ ...forModule(base, false), filename: 'asyncify() options' })
   const overrides = Object.entries(options.overrides ?? {}).map(([glob, override]) => {
     const merged = { ...base, ...pickTransform(override) }
-    resolveTransformOptions({ ...merged, filename: `asyncify({ overrides: { "${glob}" } })` })
+    resolveTransformOptions({ ...forModule(merged, false), filename: `asyncify({ overrides: { "${glob}" } })` })
     return { matches: matcher([glob]), options: merged }
   })
   const inline = options.inline ?? false
@@ -81,10 +91,10 @@ export function resolveOptions(options: AsyncifyPluginOptions = {}): ResolvedPlu
       const path = relativePath(file, root)
       return file.endsWith('.wasm') && include(path) && !exclude(path)
     },
-    transformFor: (file, root) => {
+    transformFor: (file, root, serve) => {
       const path = relativePath(file, root)
       const found = overrides.filter((override) => override.matches(path)).at(-1)
-      return { ...(found ? found.options : base), filename: path }
+      return { ...forModule(found ? found.options : base, serve), filename: path }
     },
     inlineLimit: inline === true ? Infinity : inline === false ? -1 : inline,
     dts: options.dts ?? false,

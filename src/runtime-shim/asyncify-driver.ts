@@ -105,14 +105,15 @@ export interface AsyncifyExports {
   [FIBER_ENTRY_EXPORT]?: (fn: number, arg: number) => void
 }
 
-/** What `fiber_switch` hands the driver in place of a Promise: the fiber to run next. */
-class FiberSwitch {
-  constructor(readonly to: Fiber<Call>) {}
-}
+/** `pending` of a call unwinding for a fiber switch (to `next`) rather than for a Promise; compared by identity. */
+const SWITCHING = Object.freeze({ switching: true })
+const SWITCH_IMPORT = `${GUEST_API_MODULE}.${FIBER_IMPORTS.switch}`
 
 interface Call extends StackUser {
-  /** Set by the import that started the current unwind: a Promise to wait for, or a fiber to switch to. */
-  pending: PromiseLike<unknown> | FiberSwitch | null
+  /** Set by the import that started the current unwind: a Promise to wait for, or SWITCHING. */
+  pending: PromiseLike<unknown> | typeof SWITCHING | null
+  /** The fiber a switch goes to, while `pending` is SWITCHING. */
+  next: Fiber<Call> | null
   /** The import the current suspension started at; its rewind must end there. */
   suspendedAt: string
   value: unknown
@@ -186,7 +187,7 @@ export class AsyncifyDriver {
   /**
    * What the runtime supplies for include/asyncify.h's fiber calls. The
    * switch is listed as async by the transform, so it reaches wasm through
-   * `asyncImport`, which unwinds for the FiberSwitch it returns.
+   * `asyncImport`, which gives it a wrapper of its own (`switchImport`).
    */
   guestApi(): Record<string, WasmFunction> {
     const { fibers } = this
@@ -209,27 +210,50 @@ export class AsyncifyDriver {
 
   /** Wraps an async-listed import of `arity` parameters: a thenable result suspends the wasm. */
   asyncImport(fn: WasmFunction, arity: number, placeholder: unknown, importName: string): WasmFunction {
+    if (importName === SWITCH_IMPORT) return this.switchImport(fn, importName)
     return countedImport(fn, arity, this.imports, {
-      before: () => {
-        const resumed = this.rewinding
-        if (resumed === null) return CALL
-        // On a mismatch `rewinding` stays set, so that `recover` stops the rewind.
-        if (resumed.suspendedAt !== importName) throw this.rewindMismatch(resumed, importName)
-        this.rewinding = null
-        this.api.asyncify_stop_rewind()
-        if (resumed.failed) throw resumed.error
-        return resumed.value
-      },
+      before: this.rewoundAt(importName),
       after: (result) => {
-        if (!isThenable(result) && !(result instanceof FiberSwitch)) return result
-        const call = this.active[this.active.length - 1]
-        if (call === undefined || call.importDepth !== this.imports.current) {
-          throw suspendOutsideCall(this.options.label, importName)
-        }
-        this.startUnwind(call, result, importName)
+        if (!isThenable(result)) return result
+        this.startUnwind(this.suspendingCall(importName), result, importName)
         return placeholder
       },
     })
+  }
+
+  /** `fiber_switch`: `fn` answers the fiber to switch to, or undefined when there is nothing to do. */
+  private switchImport(fn: WasmFunction, importName: string): WasmFunction {
+    return countedImport(fn, 1, this.imports, {
+      before: this.rewoundAt(importName),
+      after: (next) => {
+        if (next === undefined) return undefined
+        const call = this.suspendingCall(importName)
+        call.next = next as Fiber<Call>
+        this.startUnwind(call, SWITCHING, importName)
+        return undefined
+      },
+    })
+  }
+
+  /** The `before` hook of an async import: during a rewind, where it ends with the settled value (or the rejection). */
+  private rewoundAt(importName: string): () => unknown {
+    return () => {
+      const resumed = this.rewinding
+      if (resumed === null) return CALL
+      // On a mismatch `rewinding` stays set, so that `recover` stops the rewind.
+      if (resumed.suspendedAt !== importName) throw this.rewindMismatch(resumed, importName)
+      this.rewinding = null
+      this.api.asyncify_stop_rewind()
+      if (resumed.failed) throw resumed.error
+      return resumed.value
+    }
+  }
+
+  /** The call an import that is about to unwind belongs to: the innermost, entered at this import depth. */
+  private suspendingCall(importName: string): Call {
+    const call = this.active[this.active.length - 1]
+    if (call === undefined || call.importDepth !== this.imports.current) throw suspendOutsideCall(this.options.label, importName)
+    return call
   }
 
   /** Wraps an import that is not async: it runs as it is, counted so that entries through it are seen. */
@@ -254,6 +278,7 @@ export class AsyncifyDriver {
       if (this.poisoned) return Promise.reject(this.poisoned)
       const call: Call = {
         pending: null,
+        next: null,
         suspendedAt: '',
         value: undefined,
         error: undefined,
@@ -326,51 +351,89 @@ export class AsyncifyDriver {
    */
   private enter(call: Call, run: (args: unknown[]) => unknown, args: unknown[]): unknown {
     const outerSp = this.stacks.enter(call, this.active.length === 0)
-    if (call.fiber && this.pointer) {
-      call.contextSp = this.pointer.get()
-      this.pointer.set(call.fiber.sp)
-    }
+    if (call.fiber !== null) this.toFiberStack(call, call.fiber)
     this.active.push(call)
     let result: unknown
     try {
-      for (;;) {
-        result = call.fiber ? this.api[FIBER_ENTRY_EXPORT]!(call.fiber.entry, call.fiber.arg) : run(args)
-        // The bottom function returned without reaching the import the call suspended at.
-        if (this.rewinding === call) throw this.rewindMismatch(call, null)
-        let next: Fiber<Call>
-        if (call.pending === null) {
-          if (call.fiber === null) break
-          next = this.fiberReturned(call, call.fiber)
-        } else {
-          this.finishUnwind(call)
-          if (!(call.pending instanceof FiberSwitch)) break
-          next = call.pending.to
-          call.pending = null
-        }
-        this.switchTo(call, next)
-      }
+      result = call.fiber === null ? run(args) : this.runFiber(call.fiber)
+      // Only with fibers: a switch, or a created fiber that returned, runs the next fiber now.
+      if (call.pending === SWITCHING || (call.pending === null && call.fiber !== null)) result = this.runFibers(call, run, args)
     } catch (error) {
       this.active.pop()
-      this.endFibers(call)
+      if (call.fiber !== null || call.context !== null) this.endFibers(call)
       throw this.recover(call, outerSp, error)
     }
     this.active.pop()
-    if (call.fiber && this.pointer) {
-      call.fiber.sp = this.pointer.get()
-      this.pointer.set(call.contextSp)
+    if (this.rewinding === call) {
+      // The export returned without reaching the import the call suspended at.
+      this.rewinding = null
+      this.api.asyncify_stop_rewind()
+      const error = this.rewindMismatch(call, null)
+      this.leave(call, outerSp, true)
+      throw error
     }
-    if (call.pending === null) this.endFibers(call)
+    if (call.pending !== null) {
+      try {
+        this.finishUnwind(call)
+      } catch (error) {
+        this.leave(call, outerSp, true)
+        throw error
+      }
+    }
+    if (call.fiber !== null) this.toContextStack(call, call.fiber)
+    if (call.pending === null && call.context !== null) this.endFibers(call)
     this.leave(call, outerSp, call.pending === null)
     return result
   }
 
+  /**
+   * Switches fiber after fiber until the call's own context returns or a
+   * fiber unwinds for a Promise (whose unwind `enter` then finishes).
+   */
+  private runFibers(call: Call, run: (args: unknown[]) => unknown, args: unknown[]): unknown {
+    for (;;) {
+      let next: Fiber<Call>
+      if (call.pending === SWITCHING) {
+        this.finishUnwind(call)
+        next = call.next!
+        call.pending = null
+        call.next = null
+      } else {
+        next = this.fiberReturned(call, call.fiber!)
+      }
+      this.switchTo(call, next)
+      const result = call.fiber === null ? run(args) : this.runFiber(call.fiber)
+      if (this.rewinding === call) throw this.rewindMismatch(call, null)
+      if (call.pending !== SWITCHING && (call.pending !== null || call.fiber === null)) return result
+    }
+  }
+
+  /** Starts or rewinds a created fiber: its bottom frame is the entry export. */
+  private runFiber(fiber: Fiber<Call>): unknown {
+    return this.api[FIBER_ENTRY_EXPORT]!(fiber.entry, fiber.arg)
+  }
+
+  /** A call whose running fiber is a created one enters: the pointer goes from its own context's stack to the fiber's. */
+  private toFiberStack(call: Call, fiber: Fiber<Call>): void {
+    if (!this.pointer) return
+    call.contextSp = this.pointer.get()
+    this.pointer.set(fiber.sp)
+  }
+
+  /** ...and leaves: back to its own context's stack, where ShadowStacks expects it. */
+  private toContextStack(call: Call, fiber: Fiber<Call>): void {
+    if (!this.pointer) return
+    fiber.sp = this.pointer.get()
+    this.pointer.set(call.contextSp)
+  }
+
   /** `fiber_switch(handle)`, in the running call: the fiber to switch to, or undefined when it is the running one. */
-  private requestSwitch(handle: number): FiberSwitch | undefined {
+  private requestSwitch(handle: number): Fiber<Call> | undefined {
     const target = this.fibers.get(handle, FIBER_IMPORTS.switch)
     const call = this.callOfImport(FIBER_IMPORTS.switch)
     if (target === (call.fiber ?? call.context) || (target.main === call && call.fiber === null)) return undefined
     this.checkSwitchTarget(call, target, `${FIBER_IMPORTS.switch} got fiber ${handle}`)
-    return new FiberSwitch(target)
+    return target
   }
 
   /** A created fiber's entry returned: it is finished, and the fiber that switched to it last runs next. */
@@ -447,7 +510,7 @@ export class AsyncifyDriver {
     this.stacks.leave(call, outerSp, this.active.length > 0, done)
   }
 
-  private startUnwind(call: Call, pending: PromiseLike<unknown> | FiberSwitch, importName: string): void {
+  private startUnwind(call: Call, pending: PromiseLike<unknown> | typeof SWITCHING, importName: string): void {
     if (call.fiber) {
       const { start, end } = call.fiber.buffer
       const view = this.header()
@@ -486,7 +549,7 @@ export class AsyncifyDriver {
       call.dataEnd = cur
       this.owner = call
     }
-    if (!(call.pending instanceof FiberSwitch)) {
+    if (call.pending !== SWITCHING) {
       if (call.fiber) call.fiber.state = 'waiting'
       this.suspended++
     }
@@ -551,6 +614,7 @@ export class AsyncifyDriver {
       // is either a store past the end of memory (the stack overflowed all
       // the way) or an `unreachable` Asyncify put where it cannot unwind.
       call.pending = null
+      call.next = null
       const block = this.unwindBlock(call)
       this.header().setUint32(block.start, block.start + HEADER, true)
       this.api.asyncify_stop_unwind()

@@ -19,6 +19,7 @@ import { asyncImportMetadata } from './describe.js'
 import { emitJspi, planFromReach, type JspiPlan } from './jspi.js'
 import { resolveTransformOptions, type TransformOptions } from './options.js'
 import type { TransformResult } from './pipeline.js'
+import { withDebugInfo } from './source-map.js'
 import { ScanError, scanModule, type ScannedModule } from './scan.js'
 import { callFactsFromScan } from './scan-facts.js'
 import { selectFunctions } from './select.js'
@@ -56,12 +57,15 @@ export function prepareJspiWithoutBinaryen(bytes: Uint8Array, options: Transform
     .filter((entry) => entry.kind === KIND.function && suspending.has(entry.value))
     .map((entry) => entry.name)
 
-  const jspi = emitJspi(bytes, planOf(scanned, stackPointer), {
-    asyncImports: selection.asyncImports.map(asyncImportMetadata),
-    suspendingExports,
-    stackSize: resolved.stackSize,
-    asyncifyUnsupported: null,
-  })
+  const jspi = withDebugInfo(
+    emitJspi(bytes, planOf(scanned, stackPointer), {
+      asyncImports: selection.asyncImports.map(asyncImportMetadata),
+      suspendingExports,
+      stackSize: resolved.stackSize,
+      asyncifyUnsupported: null,
+    }),
+    resolved.debug,
+  )
   return {
     wasm: null,
     metadata: null,

@@ -56,6 +56,13 @@ export interface TransformOptions {
    * what Asyncify cannot transform; `jspi`: only the input for JSPI, no Binaryen passes.
    */
   mode?: TransformMode
+  /**
+   * Source-level debugging through the transform: the line tables of the input's DWARF
+   * (clang and Rust `-g`) come out as a source map describing each build as emitted,
+   * embedded in its `sourceMappingURL` section, and the DWARF itself is dropped. Default
+   * false (the plugin's own default turns it on in dev servers).
+   */
+  debug?: boolean
   /** File name for messages; the CLI and the plugin pass the real path. */
   filename?: string
 }
@@ -74,6 +81,7 @@ export interface ResolvedTransformOptions {
   stackPointer: StackPointerOption
   features: FeatureName[] | null
   mode: TransformMode
+  debug: boolean
   filename: string
 }
 
@@ -120,6 +128,8 @@ export function resolveTransformOptions(options: TransformOptions = {}): Resolve
   }
   const mode = options.mode ?? 'auto'
   if (!MODES.includes(mode)) bad(`mode must be one of "auto", "asyncify", "jspi"; got ${JSON.stringify(mode)}`)
+  const debug = options.debug ?? false
+  if (typeof debug !== 'boolean') bad(`debug must be true or false; got ${JSON.stringify(debug)}`)
   return {
     imports: imports ?? null,
     runtime: patterns('runtime', options.runtime) ?? [],
@@ -129,6 +139,7 @@ export function resolveTransformOptions(options: TransformOptions = {}): Resolve
     stackPointer,
     features: (features as FeatureName[] | undefined) ?? null,
     mode,
+    debug,
     filename,
   }
 }

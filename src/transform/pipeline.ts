@@ -28,6 +28,7 @@ import { declaredAsyncImports } from './declared-imports.js'
 import { asyncImportMetadata, describeModule } from './describe.js'
 import { explainInstrumentation, type InstrumentedFunction } from './explain.js'
 import { FIBERS_NEED_ASYNCIFY, usesFibers, withFiberEntry } from './fibers.js'
+import { ASYNCIFY_BUILD_UNMAPPED, hasLineTables, withDebugInfo } from './source-map.js'
 import { instrument, listable, type AsyncifyLimit } from './instrument.js'
 import { emitJspi, planJspi } from './jspi.js'
 import { markRuntimeNoInline } from './mark-runtime.js'
@@ -125,12 +126,15 @@ export function runPipeline(binaryen: Binaryen, input: Uint8Array, options: Reso
       suspendingExportsByCallGraph(binaryen, facts, selection)
     const jspi =
       plan &&
-      emitJspi(bytes, plan, {
-        asyncImports: selection.asyncImports.map(asyncImportMetadata),
-        suspendingExports,
-        stackSize: options.stackSize,
-        asyncifyUnsupported,
-      })
+      withDebugInfo(
+        emitJspi(bytes, plan, {
+          asyncImports: selection.asyncImports.map(asyncImportMetadata),
+          suspendingExports,
+          stackSize: options.stackSize,
+          asyncifyUnsupported,
+        }),
+        options.debug,
+      )
     const output = asyncified?.wasm ?? jspi!.wasm
     return {
       wasm: asyncified?.wasm ?? null,
@@ -147,7 +151,12 @@ export function runPipeline(binaryen: Binaryen, input: Uint8Array, options: Reso
         asyncImports: selection.asyncImports.map((entry) => `${entry.module}.${entry.base}`),
         suspendingExports,
         why: asyncified?.why ?? [],
-        warnings: [...readWarnings, ...selection.warnings, ...stackPointer.warnings],
+        warnings: [
+          ...readWarnings,
+          ...selection.warnings,
+          ...stackPointer.warnings,
+          ...(options.debug && asyncified && hasLineTables(input) ? [ASYNCIFY_BUILD_UNMAPPED] : []),
+        ],
       },
     }
   } finally {

@@ -36,7 +36,8 @@ export function read(
   const { module, warnings } = parse(binaryen, bytes, filename)
   try {
     const declared = module.getFeatures()
-    // DWARF would describe the code before instrumentation; the name section is kept instead.
+    // DWARF would describe the code before instrumentation (binaryen.js reads it as
+    // opaque sections and cannot move its addresses); the name section is kept instead.
     module.runPasses(['strip-dwarf'])
     module.setFeatures(everyFeature(binaryen))
     const { result: valid, output } = withOutput(() => module.validate())

@@ -1,0 +1,218 @@
+/*
+ * DWARF line tables (`.debug_line`, versions 2 to 5), read into rows of
+ * (code address, file, line, column). In wasm, a DWARF address is an offset
+ * into the code section's contents, so a row stays true of any module whose
+ * code section is byte for byte the same, wherever that section sits.
+ * Only the line program is read: it is all a source map needs.
+ */
+import { WasmReader } from './wasm-reader.js'
+
+export interface LineRow {
+  /** Offset into the code section's contents. */
+  address: number
+  /** Path as the compiler recorded it: joined with its directory, absolute when the compiler knew it. */
+  file: string
+  /** 1-based; 0 means "no source line" (code the compiler made up). */
+  line: number
+  /** 1-based; 0 means the whole line. */
+  column: number
+  /** The first address after a sequence of code, not an instruction of its own. */
+  endSequence: boolean
+}
+
+/** The sections it reads: `.debug_line`, and the string sections its version-5 headers point into. */
+export interface DwarfSections {
+  line: Uint8Array
+  lineStr?: Uint8Array
+  str?: Uint8Array
+}
+
+const DW_FORM = { string: 0x08, line_strp: 0x1f, strp: 0x0e, udata: 0x0f, data1: 0x0b, data2: 0x05, data4: 0x06, data8: 0x07, data16: 0x1e, block: 0x09 }
+const DW_LNCT_path = 1
+const DW_LNCT_directory_index = 2
+
+export function readLineRows(sections: DwarfSections): LineRow[] {
+  const rows: LineRow[] = []
+  const reader = new WasmReader(sections.line)
+  while (reader.offset < sections.line.length) {
+    let length = u32(reader)
+    let offsetSize = 4
+    if (length === 0xffffffff) {
+      length = u64(reader)
+      offsetSize = 8
+    }
+    const end = reader.offset + length
+    readProgram(reader, end, offsetSize, sections, rows)
+    reader.offset = end
+  }
+  return rows
+}
+
+function readProgram(reader: WasmReader, end: number, offsetSize: number, sections: DwarfSections, rows: LineRow[]): void {
+  const version = u16(reader)
+  if (version < 2 || version > 5) return
+  let addressSize = 4
+  if (version >= 5) {
+    addressSize = reader.byte()
+    reader.byte() // segment selector size
+  }
+  const headerLength = offsetSize === 8 ? u64(reader) : u32(reader)
+  const programStart = reader.offset + headerLength
+  const minInstructionLength = reader.byte()
+  if (version >= 4) reader.byte() // maximum operations per instruction: 1 outside VLIW targets
+  const defaultIsStmt = reader.byte() !== 0
+  const lineBase = (reader.byte() << 24) >> 24
+  const lineRange = reader.byte()
+  const opcodeBase = reader.byte()
+  const argumentCounts = [0]
+  for (let i = 1; i < opcodeBase; i++) argumentCounts.push(reader.byte())
+
+  const strings = { offsetSize, sections }
+  const files: string[] = []
+  if (version >= 5) {
+    const directories = entries(reader, strings).map((entry) => entry.path)
+    for (const entry of entries(reader, strings)) files.push(joinPath(directories[entry.directory] ?? '', entry.path))
+  } else {
+    // Directory 0 is the compilation directory, which only .debug_info knows: paths stay relative to it.
+    const directories = ['']
+    for (let dir = cString(reader); dir !== ''; dir = cString(reader)) directories.push(dir)
+    files.push('')
+    for (let name = cString(reader); name !== ''; name = cString(reader)) {
+      const directory = reader.u32()
+      reader.u32() // modification time
+      reader.u32() // length
+      files.push(joinPath(directories[directory] ?? '', name))
+    }
+  }
+
+  reader.offset = programStart
+  const fresh = () => ({ address: 0, file: 1, line: 1, column: 0, isStmt: defaultIsStmt })
+  let state = fresh()
+  const emit = (endSequence: boolean) => {
+    rows.push({ address: state.address, file: files[state.file] ?? '', line: state.line, column: state.column, endSequence })
+  }
+  while (reader.offset < end) {
+    const opcode = reader.byte()
+    if (opcode >= opcodeBase) {
+      const adjusted = opcode - opcodeBase
+      state.address += Math.floor(adjusted / lineRange) * minInstructionLength
+      state.line += lineBase + (adjusted % lineRange)
+      emit(false)
+      continue
+    }
+    switch (opcode) {
+      case 0: {
+        const length = reader.u32()
+        const next = reader.offset + length
+        const extended = reader.byte()
+        if (extended === 1) {
+          emit(true)
+          state = fresh()
+        } else if (extended === 2) {
+          state.address = addressSize === 8 ? u64(reader) : u32(reader)
+        }
+        reader.offset = next
+        break
+      }
+      case 1:
+        emit(false)
+        break
+      case 2:
+        state.address += reader.u32() * minInstructionLength
+        break
+      case 3:
+        state.line += reader.s32()
+        break
+      case 4:
+        state.file = reader.u32()
+        break
+      case 5:
+        state.column = reader.u32()
+        break
+      case 6:
+        state.isStmt = !state.isStmt
+        break
+      case 8:
+        state.address += Math.floor((255 - opcodeBase) / lineRange) * minInstructionLength
+        break
+      case 9:
+        state.address += u16(reader)
+        break
+      default:
+        // basic_block, prologue_end, epilogue_begin, isa, and opcodes of later versions: skipped by their argument counts.
+        for (let n = argumentCounts[opcode] ?? 0; n > 0; n--) reader.u32()
+    }
+  }
+}
+
+/** A version-5 directory or file table: its entry format, then its entries. */
+function entries(reader: WasmReader, strings: { offsetSize: number; sections: DwarfSections }): { path: string; directory: number }[] {
+  const format: [content: number, form: number][] = []
+  for (let n = reader.byte(); n > 0; n--) format.push([reader.u32(), reader.u32()])
+  const list: { path: string; directory: number }[] = []
+  for (let n = reader.u32(); n > 0; n--) {
+    const entry = { path: '', directory: 0 }
+    for (const [content, form] of format) {
+      const value = attribute(reader, form, strings)
+      if (content === DW_LNCT_path && typeof value === 'string') entry.path = value
+      else if (content === DW_LNCT_directory_index && typeof value === 'number') entry.directory = value
+    }
+    list.push(entry)
+  }
+  return list
+}
+
+function attribute(reader: WasmReader, form: number, { offsetSize, sections }: { offsetSize: number; sections: DwarfSections }): string | number | null {
+  switch (form) {
+    case DW_FORM.string:
+      return cString(reader)
+    case DW_FORM.line_strp:
+    case DW_FORM.strp: {
+      const offset = offsetSize === 8 ? u64(reader) : u32(reader)
+      const table = form === DW_FORM.line_strp ? sections.lineStr : sections.str
+      return table ? cString(new WasmReader(table, offset)) : ''
+    }
+    case DW_FORM.udata:
+      return reader.u32()
+    case DW_FORM.data1:
+      return reader.byte()
+    case DW_FORM.data2:
+      return u16(reader)
+    case DW_FORM.data4:
+      return u32(reader)
+    case DW_FORM.data8:
+      return u64(reader)
+    case DW_FORM.data16:
+      reader.offset += 16
+      return null
+    case DW_FORM.block:
+      reader.offset += reader.u32()
+      return null
+    default:
+      throw new Error(`unsupported DWARF form 0x${form.toString(16)} in a line table header`)
+  }
+}
+
+function joinPath(directory: string, name: string): string {
+  if (name.startsWith('/') || directory === '') return name
+  return `${directory.replace(/\/$/, '')}/${name}`
+}
+
+function cString(reader: WasmReader): string {
+  const start = reader.offset
+  while (reader.byte() !== 0);
+  return new TextDecoder().decode(reader.bytes.subarray(start, reader.offset - 1))
+}
+
+function u16(reader: WasmReader): number {
+  return reader.byte() | (reader.byte() << 8)
+}
+
+function u32(reader: WasmReader): number {
+  return (u16(reader) | (u16(reader) << 16)) >>> 0
+}
+
+function u64(reader: WasmReader): number {
+  const low = u32(reader)
+  return low + u32(reader) * 2 ** 32
+}
