@@ -17,6 +17,7 @@ const FLAGS = {
   preoptimize: { type: 'boolean' },
   'stack-size': { type: 'string' },
   features: { type: 'string' },
+  debug: { type: 'boolean' },
   report: { type: 'boolean' },
   explain: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -59,6 +60,11 @@ const HELP: Record<keyof typeof FLAGS, FlagHelp> = {
     text: 'wasm features the output may use, for a module without a target_features section',
     default: 'the fewest the module validates with',
     example: '--features sign-ext,bulk-memory',
+  },
+  debug: {
+    text: "turn the input's DWARF line tables into a source map embedded in the JSPI build (see Debugging the C source in the README)",
+    default: 'off',
+    example: '--debug',
   },
   report: { text: 'print what the transform did (builds, instrumented functions, sizes, time) to stdout', default: 'off', example: '--report' },
   explain: {
@@ -184,6 +190,7 @@ async function main(): Promise<void> {
     stackSize: stackSize(values['stack-size']),
     features: list(values.features) as TransformOptions['features'],
     mode: mode(values.mode),
+    debug: values.debug,
     filename: input,
   }
   let bytes: Uint8Array

@@ -70,10 +70,10 @@ export function resolveOptions(options: AsyncifyPluginOptions = {}): ResolvedPlu
   const include = matcher(globs('include', options.include))
   const exclude = matcher(globs('exclude', options.exclude))
   const base = pickTransform(options)
-  const forModule = ({ debug = 'auto', ...rest }: ModuleOptions, serve: boolean): Omit<TransformOptions, 'filename'> => ({
-    ...rest,
-    debug: debug === 'auto' ? serve : debug,
-  })
+  const forModule = ({ debug = 'auto', ...rest }: ModuleOptions, serve: boolean): Omit<TransformOptions, 'filename'> => {
+    if (debug !== 'auto' && typeof debug !== 'boolean') bad(`debug must be true, false or "auto"; got ${JSON.stringify(debug)}`)
+    return { ...rest, debug: debug === 'auto' ? serve : debug }
+  }
   // Validated now, so a typo fails when the config loads rather than on the first import.
   resolveTransformOptions({ ...forModule(base, false), filename: 'asyncify() options' })
   const overrides = Object.entries(options.overrides ?? {}).map(([glob, override]) => {

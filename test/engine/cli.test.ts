@@ -104,6 +104,17 @@ describe('wasm-asyncify CLI', () => {
     expect(refused.stderr).toMatch(/shared-memory\.wasm: the module uses a shared memory/)
   })
 
+  it('--debug embeds a source map in the JSPI build and says on stderr that the asyncified build has none', async () => {
+    const input = join(dir, 'trap.wasm')
+    const output = join(dir, 'trap.out.wasm')
+    writeFileSync(input, compileC('trap.c', ['-g']))
+    const result = await run([input, '-o', output, '--imports', 'env.fetch_value', '--debug'])
+    expect(result.code).toBe(0)
+    expect(result.stderr).toMatch(/warning: .*trap\.wasm: debug: only the JSPI build carries a source map/)
+    const mapped = (path: string) => WebAssembly.Module.customSections(new WebAssembly.Module(readFileSync(path)), 'sourceMappingURL').length
+    expect([mapped(output), mapped(join(dir, 'trap.out.jspi.wasm'))]).toEqual([0, 1])
+  })
+
   it('refuses an unknown --mode in one line naming the choices, before reading the input', async () => {
     const result = await run([join(dir, 'missing.wasm'), '-o', join(dir, 'never.wasm'), '--mode', 'both'])
     expect(result.code).toBe(1)
@@ -119,7 +130,7 @@ describe('wasm-asyncify CLI', () => {
 
   it('--help gives every flag a description, its default and an example', async () => {
     const { stdout } = await run(['--help'])
-    const flags = ['-o, --output', '--mode', '--imports', '--runtime', '--optimize', '--preoptimize', '--stack-size', '--features', '--report', '--explain', '-h, --help', '--version']
+    const flags = ['-o, --output', '--mode', '--imports', '--runtime', '--optimize', '--preoptimize', '--stack-size', '--features', '--debug', '--report', '--explain', '-h, --help', '--version']
     for (const flag of flags) {
       const name = flag.split(' ').at(-1)!
       expect(stdout).toMatch(new RegExp(`\\n  ${escape(flag)}\\b.*\\n {6}\\S.*\\n {6}default: .+; e\\.g\\. ${escape(name === '--output' ? '-o' : name)}\\b`))
