@@ -216,6 +216,9 @@ async function main(): Promise<void> {
       )
     }
     if (report.jspiUnsupported !== null) process.stderr.write(`wasm-asyncify: note: ${input}: no JSPI build, ${report.jspiUnsupported}\n`)
+    if (transformOptions.debug && wasm !== null) {
+      process.stderr.write(`wasm-asyncify: note: ${input}: --debug maps the JSPI build only; the asyncified build carries no source map\n`)
+    }
     for (const { path, bytes } of outputs) await write(path, bytes)
     for (const { path, build, bytes } of outputs) process.stdout.write(`wrote ${path} (${build} build, ${bytes.length} bytes)\n`)
     if (values.report) {

@@ -28,7 +28,7 @@ import { declaredAsyncImports } from './declared-imports.js'
 import { asyncImportMetadata, describeModule } from './describe.js'
 import { explainInstrumentation, type InstrumentedFunction } from './explain.js'
 import { FIBERS_NEED_ASYNCIFY, usesFibers, withFiberEntry } from './fibers.js'
-import { ASYNCIFY_BUILD_UNMAPPED, hasLineTables, withDebugInfo } from './source-map.js'
+import { withDebugInfo } from './source-map.js'
 import { instrument, listable, type AsyncifyLimit } from './instrument.js'
 import { emitJspi, planJspi } from './jspi.js'
 import { markRuntimeNoInline } from './mark-runtime.js'
@@ -151,12 +151,7 @@ export function runPipeline(binaryen: Binaryen, input: Uint8Array, options: Reso
         asyncImports: selection.asyncImports.map((entry) => `${entry.module}.${entry.base}`),
         suspendingExports,
         why: asyncified?.why ?? [],
-        warnings: [
-          ...readWarnings,
-          ...selection.warnings,
-          ...stackPointer.warnings,
-          ...(options.debug && asyncified && hasLineTables(input) ? [ASYNCIFY_BUILD_UNMAPPED] : []),
-        ],
+        warnings: [...readWarnings, ...selection.warnings, ...stackPointer.warnings],
       },
     }
   } finally {

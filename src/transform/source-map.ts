@@ -46,19 +46,12 @@ export function withEmbeddedSourceMap(wasm: Uint8Array): { wasm: Uint8Array; sou
 const SOURCE_MAPPING_URL = 'sourceMappingURL'
 
 /**
- * Why `debug` maps only the JSPI build: binaryen.js reads DWARF as opaque
- * sections and cannot move its addresses through Asyncify (native wasm-opt
- * can), so a map of the asyncified code would point at the wrong lines.
+ * A JSPI build as shipped: with `debug`, its DWARF (the input's, still true
+ * of its unchanged code) as an embedded source map. Only this build gets one:
+ * binaryen.js reads DWARF as opaque sections and cannot move its addresses
+ * through Asyncify (native wasm-opt can), so a map of the asyncified code
+ * would point at wrong lines.
  */
-export const ASYNCIFY_BUILD_UNMAPPED =
-  'debug: only the JSPI build carries a source map; the asyncified build has none (binaryen.js cannot carry DWARF ' +
-  'through Asyncify), so engines without JSPI debug it without C lines'
-
-export function hasLineTables(wasm: Uint8Array): boolean {
-  return customSectionNames(wasm).includes('.debug_line')
-}
-
-/** A JSPI build as shipped: with `debug`, its DWARF (the input's, still true of its unchanged code) as an embedded source map. */
 export function withDebugInfo<Build extends { wasm: Uint8Array }>(build: Build, debug: boolean): Build {
   return debug ? { ...build, wasm: withEmbeddedSourceMap(build.wasm).wasm } : build
 }
