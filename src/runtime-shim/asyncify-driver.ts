@@ -532,25 +532,41 @@ export class AsyncifyDriver {
   }
 
   private finishUnwind(call: Call): void {
-    const block = this.unwindBlock(call)
+    if (call.fiber !== null) return this.finishFiberUnwind(call, call.fiber)
+    const region = this.region!
     const view = this.header()
-    const cur = view.getUint32(block.start, true)
-    if (cur > block.end) {
-      view.setUint32(block.start, block.start + HEADER, true)
+    const cur = view.getUint32(region.start, true)
+    if (cur > region.end) {
+      view.setUint32(region.start, region.start + HEADER, true)
       this.api.asyncify_stop_unwind()
       call.pending = null
-      const overflow = this.overflowError(cur - block.start - HEADER, call.fiber)
-      if (cur > block.top) this.poison(overflow, 'wrote past the memory reserved for it')
+      const overflow = this.overflowError(cur - region.start - HEADER, null)
+      if (cur > region.top) this.poison(overflow, 'wrote past the memory reserved for it')
       throw overflow
     }
     this.api.asyncify_stop_unwind()
-    if (call.fiber) call.fiber.dataEnd = cur
-    else {
-      call.dataEnd = cur
-      this.owner = call
+    call.dataEnd = cur
+    this.owner = call
+    if (call.pending !== SWITCHING) this.suspended++
+  }
+
+  /** The same for a created fiber, whose unwind went to its own buffer; any overflow wrote past it into the program's memory. */
+  private finishFiberUnwind(call: Call, fiber: Fiber<Call>): void {
+    const { start, end } = fiber.buffer
+    const view = this.header()
+    const cur = view.getUint32(start, true)
+    if (cur > end) {
+      view.setUint32(start, start + HEADER, true)
+      this.api.asyncify_stop_unwind()
+      call.pending = null
+      const overflow = this.overflowError(cur - start - HEADER, fiber)
+      this.poison(overflow, 'wrote past the end of a fiber\'s Asyncify buffer')
+      throw overflow
     }
+    this.api.asyncify_stop_unwind()
+    fiber.dataEnd = cur
     if (call.pending !== SWITCHING) {
-      if (call.fiber) call.fiber.state = 'waiting'
+      fiber.state = 'waiting'
       this.suspended++
     }
   }
