@@ -3,7 +3,9 @@
  * (code address, file, line, column). In wasm, a DWARF address is an offset
  * into the code section's contents, so a row stays true of any module whose
  * code section is byte for byte the same, wherever that section sits.
- * Only the line program is read: it is all a source map needs.
+ * Only the line programs are read, and each unit's compilation directory
+ * (the first entry of its `.debug_info` unit), which relative paths in them
+ * are relative to: that is all a source map needs.
  */
 import { WasmReader } from './wasm-reader.js'
 
@@ -20,11 +22,17 @@ export interface LineRow {
   endSequence: boolean
 }
 
-/** The sections it reads: `.debug_line`, and the string sections its version-5 headers point into. */
+/**
+ * The sections it reads: `.debug_line`, the string sections its headers and
+ * attributes point into, and `.debug_info` with `.debug_abbrev` for each
+ * unit's compilation directory, which relative paths are relative to.
+ */
 export interface DwarfSections {
   line: Uint8Array
   lineStr?: Uint8Array
   str?: Uint8Array
+  info?: Uint8Array
+  abbrev?: Uint8Array
 }
 
 const DW_FORM = { string: 0x08, line_strp: 0x1f, strp: 0x0e, udata: 0x0f, data1: 0x0b, data2: 0x05, data4: 0x06, data8: 0x07, data16: 0x1e, block: 0x09 }
@@ -33,8 +41,10 @@ const DW_LNCT_directory_index = 2
 
 export function readLineRows(sections: DwarfSections): LineRow[] {
   const rows: LineRow[] = []
+  const compDirs = compilationDirectories(sections)
   const reader = new WasmReader(sections.line)
   while (reader.offset < sections.line.length) {
+    const unitOffset = reader.offset
     let length = u32(reader)
     let offsetSize = 4
     if (length === 0xffffffff) {
@@ -42,13 +52,124 @@ export function readLineRows(sections: DwarfSections): LineRow[] {
       offsetSize = 8
     }
     const end = reader.offset + length
-    readProgram(reader, end, offsetSize, sections, rows)
+    readProgram(reader, end, offsetSize, sections, compDirs.get(unitOffset) ?? '', rows)
     reader.offset = end
   }
   return rows
 }
 
-function readProgram(reader: WasmReader, end: number, offsetSize: number, sections: DwarfSections, rows: LineRow[]): void {
+const DW_AT_stmt_list = 0x10
+const DW_AT_comp_dir = 0x1b
+const DW_FORM_implicit_const = 0x21
+
+/**
+ * Each compilation unit's DW_AT_comp_dir, by the offset of its line program
+ * (DW_AT_stmt_list), read from the unit's first entry. Units whose entry
+ * uses a form this reader does not size are left out.
+ */
+function compilationDirectories(sections: DwarfSections): Map<number, string> {
+  const dirs = new Map<number, string>()
+  const { info, abbrev } = sections
+  if (!info || !abbrev) return dirs
+  const reader = new WasmReader(info)
+  while (reader.offset < info.length) {
+    let length = u32(reader)
+    let offsetSize = 4
+    if (length === 0xffffffff) {
+      length = u64(reader)
+      offsetSize = 8
+    }
+    const end = reader.offset + length
+    try {
+      const version = u16(reader)
+      let addressSize: number
+      let abbrevOffset: number
+      if (version >= 5) {
+        reader.byte() // unit type
+        addressSize = reader.byte()
+        abbrevOffset = offsetSize === 8 ? u64(reader) : u32(reader)
+      } else {
+        abbrevOffset = offsetSize === 8 ? u64(reader) : u32(reader)
+        addressSize = reader.byte()
+      }
+      const code = reader.u32()
+      const attributes = abbreviation(abbrev, abbrevOffset, code)
+      let stmtList: number | null = null
+      let compDir: string | null = null
+      for (const [name, form, implicit] of attributes) {
+        const value = form === DW_FORM_implicit_const ? implicit : infoAttribute(reader, form, { offsetSize, addressSize, sections })
+        if (name === DW_AT_stmt_list && typeof value === 'number') stmtList = value
+        if (name === DW_AT_comp_dir && typeof value === 'string') compDir = value
+      }
+      if (stmtList !== null && compDir !== null) dirs.set(stmtList, compDir)
+    } catch {
+      // A form without a known size: this unit's paths stay as recorded.
+    }
+    reader.offset = end
+  }
+  return dirs
+}
+
+/** The attribute specifications (name, form, implicit constant) of abbreviation `code` in the table at `offset`. */
+function abbreviation(abbrev: Uint8Array, offset: number, code: number): [number, number, number][] {
+  const reader = new WasmReader(abbrev, offset)
+  for (;;) {
+    const current = reader.u32()
+    if (current === 0) throw new Error(`abbreviation ${code} not found`)
+    reader.u32() // tag
+    reader.byte() // has children
+    const specs: [number, number, number][] = []
+    for (;;) {
+      const name = reader.u32()
+      const form = reader.u32()
+      if (name === 0 && form === 0) break
+      specs.push([name, form, form === DW_FORM_implicit_const ? reader.s32() : 0])
+    }
+    if (current === code) return specs
+  }
+}
+
+/** Sizes of the fixed-size forms of .debug_info, beyond those a line table header uses. */
+const FIXED = new Map([[0x0c, 1], [0x11, 1], [0x12, 2], [0x13, 4], [0x14, 8], [0x19, 0], [0x1c, 4], [0x20, 8], [0x24, 8], [0x25, 1], [0x26, 2], [0x27, 3], [0x28, 4], [0x29, 1], [0x2a, 2], [0x2b, 3], [0x2c, 4]])
+
+function infoAttribute(
+  reader: WasmReader,
+  form: number,
+  context: { offsetSize: number; addressSize: number; sections: DwarfSections },
+): string | number | null {
+  const size = FIXED.get(form)
+  if (size !== undefined) {
+    reader.offset += size
+    return null
+  }
+  switch (form) {
+    case 0x01: // addr
+      reader.offset += context.addressSize
+      return null
+    case 0x0a: // block1
+      reader.offset += reader.byte()
+      return null
+    case 0x0d: // sdata
+      return reader.s32()
+    case 0x10: // ref_addr
+    case 0x17: // sec_offset
+    case 0x1d: // strp_sup
+      return context.offsetSize === 8 ? u64(reader) : u32(reader)
+    case 0x15: // ref_udata
+    case 0x1a: // strx
+    case 0x1b: // addrx
+    case 0x22: // loclistx
+    case 0x23: // rnglistx
+      return reader.u32()
+    case 0x18: // exprloc
+      reader.offset += reader.u32()
+      return null
+    default:
+      return attribute(reader, form, context)
+  }
+}
+
+function readProgram(reader: WasmReader, end: number, offsetSize: number, sections: DwarfSections, compDir: string, rows: LineRow[]): void {
   const version = u16(reader)
   if (version < 2 || version > 5) return
   let addressSize = 4
@@ -70,12 +191,12 @@ function readProgram(reader: WasmReader, end: number, offsetSize: number, sectio
   const strings = { offsetSize, sections }
   const files: string[] = []
   if (version >= 5) {
-    const directories = entries(reader, strings).map((entry) => entry.path)
-    for (const entry of entries(reader, strings)) files.push(joinPath(directories[entry.directory] ?? '', entry.path))
+    const directories = entries(reader, strings).map((entry) => joinPath(compDir, entry.path))
+    for (const entry of entries(reader, strings)) files.push(joinPath(directories[entry.directory] ?? compDir, entry.path))
   } else {
-    // Directory 0 is the compilation directory, which only .debug_info knows: paths stay relative to it.
-    const directories = ['']
-    for (let dir = cString(reader); dir !== ''; dir = cString(reader)) directories.push(dir)
+    // Directory 0 is the compilation directory, which .debug_info records; the others may be relative to it.
+    const directories = [compDir]
+    for (let dir = cString(reader); dir !== ''; dir = cString(reader)) directories.push(joinPath(compDir, dir))
     files.push('')
     for (let name = cString(reader); name !== ''; name = cString(reader)) {
       const directory = reader.u32()
@@ -195,7 +316,7 @@ function attribute(reader: WasmReader, form: number, { offsetSize, sections }: {
 
 function joinPath(directory: string, name: string): string {
   if (name.startsWith('/') || directory === '') return name
-  return `${directory.replace(/\/$/, '')}/${name}`
+  return `${directory.replace(/\/$/, '')}/${name.replace(/^\.\//, '')}`
 }
 
 function cString(reader: WasmReader): string {

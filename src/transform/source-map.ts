@@ -30,8 +30,9 @@ export interface WasmSourceMap {
  */
 export function withEmbeddedSourceMap(wasm: Uint8Array): { wasm: Uint8Array; sourceMap: WasmSourceMap | null } {
   const [line] = customSectionPayloads(wasm, '.debug_line')
+  const payload = (name: string) => customSectionPayloads(wasm, name)[0]
   const dwarf: DwarfSections | null = line
-    ? { line, lineStr: customSectionPayloads(wasm, '.debug_line_str')[0], str: customSectionPayloads(wasm, '.debug_str')[0] }
+    ? { line, lineStr: payload('.debug_line_str'), str: payload('.debug_str'), info: payload('.debug_info'), abbrev: payload('.debug_abbrev') }
     : null
   let stripped = wasm
   for (const name of customSectionNames(wasm)) {
@@ -87,8 +88,8 @@ function sourceMapFor(wasm: Uint8Array, dwarf: DwarfSections): WasmSourceMap | n
   return {
     version: 3,
     sources,
-    // A relative path is relative to the directory clang ran in, which only .debug_info
-    // records; the build usually runs there too, so the file is looked for from here.
+    // Paths are absolute when the compiler recorded an absolute directory; a relative
+    // one is looked for from where the build runs, usually where it was compiled.
     sourcesContent: sources.map((path) => (existsSync(path) ? readFileSync(path, 'utf8') : null)),
     names: [],
     mappings: encode([segments]),
