@@ -202,7 +202,7 @@ export class AsyncifyDriver {
       [FIBER_IMPORTS.switch]: (handle) => this.requestSwitch(handle as number),
       [FIBER_IMPORTS.free]: (handle) => fibers.free(fibers.get(handle as number, FIBER_IMPORTS.free)),
       [FIBER_IMPORTS.current]: () => {
-        const call = this.callOfImport(FIBER_IMPORTS.current)
+        const call = this.suspendingCall(`${GUEST_API_MODULE}.${FIBER_IMPORTS.current}`, 1)
         return (call.fiber ?? (call.context ??= fibers.contextOf(call))).handle
       },
     }
@@ -249,10 +249,14 @@ export class AsyncifyDriver {
     }
   }
 
-  /** The call an import that is about to unwind belongs to: the innermost, entered at this import depth. */
-  private suspendingCall(importName: string): Call {
+  /**
+   * The call an import belongs to: the innermost, entered at this import
+   * depth. `inside`: imports counted above it, 1 from inside an import's
+   * function (the fiber API), 0 in the wrapper's `after`.
+   */
+  private suspendingCall(importName: string, inside = 0): Call {
     const call = this.active[this.active.length - 1]
-    if (call === undefined || call.importDepth !== this.imports.current) throw suspendOutsideCall(this.options.label, importName)
+    if (call === undefined || call.importDepth !== this.imports.current - inside) throw suspendOutsideCall(this.options.label, importName)
     return call
   }
 
@@ -430,7 +434,7 @@ export class AsyncifyDriver {
   /** `fiber_switch(handle)`, in the running call: the fiber to switch to, or undefined when it is the running one. */
   private requestSwitch(handle: number): Fiber<Call> | undefined {
     const target = this.fibers.get(handle, FIBER_IMPORTS.switch)
-    const call = this.callOfImport(FIBER_IMPORTS.switch)
+    const call = this.suspendingCall(SWITCH_IMPORT, 1)
     if (target === (call.fiber ?? call.context) || (target.main === call && call.fiber === null)) return undefined
     this.checkSwitchTarget(call, target, `${FIBER_IMPORTS.switch} got fiber ${handle}`)
     return target
@@ -498,13 +502,7 @@ export class AsyncifyDriver {
     call.context = null
   }
 
-  /** The call an import of the fiber API was made from: it must run wasm directly, as for a suspension. */
-  private callOfImport(importName: string): Call {
-    // Inside the import's wrapper: the count includes the import itself.
-    const call = this.active[this.active.length - 1]
-    if (call === undefined || call.importDepth !== this.imports.current - 1) throw suspendOutsideCall(this.options.label, `${GUEST_API_MODULE}.${importName}`)
-    return call
-  }
+
 
   private leave(call: Call, outerSp: number, done: boolean): void {
     this.stacks.leave(call, outerSp, this.active.length > 0, done)

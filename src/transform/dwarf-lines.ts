@@ -45,13 +45,7 @@ export function readLineRows(sections: DwarfSections): LineRow[] {
   const reader = new WasmReader(sections.line)
   while (reader.offset < sections.line.length) {
     const unitOffset = reader.offset
-    let length = u32(reader)
-    let offsetSize = 4
-    if (length === 0xffffffff) {
-      length = u64(reader)
-      offsetSize = 8
-    }
-    const end = reader.offset + length
+    const { end, offsetSize } = unitHeader(reader)
     readProgram(reader, end, offsetSize, sections, compDirs.get(unitOffset) ?? '', rows)
     reader.offset = end
   }
@@ -73,13 +67,7 @@ function compilationDirectories(sections: DwarfSections): Map<number, string> {
   if (!info || !abbrev) return dirs
   const reader = new WasmReader(info)
   while (reader.offset < info.length) {
-    let length = u32(reader)
-    let offsetSize = 4
-    if (length === 0xffffffff) {
-      length = u64(reader)
-      offsetSize = 8
-    }
-    const end = reader.offset + length
+    const { end, offsetSize } = unitHeader(reader)
     try {
       const version = u16(reader)
       let addressSize: number
@@ -323,6 +311,14 @@ function cString(reader: WasmReader): string {
   const start = reader.offset
   while (reader.byte() !== 0);
   return new TextDecoder().decode(reader.bytes.subarray(start, reader.offset - 1))
+}
+
+/** A unit's length field: where the unit ends, and whether offsets in it take 4 bytes (32-bit DWARF) or 8. */
+function unitHeader(reader: WasmReader): { end: number; offsetSize: number } {
+  const length = u32(reader)
+  if (length !== 0xffffffff) return { end: reader.offset + length, offsetSize: 4 }
+  const long = u64(reader)
+  return { end: reader.offset + long, offsetSize: 8 }
 }
 
 function u16(reader: WasmReader): number {

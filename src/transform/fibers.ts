@@ -72,21 +72,10 @@ function addFiberEntry(bytes: Uint8Array, filename: string): Uint8Array {
       sections.set(id, { start, end, items: reader.offset, count })
       if (id === IMPORT) {
         for (let n = count; n > 0; n--) {
-          const module = reader.name()
-          const name = reader.name()
-          const kind = reader.byte()
-          if (kind === 0) {
-            reader.u32()
-            importedFunctions++
-            if (module === GUEST_API_MODULE && name === FIBER_IMPORTS.switch) switches = true
-          } else if (kind === 1) {
-            reader.table()
-            importsTable = true
-          } else if (kind === 2) reader.limits()
-          else if (kind === 3) {
-            reader.valueType()
-            reader.byte()
-          } else reader.tag()
+          const { module, name, kind } = reader.importEntry()
+          if (kind === 0) importedFunctions++
+          if (kind === 0 && module === GUEST_API_MODULE && name === FIBER_IMPORTS.switch) switches = true
+          if (kind === 1) importsTable = true
         }
       }
     }

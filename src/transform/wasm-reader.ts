@@ -107,6 +107,20 @@ export class WasmReader {
     this.u32()
   }
 
+  /** One entry of the import section: its names and kind (0 function ... 4 tag), its description skipped. */
+  importEntry(): { module: string; name: string; kind: number } {
+    const module = this.name()
+    const name = this.name()
+    const kind = this.byte()
+    if (kind === 0) this.u32()
+    else if (kind === 1) this.table()
+    else if (kind === 2) this.limits()
+    else if (kind === 3) this.global()
+    else if (kind === 4) this.tag()
+    else throw new Error(`unknown import kind 0x${kind.toString(16)}`)
+    return { module, name, kind }
+  }
+
   /** Skips a constant expression: its immediates may contain 0x0b, so each opcode is decoded. */
   constantExpression(): void {
     for (;;) {

@@ -179,19 +179,11 @@ export function withStackPointerImported(bytes: Uint8Array, index: number): { wa
     if (id === 2) {
       const count = reader.u32()
       imports = { start, end, count, entries: reader.offset }
-      for (let i = 0; i < count; i++) {
-        reader.name()
-        reader.name()
-        const kind = reader.byte()
-        if (kind === 0) reader.u32()
-        else if (kind === 1) reader.table()
-        else if (kind === 2) reader.limits()
-        else if (kind === 3) {
-          reader.valueType()
-          reader.byte()
-          importedGlobals++
-        } else if (kind === 4) reader.tag()
-        else return null
+      try {
+        for (let i = 0; i < count; i++) if (reader.importEntry().kind === 3) importedGlobals++
+      } catch {
+        // An import encoding this reader does not know: leave the pointer defined.
+        return null
       }
     } else if (id === 6) {
       const count = reader.u32()
