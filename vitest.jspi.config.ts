@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config'
  * The engine's behaviour tests again, on the JSPI path: `npm test` runs this
  * config under Node 26 (tools/node26) with ASYNCIFY_TEST_ENGINE=jspi, so
  * test/helpers/engine.ts instantiates the JSPI build of every module.
+ * Files that need Node 26 whatever the path (multi-memory.test.ts) choose
+ * their path per test.
  */
 export default defineConfig({
   test: {
@@ -19,6 +21,7 @@ export default defineConfig({
       'test/engine/indirect-reach.test.ts',
       'test/engine/fibers.test.ts',
       'test/engine/debug-info.test.ts',
+      'test/engine/multi-memory.test.ts',
       'test/fuzz/fuzz.test.ts',
     ],
     testTimeout: 60_000,

@@ -12,7 +12,7 @@ import {
 } from '../runtime-shim/metadata.js'
 import type { ExportEntry, FunctionImport } from './analyse.js'
 import type { Binaryen, BinaryenModule } from './binaryen.js'
-import { indexNames, NAME_SUBSECTION } from './wasm-sections.js'
+import { memoryZero } from './wasm-sections.js'
 
 const ASYNCIFY_EXPORTS = [
   'asyncify_start_unwind',
@@ -90,15 +90,22 @@ function locateMemory(
   if (!module.hasMemory()) return null
   const info = module.getMemoryInfo()
   if (info.module) return { import: [info.module, info.base ?? ''] }
-  // binaryen.js does not tell a memory's internal name: it is the name
-  // section's, else its index (imported memories come first, and memory 0 is
-  // not imported here).
-  const name = indexNames(input, NAME_SUBSECTION.memory)?.get(0) ?? '0'
+  const name = exportMemoryZero(binaryen, module, input, exports)
+  if (name === MEMORY_EXPORT) internalExports.push(MEMORY_EXPORT)
+  return { export: name }
+}
+
+/**
+ * The name memory 0 is exported as, exporting it as MEMORY_EXPORT when it is
+ * not (a user's export cannot have that name: check-supported.ts). Asyncify
+ * is told which memory to use by an export name.
+ */
+export function exportMemoryZero(binaryen: Binaryen, module: BinaryenModule, input: Uint8Array, exports: ExportEntry[]): string {
+  const name = memoryZero(input)?.name ?? '0'
   const exported = exports.find((entry) => entry.kind === binaryen.ExternalMemory && entry.value === name)
-  if (exported) return { export: exported.name }
+  if (exported) return exported.name
   module.addMemoryExport(name, MEMORY_EXPORT)
-  internalExports.push(MEMORY_EXPORT)
-  return { export: MEMORY_EXPORT }
+  return MEMORY_EXPORT
 }
 
 export function asyncImportMetadata({ module, base, params, results }: FunctionImport): AsyncImportMetadata {

@@ -16,7 +16,9 @@ export type AsyncifyLimit = 'tail call' | 'reference-typed local'
  * log. With `onlyList` (our call graph's decision, see call-graph.ts) exactly
  * those functions are instrumented; without it Asyncify decides, minus
  * `userRuntime`. `culprits` names the functions that can suspend and hit a
- * limit, for the error (the pass aborts without naming them).
+ * limit, for the error (the pass aborts without naming them). `memory` is the
+ * export name of memory 0, where the runtime keeps Asyncify's data; Asyncify
+ * must be told it when the module has several memories.
  */
 export function instrument(
   binaryen: Binaryen,
@@ -25,6 +27,7 @@ export function instrument(
   lists: { onlyList: string[] } | { userRuntime: string[] },
   filename: string,
   culprits: (limit: AsyncifyLimit) => string[],
+  memory: string | null = null,
 ): Instrumentation {
   const onlyList = 'onlyList' in lists ? lists.onlyList : null
   if (onlyList?.length === 0) {
@@ -38,6 +41,7 @@ export function instrument(
   }
   if (onlyList !== null && onlyList.length > 0) binaryen.setPassArgument('asyncify-onlylist', onlyList.join(','))
   if ('userRuntime' in lists && lists.userRuntime.length > 0) binaryen.setPassArgument('asyncify-removelist', lists.userRuntime.join(','))
+  if (memory !== null) binaryen.setPassArgument('asyncify-memory', memory)
   binaryen.setPassArgument('asyncify-verbose', '1')
   let output: string[]
   try {

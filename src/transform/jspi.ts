@@ -20,7 +20,7 @@ import {
 import { findAllocator } from './allocator.js'
 import { valueTypes, type ExportEntry } from './analyse.js'
 import type { Binaryen, BinaryenModule } from './binaryen.js'
-import { indexNames, NAME_SUBSECTION, withCustomSection, withExports, withStackPointerImported, type AddedExport } from './wasm-sections.js'
+import { memoryZero, withCustomSection, withExports, withStackPointerImported, type AddedExport } from './wasm-sections.js'
 
 export interface JspiPlan {
   added: AddedExport[]
@@ -74,7 +74,7 @@ export function planJspi(
   let memory: JspiReach['memory'] = null
   if (module.hasMemory()) {
     const info = module.getMemoryInfo()
-    const name = indexNames(input, NAME_SUBSECTION.memory)?.get(0) ?? '0'
+    const name = memoryZero(input)?.name ?? '0'
     memory = {
       imported: info.module ? { module: info.module, name: info.base ?? '' } : null,
       exportedAs: exports.find((entry) => entry.kind === binaryen.ExternalMemory && entry.value === name)?.name ?? null,

@@ -25,7 +25,7 @@ import { refuseSuspensionInCatch } from './check-catch.js'
 import { suspendReasons, suspendingByCallGraph, type SuspendReason } from './call-graph.js'
 import { checkReservedNames, checkSupported } from './check-supported.js'
 import { declaredAsyncImports } from './declared-imports.js'
-import { asyncImportMetadata, describeModule } from './describe.js'
+import { asyncImportMetadata, describeModule, exportMemoryZero } from './describe.js'
 import { explainInstrumentation, type InstrumentedFunction } from './explain.js'
 import { FIBERS_NEED_ASYNCIFY, usesFibers, withFiberEntry } from './fibers.js'
 import { withDebugInfo } from './source-map.js'
@@ -37,6 +37,7 @@ import { read } from './read.js'
 import { ScanError, scanModule, type ScannedBody } from './scan.js'
 import { ASYNCIFY_API_MODULE, selectFunctions, type Selection } from './select.js'
 import { findStackPointer } from './stack-pointer.js'
+import { memoryZero } from './wasm-sections.js'
 
 export interface TransformReport {
   filename: string
@@ -186,8 +187,16 @@ function asyncifyModule(
   }
   const functions = definedFunctions(binaryen, module)
   const reasons = suspendReasons(instrumented, selection.asyncImports.map((entry) => entry.name), selection.runtime)
-  const { canSuspend } = instrument(binaryen, module, selection.asyncImports, asyncifyLists(instrumented, selection, reasons), filename, (limit) =>
-    asyncifyCulprits(bytes, facts, selection, limit),
+  const memories = memoryZero(bytes)?.count ?? 0
+  const asyncifyMemory = memories > 1 ? exportMemoryZero(binaryen, module, bytes, readExports(binaryen, module)) : null
+  const { canSuspend } = instrument(
+    binaryen,
+    module,
+    selection.asyncImports,
+    asyncifyLists(instrumented, selection, reasons),
+    filename,
+    (limit) => asyncifyCulprits(bytes, facts, selection, limit),
+    asyncifyMemory,
   )
   const defined = new Set(functions)
   const suspending = new Set([...canSuspend].filter((name) => defined.has(name) && !selection.runtime.has(name)))

@@ -119,6 +119,35 @@ export function indexNames(bytes: Uint8Array, subsection: number): Map<number, s
   return null
 }
 
+/**
+ * How many memories the module has, and Binaryen's internal name of memory 0
+ * (to name it to passes when there are several): the name section's, else the
+ * one Binaryen's reader makes up, `mimport$0` for an imported memory and the
+ * index among defined memories otherwise. Null without a memory.
+ */
+export function memoryZero(bytes: Uint8Array): { count: number; name: string } | null {
+  const reader = new WasmReader(bytes, 8)
+  let imported = 0
+  let defined = 0
+  try {
+    while (reader.offset < bytes.length) {
+      const id = reader.byte()
+      const end = reader.u32() + reader.offset
+      if (id === 2) {
+        for (let count = reader.u32(); count > 0; count--) if (reader.importEntry().kind === 2) imported++
+      } else if (id === 5) {
+        defined = reader.u32()
+      }
+      reader.offset = end
+    }
+  } catch {
+    // Binaryen reports a damaged module; what was counted stands.
+  }
+  if (imported + defined === 0) return null
+  const name = indexNames(bytes, NAME_SUBSECTION.memory)?.get(0) ?? (imported > 0 ? 'mimport$0' : '0')
+  return { count: imported + defined, name }
+}
+
 /** An export to add: `kind` is the export kind byte (0 function, 2 memory, 3 global). */
 export interface AddedExport {
   name: string
