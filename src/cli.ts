@@ -62,7 +62,7 @@ const HELP: Record<keyof typeof FLAGS, FlagHelp> = {
     example: '--features sign-ext,bulk-memory',
   },
   debug: {
-    text: "turn the input's DWARF line tables into a source map embedded in the JSPI build (see Debugging the C source in the README)",
+    text: "turn the input's DWARF line tables into a source map embedded in each build (see Debugging the C source in the README)",
     default: 'off',
     example: '--debug',
   },
@@ -216,9 +216,6 @@ async function main(): Promise<void> {
       )
     }
     if (report.jspiUnsupported !== null) process.stderr.write(`wasm-asyncify: note: ${input}: no JSPI build, ${report.jspiUnsupported}\n`)
-    if (transformOptions.debug && wasm !== null) {
-      process.stderr.write(`wasm-asyncify: note: ${input}: --debug maps the JSPI build only; the asyncified build carries no source map\n`)
-    }
     for (const { path, bytes } of outputs) await write(path, bytes)
     for (const { path, build, bytes } of outputs) process.stdout.write(`wrote ${path} (${build} build, ${bytes.length} bytes)\n`)
     if (values.report) {

@@ -7,6 +7,7 @@
  * (the first entry of its `.debug_info` unit), which relative paths in them
  * are relative to: that is all a source map needs.
  */
+import { customSectionPayloads } from './wasm-sections.js'
 import { WasmReader } from './wasm-reader.js'
 
 export interface LineRow {
@@ -20,6 +21,14 @@ export interface LineRow {
   column: number
   /** The first address after a sequence of code, not an instruction of its own. */
   endSequence: boolean
+}
+
+/** The DWARF sections `wasm` carries that line tables need; null without a `.debug_line`. */
+export function dwarfSections(wasm: Uint8Array): DwarfSections | null {
+  const [line] = customSectionPayloads(wasm, '.debug_line')
+  if (!line) return null
+  const payload = (name: string) => customSectionPayloads(wasm, name)[0]
+  return { line, lineStr: payload('.debug_line_str'), str: payload('.debug_str'), info: payload('.debug_info'), abbrev: payload('.debug_abbrev') }
 }
 
 /**
@@ -49,7 +58,8 @@ export function readLineRows(sections: DwarfSections): LineRow[] {
     readProgram(reader, end, offsetSize, sections, compDirs.get(unitOffset) ?? '', rows)
     reader.offset = end
   }
-  return rows
+  // By address; where a sequence ends at the address another starts, the end comes first.
+  return rows.sort((a, b) => a.address - b.address || Number(b.endSequence) - Number(a.endSequence))
 }
 
 const DW_AT_stmt_list = 0x10

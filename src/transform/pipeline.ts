@@ -28,6 +28,7 @@ import { declaredAsyncImports } from './declared-imports.js'
 import { asyncImportMetadata, describeModule, exportMemoryZero } from './describe.js'
 import { explainInstrumentation, type InstrumentedFunction } from './explain.js'
 import { FIBERS_NEED_ASYNCIFY, usesFibers, withFiberEntry } from './fibers.js'
+import { attachLineLocations, emitWithSourceMap, type AttachedLines } from './debug-locations.js'
 import { withDebugInfo } from './source-map.js'
 import { instrument, listable, type AsyncifyLimit } from './instrument.js'
 import { emitJspi, planJspi } from './jspi.js'
@@ -100,6 +101,8 @@ export function runPipeline(binaryen: Binaryen, input: Uint8Array, options: Reso
   const bytes = withFiberEntry(input, filename)
   const { module, warnings: readWarnings } = read(binaryen, bytes, options)
   try {
+    // Before any pass: Binaryen keeps each expression's line through them (debug-locations.ts).
+    const lines = options.debug && mode !== 'jspi' ? attachLineLocations(binaryen, module, input) : null
     const facts = analyseModule(binaryen, module, bytes)
     const fibers = usesFibers(facts.imports)
     if (fibers && mode === 'jspi') {
@@ -115,7 +118,7 @@ export function runPipeline(binaryen: Binaryen, input: Uint8Array, options: Reso
     let asyncifyUnsupported: string | null = null
     if (mode !== 'jspi') {
       try {
-        asyncified = asyncifyModule(binaryen, module, bytes, options, facts, selection, stackPointer.name)
+        asyncified = asyncifyModule(binaryen, module, bytes, options, facts, selection, stackPointer.name, lines !== null)
       } catch (error) {
         if (plan === null || !(error instanceof AsyncifyError) || error.code !== 'ASYNCIFY_UNSUPPORTED_FEATURE') throw error
         asyncifyUnsupported = error.message
@@ -152,13 +155,24 @@ export function runPipeline(binaryen: Binaryen, input: Uint8Array, options: Reso
         asyncImports: selection.asyncImports.map((entry) => `${entry.module}.${entry.base}`),
         suspendingExports,
         why: asyncified?.why ?? [],
-        warnings: [...readWarnings, ...selection.warnings, ...stackPointer.warnings],
+        warnings: [...readWarnings, ...selection.warnings, ...stackPointer.warnings, ...(asyncified ? lineWarnings(lines) : [])],
       },
     }
   } finally {
     module.dispose()
     binaryen.clearPassArguments()
   }
+}
+
+/** What a debug build of the asyncified module does not map: never silently. */
+function lineWarnings(lines: AttachedLines | null): string[] {
+  if (lines === null || lines.unmapped.length === 0) return []
+  const shown = lines.unmapped.slice(0, 5).join(', ')
+  return [
+    `debug: ${lines.unmapped.length} of the ${lines.described} functions with line information have no lines in the ` +
+      `asyncified build's source map (${shown}${lines.unmapped.length > 5 ? ', ...' : ''}): Binaryen read their code ` +
+      `in a shape that cannot be lined up with the input's instructions with certainty; the JSPI build maps them`,
+  ]
 }
 
 /** The Asyncify path: check, optimize, instrument, describe, emit. Changes `module`. */
@@ -170,6 +184,7 @@ function asyncifyModule(
   facts: ModuleFacts,
   selection: Selection,
   stackPointer: string | null,
+  sourceMap: boolean,
 ): BuiltModule & { instrumented: number; total: number; why: InstrumentedFunction[] } {
   const { filename } = options
   checkSupported(module, facts, selection.runtime, selection.asyncImports.length, filename)
@@ -212,7 +227,7 @@ function asyncifyModule(
     stackSize: options.stackSize,
   })
   binaryen.setDebugInfo(true)
-  const wasm = module.emitBinary()
+  const wasm = sourceMap ? emitWithSourceMap(module) : module.emitBinary()
   binaryen.setDebugInfo(false)
   const why = explainInstrumentation(suspending, reasons, instrumented, { bytes, names: facts.functions }, wasm)
   return { wasm, metadata, instrumented: suspending.size, total: functions.length, why }

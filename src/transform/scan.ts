@@ -72,6 +72,13 @@ export interface ScannedBody {
   tailCall: boolean
   /** Whether it declares a local of a reference type: Asyncify cannot save those either. */
   referenceLocal: boolean
+  /** Where its code starts in the module (after the local declarations). */
+  codeStart: number
+  /**
+   * Where each instruction starts in the module (`end`, `else` and `catch`
+   * included), in order; only when the scan was asked for them.
+   */
+  instructions: number[] | null
 }
 
 const NUMBER_TYPES: ReadonlySet<WasmValueType> = new Set(['i32', 'i64', 'f32', 'f64', 'v128'])
@@ -111,10 +118,11 @@ export class ScanError extends Error {
 
 const EXPORT_KINDS = ['function', 'table', 'memory', 'global', 'tag'] as const
 
-export function scanModule(bytes: Uint8Array): ScannedModule {
+/** `instructions`: record each body's instruction offsets (debug-locations.ts lines them up with Binaryen's IR). */
+export function scanModule(bytes: Uint8Array, options: { instructions?: boolean } = {}): ScannedModule {
   const reader = new WasmReader(bytes)
   try {
-    return scan(reader)
+    return scan(reader, options.instructions ?? false)
   } catch (error) {
     if (error instanceof ScanError) throw error
     // The reader's own errors (a read past the end) carry no position.
@@ -122,7 +130,7 @@ export function scanModule(bytes: Uint8Array): ScannedModule {
   }
 }
 
-function scan(reader: WasmReader): ScannedModule {
+function scan(reader: WasmReader, instructions: boolean): ScannedModule {
   const { bytes } = reader
   const header = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]
   if (header.some((byte, i) => bytes[i] !== byte)) throw new ScanError(0, 'not a version 1 wasm module')
@@ -200,7 +208,7 @@ function scan(reader: WasmReader): ScannedModule {
         readElements(reader, referenced)
         break
       case 10: // code
-        readCode(reader, module)
+        readCode(reader, module, instructions)
         break
       case 11: // data
         readData(reader, referenced)
@@ -345,7 +353,7 @@ function readData(reader: WasmReader, referenced: Set<number>): void {
   }
 }
 
-function readCode(reader: WasmReader, module: ScannedModule): void {
+function readCode(reader: WasmReader, module: ScannedModule, instructions: boolean): void {
   for (let n = reader.u32(); n > 0; n--) {
     const size = reader.u32()
     const end = reader.offset + size
@@ -364,6 +372,8 @@ function readCode(reader: WasmReader, module: ScannedModule): void {
       tryTable: false,
       tailCall: false,
       referenceLocal,
+      codeStart: reader.offset,
+      instructions: instructions ? [] : null,
     }
     expression(reader, body, module.referenced)
     if (reader.offset !== end) {
@@ -380,8 +390,10 @@ function readCode(reader: WasmReader, module: ScannedModule): void {
  */
 function expression(reader: WasmReader, body: ScannedBody | null, referenced: Set<number>): void {
   let depth = 0
+  const trace = body?.instructions
   for (;;) {
     const at = reader.offset
+    trace?.push(at)
     const opcode = reader.byte()
     // The numeric operators (MVP and sign extension) have no immediates, and are most of any body.
     if (opcode >= 0x45 && opcode <= 0xc4) continue

@@ -244,3 +244,15 @@ export function withStackPointerImported(bytes: Uint8Array, index: number): { wa
 export function withCustomSection(bytes: Uint8Array, name: string, payload: Uint8Array): Uint8Array {
   return concatBytes(bytes, section(0, concatBytes(encodeName(name), payload)))
 }
+
+/** Where the code section's contents start in the module (DWARF addresses count from there). */
+export function codeContentsStart(wasm: Uint8Array): number | null {
+  const reader = new WasmReader(wasm, 8)
+  while (reader.offset < wasm.length) {
+    const id = reader.byte()
+    const size = reader.u32()
+    if (id === 10) return reader.offset
+    reader.offset += size
+  }
+  return null
+}

@@ -1,9 +1,10 @@
 /*
  * Source-level debugging in Debian's Chromium, through the DevTools protocol:
- * a clang program built with -g and transformed with `debug` runs on the JSPI
- * path (the build that carries a source map); a breakpoint placed at its C
- * line through that map is hit in code that runs only after a resume, and a
- * trap's stack trace maps back to the C functions and lines.
+ * a clang program built with -g and transformed with `debug` runs on each
+ * path, from the build for it and the source map that build carries; a
+ * breakpoint placed at its C line through that map is hit in code that runs
+ * only after a resume, and a trap's stack trace maps back to the C functions
+ * and lines.
  */
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -23,11 +24,13 @@ interface PageGlobals {
   asyncifyRuntime: typeof import('unplugin-asyncify/runtime')
   program: Record<string, (key: number) => Promise<number>>
   result: Promise<number>
+  /** Set when fetch_value's Promise settles: a pause after it is a pause after the resume. */
+  resolved: boolean
 }
 
 let browser: Browser
 let runtime: string
-let jspiBuild: Uint8Array
+const builds: Record<'jspi' | 'asyncify', Uint8Array> = { jspi: new Uint8Array(), asyncify: new Uint8Array() }
 
 beforeAll(async () => {
   const bundled = await build({
@@ -39,8 +42,9 @@ beforeAll(async () => {
     alias: { 'unplugin-asyncify/runtime': fileURLToPath(new URL('../../dist/runtime-shim/index.js', import.meta.url)) },
   })
   runtime = bundled.outputFiles[0]!.text
-  const { jspi } = await asyncifyWasm(compileC('trap.c', ['-g']), { imports: ['env.fetch_value'], debug: true, filename: 'trap.wasm' })
-  jspiBuild = jspi!.wasm
+  const { wasm, jspi } = await asyncifyWasm(compileC('trap.c', ['-g']), { imports: ['env.fetch_value'], debug: true, filename: 'trap.wasm' })
+  builds.jspi = jspi!.wasm
+  builds.asyncify = wasm!
   browser = await launchChromium()
 })
 
@@ -48,8 +52,8 @@ afterAll(async () => {
   await browser?.close()
 })
 
-/** A blank page with the runtime and the program's JSPI build instantiated; the DevTools protocol session saw its scripts parse. */
-async function open(): Promise<{ page: Page; cdp: CDPSession; map: TraceMap; scriptId: string }> {
+/** A blank page with the runtime and the program's build for `mode` instantiated; the DevTools protocol session saw its scripts parse. */
+async function open(mode: 'jspi' | 'asyncify'): Promise<{ page: Page; cdp: CDPSession; map: TraceMap; scriptId: string }> {
   const page = await browser.context.newPage()
   const cdp = await browser.context.newCDPSession(page)
   const parsed: { scriptId: string; url: string; sourceMapURL?: string }[] = []
@@ -57,24 +61,31 @@ async function open(): Promise<{ page: Page; cdp: CDPSession; map: TraceMap; scr
   await cdp.send('Debugger.enable')
   await page.addScriptTag({ content: runtime })
   await page.evaluate(
-    async (bytes) => {
+    async ([bytes, mode]) => {
       const globals = globalThis as unknown as PageGlobals
-      const imports = { env: { fetch_value: (key: number) => new Promise((resolve) => setTimeout(() => resolve(key - 7), 10)) } }
-      const { instance } = await globals.asyncifyRuntime.instantiate(new Uint8Array(bytes), imports, { mode: 'jspi' })
+      const settle = (resolve: (value: number) => void, value: number) => {
+        globals.resolved = true
+        resolve(value)
+      }
+      const imports = { env: { fetch_value: (key: number) => new Promise((resolve) => setTimeout(() => settle(resolve, key - 7), 10)) } }
+      const { instance } = await globals.asyncifyRuntime.instantiate(new Uint8Array(bytes), imports, { mode })
       globals.program = instance.exports as PageGlobals['program']
     },
-    [...jspiBuild],
+    [[...builds[mode]], mode] as const,
   )
-  const script = parsed.find((event) => event.url.startsWith('wasm://') && event.sourceMapURL?.startsWith('data:'))
+  const find = () => parsed.find((event) => event.url.startsWith('wasm://') && event.sourceMapURL?.startsWith('data:'))
+  // The protocol may report a module's parse after the page's promise settled.
+  for (let tries = 0; !find() && tries < 50; tries++) await new Promise((resolve) => setTimeout(resolve, 100))
+  const script = find()
   expect(script, 'the program was parsed with its source map').toBeDefined()
   const url = script!.sourceMapURL!
   const map = new TraceMap(JSON.parse(Buffer.from(url.slice(url.indexOf(',') + 1), 'base64').toString('utf8')))
   return { page, cdp, map, scriptId: script!.scriptId }
 }
 
-describe('debugging the JSPI build in Chromium', () => {
+describe.each(['jspi', 'asyncify'] as const)('debugging the %s build in Chromium', (mode) => {
   it('a breakpoint set by C file and line is hit after the program resumed, and the paused location maps to that line', async () => {
-    const { page, cdp, map, scriptId } = await open()
+    const { page, cdp, map, scriptId } = await open(mode)
     const line = lineOf('compute')
     // Every wasm offset the map gives for that line of trap.c; it runs only once fetch_value's Promise settled.
     const offsets: number[] = []
@@ -91,6 +102,8 @@ describe('debugging the JSPI build in Chromium', () => {
       globals.result = globals.program.run!(12)
     })
     const { callFrames } = await paused
+    const resumed = await cdp.send('Runtime.evaluate', { expression: 'globalThis.resolved === true', returnByValue: true })
+    expect(resumed.result.value, 'paused after fetch_value settled').toBe(true)
     const top = callFrames[0]!
     // DevTools names wasm functions by their name section entry, with a `$`.
     expect(top.functionName).toBe('$compute')
@@ -103,7 +116,7 @@ describe('debugging the JSPI build in Chromium', () => {
   })
 
   it('a trap after a resume has a stack trace whose frames map to the C functions and lines', async () => {
-    const { page, map } = await open()
+    const { page, map } = await open(mode)
     const stack = await page.evaluate(() =>
       (globalThis as unknown as PageGlobals).program.run!(7).then(
         () => 'no trap',

@@ -9,10 +9,15 @@
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { originalPositionFor, TraceMap } from '@jridgewell/trace-mapping'
+import { decode } from '@jridgewell/sourcemap-codec'
 import { asyncifyWasm } from 'unplugin-asyncify/transform'
 import { describe, expect, it } from 'vitest'
+import binaryen from 'binaryen'
+import { attachLineLocations } from '../../src/transform/debug-locations.js'
+import { scanModule } from '../../src/transform/scan.js'
 import { compileC } from '../helpers/compile-c.js'
-import { asyncified, engine, later } from '../helpers/engine.js'
+
+import { asyncified, later } from '../helpers/engine.js'
 
 const SOURCE = new URL('../fixtures/c/trap.c', import.meta.url)
 const traps = compileC('trap.c', ['-g'])
@@ -25,8 +30,8 @@ function lineOf(marker: string): number {
   return index + 1
 }
 
-/** The source map a build embeds in its sourceMappingURL section, decoded. */
-function embeddedMap(wasm: Uint8Array): TraceMap {
+/** The source map a build embeds in its sourceMappingURL section, as JSON. */
+function embeddedMapJson(wasm: Uint8Array): { version: 3; sources: string[]; sourcesContent?: (string | null)[]; names: string[]; mappings: string } {
   const [section] = WebAssembly.Module.customSections(new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>), 'sourceMappingURL')
   expect(section).toBeDefined()
   const bytes = new Uint8Array(section!)
@@ -35,7 +40,39 @@ function embeddedMap(wasm: Uint8Array): TraceMap {
   while (bytes[offset++]! & 0x80);
   const url = new TextDecoder().decode(bytes.subarray(offset))
   expect(url).toMatch(/^data:application\/json;base64,/)
-  return new TraceMap(JSON.parse(Buffer.from(url.slice(url.indexOf(',') + 1), 'base64').toString('utf8')))
+  return JSON.parse(Buffer.from(url.slice(url.indexOf(',') + 1), 'base64').toString('utf8'))
+}
+
+function embeddedMap(wasm: Uint8Array): TraceMap {
+  return new TraceMap(embeddedMapJson(wasm))
+}
+
+/**
+ * Per function of `wasm` (by its name-section name), the C lines (`file:line`)
+ * its embedded map gives its instructions: the mapping in effect at each one.
+ * Instructions that only close or divide a construct (`end`, `else`, `catch`)
+ * are left out: no expression stands for them in Binaryen, so no line either.
+ */
+function linesByFunction(wasm: Uint8Array): Map<string, Set<string>> {
+  const map = embeddedMapJson(wasm)
+  const segments = decode(map.mappings)[0] ?? []
+  const scanned = scanModule(wasm, { instructions: true })
+  const defined = scanned.functions.filter((fn) => fn.imported === null)
+  const lines = new Map<string, Set<string>>()
+  scanned.bodies.forEach((body, index) => {
+    const found = new Set<string>()
+    for (const offset of body.instructions!) {
+      if ([0x05, 0x07, 0x0b, 0x18, 0x19].includes(wasm[offset]!)) continue
+      let segment: (typeof segments)[number] | undefined
+      for (const candidate of segments) {
+        if (candidate[0] > offset) break
+        segment = candidate
+      }
+      if (segment && segment.length >= 4) found.add(`${map.sources[segment[1]!]!.split('/').pop()}:${segment[2]! + 1}`)
+    }
+    if (found.size > 0) lines.set(defined[index]!.name!, found)
+  })
+  return lines
 }
 
 /** Each wasm frame of a stack trace: its function name and where its byte offset maps to. */
@@ -47,7 +84,7 @@ function mappedFrames(stack: string, map: TraceMap) {
 }
 
 describe('debug info through the transform', () => {
-  it.runIf(engine === 'jspi')('a trap after a resume has a stack trace whose frames map to the C functions and lines', async () => {
+  it('a trap after a resume has a stack trace whose frames map to the C functions and lines', async () => {
     const { exports, wasm } = await asyncified(traps, { imports: ['env.fetch_value'], debug: true }, {
       env: { fetch_value: (key: number) => later(key - 7) },
     })
@@ -62,18 +99,64 @@ describe('debug info through the transform', () => {
     ])
   })
 
-  it('the JSPI build\'s map carries the C source and replaces its DWARF; the asyncified build has neither', async () => {
-    const { wasm, jspi } = await asyncifyWasm(traps, { imports: ['env.fetch_value'], debug: true })
-    const jspiModule = new WebAssembly.Module(jspi!.wasm as Uint8Array<ArrayBuffer>)
-    expect(WebAssembly.Module.customSections(jspiModule, '.debug_line')).toEqual([])
-    const map = embeddedMap(jspi!.wasm)
-    // clang ran in the repository, which DW_AT_comp_dir records: the path comes out absolute.
-    const index = map.sources.indexOf(fileURLToPath(SOURCE))
-    expect(index).toBeGreaterThanOrEqual(0)
-    expect(map.sourcesContent?.[index]).toBe(readFileSync(SOURCE, 'utf8'))
-    const asyncifiedModule = new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>)
-    expect(WebAssembly.Module.customSections(asyncifiedModule, '.debug_line')).toEqual([])
-    expect(WebAssembly.Module.customSections(asyncifiedModule, 'sourceMappingURL')).toEqual([])
+  it('each build\'s map carries the C source and replaces its DWARF', async () => {
+    const { wasm, jspi, report } = await asyncifyWasm(traps, { imports: ['env.fetch_value'], debug: true })
+    expect(report.warnings).toEqual([])
+    for (const build of [wasm!, jspi!.wasm]) {
+      const module = new WebAssembly.Module(build as Uint8Array<ArrayBuffer>)
+      expect(WebAssembly.Module.customSections(module, '.debug_line')).toEqual([])
+      const map = embeddedMap(build)
+      // clang ran in the repository, which DW_AT_comp_dir records: the path comes out absolute.
+      const index = map.sources.indexOf(fileURLToPath(SOURCE))
+      expect(index).toBeGreaterThanOrEqual(0)
+      expect(map.sourcesContent?.[index]).toBe(readFileSync(SOURCE, 'utf8'))
+    }
+  })
+
+  /*
+   * The JSPI build's map is the input's DWARF, true by construction. The
+   * asyncified build's comes through Binaryen: each of its functions must map
+   * only to lines the same function has in the input, keep at least one of
+   * them, and together keep nearly all (Binaryen drops dead code, such as an
+   * instruction after an `unreachable`, and Asyncify's optimizer merges some).
+   */
+  it.each([
+    ['sort.c', '-O0'],
+    ['sort.c', '-O2'],
+    ['recurse.c', '-O1'],
+    ['heap.c', '-Os'],
+    ['trap.c', '-O2'],
+  ])('the asyncified build of %s %s maps each function to its own C lines', async (name, level) => {
+    const bytes = compileC(name, ['-g', level])
+    const { wasm, jspi, report } = await asyncifyWasm(bytes, { debug: true })
+    expect(report.warnings.filter((warning) => warning.startsWith('debug'))).toEqual([])
+    expect(report.functions.instrumented).toBeGreaterThan(0)
+    const truth = linesByFunction(jspi!.wasm)
+    const mapped = linesByFunction(wasm!)
+    let expected = 0
+    let kept = 0
+    for (const [fn, lines] of truth) {
+      const got = mapped.get(fn) ?? new Set()
+      expect([...got].filter((line) => !lines.has(line)), fn).toEqual([])
+      expect(got.size, fn).toBeGreaterThan(0)
+      expected += lines.size
+      kept += got.size
+    }
+    for (const fn of mapped.keys()) expect(truth.has(fn), fn).toBe(true)
+    expect(kept / expected).toBeGreaterThan(0.9)
+  })
+
+  it('a function whose IR cannot be lined up with the input gets no line and is listed as unmapped', () => {
+    // Binaryen's IR of the -O0 build against the instructions and lines of the -O2 build: nothing lines up.
+    const unoptimized = binaryen.readBinary(compileC('sort.c', ['-g', '-O0']))
+    try {
+      const attached = attachLineLocations(binaryen, unoptimized, compileC('sort.c', ['-g', '-O2']))
+      expect(attached).not.toBeNull()
+      expect(attached!.unmapped.length).toBeGreaterThan(0)
+      expect(attached!.unmapped).toContain('sort')
+    } finally {
+      unoptimized.dispose()
+    }
   })
 
   it('without debug, the asyncified build has neither DWARF nor a source map', async () => {

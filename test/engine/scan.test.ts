@@ -44,7 +44,7 @@ const readBinary = binaryen.readBinary as (bytes: Uint8Array, features: number) 
 
 /** What the scan reports, as far as binaryen.js can tell it. */
 type Comparable = Omit<ScannedModule, 'memories' | 'bodies' | 'types' | 'subtyping' | 'referenced'> & {
-  bodies: Omit<ScannedModule['bodies'][number], 'referenceLocal' | 'indirectTypes' | 'size'>[]
+  bodies: Omit<ScannedModule['bodies'][number], 'referenceLocal' | 'indirectTypes' | 'size' | 'codeStart' | 'instructions'>[]
   firstMemoryImport: ScannedModule['memories'][number]['imported']
 }
 
@@ -122,7 +122,7 @@ function comparable(scanned: ScannedModule): Comparable {
   return {
     ...rest,
     // Binaryen adds scratch locals of its own when it reads some code, so declared locals are tested apart.
-    bodies: scanned.bodies.map(({ referenceLocal: _, indirectTypes: _indirect, size: _size, ...body }) => body),
+    bodies: scanned.bodies.map(({ referenceLocal: _, indirectTypes: _indirect, size: _size, codeStart: _start, instructions: _instructions, ...body }) => body),
     exports: scanned.exports.map((entry) => (entry.kind === 'tag' || (entry.kind === 'memory' && memories.length !== 1) ? { ...entry, index: -1 } : entry)),
     firstMemoryImport: memories[0]?.imported ?? null,
   }
