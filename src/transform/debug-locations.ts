@@ -11,9 +11,10 @@
  * up with certainty, and that function gets no line at all: never a wrong one.
  */
 import type { Binaryen, BinaryenModule } from './binaryen.js'
-import { dwarfSections, readLineRows, type LineRow } from './dwarf-lines.js'
+import type { LineRow } from './dwarf-lines.js'
+import type { LineTable } from './line-table.js'
 import { ScanError, scanModule } from './scan.js'
-import { embedSourceMap, type SourceMapWithoutSources } from './source-map.js'
+import { embedSourceMap, withoutDebugSections, type SourceMapWithoutSources } from './source-map.js'
 import { codeContentsStart } from './wasm-sections.js'
 
 export interface AttachedLines {
@@ -29,10 +30,9 @@ export interface AttachedLines {
  * appended. Null when `input` has no
  * line tables, or a body the scanner cannot decode.
  */
-export function attachLineLocations(binaryen: Binaryen, module: BinaryenModule, input: Uint8Array): AttachedLines | null {
-  const dwarf = dwarfSections(input)
+export function attachLineLocations(binaryen: Binaryen, module: BinaryenModule, input: Uint8Array, table: LineTable): AttachedLines | null {
   const codeStart = codeContentsStart(input)
-  if (!dwarf || codeStart === null) return null
+  if (codeStart === null) return null
   let scanned
   try {
     scanned = scanModule(input, { instructions: true })
@@ -43,7 +43,7 @@ export function attachLineLocations(binaryen: Binaryen, module: BinaryenModule, 
   const imported = scanned.functions.filter((fn) => fn.imported !== null).length
   // The module read may have functions added after the input's (fibers.ts).
   if (module.getNumFunctions() < scanned.functions.length) return null
-  const lines = new LineLookup(readLineRows(dwarf), codeStart)
+  const lines = new LineLookup(table.rows, codeStart)
   const files = new Map<string, number>()
   const fileIndex = (file: string) => {
     let index = files.get(file)
@@ -76,11 +76,11 @@ export function attachLineLocations(binaryen: Binaryen, module: BinaryenModule, 
  * source map Binaryen makes of them embedded in it (source-map.ts). Binaryen
  * writes its `sourceMappingURL` section last, so replacing it moves no code.
  */
-export function emitWithSourceMap(module: BinaryenModule): Uint8Array {
+export function emitWithSourceMap(module: BinaryenModule, contents: ReadonlyMap<string, string>): Uint8Array {
   const { binary, sourceMap } = module.emitBinary(SOURCE_MAP_PLACEHOLDER)
-  if (!sourceMap) return binary
+  if (!sourceMap) return withoutDebugSections(binary)
   const map = JSON.parse(sourceMap) as SourceMapWithoutSources
-  return embedSourceMap(binary, { version: 3, sources: map.sources, names: map.names ?? [], mappings: map.mappings })
+  return embedSourceMap(binary, { version: 3, sources: map.sources, names: map.names ?? [], mappings: map.mappings }, contents)
 }
 
 const SOURCE_MAP_PLACEHOLDER = 'asyncified.wasm.map'

@@ -19,6 +19,7 @@ import { asyncImportMetadata } from './describe.js'
 import { emitJspi, planFromReach, type JspiPlan } from './jspi.js'
 import { resolveTransformOptions, type TransformOptions } from './options.js'
 import type { TransformResult } from './pipeline.js'
+import { readLineTable } from './line-table.js'
 import { withDebugInfo } from './source-map.js'
 import { ScanError, scanModule, type ScannedModule } from './scan.js'
 import { callFactsFromScan } from './scan-facts.js'
@@ -57,6 +58,7 @@ export function prepareJspiWithoutBinaryen(bytes: Uint8Array, options: Transform
     .filter((entry) => entry.kind === KIND.function && suspending.has(entry.value))
     .map((entry) => entry.name)
 
+  const debugWarnings: string[] = []
   const jspi = withDebugInfo(
     emitJspi(bytes, planOf(scanned, stackPointer), {
       asyncImports: selection.asyncImports.map(asyncImportMetadata),
@@ -64,7 +66,7 @@ export function prepareJspiWithoutBinaryen(bytes: Uint8Array, options: Transform
       stackSize: resolved.stackSize,
       asyncifyUnsupported: null,
     }),
-    resolved.debug,
+    resolved.debug ? readLineTable(bytes, filename, debugWarnings) : null,
   )
   return {
     wasm: null,
@@ -81,7 +83,7 @@ export function prepareJspiWithoutBinaryen(bytes: Uint8Array, options: Transform
       asyncImports: selection.asyncImports.map((entry) => `${entry.module}.${entry.base}`),
       suspendingExports,
       why: [],
-      warnings: selection.warnings,
+      warnings: [...selection.warnings, ...debugWarnings],
     },
   }
 }

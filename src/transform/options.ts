@@ -57,10 +57,11 @@ export interface TransformOptions {
    */
   mode?: TransformMode
   /**
-   * Source-level debugging through the transform: the line tables of the input's DWARF
-   * (clang and Rust `-g`) come out as a source map describing each build as emitted,
-   * embedded in its `sourceMappingURL` section, and the DWARF itself is dropped. Default
-   * false (the plugin's own default turns it on in dev servers).
+   * Source-level debugging through the transform: the input's line information (its
+   * DWARF line tables from clang and Rust `-g`, else the source map its `sourceMappingURL`
+   * section names) comes out as a source map describing each build as emitted, embedded
+   * in its `sourceMappingURL` section, and the DWARF itself is dropped. Default false
+   * (the plugin's own default turns it on in dev servers).
    */
   debug?: boolean
   /** File name for messages; the CLI and the plugin pass the real path. */

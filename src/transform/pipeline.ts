@@ -29,7 +29,8 @@ import { asyncImportMetadata, describeModule, exportMemoryZero } from './describ
 import { explainInstrumentation, type InstrumentedFunction } from './explain.js'
 import { FIBERS_NEED_ASYNCIFY, usesFibers, withFiberEntry } from './fibers.js'
 import { attachLineLocations, emitWithSourceMap, type AttachedLines } from './debug-locations.js'
-import { withDebugInfo } from './source-map.js'
+import { readLineTable } from './line-table.js'
+import { withDebugInfo, withoutSourceMapUrl } from './source-map.js'
 import { instrument, listable, type AsyncifyLimit } from './instrument.js'
 import { emitJspi, planJspi } from './jspi.js'
 import { markRuntimeNoInline } from './mark-runtime.js'
@@ -102,7 +103,9 @@ export function runPipeline(binaryen: Binaryen, input: Uint8Array, options: Reso
   const { module, warnings: readWarnings } = read(binaryen, bytes, options)
   try {
     // Before any pass: Binaryen keeps each expression's line through them (debug-locations.ts).
-    const lines = options.debug && mode !== 'jspi' ? attachLineLocations(binaryen, module, input) : null
+    const debugWarnings: string[] = []
+    const lineTable = options.debug ? readLineTable(input, filename, debugWarnings) : null
+    const lines = lineTable && mode !== 'jspi' ? attachLineLocations(binaryen, module, input, lineTable) : null
     const facts = analyseModule(binaryen, module, bytes)
     const fibers = usesFibers(facts.imports)
     if (fibers && mode === 'jspi') {
@@ -118,7 +121,7 @@ export function runPipeline(binaryen: Binaryen, input: Uint8Array, options: Reso
     let asyncifyUnsupported: string | null = null
     if (mode !== 'jspi') {
       try {
-        asyncified = asyncifyModule(binaryen, module, bytes, options, facts, selection, stackPointer.name, lines !== null)
+        asyncified = asyncifyModule(binaryen, module, bytes, options, facts, selection, stackPointer.name, lines && lineTable!.contents)
       } catch (error) {
         if (plan === null || !(error instanceof AsyncifyError) || error.code !== 'ASYNCIFY_UNSUPPORTED_FEATURE') throw error
         asyncifyUnsupported = error.message
@@ -137,7 +140,7 @@ export function runPipeline(binaryen: Binaryen, input: Uint8Array, options: Reso
           stackSize: options.stackSize,
           asyncifyUnsupported,
         }),
-        options.debug,
+        lineTable,
       )
     const output = asyncified?.wasm ?? jspi!.wasm
     return {
@@ -155,7 +158,7 @@ export function runPipeline(binaryen: Binaryen, input: Uint8Array, options: Reso
         asyncImports: selection.asyncImports.map((entry) => `${entry.module}.${entry.base}`),
         suspendingExports,
         why: asyncified?.why ?? [],
-        warnings: [...readWarnings, ...selection.warnings, ...stackPointer.warnings, ...(asyncified ? lineWarnings(lines) : [])],
+        warnings: [...readWarnings, ...selection.warnings, ...stackPointer.warnings, ...debugWarnings, ...(asyncified ? lineWarnings(lines) : [])],
       },
     }
   } finally {
@@ -184,7 +187,8 @@ function asyncifyModule(
   facts: ModuleFacts,
   selection: Selection,
   stackPointer: string | null,
-  sourceMap: boolean,
+  /** With lines attached (debug-locations.ts): the sources the input's map carried. */
+  sourceMap: ReadonlyMap<string, string> | null,
 ): BuiltModule & { instrumented: number; total: number; why: InstrumentedFunction[] } {
   const { filename } = options
   checkSupported(module, facts, selection.runtime, selection.asyncImports.length, filename)
@@ -227,7 +231,7 @@ function asyncifyModule(
     stackSize: options.stackSize,
   })
   binaryen.setDebugInfo(true)
-  const wasm = sourceMap ? emitWithSourceMap(module) : module.emitBinary()
+  const wasm = sourceMap ? emitWithSourceMap(module, sourceMap) : withoutSourceMapUrl(module.emitBinary())
   binaryen.setDebugInfo(false)
   const why = explainInstrumentation(suspending, reasons, instrumented, { bytes, names: facts.functions }, wasm)
   return { wasm, metadata, instrumented: suspending.size, total: functions.length, why }

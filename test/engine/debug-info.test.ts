@@ -6,7 +6,9 @@
  * cannot move DWARF through Asyncify), and never a wrong one. `npm test` runs
  * this file under Node 20 and Node 26 (JSPI).
  */
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { originalPositionFor, TraceMap } from '@jridgewell/trace-mapping'
 import { decode } from '@jridgewell/sourcemap-codec'
@@ -14,6 +16,10 @@ import { asyncifyWasm } from 'unplugin-asyncify/transform'
 import { describe, expect, it } from 'vitest'
 import binaryen from 'binaryen'
 import { attachLineLocations } from '../../src/transform/debug-locations.js'
+import { readLineTable } from '../../src/transform/line-table.js'
+import { withDebugInfo } from '../../src/transform/source-map.js'
+import { withCustomSection, withoutCustomSection } from '../../src/transform/wasm-sections.js'
+import { encodeName } from '../../src/runtime-shim/wasm-writer.js'
 import { scanModule } from '../../src/transform/scan.js'
 import { compileC } from '../helpers/compile-c.js'
 
@@ -32,6 +38,12 @@ function lineOf(marker: string): number {
 
 /** The source map a build embeds in its sourceMappingURL section, as JSON. */
 function embeddedMapJson(wasm: Uint8Array): { version: 3; sources: string[]; sourcesContent?: (string | null)[]; names: string[]; mappings: string } {
+  const url = embeddedMapUrl(wasm)
+  return JSON.parse(Buffer.from(url.slice(url.indexOf(',') + 1), 'base64').toString('utf8'))
+}
+
+/** The data URL in a build's sourceMappingURL section. */
+function embeddedMapUrl(wasm: Uint8Array): string {
   const [section] = WebAssembly.Module.customSections(new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>), 'sourceMappingURL')
   expect(section).toBeDefined()
   const bytes = new Uint8Array(section!)
@@ -40,7 +52,7 @@ function embeddedMapJson(wasm: Uint8Array): { version: 3; sources: string[]; sou
   while (bytes[offset++]! & 0x80);
   const url = new TextDecoder().decode(bytes.subarray(offset))
   expect(url).toMatch(/^data:application\/json;base64,/)
-  return JSON.parse(Buffer.from(url.slice(url.indexOf(',') + 1), 'base64').toString('utf8'))
+  return url
 }
 
 function embeddedMap(wasm: Uint8Array): TraceMap {
@@ -150,13 +162,62 @@ describe('debug info through the transform', () => {
     // Binaryen's IR of the -O0 build against the instructions and lines of the -O2 build: nothing lines up.
     const unoptimized = binaryen.readBinary(compileC('sort.c', ['-g', '-O0']))
     try {
-      const attached = attachLineLocations(binaryen, unoptimized, compileC('sort.c', ['-g', '-O2']))
+      const optimized = compileC('sort.c', ['-g', '-O2'])
+      const attached = attachLineLocations(binaryen, unoptimized, optimized, readLineTable(optimized, 'sort.wasm', [])!)
       expect(attached).not.toBeNull()
       expect(attached!.unmapped.length).toBeGreaterThan(0)
       expect(attached!.unmapped).toContain('sort')
     } finally {
       unoptimized.dispose()
     }
+  })
+
+  describe('an input whose lines come in a source map instead of DWARF', () => {
+    // trap.c's DWARF as the source map a toolchain such as Emscripten's -gsource-map writes, and no DWARF.
+    const dwarfInput = compileC('trap.c', ['-g', '-O1'])
+    const mapped = withDebugInfo({ wasm: dwarfInput }, readLineTable(dwarfInput, 'trap.wasm', [])).wasm
+    const options = { imports: ['env.fetch_value'], debug: true }
+
+    it('embedded as a data URL: both builds map exactly as from the DWARF', async () => {
+      expect(WebAssembly.Module.customSections(new WebAssembly.Module(mapped as Uint8Array<ArrayBuffer>), '.debug_line')).toEqual([])
+      const fromDwarf = await asyncifyWasm(dwarfInput, options)
+      const fromMap = await asyncifyWasm(mapped, options)
+      expect(fromMap.report.warnings).toEqual([])
+      expect(linesByFunction(fromMap.wasm!)).toEqual(linesByFunction(fromDwarf.wasm!))
+      expect(linesByFunction(fromMap.jspi!.wasm)).toEqual(linesByFunction(fromDwarf.jspi!.wasm))
+      expect(linesByFunction(fromMap.wasm!).get('compute')?.has(`trap.c:${lineOf('compute')}`)).toBe(true)
+    })
+
+    it('in a file beside the input, named by a relative URL; a missing one is a warning naming where it was looked for', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'asyncify-map-'))
+      try {
+        const json = Buffer.from(embeddedMapUrl(mapped).split(',')[1]!, 'base64')
+        writeFileSync(join(dir, 'trap.wasm.map'), json)
+        const external = withCustomSection(
+          withoutCustomSection(mapped, 'sourceMappingURL')!,
+          'sourceMappingURL',
+          encodeName('trap.wasm.map'),
+        )
+        const beside = await asyncifyWasm(external, { ...options, filename: join(dir, 'trap.wasm') })
+        expect(beside.report.warnings).toEqual([])
+        expect(linesByFunction(beside.wasm!)).toEqual(linesByFunction((await asyncifyWasm(mapped, options)).wasm!))
+        const elsewhere = await asyncifyWasm(external, { ...options, filename: join(dir, 'moved', 'trap.wasm') })
+        expect(elsewhere.report.warnings).toEqual([
+          `debug: the input's source map (trap.wasm.map) was not found at ${join(dir, 'moved', 'trap.wasm.map')}; ` +
+            `keep the .map file beside the .wasm file, so the builds carry no lines`,
+        ])
+        expect(WebAssembly.Module.customSections(new WebAssembly.Module(elsewhere.wasm as Uint8Array<ArrayBuffer>), 'sourceMappingURL')).toEqual([])
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+      }
+    })
+
+    it('without debug, neither build keeps the input\'s map URL, whose offsets no longer fit', async () => {
+      const { wasm, jspi } = await asyncifyWasm(mapped, { imports: ['env.fetch_value'] })
+      for (const build of [wasm!, jspi!.wasm]) {
+        expect(WebAssembly.Module.customSections(new WebAssembly.Module(build as Uint8Array<ArrayBuffer>), 'sourceMappingURL')).toEqual([])
+      }
+    })
   })
 
   it('without debug, the asyncified build has neither DWARF nor a source map', async () => {
