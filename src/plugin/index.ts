@@ -30,9 +30,10 @@
  *                                 the metafile).
  * In Node, a `file:` URL is read from disk instead of fetched (see load-wasm.ts).
  */
-import { readFile } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path'
-import type { BuildOptions } from 'esbuild'
+import type { BuildOptions, OutputFile } from 'esbuild'
 import { createUnplugin, type UnpluginFactory, type UnpluginOptions } from 'unplugin'
 import type { Plugin as VitePlugin, ResolvedConfig } from 'vite'
 import type { RuleSetRule } from 'webpack'
@@ -46,6 +47,7 @@ import { LOADER_PATH, type ModuleHost } from './webpack-loader.js'
 import { DtsWriter, renderDts } from './dts.js'
 import { resolveOptions, type AsyncifyPluginOptions } from './options.js'
 import { ScratchDir } from './scratch-dir.js'
+import { SourceMapAssets } from './source-map-assets.js'
 import { cacheKey } from './cache.js'
 import { transformCached, type Log } from './transform.js'
 
@@ -72,6 +74,27 @@ interface RollupLikeContext {
   environment?: { config: { consumer: 'client' | 'server' } }
 }
 
+/** What placing source maps needs of a webpack or Rspack compiler, which both have under these names. */
+interface WebpackLikeCompiler {
+  webpack: {
+    Compilation: { PROCESS_ASSETS_STAGE_OPTIMIZE_HASH: number }
+    sources: { RawSource: new (buffer: Buffer) => unknown }
+  }
+  hooks: {
+    thisCompilation: {
+      tap(
+        name: string,
+        callback: (compilation: {
+          hooks: { processAssets: { tap(options: { name: string; stage: number }, callback: () => void): void } }
+          getAssets(): readonly { name: string; source: { buffer(): Buffer } }[]
+          updateAsset(name: string, source: unknown): void
+          emitAsset(name: string, source: unknown): void
+        }) => void,
+      ): void
+    }
+  }
+}
+
 /** The factory behind `unplugin`, for packages that compose it into a plugin of their own with `createUnplugin`. */
 export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined, false> = (rawOptions, meta) => {
   const options = resolveOptions(rawOptions)
@@ -90,6 +113,38 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
   const serverAssets = new Map<string, Uint8Array>()
   /** esbuild: each build's bytes, by the path its file-loader module is named by. */
   const esbuildAssets = new Map<string, Uint8Array>()
+  /** Source maps of `debug` builds, emitted beside their .wasm once the bundler has named it. */
+  const sourceMaps = new SourceMapAssets()
+
+  /** Rollup, Rolldown, Vite: the bundle's .wasm assets point at their maps, emitted beside them. */
+  function placeSourceMaps(context: { emitFile(file: { type: 'asset'; fileName: string; source: Uint8Array }): string }, bundle: Record<string, unknown>) {
+    for (const [fileName, output] of Object.entries(bundle)) {
+      const asset = output as { type: string; source: string | Uint8Array }
+      if (asset.type !== 'asset' || typeof asset.source === 'string') continue
+      const placed = sourceMaps.place(fileName, asset.source)
+      if (!placed) continue
+      asset.source = placed.wasm
+      context.emitFile({ type: 'asset', fileName: placed.mapFileName, source: placed.map })
+    }
+  }
+
+  /** webpack, Rspack: the same, on the compilation's assets once they have their names. */
+  function placeSourceMapsWebpack(compiler: WebpackLikeCompiler) {
+    const { Compilation, sources } = compiler.webpack
+    compiler.hooks.thisCompilation.tap(NAME, (compilation) => {
+      // After the stage that renames assets to the hash of their content: the
+      // .wasm keeps the name of its content before the map's URL went in, which
+      // is as unique, and the map is named after it.
+      compilation.hooks.processAssets.tap({ name: NAME, stage: Compilation.PROCESS_ASSETS_STAGE_OPTIMIZE_HASH + 1 }, () => {
+        for (const asset of compilation.getAssets()) {
+          const placed = sourceMaps.place(asset.name, new Uint8Array(asset.source.buffer()))
+          if (!placed) continue
+          compilation.updateAsset(asset.name, new sources.RawSource(Buffer.from(placed.wasm)))
+          compilation.emitAsset(placed.mapFileName, new sources.RawSource(Buffer.from(placed.map)))
+        }
+      })
+    })
+  }
 
   const cacheDir = (): string | null => options.cacheDir(state.root)
   const claims = (id: string): string | null => {
@@ -127,6 +182,8 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
       if (server) return { kind: 'inline', bytes: wasm }
       return inlineOrDev(file, name, wasm)
     }
+    // A server build keeps its map embedded: Node has no DevTools to fetch it.
+    if (!server) wasm = sourceMaps.detach(wasm)
     switch (meta.framework) {
       case 'vite':
       case 'rollup':
@@ -311,6 +368,7 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
             const fileName = this.getFileName(ref)
             if (!(fileName in bundle)) this.emitFile({ type: 'asset', fileName, source })
           }
+          placeSourceMaps(this, bundle)
         },
       },
     } satisfies Partial<VitePlugin>,
@@ -319,11 +377,17 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
       buildStart() {
         state.log = (message) => this.info(message)
       },
+      generateBundle(_output, bundle) {
+        placeSourceMaps(this, bundle)
+      },
     },
 
     rolldown: {
       buildStart() {
         state.log = (message) => this.info(message)
+      },
+      generateBundle(_output, bundle) {
+        placeSourceMaps(this, bundle)
       },
     },
 
@@ -332,6 +396,7 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
       const logger = compiler.getInfrastructureLogger(NAME)
       state.log = (message) => logger.info(message)
       compiler.options.module.rules.push(...webpackRules())
+      placeSourceMapsWebpack(compiler as unknown as WebpackLikeCompiler)
       compiler.hooks.shutdown.tapPromise(NAME, () => scratch.remove())
     },
 
@@ -340,6 +405,7 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
       const logger = compiler.getInfrastructureLogger(NAME)
       state.log = (message) => logger.info(message)
       compiler.options.module.rules.push(...(webpackRules() as RspackRule[]))
+      placeSourceMapsWebpack(compiler as unknown as WebpackLikeCompiler)
       compiler.hooks.shutdown.tapPromise(NAME, () => scratch.remove())
     },
 
@@ -359,11 +425,49 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
           contents: esbuildAssets.get(args.path),
           loader: 'file',
         }))
+        // esbuild has written its files (or handed them over, with `write: false`) before this runs.
+        build.onEnd(async (result) => {
+          if (!sourceMaps.any) return
+          const { outputFiles } = result
+          if (outputFiles) {
+            for (const [i, file] of [...outputFiles.entries()]) {
+              const placed = sourceMaps.place(file.path, file.contents)
+              if (!placed) continue
+              outputFiles[i] = outputFile(file.path, placed.wasm)
+              outputFiles.push(outputFile(placed.mapFileName, placed.map))
+            }
+            return
+          }
+          const options = build.initialOptions
+          const base = options.absWorkingDir ?? process.cwd()
+          const outdir = options.outdir ? resolve(base, options.outdir) : options.outfile ? dirname(resolve(base, options.outfile)) : null
+          if (outdir === null) return
+          for (const name of await readdir(outdir, { recursive: true })) {
+            const path = join(outdir, name)
+            if (!name.endsWith('.wasm')) continue
+            const placed = sourceMaps.place(path, new Uint8Array(await readFile(path)))
+            if (!placed) continue
+            await writeFile(path, placed.wasm)
+            await writeFile(placed.mapFileName, placed.map)
+          }
+        })
       },
       loader: 'js',
     },
   }
   return plugin
+}
+
+/** An esbuild output file, as `write: false` hands them over. */
+function outputFile(path: string, contents: Uint8Array): OutputFile {
+  return {
+    path,
+    contents,
+    hash: createHash('sha256').update(contents).digest('base64url').slice(0, 12),
+    get text() {
+      return new TextDecoder().decode(contents)
+    },
+  }
 }
 
 /** The asset name of a module's JSPI build: `prog.jspi.wasm` beside `prog.wasm`, as the CLI writes it. */

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { describe, expect, test } from 'vitest'
+import { compileC } from '../helpers/compile-c.js'
 import { bundlerNames, bundlers } from './bundlers.js'
 import {
   appOptions,
@@ -40,6 +41,29 @@ describe.each(bundlerNames)('%s', (name) => {
     const run = expectedResult().run
     expect(await runMain<EngineResult>(bundle)).toEqual({ engine: 'asyncify', run, paths: ['asyncify', 'jspi'] })
     expect(await runMain<EngineResult>(bundle, jspiNode)).toEqual({ engine: 'jspi', run, paths: ['asyncify', 'jspi'] })
+  })
+
+  test('with debug, each build\'s source map is a file beside its .wasm, which names it; the app still runs', async () => {
+    const dir = makeApp(`debug-${name}`, { 'app.wasm': compileC('../plugin/app.c', ['-g']) })
+    const bundle = await build(dir, 'main', { ...appOptions(), debug: true })
+    const out = dirname(bundle)
+    const maps = readdirSync(out, { recursive: true, encoding: 'utf8' }).filter((file) => file.endsWith('.wasm.map'))
+    // Each build of both modules: wasi-libc's own objects carry line tables, and app.wasm's C does too.
+    expect(maps).toHaveLength(4)
+    let withApp = 0
+    for (const map of maps) {
+      const wasm = readFileSync(join(out, map.slice(0, -'.map'.length)))
+      const [section] = WebAssembly.Module.customSections(new WebAssembly.Module(wasm), 'sourceMappingURL')
+      expect(new TextDecoder().decode(new Uint8Array(section!).subarray(1))).toBe(basename(map))
+      const json = JSON.parse(readFileSync(join(out, map), 'utf8')) as { sources: string[]; sourcesContent: string[] }
+      const index = json.sources.findIndex((source) => source.endsWith('/app.c'))
+      if (index < 0) continue
+      withApp++
+      expect(json.sourcesContent[index]).toBe(readFileSync(join(fixtures, 'app.c'), 'utf8'))
+    }
+    expect(withApp).toBe(2)
+    expect(await runMain(bundle)).toEqual(expectedResult())
+    expect(await runMain(bundle, jspiNode)).toEqual(expectedResult())
   })
 
   test('with inline, the modules are embedded and no .wasm is emitted', async () => {

@@ -6,7 +6,7 @@
  */
 import { build, type BuildOptions } from 'esbuild'
 import { existsSync, readdirSync } from 'node:fs'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import esbuildPlugin from 'unplugin-asyncify/esbuild'
 import { describe, expect, test } from 'vitest'
 import { appOptions, expectedResult, jspiNode, makeApp, runMain } from './helpers.js'
@@ -45,6 +45,22 @@ describe('esbuild assets', () => {
     const wasm = result.outputFiles!.filter((file) => file.path.endsWith('.wasm'))
     expect(wasm).toHaveLength(4)
     expect(Object.keys(result.metafile!.outputs).filter((path) => path.endsWith('.wasm'))).toHaveLength(4)
+  })
+
+  test('with debug and write: false, each source map is an output file beside its .wasm, which names it', async () => {
+    const dir = makeApp('esbuild-debug-memory')
+    const result = await build({ ...options(dir, { outdir: join(dir, 'dist'), write: false }), plugins: [esbuildPlugin({ ...appOptions(), debug: true })] })
+    expect(existsSync(join(dir, 'dist'))).toBe(false)
+    const files = new Map(result.outputFiles!.map((file) => [file.path, file]))
+    const wasm = [...files.keys()].filter((path) => path.endsWith('.wasm'))
+    expect(wasm).toHaveLength(4)
+    for (const path of wasm) {
+      const map = files.get(`${path}.map`)
+      expect(map, path).toBeDefined()
+      expect(JSON.parse(map!.text).version).toBe(3)
+      const [section] = WebAssembly.Module.customSections(new WebAssembly.Module(files.get(path)!.contents), 'sourceMappingURL')
+      expect(new TextDecoder().decode(new Uint8Array(section!).subarray(1))).toBe(basename(`${path}.map`))
+    }
   })
 
   test('publicPath addresses the builds', async () => {

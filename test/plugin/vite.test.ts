@@ -105,6 +105,8 @@ describe('vite dev server (base /sub/)', () => {
     dir = makeApp('vite-dev', {
       'not-wasm.wasm': readFileSync(join(fixtures, 'not-wasm.wasm')),
       'broken.js': "import init from './not-wasm.wasm?asyncify'\nexport default init\n",
+      'debug.wasm': compileC('../plugin/app.c', ['-g']),
+      'debug.js': "import init from './debug.wasm?asyncify'\nexport default init\n",
     })
     server = await createServer(config(dir, { base: '/sub/', server: { port: 0, host: '127.0.0.1' } }))
     await server.listen()
@@ -165,6 +167,17 @@ describe('vite dev server (base /sub/)', () => {
     expect(urls).toEqual([expect.stringMatching(/\/app\.wasm$/), expect.stringMatching(/\/app\.jspi\.wasm$/)])
     const builds = await Promise.all(urls.map(async (url) => buildOf(new Uint8Array(await (await fetch(origin + url)).arrayBuffer()))))
     expect(builds).toEqual(['asyncify', 'jspi'])
+  })
+
+  test('with debug on by default in dev, both builds are served with their source map, naming the C file', async () => {
+    for (const url of await wasmUrlsOf('debug.js', 'debug.wasm')) {
+      const bytes = new Uint8Array(await (await fetch(origin + url)).arrayBuffer())
+      const [section] = WebAssembly.Module.customSections(new WebAssembly.Module(bytes), 'sourceMappingURL')
+      const dataUrl = new TextDecoder().decode(new Uint8Array(section!)).replace(/^[^d]*/, '')
+      expect(dataUrl).toMatch(/^data:application\/json;base64,/)
+      const map = JSON.parse(Buffer.from(dataUrl.slice(dataUrl.indexOf(',') + 1), 'base64').toString('utf8')) as { sources: string[] }
+      expect(map.sources.some((source) => source.endsWith('/app.c')), url).toBe(true)
+    }
   })
 
   test('an edit reloads without Binaryen: the JSPI build is read from the bytes, the asyncified one made on its first request', async () => {
