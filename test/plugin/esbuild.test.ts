@@ -58,7 +58,7 @@ describe('esbuild assets', () => {
       const map = files.get(`${path}.map`)
       expect(map, path).toBeDefined()
       expect(JSON.parse(map!.text).version).toBe(3)
-      const [section] = WebAssembly.Module.customSections(new WebAssembly.Module(files.get(path)!.contents), 'sourceMappingURL')
+      const [section] = WebAssembly.Module.customSections(new WebAssembly.Module(files.get(path)!.contents as Uint8Array<ArrayBuffer>), 'sourceMappingURL')
       expect(new TextDecoder().decode(new Uint8Array(section!).subarray(1))).toBe(basename(`${path}.map`))
     }
   })
