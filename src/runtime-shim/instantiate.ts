@@ -2,7 +2,7 @@ import { AsyncifyDriver, type AsyncifyExports, type AsyncifyStats } from './asyn
 import { AsyncifyError, AsyncifyUnlistedImportError } from './errors.js'
 import { isThenable } from './import-depth.js'
 import { hasJspi, jspi, JspiDriver } from './jspi-driver.js'
-import { GUEST_API_MODULE, readMetadata, STACK_POINTER_IMPORT, type AsyncImportMetadata, type AsyncifyMetadata, type Signature, type WasmValueType } from './metadata.js'
+import { GUEST_API_MODULE, readMetadata, STACK_POINTER_IMPORT, type AsyncImportMetadata, type AsyncifyMetadata, type Signature, type TypeSection, type WasmValueType } from './metadata.js'
 import {
   resolveInstantiateOptions,
   type InstantiateMode,
@@ -113,8 +113,8 @@ function pickSource(source: WasmSource | WasmPaths, mode: InstantiateMode, label
 function untrampolined(label: string, what: string): AsyncifyError {
   return new AsyncifyError(
     'ASYNCIFY_UNSUPPORTED_FEATURE',
-    `${label}: ${what} has a typed reference in its signature, which the JSPI path cannot wrap yet; ` +
-      `use funcref or externref there, or run the asyncified build (mode "asyncify")`,
+    `${label}: ${what} has a typed reference in its signature, and the build does not carry the module's types ` +
+      `the JSPI path needs to wrap it; rebuild the module with this version of unplugin-asyncify`,
   )
 }
 
@@ -181,7 +181,7 @@ async function instantiateJspi(
   const trampolined: { plain: WasmFunction; suspending: WasmFunction; entry: AsyncImportMetadata }[] = []
   const wrapped = wrapImports(module, imports, metadata, label, {
     async: (fn, entry, key) => {
-      if (!canTrampoline(entry)) throw untrampolined(label, `import "${key}"`)
+      if (!canTrampoline(entry, metadata.types)) throw untrampolined(label, `import "${key}"`)
       const index = trampolined.length
       const arity = entry.params.length
       const plain = driver.asyncImport(fn, arity, placeholderFor(entry.results), key, index)
@@ -204,7 +204,7 @@ async function instantiateJspi(
       t[`w${i}`] = new jspi.Suspending(wait)
     })
     const kind = sharedPointer ? 'import, shared pointer' : 'import'
-    const trampolines = await instantiateTrampolines(kind, trampolined.map(({ entry }) => entry), { t })
+    const trampolines = await instantiateTrampolines(kind, trampolined.map(({ entry }) => entry), { t }, metadata.types)
     pointerTable = sharedPointer ? null : (trampolines.sp as WebAssembly.Table)
     trampolined.forEach(({ entry }, i) => {
       wrapped[entry.module]![entry.name] = trampolines[`f${i}`] as WasmFunction
@@ -216,13 +216,16 @@ async function instantiateJspi(
   driver.attach(memory, stackPointer, malloc, pointerTable)
 
   const exits = metadata.suspendingExports.filter((name) => typeof rawExports[name] === 'function')
-  for (const name of exits) if (!canTrampoline(metadata.exportSignatures[name]!)) throw untrampolined(label, `export "${name}"`)
+  for (const name of exits) if (!canTrampoline(metadata.exportSignatures[name]!, metadata.types)) throw untrampolined(label, `export "${name}"`)
   const exitTrampolines =
     exits.length === 0
       ? {}
-      : await instantiateTrampolines('export', exits.map((name) => metadata.exportSignatures[name]!), {
-          t: Object.fromEntries([['x', driver.exit()], ...exits.map((name, i) => [`r${i}`, rawExports[name]])]),
-        })
+      : await instantiateTrampolines(
+          'export',
+          exits.map((name) => metadata.exportSignatures[name]!),
+          { t: Object.fromEntries([['x', driver.exit()], ...exits.map((name, i) => [`r${i}`, rawExports[name]])]) },
+          metadata.types,
+        )
   const exports = wrapExports(rawExports, metadata, (name, fn) =>
     driver.suspendingExport(jspi.promising(exitTrampolines[`g${exits.indexOf(name)}`]), fn.length),
   )
@@ -334,21 +337,23 @@ function wrapExports(
 }
 
 const TRAMPOLINES = {
-  import: (signatures: Signature[]) => importTrampolines(signatures, false),
-  'import, shared pointer': (signatures: Signature[]) => importTrampolines(signatures, true),
+  import: (signatures: Signature[], types?: TypeSection) => importTrampolines(signatures, false, types),
+  'import, shared pointer': (signatures: Signature[], types?: TypeSection) => importTrampolines(signatures, true, types),
   export: exportTrampolines,
 }
 
-/** Trampoline modules depend only on their kind and signatures: each distinct set is encoded and compiled once per page. */
+/** Trampoline modules depend only on their kind and signatures (and the module's types they name): each distinct set is encoded and compiled once per page. */
 const compiled = new Map<string, Promise<WebAssembly.Module>>()
 
 async function instantiateTrampolines(
   kind: keyof typeof TRAMPOLINES,
   signatures: Signature[],
   imports: WebAssembly.Imports,
+  types: TypeSection | undefined,
 ): Promise<WebAssembly.Exports> {
-  const key = `${kind} ${JSON.stringify(signatures.map(({ params, results }) => [params, results]))}`
+  const typed = signatures.some((signature) => signature.typed)
+  const key = `${kind} ${JSON.stringify(signatures.map(({ params, results, typed }) => [params, results, typed]))}${typed ? ` ${types?.section}` : ''}`
   let module = compiled.get(key)
-  if (!module) compiled.set(key, (module = WebAssembly.compile(TRAMPOLINES[kind](signatures) as Uint8Array<ArrayBuffer>)))
+  if (!module) compiled.set(key, (module = WebAssembly.compile(TRAMPOLINES[kind](signatures, typed ? types : undefined) as Uint8Array<ArrayBuffer>)))
   return (await WebAssembly.instantiate(await module, imports)).exports
 }

@@ -30,6 +30,27 @@ export type WasmValueType = 'i32' | 'i64' | 'f32' | 'f64' | 'v128' | 'funcref' |
 export interface Signature {
   params: WasmValueType[]
   results: WasmValueType[]
+  /** In JSPI builds, for a signature with a typed reference (`'ref'` above): what a trampoline needs to name it. */
+  typed?: TypedSignature
+}
+
+/** A signature with a typed reference, as the JSPI path's trampolines write it. */
+export interface TypedSignature {
+  /** Its function type's index among the module's types. */
+  index: number
+  /** Each value type's binary encoding, in hex. */
+  params: string[]
+  results: string[]
+}
+
+/** The module's type section, which trampolines that name the module's types repeat. */
+export interface TypeSection {
+  /** Its entries (without their count), base64. */
+  section: string
+  /** Top-level entries (a recursion group is one). */
+  entries: number
+  /** Types defined (each member of a recursion group is one). */
+  count: number
 }
 
 /**
@@ -79,6 +100,8 @@ export interface AsyncifyMetadata {
    * for the error on an engine without JSPI. Null otherwise.
    */
   asyncifyUnsupported: string | null
+  /** In JSPI builds with a typed signature among their async imports and suspending exports: the module's types. */
+  types?: TypeSection
 }
 
 export function encodeMetadata(metadata: AsyncifyMetadata): Uint8Array {

@@ -37,7 +37,7 @@
  * the call returned, inside the same stack switch, and puts the C stack
  * pointer back before any other code runs.
  */
-import type { Signature, WasmValueType } from './metadata.js'
+import type { Signature, TypeSection, WasmValueType } from './metadata.js'
 import { concatBytes, encodeName, leb, section, vector } from './wasm-writer.js'
 
 /**
@@ -73,9 +73,28 @@ const VALUE_TYPE: Partial<Record<WasmValueType, number>> = {
   externref: 0x6f,
 }
 
-/** Whether a trampoline can be written for the signature (a typed reference cannot be named here). */
-export function canTrampoline(signature: Signature): boolean {
-  return [...signature.params, ...signature.results].every((type) => VALUE_TYPE[type] !== undefined)
+/** Whether a trampoline can be written for the signature: a typed reference only with the module's types (metadata `types`). */
+export function canTrampoline(signature: Signature, types: TypeSection | undefined): boolean {
+  return (signature.typed !== undefined && types !== undefined) || [...signature.params, ...signature.results].every((type) => VALUE_TYPE[type] !== undefined)
+}
+
+/** Each value type's encoding: a typed signature carries its own. */
+function encodings(signature: Signature): { params: number[][]; results: number[][] } {
+  const { typed } = signature
+  if (typed) return { params: typed.params.map(fromHex), results: typed.results.map(fromHex) }
+  const plain = (list: WasmValueType[]) => list.map((type) => [VALUE_TYPE[type]!])
+  return { params: plain(signature.params), results: plain(signature.results) }
+}
+
+function fromHex(hex: string): number[] {
+  const bytes: number[] = []
+  for (let i = 0; i < hex.length; i += 2) bytes.push(parseInt(hex.slice(i, i + 2), 16))
+  return bytes
+}
+
+/** A local that holds a value of type `encoding` from one block to another: non-null references cannot (0x64 -> 0x63). */
+function nullable(encoding: number[]): number[] {
+  return encoding[0] === REF ? [REF_NULL, ...encoding.slice(1)] : encoding
 }
 
 const LOCAL_GET = 0x20
@@ -96,30 +115,61 @@ const CATCH_ALL = 0x19
 const RETHROW = 0x09
 const END = 0x0b
 const FUNCREF = 0x70
+const REF = 0x64
+const REF_NULL = 0x63
+const REF_AS_NON_NULL = 0xd4
 
+/**
+ * The trampoline module's types: the module's own first, when a signature
+ * names them (so `(ref $t)` here is the module's `$t`), then the ones made here.
+ */
 class Types {
   private readonly indices = new Map<string, number>()
-  readonly encoded: Uint8Array[] = []
+  private readonly encoded: Uint8Array[] = []
+  private readonly module: Uint8Array
+  private readonly first: number
 
+  constructor(private readonly moduleTypes: TypeSection | undefined) {
+    this.module = moduleTypes ? fromBase64(moduleTypes.section) : new Uint8Array()
+    this.first = moduleTypes?.count ?? 0
+  }
+
+  /** The signature's type: the module's own for a typed one. */
   index(signature: Signature): number {
-    const key = `${signature.params.join(',')}>${signature.results.join(',')}`
+    return signature.typed && this.moduleTypes ? signature.typed.index : this.of(encodings(signature))
+  }
+
+  /** A function type made here. */
+  of({ params, results }: { params: number[][]; results: number[][] }): number {
+    const entry = concatBytes([0x60], vector(params), vector(results))
+    const key = entry.join(',')
     let index = this.indices.get(key)
     if (index === undefined) {
-      index = this.encoded.length
+      index = this.first + this.encoded.length
       this.indices.set(key, index)
-      const types = (list: WasmValueType[]) => vector(list.map((type) => [VALUE_TYPE[type]!]))
-      this.encoded.push(concatBytes([0x60], types(signature.params), types(signature.results)))
+      this.encoded.push(entry)
     }
     return index
   }
+
+  section(): Uint8Array {
+    return section(1, concatBytes(leb((this.moduleTypes?.entries ?? 0) + this.encoded.length), this.module, ...this.encoded))
+  }
+}
+
+function fromBase64(base64: string): Uint8Array {
+  const text = atob(base64)
+  const bytes = new Uint8Array(text.length)
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i)
+  return bytes
 }
 
 function importEntry(name: string, kind: number, description: number[]): Uint8Array {
   return concatBytes(encodeName('t'), encodeName(name), [kind], description)
 }
 
-function body(locals: WasmValueType[], code: number[]): Uint8Array {
-  const declarations = vector(locals.map((type) => [1, VALUE_TYPE[type]!]))
+function body(locals: number[][], code: number[]): Uint8Array {
+  const declarations = vector(locals.map((encoding) => [1, ...encoding]))
   const content = concatBytes(declarations, code, [END])
   return concatBytes(leb(content.length), content)
 }
@@ -127,7 +177,7 @@ function body(locals: WasmValueType[], code: number[]): Uint8Array {
 function encodeModule(types: Types, imports: Uint8Array[], functions: number[], exports: Uint8Array[], bodies: Uint8Array[]): Uint8Array {
   return concatBytes(
     [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    section(1, vector(types.encoded)),
+    types.section(),
     section(2, vector(imports)),
     section(3, vector(functions.map((type) => leb(type)))),
     section(7, vector(exports)),
@@ -144,17 +194,19 @@ function encodeModule(types: Types, imports: Uint8Array[], functions: number[], 
  * table `sp` holds its getter (slot 0) and setter (slot 1), do-nothing
  * functions until the runtime fills it.
  */
-export function importTrampolines(signatures: Signature[], sharedPointer: boolean): Uint8Array {
-  const types = new Types()
+export function importTrampolines(signatures: Signature[], sharedPointer: boolean, moduleTypes?: TypeSection): Uint8Array {
+  const types = new Types(moduleTypes)
   const getType = sharedPointer ? -1 : types.index({ params: [], results: ['i32'] })
   const setType = sharedPointer ? -1 : types.index({ params: ['i32'], results: [] })
   const resumeType = types.index({ params: ['i32', 'i32'], results: [] })
   const imports = [importEntry('m', 2, [0x00, 1]), importEntry('b', 3, [0x7f, 0])]
   if (sharedPointer) imports.push(importEntry('g', 3, [0x7f, 1]))
   signatures.forEach((signature, i) => {
-    imports.push(importEntry(`p${i}`, 0, leb(types.index(signature))))
+    // The plain call answers a placeholder (null for a reference) when a Promise came back: its results are nullable.
+    const { params, results } = encodings(signature)
+    imports.push(importEntry(`p${i}`, 0, leb(types.of({ params, results: results.map(nullable) }))))
     imports.push(importEntry(`s${i}`, 0, leb(types.index(signature))))
-    imports.push(importEntry(`w${i}`, 0, leb(types.index({ params: [], results: signature.results }))))
+    imports.push(importEntry(`w${i}`, 0, leb(types.of({ params: [], results: encodings(signature).results }))))
   })
   const [BASE, POINTER] = [0, 1]
   const plain = (i: number) => 3 * i
@@ -191,12 +243,13 @@ export function importTrampolines(signatures: Signature[], sharedPointer: boolea
     const results = signature.results.map((_, k) => first + k)
     const token = first + results.length
     const saved = token + 1
+    const resultTypes = encodings(signature).results
     const setResults = [...results].reverse().flatMap((local) => [LOCAL_SET, ...leb(local)])
-    const getResults = results.flatMap((local) => [LOCAL_GET, ...leb(local)])
+    const getResults = results.flatMap((local, k) => [LOCAL_GET, ...leb(local), ...(resultTypes[k]![0] === REF ? [REF_AS_NON_NULL] : [])])
     const saveSp = [...address, ...getSp, LOCAL_TEE, ...leb(saved), I32_STORE, 2, ...leb(CELL.savedSp * 4)]
     const resumed = [LOCAL_GET, ...leb(token), LOCAL_GET, ...leb(saved), CALL, ...leb(resume)]
     bodies.push(
-      body([...signature.results, 'i32', 'i32'], [
+      body([...resultTypes.map(nullable), [VALUE_TYPE.i32!], [VALUE_TYPE.i32!]], [
         // Predicted Promise, under a call from instance.exports at its own depth.
         ...load(CELL.predict + i),
         ...IF_EMPTY,
@@ -251,7 +304,7 @@ export function importTrampolines(signatures: Signature[], sharedPointer: boolea
   })
   return concatBytes(
     [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    section(1, vector(types.encoded)),
+    types.section(),
     section(2, vector(imports)),
     section(3, vector(functions.map((type) => leb(type)))),
     sharedPointer ? [] : section(4, vector([[FUNCREF, 0x01, 2, 2]])),
@@ -263,8 +316,8 @@ export function importTrampolines(signatures: Signature[], sharedPointer: boolea
 }
 
 /** Imports `t.x` (exit) and per signature `t.r<i>` (the real export); exports `g<i>`. */
-export function exportTrampolines(signatures: Signature[]): Uint8Array {
-  const types = new Types()
+export function exportTrampolines(signatures: Signature[], moduleTypes?: TypeSection): Uint8Array {
+  const types = new Types(moduleTypes)
   const imports = [importEntry('x', 0, leb(types.index({ params: [], results: [] })))]
   signatures.forEach((signature, i) => imports.push(importEntry(`r${i}`, 0, leb(types.index(signature)))))
   const functions: number[] = []

@@ -20,6 +20,7 @@ import {
 import { findAllocator } from './allocator.js'
 import { valueTypes, type ExportEntry } from './analyse.js'
 import type { Binaryen, BinaryenModule } from './binaryen.js'
+import { typedSignatures } from './typed-signatures.js'
 import { memoryZero, withCustomSection, withExports, withStackPointerImported, type AddedExport } from './wasm-sections.js'
 
 export interface JspiPlan {
@@ -109,12 +110,27 @@ export function emitJspi(input: Uint8Array, plan: JspiPlan, decisions: JspiDecis
   const pointer = plan.added.find((entry) => entry.name === STACK_POINTER_EXPORT)
   // The runtime's trampolines reach an imported pointer directly, where a defined one costs them two calls into another instance per suspension.
   const imported = pointer ? withStackPointerImported(input, pointer.index) : null
+  const typed = typedSignatures(input)
+  const asyncImports = decisions.asyncImports.map((entry) => {
+    const index = typed?.imports.get(`${entry.module}.${entry.name}`)
+    const signature = index === undefined ? undefined : typed!.byFunction.get(index)
+    return signature ? { ...entry, typed: signature } : entry
+  })
+  const exportSignatures = Object.fromEntries(
+    decisions.suspendingExports.map((name) => {
+      const signature = plan.signatures.get(name)!
+      const index = typed?.exports.get(name)
+      const signatureTyped = index === undefined ? undefined : typed?.byFunction.get(index)
+      return [name, signatureTyped ? { ...signature, typed: signatureTyped } : signature]
+    }),
+  )
+  const usesTypes = [...asyncImports, ...Object.values(exportSignatures)].some((signature) => signature.typed)
   const metadata: AsyncifyMetadata = {
     version: METADATA_VERSION,
     engine: 'jspi',
-    asyncImports: decisions.asyncImports,
+    asyncImports,
     suspendingExports: decisions.suspendingExports,
-    exportSignatures: Object.fromEntries(decisions.suspendingExports.map((name) => [name, plan.signatures.get(name)!])),
+    exportSignatures,
     stackSize: decisions.stackSize,
     stackPointer: plan.stackPointer,
     stackPointerImport: imported && { initial: imported.initial },
@@ -122,6 +138,7 @@ export function emitJspi(input: Uint8Array, plan: JspiPlan, decisions: JspiDecis
     malloc: plan.malloc,
     internalExports: plan.added.map((entry) => entry.name),
     asyncifyUnsupported: decisions.asyncifyUnsupported,
+    ...(usesTypes ? { types: typed!.types } : {}),
   }
   const wasm = withCustomSection(withExports(imported?.wasm ?? input, plan.added), METADATA_SECTION, encodeMetadata(metadata))
   return { wasm, metadata }

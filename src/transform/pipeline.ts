@@ -123,7 +123,9 @@ export function runPipeline(binaryen: Binaryen, input: Uint8Array, options: Reso
       try {
         asyncified = asyncifyModule(binaryen, module, bytes, options, facts, selection, stackPointer.name, lines && lineTable!.contents)
       } catch (error) {
-        if (plan === null || !(error instanceof AsyncifyError) || error.code !== 'ASYNCIFY_UNSUPPORTED_FEATURE') throw error
+        // What only Asyncify needs (a construct it can transform, a memory for its state) leaves the JSPI path.
+        const jspiRuns = error instanceof AsyncifyError && (error.code === 'ASYNCIFY_UNSUPPORTED_FEATURE' || error.code === 'ASYNCIFY_NO_MEMORY')
+        if (plan === null || !jspiRuns) throw error
         asyncifyUnsupported = error.message
       }
     }

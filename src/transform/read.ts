@@ -18,8 +18,9 @@
 import { AsyncifyError } from '../runtime-shim/errors.js'
 import { BinaryenFailure, printedText, withOutput } from './binaryen-output.js'
 import { binaryenMessage, type Binaryen, type BinaryenModule } from './binaryen.js'
-import { everyFeature, featureMask, featureNames, type FeatureName } from './features.js'
-import { customSectionNames, withoutCustomSection } from './wasm-sections.js'
+import { everyFeature, featureMask, featureNames, isFeatureName, type FeatureName } from './features.js'
+import { customSectionNames, customSectionPayloads, withoutCustomSection } from './wasm-sections.js'
+import { WasmReader } from './wasm-reader.js'
 
 export interface ReadModule {
   module: BinaryenModule
@@ -35,7 +36,7 @@ export function read(
   const { filename } = options
   const { module, warnings } = parse(binaryen, bytes, filename)
   try {
-    const declared = module.getFeatures()
+    const declared = featureMask(binaryen, declaredFeatures(bytes))
     // DWARF would describe the code before instrumentation (binaryen.js reads it as
     // opaque sections and cannot move its addresses); the name section is kept instead.
     module.runPasses(['strip-dwarf'])
@@ -78,10 +79,41 @@ export function read(
   }
 }
 
+/**
+ * The features a `target_features` section says the module uses (`+` entries
+ * Binaryen knows), as Binaryen itself would read them.
+ */
+function declaredFeatures(bytes: Uint8Array): FeatureName[] {
+  const [payload] = customSectionPayloads(bytes, 'target_features')
+  if (!payload) return []
+  const names: FeatureName[] = []
+  const reader = new WasmReader(payload)
+  try {
+    for (let n = reader.u32(); n > 0; n--) {
+      const prefix = reader.byte()
+      const name = reader.name()
+      // '+' used, '=' required; '-' disallowed.
+      if ((prefix === 0x2b || prefix === 0x3d) && isFeatureName(name)) names.push(name)
+    }
+  } catch {
+    // A damaged section declares what was read before the damage.
+  }
+  return names
+}
+
+/**
+ * Reads with every feature on (`read` then narrows them): otherwise Binaryen
+ * merges GC types whose recursion groups differ, and refuses the module.
+ * binaryen.js takes the features as a second argument its types omit.
+ */
+function readBinary(binaryen: Binaryen, bytes: Uint8Array): BinaryenModule {
+  return (binaryen.readBinary as (data: Uint8Array, features?: number) => BinaryenModule)(bytes, everyFeature(binaryen))
+}
+
 function parse(binaryen: Binaryen, bytes: Uint8Array, filename: string): ReadModule {
   let cause: string
   try {
-    return { module: withOutput(() => binaryen.readBinary(bytes)).result, warnings: [] }
+    return { module: withOutput(() => readBinary(binaryen, bytes)).result, warnings: [] }
   } catch (error) {
     // The cause ("[parse exception: ...]") is printed; the exception only says "error in parsing wasm binary".
     const printed = error instanceof BinaryenFailure ? printedText(error.output) : ''
@@ -95,7 +127,7 @@ function parse(binaryen: Binaryen, bytes: Uint8Array, filename: string): ReadMod
   if (!unnamed) throw invalid
   let module: BinaryenModule
   try {
-    module = withOutput(() => binaryen.readBinary(unnamed)).result
+    module = withOutput(() => readBinary(binaryen, unnamed)).result
   } catch {
     throw invalid
   }

@@ -164,13 +164,16 @@ describe('suspensions inside catch blocks', () => {
 })
 
 describe('inputs the transform refuses or now handles', () => {
-  it('a module with async imports and no memory is refused at build time', async () => {
+  it('a module with async imports and no memory is refused for Asyncify at build time, and built for JSPI alone in auto', async () => {
     const bytes = wat(`(module
       (import "env" "get" (func $get (result i32)))
       (func (export "run") (result i32) (call $get)))`)
-    const error = <AsyncifyError>await asyncifyWasm(bytes, { imports: ['env.get'], filename: 'm.wasm' }).catch((e: unknown) => e as AsyncifyError)
+    const error = <AsyncifyError>await asyncifyWasm(bytes, { imports: ['env.get'], filename: 'm.wasm', mode: 'asyncify' }).catch((e: unknown) => e as AsyncifyError)
     expect(error.code).toBe('ASYNCIFY_NO_MEMORY')
     expect(error.message).toMatch(/^m\.wasm: the module has no linear memory.*\(memory 1\)/)
+    const auto = await asyncifyWasm(bytes, { imports: ['env.get'], filename: 'm.wasm' })
+    expect(auto.report.paths).toEqual(['jspi'])
+    expect(auto.report.asyncifyUnsupported).toBe(error.message)
   })
 
   it('a module whose own export is named like an internal one is refused, naming the export', async () => {

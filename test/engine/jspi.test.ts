@@ -192,3 +192,71 @@ describe(jspiHere ? 'the JSPI path' : 'the JSPI path on an engine without JSPI',
     expect(asyncifyStats(instance).suspendedCalls).toBe(0)
   })
 })
+
+/*
+ * Typed references in the signatures the JSPI path wraps: a struct type in a
+ * recursion group, non-null and nullable references, as async import params
+ * and results and as a suspending export's. The trampolines repeat the
+ * module's types, so their `(ref $box)` is the module's; Asyncify cannot
+ * keep such values live across a suspension, so only JSPI runs this module.
+ */
+describe('typed references on the JSPI path', () => {
+  const boxes = wat(
+    `(module
+      (rec (type $box (struct (field i32))) (type $pair (struct (field (ref $box)) (field (ref null $box)))))
+      (import "env" "keep" (func $keep (param (ref $box)) (result (ref $box))))
+      (import "env" "maybe" (func $maybe (param i32) (result (ref null $box))))
+      (func (export "make") (param $x i32) (result (ref $box)) (struct.new $box (local.get $x)))
+      (func (export "run") (param $x i32) (result i32)
+        (local $kept (ref null $box))
+        (local.set $kept (call $keep (struct.new $box (local.get $x))))
+        (i32.add
+          (struct.get $box 0 (ref.as_non_null (local.get $kept)))
+          (if (result i32) (ref.is_null (call $maybe (local.get $x)))
+            (then (i32.const 1000))
+            (else (i32.const 0)))))
+      (func (export "wrap") (param $b (ref $box)) (result (ref $pair))
+        (struct.new $pair (call $keep (local.get $b)) (call $maybe (i32.const 1))))
+      (func (export "first") (param $p (ref $pair)) (result i32) (struct.get $box 0 (struct.get $pair 0 (local.get $p)))))`,
+    'every',
+  )
+
+  // Only JSPI runs this module: Node 20 checks its build and the error, Node 26 runs it.
+  if (!jspiHere) {
+    it('its build is for JSPI only, naming why Asyncify cannot run it, with what the trampolines need (Node 20 has no GC to run it)', async () => {
+      const result = await asyncifyWasm(boxes, { imports: ['env.keep', 'env.maybe'], filename: 'boxes.wasm' })
+      expect(result.report.paths).toEqual(['jspi'])
+      expect(result.report.asyncifyUnsupported).toMatch(/^boxes\.wasm: the module has no linear memory/)
+      expect(result.jspi!.metadata.types).toBeDefined()
+      expect(result.jspi!.metadata.asyncImports.map((entry) => entry.typed?.results)).toEqual([['6400'], ['6300']])
+    })
+    return
+  }
+
+  it('async imports and suspending exports with (ref $t) signatures suspend and return the right values', async () => {
+    const result = await asyncifyWasm(boxes, { imports: ['env.keep', 'env.maybe'] })
+    expect(result.report.paths).toEqual(['jspi'])
+    let made: (x: number) => unknown = () => null
+    const { instance } = await instantiate(result.jspi!.wasm, {
+      env: {
+        keep: (box: unknown) => later(box),
+        // A plain value some of the time: the trampoline's plain path with a typed result.
+        maybe: (x: number) => (x % 2 === 0 ? later(null) : x === 1 ? made(7) : later(made(x))),
+      },
+    })
+    const exports = instance.exports as Record<string, (...args: any[]) => any>
+    made = exports.make!
+    const results = await Promise.all([exports.run!(4), exports.run!(5), exports.run!(6)])
+    expect(results).toEqual([1004, 5, 1006])
+    const pair = await exports.wrap!(exports.make!(42))
+    expect(exports.first!(pair)).toBe(42)
+    expect(asyncifyStats(instance).suspendedCalls).toBe(0)
+  })
+
+  it('a value of the wrong type from an async import is a TypeError at the boundary, as without the runtime', async () => {
+    const result = await asyncifyWasm(boxes, { imports: ['env.keep', 'env.maybe'] })
+    const { instance } = await instantiate(result.jspi!.wasm, { env: { keep: () => later(42), maybe: () => later(null) } })
+    const error = await (instance.exports as Record<string, (x: number) => Promise<number>>).run!(1).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(TypeError)
+  })
+})
