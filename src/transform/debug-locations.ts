@@ -25,10 +25,10 @@ export interface AttachedLines {
 }
 
 /**
- * Attaches the line of each instruction of `input` to the expression Binaryen
- * read it as: `module` was read from `input`, or from `input` with functions
- * appended. Null when `input` has no
- * line tables, or a body the scanner cannot decode.
+ * Attaches the line of each instruction of `input` (from `table`, its line
+ * table) to the expression Binaryen read it as: `module` was read from
+ * `input`, or from `input` with functions appended. Null when the scanner
+ * cannot decode a body of `input`.
  */
 export function attachLineLocations(binaryen: Binaryen, module: BinaryenModule, input: Uint8Array, table: LineTable): AttachedLines | null {
   const codeStart = codeContentsStart(input)
@@ -51,14 +51,13 @@ export function attachLineLocations(binaryen: Binaryen, module: BinaryenModule, 
     return index
   }
   const result: AttachedLines = { described: 0, unmapped: [] }
-  const operands = operandTable(binaryen)
-  const constructs = new Set([binaryen.BlockId, binaryen.LoopId, binaryen.IfId, binaryen.TryId, binaryen.PopId])
+  const kinds = irKinds(binaryen)
   scanned.bodies.forEach((body, ordinal) => {
     const located = body.instructions!.map((offset) => lines.at(offset))
     if (located.every((row) => row === null)) return
     result.described++
     const fn = module.getFunctionByIndex(imported + ordinal)
-    const pairs = lineUp(binaryen, operands, constructs, binaryen.getFunctionInfo(fn).body, input, body.instructions!)
+    const pairs = lineUp(binaryen, kinds, binaryen.getFunctionInfo(fn).body, input, body.instructions!)
     if (pairs === null) {
       result.unmapped.push(binaryen.getFunctionInfo(fn).name)
       return
@@ -117,8 +116,7 @@ class Misaligned extends Error {}
  */
 function lineUp(
   binaryen: Binaryen,
-  operands: Map<number, [string[], Accepts]>,
-  CONSTRUCTS: Set<number>,
+  { operands, constructs }: IrKinds,
   body: number,
   bytes: Uint8Array,
   instructions: number[],
@@ -136,7 +134,7 @@ function lineUp(
     if (expression === 0) return
     const id = binaryen.getExpressionId(expression)
     const kind = operands.get(id)
-    if (!kind && !CONSTRUCTS.has(id)) throw new Misaligned()
+    if (!kind && !constructs.has(id)) throw new Misaligned()
     // A `pop` is Binaryen's own, for the value a `catch` receives.
     if (id === binaryen.PopId) return
     // binaryen.js has no info for some leaves (unreachable), and leaves need none.
@@ -184,9 +182,17 @@ const NUMERIC: Accepts = (op) => (op >= 0x45 && op <= 0xc4) || op === 0xfc || op
 const SIMD = one(0xfd)
 const ATOMIC = one(0xfe)
 
-/** Per expression kind (other than the constructs lineUp handles itself): operand fields in order, and its opcodes. */
-function operandTable(binaryen: Binaryen): Map<number, [string[], Accepts]> {
-  return new Map<number, [string[], Accepts]>([
+interface IrKinds {
+  /** Per expression kind other than the constructs: its operand fields in order, and its opcodes. */
+  operands: Map<number, [string[], Accepts]>
+  /** The kinds lineUp handles itself: blocks, loops, ifs, trys (and the `pop`s Binaryen adds in them). */
+  constructs: Set<number>
+}
+
+/** The expression kinds lineUp knows; any other kind means the function is not lined up. */
+function irKinds(binaryen: Binaryen): IrKinds {
+  const constructs = new Set([binaryen.BlockId, binaryen.LoopId, binaryen.IfId, binaryen.TryId, binaryen.PopId])
+  const operands = new Map<number, [string[], Accepts]>([
     [binaryen.BreakId, [['value', 'condition'], one(0x0c, 0x0d)]],
     [binaryen.SwitchId, [['value', 'condition'], one(0x0e)]],
     [binaryen.CallId, [['operands'], one(0x10, 0x12)]],
@@ -234,4 +240,5 @@ function operandTable(binaryen: Binaryen): Map<number, [string[], Accepts]> {
     [binaryen.ThrowId, [['operands'], one(0x08)]],
     [binaryen.RethrowId, [[], one(0x09)]],
   ])
+  return { operands, constructs }
 }

@@ -74,6 +74,8 @@ export function readLineTable(input: Uint8Array, filename: string, warnings: str
   const rows: LineRow[] = []
   for (const segment of decode(map.mappings)[0] ?? []) {
     const address = segment[0] - codeStart
+    // A mapping outside the code section describes no instruction.
+    if (address < 0) continue
     if (segment.length < 4) rows.push({ address, file: '', line: 0, column: 0, endSequence: false })
     else rows.push({ address, file: sources[segment[1]!] ?? '', line: segment[2]! + 1, column: segment[3]! + 1, endSequence: false })
   }

@@ -83,7 +83,7 @@ function sourceMapFor(wasm: Uint8Array, rows: readonly LineRow[]): SourceMapWith
   for (const row of rows) {
     const column = codeStart + row.address
     // One mapping per offset: the first row there, or the end of a sequence (a mapping to no source).
-    if (column === last || row.address < 0) continue
+    if (column === last) continue
     last = column
     if (row.endSequence || row.line === 0) {
       segments.push([column])
