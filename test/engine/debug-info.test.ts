@@ -6,6 +6,7 @@
  * cannot move DWARF through Asyncify), and never a wrong one. `npm test` runs
  * this file under Node 20 and Node 26 (JSPI).
  */
+import { execFileSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -156,6 +157,25 @@ describe('debug info through the transform', () => {
     }
     for (const fn of mapped.keys()) expect(truth.has(fn), fn).toBe(true)
     expect(kept / expected).toBeGreaterThan(0.9)
+  })
+
+  it('a Rust program built with -g maps the same way: each function of the asyncified build to its own lines', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'asyncify-rust-'))
+    try {
+      const out = join(dir, 'declared.wasm')
+      const source = fileURLToPath(new URL('../fixtures/rust/declared.rs', import.meta.url))
+      execFileSync('/usr/bin/rustc', ['--target', 'wasm32-unknown-unknown', '--crate-type', 'cdylib', '-C', 'opt-level=0', '-C', 'debuginfo=2', '-o', out, source])
+      const { wasm, jspi, report } = await asyncifyWasm(new Uint8Array(readFileSync(out)), { debug: true })
+      expect(report.warnings).toEqual([])
+      const truth = linesByFunction(jspi!.wasm)
+      const mapped = linesByFunction(wasm!)
+      const run = [...mapped].find(([fn]) => fn.includes('run'))
+      expect(run, 'the export run is mapped').toBeDefined()
+      expect([...run![1]].some((line) => line.startsWith('declared.rs:'))).toBe(true)
+      for (const [fn, lines] of mapped) expect([...lines].filter((line) => !truth.get(fn)?.has(line)), fn).toEqual([])
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('a function whose IR cannot be lined up with the input gets no line and is listed as unmapped', () => {
