@@ -22,6 +22,7 @@ export default defineConfig({
       'test/engine/fibers.test.ts',
       'test/engine/debug-info.test.ts',
       'test/engine/multi-memory.test.ts',
+      'test/engine/stack-rest.test.ts',
       'test/fuzz/fuzz.test.ts',
     ],
     testTimeout: 60_000,

@@ -66,6 +66,8 @@ export class JspiDriver {
   /** Calls in flight by id; ids of finished calls are reused, so the table stays small. Id 0 means "no call" in the cells. */
   private readonly calls: (Call | undefined)[] = [undefined]
   private readonly freeIds: number[] = []
+  /** Async imports by index, for the call a trampoline booked (CELL.bookedImport). */
+  private readonly importNames: string[] = []
   private stacks!: ShadowStacks
 
   constructor(
@@ -126,18 +128,23 @@ export class JspiDriver {
     const threw = () => {
       cells[CELL.threw] = 1
     }
-    const settle = (result: unknown) => {
-      try {
-        this.suspendRunning(importName)
-      } catch (error) {
-        threw()
-        throw error
+    this.importNames[index] = importName
+    const settle = (result: unknown, booked: number) => {
+      if (booked === 0) {
+        try {
+          this.suspendRunning(importName)
+        } catch (error) {
+          threw()
+          throw error
+        }
       }
+      // A native Promise first: the engine waits on it as it is, and it is the common answer.
+      if (result instanceof Promise) return result
       if (!isThenable(result)) {
         cells[CELL.predict + index] = 0
         return result
       }
-      return result instanceof Promise ? result : Promise.resolve(result)
+      return Promise.resolve(result)
     }
     return predictedImport(fn, arity, cells, settle, threw)
   }
@@ -234,9 +241,10 @@ export class JspiDriver {
     return length === 0 ? undefined : this.active[length - 1]
   }
 
-  /** Takes a call the trampolines saw resume into `active`. */
+  /** Takes a call the trampolines saw resume into `active`, after the suspension a trampoline booked, if any. */
   private sync(): void {
     const { cells } = this
+    this.takeBooked()
     const id = cells[CELL.resumed]!
     if (id === 0) return
     cells[CELL.resumed] = 0
@@ -247,6 +255,22 @@ export class JspiDriver {
     // An engine resumes a stack only from a microtask: no call runs under it.
     call.nested = false
     this.active.push(call)
+  }
+
+  /**
+   * A suspension the trampoline booked itself (trampolines.ts): the call
+   * stayed counted as suspended and the pointer went where it rests; what the
+   * books still lack is where its frames end and the import it waits at.
+   */
+  private takeBooked(): void {
+    const { cells } = this
+    const id = cells[CELL.booked]!
+    if (id === 0) return
+    cells[CELL.booked] = 0
+    const call = this.calls[id]!
+    call.sp = cells[CELL.bookedSp]! >>> 0
+    call.suspendedAt = this.importNames[cells[CELL.bookedImport]!]!
+    call.nested = false
   }
 
   /** The innermost call (its id and depth) into the cells, for the trampolines' predicted path. */
@@ -264,23 +288,28 @@ export class JspiDriver {
    */
   private suspendRunning(importName: string | null): void {
     const { cells } = this
+    this.takeBooked()
     const resumed = cells[CELL.resumed]!
     let call: Call
+    const live = cells[CELL.savedSp]! >>> 0
     if (resumed !== 0 && this.active.length === 0) {
       // It resumed and suspends again with nothing in between: it stays
-      // counted as suspended and is never listed (the common loop of awaits).
+      // counted as suspended and is never listed (the common loop of awaits),
+      // and its pointer is put back as a trampoline that books it does.
       call = this.calls[resumed]!
       if (importName !== null && cells[CELL.currentDepth] !== this.imports.current) throw suspendOutsideCall(this.label, importName)
       cells[CELL.resumed] = 0
       call.nested = false
+      if (importName !== null) call.suspendedAt = importName
+      this.stacks.park(call, live, cells[CELL.restSp]! >>> 0, cells[CELL.resumeSp]! >>> 0)
     } else {
       call = importName === null ? this.innermost()! : this.callOf(importName)
       this.active.pop()
       call.suspended = true
       this.suspended++
+      if (importName !== null) call.suspendedAt = importName
+      this.stacks.leave(call, call.outerSp, call.nested, false, live)
     }
-    if (importName !== null) call.suspendedAt = importName
-    this.stacks.leave(call, call.outerSp, call.nested, false, cells[CELL.savedSp]! >>> 0)
     this.publish()
   }
 

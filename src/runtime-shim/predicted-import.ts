@@ -8,24 +8,31 @@
  * countedImport cost 1.18x raw JSPI alone and 1.29x beside an Asyncify instance.
  */
 import type { WasmFunction } from './invoke.js'
+import { CELL } from './trampolines.js'
 
 /**
  * Wraps `fn` (of `arity` parameters; null or more than 4 takes a rest
- * parameter) the way countedImport does: `count[0]` holds the imports
- * running; `settle` turns the result into what the engine waits for;
- * `threw` runs before a synchronous exception goes on to wasm.
+ * parameter) the way countedImport does: `cells[0]` holds the imports
+ * running; `settle` turns the result into what the engine waits for, told
+ * whether the trampoline booked the suspension itself (CELL.skip, read and
+ * cleared before `fn` runs, which may enter wasm again); `threw` runs before
+ * a synchronous exception goes on to wasm.
  */
+const SKIP = CELL.skip
+
 export function predictedImport(
   fn: WasmFunction,
   arity: number | null,
-  count: Int32Array,
-  settle: (result: unknown) => unknown,
+  cells: Int32Array,
+  settle: (result: unknown, booked: number) => unknown,
   threw: () => void,
 ): WasmFunction {
   switch (arity) {
     case 0:
       return () => {
-        count[0]! += 1
+        const booked = cells[SKIP]!
+        if (booked !== 0) cells[SKIP] = 0
+        cells[0]! += 1
         let result: unknown
         try {
           result = fn()
@@ -33,13 +40,15 @@ export function predictedImport(
           threw()
           throw error
         } finally {
-          count[0]! -= 1
+          cells[0]! -= 1
         }
-        return settle(result)
+        return settle(result, booked)
       }
     case 1:
       return (a) => {
-        count[0]! += 1
+        const booked = cells[SKIP]!
+        if (booked !== 0) cells[SKIP] = 0
+        cells[0]! += 1
         let result: unknown
         try {
           result = fn(a)
@@ -47,13 +56,15 @@ export function predictedImport(
           threw()
           throw error
         } finally {
-          count[0]! -= 1
+          cells[0]! -= 1
         }
-        return settle(result)
+        return settle(result, booked)
       }
     case 2:
       return (a, b) => {
-        count[0]! += 1
+        const booked = cells[SKIP]!
+        if (booked !== 0) cells[SKIP] = 0
+        cells[0]! += 1
         let result: unknown
         try {
           result = fn(a, b)
@@ -61,13 +72,15 @@ export function predictedImport(
           threw()
           throw error
         } finally {
-          count[0]! -= 1
+          cells[0]! -= 1
         }
-        return settle(result)
+        return settle(result, booked)
       }
     case 3:
       return (a, b, c) => {
-        count[0]! += 1
+        const booked = cells[SKIP]!
+        if (booked !== 0) cells[SKIP] = 0
+        cells[0]! += 1
         let result: unknown
         try {
           result = fn(a, b, c)
@@ -75,13 +88,15 @@ export function predictedImport(
           threw()
           throw error
         } finally {
-          count[0]! -= 1
+          cells[0]! -= 1
         }
-        return settle(result)
+        return settle(result, booked)
       }
     case 4:
       return (a, b, c, d) => {
-        count[0]! += 1
+        const booked = cells[SKIP]!
+        if (booked !== 0) cells[SKIP] = 0
+        cells[0]! += 1
         let result: unknown
         try {
           result = fn(a, b, c, d)
@@ -89,13 +104,15 @@ export function predictedImport(
           threw()
           throw error
         } finally {
-          count[0]! -= 1
+          cells[0]! -= 1
         }
-        return settle(result)
+        return settle(result, booked)
       }
     default:
       return (...args) => {
-        count[0]! += 1
+        const booked = cells[SKIP]!
+        if (booked !== 0) cells[SKIP] = 0
+        cells[0]! += 1
         let result: unknown
         try {
           result = fn(...args)
@@ -103,9 +120,9 @@ export function predictedImport(
           threw()
           throw error
         } finally {
-          count[0]! -= 1
+          cells[0]! -= 1
         }
-        return settle(result)
+        return settle(result, booked)
       }
   }
 }

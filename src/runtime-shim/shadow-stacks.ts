@@ -94,6 +94,19 @@ export class ShadowStacks {
     if (target !== now) sp.set(target)
   }
 
+  /**
+   * A call that resumed and suspends again with nothing in between: its frames
+   * end at `live`, and the pointer goes back to `rest`, where it rested when
+   * the call resumed, unless it rested on the call's own frames (`resumedAt`,
+   * the value the call resumed with). The import trampolines do the same in
+   * wasm for the suspensions they book (trampolines.ts).
+   */
+  park(user: StackUser, live: number, rest: number, resumedAt: number): void {
+    if (!this.pointer) return
+    user.sp = live
+    if (rest !== resumedAt) this.pointer.set(rest)
+  }
+
   /** A call that will never run again gives back its stack. */
   release(user: StackUser): void {
     if (user.stack === MAIN) this.mainHolder = null

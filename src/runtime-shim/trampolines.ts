@@ -32,13 +32,23 @@
  * JavaScript (the import itself threw, or the driver refused) is not a
  * suspension: the JS side sets `threw` and the trampoline rethrows at once.
  *
+ * Booked in wasm. A call that resumed and suspends again with nothing in
+ * between (no other call, no JS that entered the driver: the common loop of
+ * awaits) is booked by the trampoline itself: the pointer goes back to where
+ * it rested when the call resumed, unless the call's own frames are what it
+ * rested on (the call holds the program's stack), and the call is noted in
+ * `booked`, which the driver reads the next time it needs its books (the
+ * same call may be booked again meanwhile: the latest suspension is what
+ * counts). Only one call waits there at a time; another call's suspension is
+ * booked by the JS side as before, which first takes the waiting one in.
+ *
  * Export trampolines. Each suspending export is wrapped in a wasm function
  * that calls it and then calls `exit`: the driver learns synchronously that
  * the call returned, inside the same stack switch, and puts the C stack
  * pointer back before any other code runs.
  */
 import type { Signature, TypeSection, WasmValueType } from './metadata.js'
-import { concatBytes, encodeName, leb, section, vector } from './wasm-writer.js'
+import { concatBytes, encodeName, leb, section, sleb, vector } from './wasm-writer.js'
 
 /**
  * The cells the import trampolines share with the JSPI driver (indices into
@@ -59,8 +69,21 @@ export const CELL = {
   threw: 5,
   /** The stack pointer's value at the suspension the trampoline is making. */
   savedSp: 6,
+  /**
+   * A suspension the trampoline booked itself (see "Booked in wasm" above):
+   * the call's id (0: none waiting for the driver), the import it suspended
+   * at, and the pointer value its frames end at.
+   */
+  booked: 7,
+  bookedImport: 8,
+  bookedSp: 9,
+  /** Set by the trampoline for the Suspending import's JS when it booked the suspension; read and cleared there. */
+  skip: 10,
+  /** At the last resume: the pointer's value then (where it rests while no call runs), and the value the call resumed with. */
+  restSp: 11,
+  resumeSp: 12,
   /** Then one per async import: 1 while it is predicted to return a Promise. */
-  predict: 7,
+  predict: 13,
 } as const
 
 const VALUE_TYPE: Partial<Record<WasmValueType, number>> = {
@@ -105,7 +128,11 @@ const GLOBAL_SET = 0x24
 const I32_CONST = 0x41
 const I32_LOAD = 0x28
 const I32_STORE = 0x36
+const I32_EQZ = 0x45
 const I32_EQ = 0x46
+const I32_NE = 0x47
+const I32_AND = 0x71
+const I32_OR = 0x72
 const CALL = 0x10
 const CALL_INDIRECT = 0x11
 const RETURN = 0x0f
@@ -228,6 +255,8 @@ export function importTrampolines(signatures: Signature[], sharedPointer: boolea
     ...(sharedPointer ? [] : [body([], [I32_CONST, 0]), body([], [])]),
     // resume(token, saved): the pointer back to the call's, and the call recorded as running.
     body([], [
+      ...store(CELL.restSp, getSp),
+      ...store(CELL.resumeSp, [LOCAL_GET, 1]),
       ...setSp([LOCAL_GET, 1]),
       ...store(CELL.current, [LOCAL_GET, 0]),
       ...store(CELL.currentDepth, load(CELL.depth)),
@@ -261,6 +290,32 @@ export function importTrampolines(signatures: Signature[], sharedPointer: boolea
         I32_EQ,
         ...IF_EMPTY,
         ...saveSp,
+        // Booked in wasm: it resumed and nothing ran since, and no other booked call waits.
+        ...load(CELL.resumed),
+        LOCAL_GET, ...leb(token),
+        I32_EQ,
+        ...load(CELL.booked),
+        I32_EQZ,
+        ...load(CELL.booked),
+        LOCAL_GET, ...leb(token),
+        I32_EQ,
+        I32_OR,
+        I32_AND,
+        ...IF_EMPTY,
+        ...load(CELL.restSp),
+        ...load(CELL.resumeSp),
+        I32_NE,
+        ...IF_EMPTY,
+        ...setSp(load(CELL.restSp)),
+        END,
+        ...store(CELL.bookedSp, [LOCAL_GET, ...leb(saved)]),
+        ...store(CELL.bookedImport, [I32_CONST, ...sleb(i)]),
+        ...store(CELL.booked, [LOCAL_GET, ...leb(token)]),
+        ...store(CELL.resumed, [I32_CONST, 0]),
+        // No call runs now; the gate reads currentDepth only under a call.
+        ...store(CELL.current, [I32_CONST, 0]),
+        ...store(CELL.skip, [I32_CONST, 1]),
+        END,
         ...TRY_EMPTY,
         ...params,
         CALL, ...leb(suspending(i)),

@@ -11,6 +11,17 @@ export function leb(value: number): number[] {
   return out
 }
 
+/** A non-negative `i32.const` immediate: a signed LEB, so bit 6 of the last byte must be clear. */
+export function sleb(value: number): number[] {
+  const out: number[] = []
+  for (;;) {
+    const byte = value & 0x7f
+    value = Math.floor(value / 128)
+    if (value === 0 && !(byte & 0x40)) return [...out, byte]
+    out.push(byte | 0x80)
+  }
+}
+
 export function encodeName(text: string): Uint8Array {
   const utf8 = new TextEncoder().encode(text)
   return concatBytes(leb(utf8.length), utf8)
