@@ -8,6 +8,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs'
 import { dirname, isAbsolute, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { decode } from '@jridgewell/sourcemap-codec'
 import { dwarfSections, readLineRows, type LineRow } from './dwarf-lines.js'
 import { WasmReader } from './wasm-reader.js'
@@ -19,6 +20,9 @@ export interface LineTable {
   /** Sources the input's map carried, by path: they need not exist where the build runs. */
   contents: Map<string, string>
 }
+
+/** A URL's scheme: two letters or more, since `C:` starts a Windows path. */
+const URL_SCHEME = /^[a-z][a-z0-9+.-]+:/i
 
 /** The custom section that holds a module's source map URL. */
 export const SOURCE_MAPPING_URL = 'sourceMappingURL'
@@ -45,10 +49,10 @@ export function readLineTable(input: Uint8Array, filename: string, warnings: str
     const body = url.slice(comma + 1)
     text = url.slice(0, comma).endsWith(';base64') ? Buffer.from(body, 'base64').toString('utf8') : decodeURIComponent(body)
     base = dirname(resolve(filename))
-  } else if (/^[a-z][a-z0-9+.-]*:/i.test(url) && !url.startsWith('file:')) {
+  } else if (URL_SCHEME.test(url) && !url.startsWith('file:')) {
     return problem('is a URL the transform cannot read; put the map beside the .wasm file and name it by a relative path')
   } else {
-    const path = url.startsWith('file:') ? new URL(url).pathname : isAbsolute(url) ? url : resolve(dirname(resolve(filename)), url)
+    const path = url.startsWith('file:') ? fileURLToPath(url) : isAbsolute(url) ? url : resolve(dirname(resolve(filename)), url)
     if (!existsSync(path)) return problem(`was not found at ${path}; keep the .map file beside the .wasm file`)
     text = readFileSync(path, 'utf8')
     base = dirname(path)
@@ -63,7 +67,7 @@ export function readLineTable(input: Uint8Array, filename: string, warnings: str
   const root = typeof map.sourceRoot === 'string' ? map.sourceRoot : ''
   const sources = (map.sources as unknown[]).map((source) => {
     const path = `${root}${String(source)}`
-    return isAbsolute(path) || /^[a-z][a-z0-9+.-]*:/i.test(path) ? path : resolve(base, path)
+    return isAbsolute(path) || URL_SCHEME.test(path) ? path : resolve(base, path)
   })
   const contents = new Map<string, string>()
   const carried = Array.isArray(map.sourcesContent) ? (map.sourcesContent as unknown[]) : []
