@@ -182,12 +182,13 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
       if (server) return { kind: 'inline', bytes: wasm }
       return inlineOrDev(file, name, wasm)
     }
-    // A server build keeps its map embedded: Node has no DevTools to fetch it.
-    if (!server) wasm = sourceMaps.detach(wasm)
+    // An emitted build ships its map as a file beside it (source-map-assets.ts); a server
+    // build and an inlined one keep it embedded: Node has no DevTools, and inline bytes no URL.
     switch (meta.framework) {
       case 'vite':
       case 'rollup':
       case 'rolldown': {
+        if (!server) wasm = sourceMaps.detach(wasm)
         const ref = rollup!.emitFile({ type: 'asset', name, source: wasm })
         if (server) serverAssets.set(ref, wasm)
         return { kind: 'url', expression: `import.meta.ROLLUP_FILE_URL_${ref}`, relative: true }
@@ -197,6 +198,7 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
         // webpack and Rspack turn this into a hashed asset themselves, with publicPath and worker support.
         const cache = cacheDir()
         const dir = cache === null ? await scratch.path() : join(cache, 'assets')
+        wasm = sourceMaps.detach(wasm)
         const path = await writeAsset(dir, hashedName(name, wasm), wasm)
         return { kind: 'url', expression: `new URL(${JSON.stringify(path)}, import.meta.url)`, relative: false }
       }
@@ -206,7 +208,7 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
         if (!build.outdir && !build.outfile) return { kind: 'inline', bytes: wasm }
         // Its `[name]` in `assetNames` comes from this path.
         const path = join(dirname(file), name)
-        esbuildAssets.set(path, wasm)
+        esbuildAssets.set(path, sourceMaps.detach(wasm))
         return { kind: 'import', specifier: `${ESBUILD_ASSET}${path}` }
       }
       default:

@@ -63,6 +63,19 @@ describe('esbuild assets', () => {
     }
   })
 
+  test('with debug and no output directory, the builds are inlined with their source maps embedded', async () => {
+    const dir = makeApp('esbuild-debug-inline')
+    const result = await build({ ...options(dir, { write: false }), plugins: [esbuildPlugin({ ...appOptions(), debug: true })] })
+    const code = result.outputFiles![0]!.text
+    // Each inlined build: base64 that starts with "\0asm".
+    const inlined = [...code.matchAll(/"(AGFzbQ[A-Za-z0-9+/=]+)"/g)].map(([, base64]) => new Uint8Array(Buffer.from(base64!, 'base64')))
+    expect(inlined).toHaveLength(4)
+    for (const bytes of inlined) {
+      const [section] = WebAssembly.Module.customSections(new WebAssembly.Module(bytes), 'sourceMappingURL')
+      expect(new TextDecoder().decode(new Uint8Array(section!))).toContain('data:application/json;base64,')
+    }
+  })
+
   test('publicPath addresses the builds', async () => {
     const dir = makeApp('esbuild-public')
     const result = await build(options(dir, { outdir: join(dir, 'dist'), publicPath: 'https://cdn.example/app', write: false }))
