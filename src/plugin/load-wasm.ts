@@ -11,6 +11,9 @@
 import { instantiate, type AsyncifiedInstance, type AsyncImports, type InstantiateOptions } from '../runtime-shim/index.js'
 import type { WasmSource } from '../runtime-shim/instantiate.js'
 
+/** A build inlined as base64 (option `inline`). */
+export { fromBase64 } from '../runtime-shim/wasm-writer.js'
+
 export type Instance = AsyncifiedInstance['instance']
 
 /** The builds a module has, each made on demand. */
@@ -45,12 +48,4 @@ export function fromUrl(url: string | URL, base: string | undefined): WasmSource
     .getBuiltinModule('fs')
     .promises.readFile(location)
     .then((bytes) => new Response(bytes, { headers: { 'Content-Type': 'application/wasm' } }))
-}
-
-/** A build inlined as base64 (option `inline`). */
-export function fromBase64(base64: string): Uint8Array {
-  const text = atob(base64)
-  const bytes = new Uint8Array(text.length)
-  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i)
-  return bytes
 }

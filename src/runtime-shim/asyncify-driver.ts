@@ -502,8 +502,6 @@ export class AsyncifyDriver {
     call.context = null
   }
 
-
-
   private leave(call: Call, outerSp: number, done: boolean): void {
     this.stacks.leave(call, outerSp, this.active.length > 0, done)
   }

@@ -288,11 +288,12 @@ export class JspiDriver {
    */
   private suspendRunning(importName: string | null): void {
     const { cells } = this
-    this.takeBooked()
     const resumed = cells[CELL.resumed]!
     let call: Call
     const live = cells[CELL.savedSp]! >>> 0
     if (resumed !== 0 && this.active.length === 0) {
+      // The books are not read through sync here: take a booked call in first.
+      this.takeBooked()
       // It resumed and suspends again with nothing in between: it stays
       // counted as suspended and is never listed (the common loop of awaits),
       // and its pointer is put back as a trampoline that books it does.
@@ -300,16 +301,15 @@ export class JspiDriver {
       if (importName !== null && cells[CELL.currentDepth] !== this.imports.current) throw suspendOutsideCall(this.label, importName)
       cells[CELL.resumed] = 0
       call.nested = false
-      if (importName !== null) call.suspendedAt = importName
       this.stacks.park(call, live, cells[CELL.restSp]! >>> 0, cells[CELL.resumeSp]! >>> 0)
     } else {
       call = importName === null ? this.innermost()! : this.callOf(importName)
       this.active.pop()
       call.suspended = true
       this.suspended++
-      if (importName !== null) call.suspendedAt = importName
       this.stacks.leave(call, call.outerSp, call.nested, false, live)
     }
+    if (importName !== null) call.suspendedAt = importName
     this.publish()
   }
 

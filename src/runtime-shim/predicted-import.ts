@@ -10,6 +10,8 @@
 import type { WasmFunction } from './invoke.js'
 import { CELL } from './trampolines.js'
 
+const SKIP = CELL.skip
+
 /**
  * Wraps `fn` (of `arity` parameters; null or more than 4 takes a rest
  * parameter) the way countedImport does: `cells[0]` holds the imports
@@ -18,8 +20,6 @@ import { CELL } from './trampolines.js'
  * cleared before `fn` runs, which may enter wasm again); `threw` runs before
  * a synchronous exception goes on to wasm.
  */
-const SKIP = CELL.skip
-
 export function predictedImport(
   fn: WasmFunction,
   arity: number | null,

@@ -48,7 +48,7 @@
  * pointer back before any other code runs.
  */
 import type { Signature, TypeSection, WasmValueType } from './metadata.js'
-import { concatBytes, encodeName, leb, section, sleb, vector } from './wasm-writer.js'
+import { concatBytes, encodeName, fromBase64, leb, section, sleb, vector } from './wasm-writer.js'
 
 /**
  * The cells the import trampolines share with the JSPI driver (indices into
@@ -184,13 +184,6 @@ class Types {
   }
 }
 
-function fromBase64(base64: string): Uint8Array {
-  const text = atob(base64)
-  const bytes = new Uint8Array(text.length)
-  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i)
-  return bytes
-}
-
 function importEntry(name: string, kind: number, description: number[]): Uint8Array {
   return concatBytes(encodeName('t'), encodeName(name), [kind], description)
 }
@@ -233,7 +226,7 @@ export function importTrampolines(signatures: Signature[], sharedPointer: boolea
     const { params, results } = encodings(signature)
     imports.push(importEntry(`p${i}`, 0, leb(types.of({ params, results: results.map(nullable) }))))
     imports.push(importEntry(`s${i}`, 0, leb(types.index(signature))))
-    imports.push(importEntry(`w${i}`, 0, leb(types.of({ params: [], results: encodings(signature).results }))))
+    imports.push(importEntry(`w${i}`, 0, leb(types.of({ params: [], results }))))
   })
   const [BASE, POINTER] = [0, 1]
   const plain = (i: number) => 3 * i

@@ -22,6 +22,14 @@ export function sleb(value: number): number[] {
   }
 }
 
+/** Bytes from base64, without Node's Buffer (this code runs in browsers too). */
+export function fromBase64(base64: string): Uint8Array {
+  const text = atob(base64)
+  const bytes = new Uint8Array(text.length)
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i)
+  return bytes
+}
+
 export function encodeName(text: string): Uint8Array {
   const utf8 = new TextEncoder().encode(text)
   return concatBytes(leb(utf8.length), utf8)

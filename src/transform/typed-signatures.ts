@@ -58,13 +58,10 @@ function read(bytes: Uint8Array): TypedSignatures | null {
       types = { section: Buffer.from(bytes.subarray(payloadStart, end)).toString('base64'), entries, count }
     } else if (id === 2) {
       for (let n = reader.u32(); n > 0; n--) {
-        const module = reader.name()
-        const name = reader.name()
-        if (bytes[reader.offset] === 0x00) {
-          reader.offset++
-          imports.set(`${module}.${name}`, functionTypes.length)
-          functionTypes.push(reader.u32())
-        } else skipImportDescription(reader)
+        const { module, name, kind, type } = reader.importEntry()
+        if (kind !== 0) continue
+        imports.set(`${module}.${name}`, functionTypes.length)
+        functionTypes.push(type)
       }
     } else if (id === 3) {
       for (let n = reader.u32(); n > 0; n--) functionTypes.push(reader.u32())
@@ -85,15 +82,6 @@ function read(bytes: Uint8Array): TypedSignatures | null {
     if (signature) byFunction.set(fn, { index, ...signature })
   })
   return { types, byFunction, imports, exports }
-}
-
-function skipImportDescription(reader: WasmReader): void {
-  const kind = reader.byte()
-  if (kind === 1) reader.table()
-  else if (kind === 2) reader.limits()
-  else if (kind === 3) reader.global()
-  else if (kind === 4) reader.tag()
-  else throw new Error(`import kind ${kind}`)
 }
 
 /** A function type with a typed reference: its params' and results' encodings (hex); null for any other type. */

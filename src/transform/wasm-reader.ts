@@ -107,18 +107,22 @@ export class WasmReader {
     this.u32()
   }
 
-  /** One entry of the import section: its names and kind (0 function ... 4 tag), its description skipped. */
-  importEntry(): { module: string; name: string; kind: number } {
+  /**
+   * One entry of the import section: its names, kind (0 function ... 4 tag)
+   * and, for a function, its type index (else -1); the rest of its description skipped.
+   */
+  importEntry(): { module: string; name: string; kind: number; type: number } {
     const module = this.name()
     const name = this.name()
     const kind = this.byte()
-    if (kind === 0) this.u32()
+    let type = -1
+    if (kind === 0) type = this.u32()
     else if (kind === 1) this.table()
     else if (kind === 2) this.limits()
     else if (kind === 3) this.global()
     else if (kind === 4) this.tag()
     else throw new Error(`unknown import kind 0x${kind.toString(16)}`)
-    return { module, name, kind }
+    return { module, name, kind, type }
   }
 
   /** Skips a constant expression: its immediates may contain 0x0b, so each opcode is decoded. */
