@@ -23,6 +23,7 @@ export default defineConfig({
       'test/engine/debug-info.test.ts',
       'test/engine/multi-memory.test.ts',
       'test/engine/stack-rest.test.ts',
+      'test/engine/stack-moved.test.ts',
       'test/fuzz/fuzz.test.ts',
     ],
     testTimeout: 60_000,

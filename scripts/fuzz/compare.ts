@@ -45,7 +45,7 @@ export interface CompareContext {
   usesMalloc: boolean
   /** The module has a C stack pointer the runtime manages. */
   hasStackPointer: boolean
-  /** Exports the runtime wraps (and whose exceptions reset the C stack pointer). */
+  /** Exports the runtime wraps (which put the C stack pointer back when they return or throw). */
   suspendingExports: string[]
   state: FuzzCase['state']
 }

@@ -49,12 +49,14 @@ export interface Target {
   /** What an import returns for `answer`; `effects` stores the answer's values when it settles. */
   deliver(answer: Answer, signature: Signature, effects: () => void): unknown
   /**
-   * Exports whose exceptions put the C stack pointer (clang's `__stack_pointer`,
-   * when exported) back to its value at entry, as the runtime does for the
-   * exports it wraps; without it, an exception leaves the pointer where the
-   * unwinding left it, below the abandoned frames.
+   * Exports that put the C stack pointer (clang's `__stack_pointer`, when
+   * exported) back to its value at entry when they return or throw, as the
+   * runtime does for the exports it wraps; without it, an exception leaves
+   * the pointer where the unwinding left it, below the abandoned frames, and
+   * frames an import's JavaScript left behind stay when a frameless export
+   * returns.
    */
-  resetStackOnThrow?: ReadonlySet<string>
+  resetStackOnExit?: ReadonlySet<string>
 }
 
 const PAGE = 65536
@@ -94,9 +96,12 @@ export async function observe(fuzzCase: FuzzCase, signatures: ModuleSignatures, 
   /** Calls an export; the outcome is text, or a Promise of it when the export returned a thenable. */
   const invoke = (name: string, args: string[]): string | Promise<string> => {
     const signature = signatures.exports.get(name)!
-    const describe = (value: unknown) => `returned ${encodeResults(signature.results, value)}`
-    const stackPointer = target.resetStackOnThrow?.has(name) ? (exports[STACK_POINTER] as WebAssembly.Global | undefined) : undefined
+    const stackPointer = target.resetStackOnExit?.has(name) ? (exports[STACK_POINTER] as WebAssembly.Global | undefined) : undefined
     const entry = stackPointer?.value
+    const describe = (value: unknown) => {
+      if (stackPointer) stackPointer.value = entry
+      return `returned ${encodeResults(signature.results, value)}`
+    }
     const threw = (error: unknown) => {
       if (stackPointer) stackPointer.value = entry
       return `threw ${describeError(error)}`

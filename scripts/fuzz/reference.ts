@@ -10,8 +10,8 @@ import type { ModuleSignatures } from './signatures.js'
  *   - `reservedPages` are the pages the runtime grew for itself while
  *     instantiating the asyncified module; the reference grows as many right
  *     after instantiation, so the program sees the same `memory.size`;
- *   - when an exception leaves one of the `suspendingExports` (which the
- *     runtime wraps), the C stack pointer goes back to its value at entry.
+ *   - when one of the `suspendingExports` (which the runtime wraps) returns
+ *     or throws, the C stack pointer goes back to its value at entry.
  */
 export function runReference(
   wasm: Uint8Array,
@@ -21,7 +21,7 @@ export function runReference(
   suspendingExports: string[],
 ): Promise<Observation> {
   return observe(fuzzCase, signatures, {
-    resetStackOnThrow: new Set(suspendingExports),
+    resetStackOnExit: new Set(suspendingExports),
     async instantiate(imports) {
       const instance = await WebAssembly.instantiate(await WebAssembly.compile(wasm as BufferSource), imports)
       const memory = signatures.memoryExport ? (instance.exports[signatures.memoryExport] as WebAssembly.Memory) : null

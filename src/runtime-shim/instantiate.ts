@@ -198,6 +198,7 @@ async function instantiateJspi(
     const t: WebAssembly.ModuleImports = { m: driver.block.memory, b: new WebAssembly.Global({ value: 'i32' }, driver.block.base) }
     if (sharedPointer) t.g = sharedPointer
     const wait = driver.wait()
+    t.f = driver.resumeAt()
     trampolined.forEach(({ plain, suspending }, i) => {
       t[`p${i}`] = plain
       t[`s${i}`] = new jspi.Suspending(suspending)

@@ -40,6 +40,8 @@ interface Call extends StackUser {
   suspended: boolean
   /** Returned or threw: its stack and id are given back. */
   done: boolean
+  /** The pointer value to resume with when its import moved the pointer (CELL.fixes), else UNASSIGNED. */
+  resumeAt: number
 }
 
 /** The JSPI part of the WebAssembly namespace (not yet in TypeScript's DOM types). */
@@ -69,6 +71,8 @@ export class JspiDriver {
   /** Async imports by index, for the call a trampoline booked (CELL.bookedImport). */
   private readonly importNames: string[] = []
   private stacks!: ShadowStacks
+  /** The C stack pointer's wasm getter (signed), or null when the runtime does not manage one. */
+  private readPointer: (() => number) | null = null
 
   constructor(
     private readonly label: string,
@@ -94,6 +98,7 @@ export class JspiDriver {
     const owned = new OwnedMemory(this.label, memory, malloc)
     owned.reserveAtInstantiation(0, stackPointer ? this.shadowStackSize : 0)
     const pointer: I32Global | null = stackPointer && i32Global(stackPointer)
+    this.readPointer = pointer && pointer.wasm.get
     if (pointer && pointerTable) {
       pointerTable.set(0, pointer.wasm.get)
       pointerTable.set(1, pointer.wasm.set)
@@ -131,8 +136,14 @@ export class JspiDriver {
     this.importNames[index] = importName
     const settle = (result: unknown, booked: number) => {
       if (booked === 0) {
+        // Where the call's frames end: the user's function may have entered wasm and left the pointer moved
+        // (trampolines.ts). A call it entered that suspended saved its own pointer in the cell since: on a
+        // stack of its own, so the values differ and the call resumes at `live`, which is right either way.
+        const saved = cells[CELL.savedSp]!
+        const read = this.readPointer
+        const live = read === null ? saved : read()
         try {
-          this.suspendRunning(importName)
+          this.suspendRunning(importName, live >>> 0, saved >>> 0)
         } catch (error) {
           threw()
           throw error
@@ -154,7 +165,8 @@ export class JspiDriver {
     return () => {
       const pending = this.pending!
       this.pending = null
-      this.suspendRunning(null)
+      const live = this.cells[CELL.savedSp]! >>> 0
+      this.suspendRunning(null, live, live)
       // The engine settles a Promise itself; another thenable is adopted the way `await` would.
       return pending instanceof Promise ? pending : Promise.resolve(pending)
     }
@@ -169,6 +181,18 @@ export class JspiDriver {
         return result
       },
     })
+  }
+
+  /** `t.f` of the import trampolines: the value a call resumes with, given the one its trampoline saved (see CELL.fixes). */
+  resumeAt(): (id: number, saved: number) => number {
+    return (id, saved) => {
+      const call = this.calls[id]
+      if (call === undefined || call.resumeAt === UNASSIGNED) return saved
+      const at = call.resumeAt
+      call.resumeAt = UNASSIGNED
+      this.cells[CELL.fixes]! -= 1
+      return at | 0
+    }
   }
 
   /** Called by an export trampoline when the export returned. */
@@ -195,6 +219,7 @@ export class JspiDriver {
         suspendedAt: '',
         suspended: false,
         done: false,
+        resumeAt: UNASSIGNED,
       }
       this.calls[call.id] = call
       this.sync()
@@ -261,6 +286,11 @@ export class JspiDriver {
    * A suspension the trampoline booked itself (trampolines.ts): the call
    * stayed counted as suspended and the pointer went where it rests; what the
    * books still lack is where its frames end and the import it waits at.
+   * Booked where the pointer rests on its frames, they end where the import
+   * left the pointer: where it rests now, or where it rested when another call
+   * resumed since (the trampoline noted it in CELL.restSp). Unless the call
+   * itself has resumed since (its trampoline kept the pointer then), it must
+   * resume there, not where its trampoline saved the pointer.
    */
   private takeBooked(): void {
     const { cells } = this
@@ -268,9 +298,17 @@ export class JspiDriver {
     if (id === 0) return
     cells[CELL.booked] = 0
     const call = this.calls[id]!
-    call.sp = cells[CELL.bookedSp]! >>> 0
-    call.suspendedAt = this.importNames[cells[CELL.bookedImport]!]!
+    const saved = cells[CELL.bookedSp]! >>> 0
+    const at = cells[CELL.bookedImport]!
+    call.sp = saved
+    call.suspendedAt = this.importNames[at < 0 ? ~at : at]!
     call.nested = false
+    if (at < 0 || this.readPointer === null) return
+    const resumedSince = cells[CELL.resumed]!
+    const live = (resumedSince === 0 ? this.readPointer() : cells[CELL.restSp]!) >>> 0
+    if (live === saved) return
+    call.sp = live
+    if (resumedSince !== id) this.resumeMoved(call, live)
   }
 
   /** The innermost call (its id and depth) into the cells, for the trampolines' predicted path. */
@@ -280,17 +318,17 @@ export class JspiDriver {
     this.cells[CELL.currentDepth] = top ? top.importDepth : 0
   }
 
-  /** The innermost call suspends: off the list, and the C stack pointer back to its caller's or to rest. */
   /**
    * The running call suspends: off the list, and the C stack pointer back to
    * its caller's or to rest. `importName`: the import it suspends at, checked
    * to belong to it; null from `wait`, whose import was checked already.
+   * `live`: where its frames end; `saved`: the value its trampoline will
+   * resume it with.
    */
-  private suspendRunning(importName: string | null): void {
+  private suspendRunning(importName: string | null, live: number, saved: number): void {
     const { cells } = this
     const resumed = cells[CELL.resumed]!
     let call: Call
-    const live = cells[CELL.savedSp]! >>> 0
     if (resumed !== 0 && this.active.length === 0) {
       // The books are not read through sync here: take a booked call in first.
       this.takeBooked()
@@ -310,7 +348,14 @@ export class JspiDriver {
       this.stacks.leave(call, call.outerSp, call.nested, false, live)
     }
     if (importName !== null) call.suspendedAt = importName
+    if (live !== saved) this.resumeMoved(call, live)
     this.publish()
+  }
+
+  /** The call resumes at `live`, not where its trampoline saved the pointer. */
+  private resumeMoved(call: Call, live: number): void {
+    if (call.resumeAt === UNASSIGNED) this.cells[CELL.fixes]! += 1
+    call.resumeAt = live
   }
 
   /**

@@ -42,6 +42,21 @@
  * counts). Only one call waits there at a time; another call's suspension is
  * booked by the JS side as before, which first takes the waiting one in.
  *
+ * Moved by the import. The import's JavaScript may enter wasm and leave the
+ * pointer moved (a synchronous export that traps leaves its frame): the
+ * untouched program goes on from there, so the call must resume there too.
+ * The plain path saves the pointer after the import returned: nothing to do.
+ * The predicted path saves it before the Suspending import runs, so:
+ *  - on the driver's path, the import's JS reads the pointer once the user's
+ *    function returned; when it moved, the driver counts the call in `fixes`,
+ *    and `resume` asks the driver (`t.f`) for the value to resume with;
+ *  - a call booked where the pointer rests on its own frames (the loop of
+ *    awaits) leaves the pointer where the import left it, and nothing reads it
+ *    there: when it resumes before the driver took it in, the pointer has
+ *    rested where the import left it and stays; once the driver took it in,
+ *    the driver read where it rested (the pointer, or `restSp` when another
+ *    call resumed since) and fixes the resume as above.
+ *
  * Export trampolines. Each suspending export is wrapped in a wasm function
  * that calls it and then calls `exit`: the driver learns synchronously that
  * the call returned, inside the same stack switch, and puts the C stack
@@ -72,7 +87,8 @@ export const CELL = {
   /**
    * A suspension the trampoline booked itself (see "Booked in wasm" above):
    * the call's id (0: none waiting for the driver), the import it suspended
-   * at, and the pointer value its frames end at.
+   * at (its index, or the index's complement when the pointer went to rest
+   * before the import ran), and the pointer value its trampoline saved.
    */
   booked: 7,
   bookedImport: 8,
@@ -82,8 +98,14 @@ export const CELL = {
   /** At the last resume: the pointer's value then (where it rests while no call runs), and the value the call resumed with. */
   restSp: 11,
   resumeSp: 12,
+  /**
+   * Calls whose import's JavaScript left the pointer moved (see "Moved by the
+   * import" above): while any waits to resume, `resume` asks the driver (`t.f`)
+   * for the value a call resumes with.
+   */
+  fixes: 13,
   /** Then one per async import: 1 while it is predicted to return a Promise. */
-  predict: 13,
+  predict: 14,
 } as const
 
 const VALUE_TYPE: Partial<Record<WasmValueType, number>> = {
@@ -137,6 +159,7 @@ const CALL = 0x10
 const CALL_INDIRECT = 0x11
 const RETURN = 0x0f
 const IF_EMPTY = [0x04, 0x40]
+const ELSE = 0x05
 const TRY_EMPTY = [0x06, 0x40]
 const CATCH_ALL = 0x19
 const RETHROW = 0x09
@@ -207,9 +230,10 @@ function encodeModule(types: Types, imports: Uint8Array[], functions: number[], 
 
 /**
  * Imports the cells' memory `t.m` and their byte offset `t.b` (immutable
- * i32), and per signature `t.p<i>` (the plain call), `t.s<i>` (the
- * Suspending import, same signature) and `t.w<i>` (the Suspending wait, no
- * params); exports `f<i>`. The C stack pointer: with `sharedPointer`, the
+ * i32), per signature `t.p<i>` (the plain call), `t.s<i>` (the Suspending
+ * import, same signature) and `t.w<i>` (the Suspending wait, no params), and
+ * `t.f` (token, saved) -> i32, the value a call whose pointer the import
+ * moved resumes with; exports `f<i>`. The C stack pointer: with `sharedPointer`, the
  * global `t.g` (mutable i32) is the pointer itself; without, the exported
  * table `sp` holds its getter (slot 0) and setter (slot 1), do-nothing
  * functions until the runtime fills it.
@@ -219,6 +243,7 @@ export function importTrampolines(signatures: Signature[], sharedPointer: boolea
   const getType = sharedPointer ? -1 : types.index({ params: [], results: ['i32'] })
   const setType = sharedPointer ? -1 : types.index({ params: ['i32'], results: [] })
   const resumeType = types.index({ params: ['i32', 'i32'], results: [] })
+  const fixType = types.index({ params: ['i32', 'i32'], results: ['i32'] })
   const imports = [importEntry('m', 2, [0x00, 1]), importEntry('b', 3, [0x7f, 0])]
   if (sharedPointer) imports.push(importEntry('g', 3, [0x7f, 1]))
   signatures.forEach((signature, i) => {
@@ -228,14 +253,17 @@ export function importTrampolines(signatures: Signature[], sharedPointer: boolea
     imports.push(importEntry(`s${i}`, 0, leb(types.index(signature))))
     imports.push(importEntry(`w${i}`, 0, leb(types.of({ params: [], results }))))
   })
+  imports.push(importEntry('f', 0, leb(fixType)))
   const [BASE, POINTER] = [0, 1]
   const plain = (i: number) => 3 * i
   const suspending = (i: number) => 3 * i + 1
   const wait = (i: number) => 3 * i + 2
+  const fix = 3 * signatures.length
   // Defined functions: with a table, its do-nothing getter and setter first; then `resume`, then the trampolines.
-  const [noopGet, noopSet] = [3 * signatures.length, 3 * signatures.length + 1]
-  const resume = 3 * signatures.length + (sharedPointer ? 0 : 2)
-  const firstTrampoline = resume + 1
+  const [noopGet, noopSet] = [fix + 1, fix + 2]
+  const resume = fix + 1 + (sharedPointer ? 0 : 2)
+  const resumeKept = resume + 1
+  const firstTrampoline = resume + 2
 
   const address = [GLOBAL_GET, BASE]
   const load = (cell: number) => [...address, I32_LOAD, 2, ...leb(cell * 4)]
@@ -243,14 +271,30 @@ export function importTrampolines(signatures: Signature[], sharedPointer: boolea
   const getSp = sharedPointer ? [GLOBAL_GET, POINTER] : [I32_CONST, 0, CALL_INDIRECT, ...leb(getType), 0]
   const setSp = (value: number[]) => (sharedPointer ? [...value, GLOBAL_SET, POINTER] : [...value, I32_CONST, 1, CALL_INDIRECT, ...leb(setType), 0])
 
-  const functions = sharedPointer ? [resumeType] : [getType, setType, resumeType]
+  const keptType = types.index({ params: ['i32'], results: [] })
+  const functions = sharedPointer ? [resumeType, keptType] : [getType, setType, resumeType, keptType]
   const bodies = [
     ...(sharedPointer ? [] : [body([], [I32_CONST, 0]), body([], [])]),
     // resume(token, saved): the pointer back to the call's, and the call recorded as running.
     body([], [
+      ...load(CELL.fixes),
+      ...IF_EMPTY,
+      LOCAL_GET, 0,
+      LOCAL_GET, 1,
+      CALL, ...leb(fix),
+      LOCAL_SET, 1,
+      END,
       ...store(CELL.restSp, getSp),
       ...store(CELL.resumeSp, [LOCAL_GET, 1]),
       ...setSp([LOCAL_GET, 1]),
+      ...store(CELL.current, [LOCAL_GET, 0]),
+      ...store(CELL.currentDepth, load(CELL.depth)),
+      ...store(CELL.resumed, [LOCAL_GET, 0]),
+    ]),
+    // resumeKept(token): the same for a call whose pointer stays where it rested (see "Moved by the import").
+    body([[VALUE_TYPE.i32!]], [
+      ...store(CELL.restSp, [...getSp, LOCAL_TEE, 1]),
+      ...store(CELL.resumeSp, [LOCAL_GET, 1]),
       ...store(CELL.current, [LOCAL_GET, 0]),
       ...store(CELL.currentDepth, load(CELL.depth)),
       ...store(CELL.resumed, [LOCAL_GET, 0]),
@@ -265,13 +309,28 @@ export function importTrampolines(signatures: Signature[], sharedPointer: boolea
     const results = signature.results.map((_, k) => first + k)
     const token = first + results.length
     const saved = token + 1
+    const inPlace = saved + 1
     const resultTypes = encodings(signature).results
     const setResults = [...results].reverse().flatMap((local) => [LOCAL_SET, ...leb(local)])
     const getResults = results.flatMap((local, k) => [LOCAL_GET, ...leb(local), ...(resultTypes[k]![0] === REF ? [REF_AS_NON_NULL] : [])])
     const saveSp = [...address, ...getSp, LOCAL_TEE, ...leb(saved), I32_STORE, 2, ...leb(CELL.savedSp * 4)]
     const resumed = [LOCAL_GET, ...leb(token), LOCAL_GET, ...leb(saved), CALL, ...leb(resume)]
+    // Booked in place and not yet taken in by the driver: the pointer rested where the import left it, and stays.
+    const resumedPredicted = [
+      LOCAL_GET, ...leb(inPlace),
+      ...load(CELL.booked),
+      LOCAL_GET, ...leb(token),
+      I32_EQ,
+      I32_AND,
+      ...IF_EMPTY,
+      LOCAL_GET, ...leb(token),
+      CALL, ...leb(resumeKept),
+      ELSE,
+      ...resumed,
+      END,
+    ]
     bodies.push(
-      body([...resultTypes.map(nullable), [VALUE_TYPE.i32!], [VALUE_TYPE.i32!]], [
+      body([...resultTypes.map(nullable), [VALUE_TYPE.i32!], [VALUE_TYPE.i32!], [VALUE_TYPE.i32!]], [
         // Predicted Promise, under a call from instance.exports at its own depth.
         ...load(CELL.predict + i),
         ...IF_EMPTY,
@@ -300,9 +359,13 @@ export function importTrampolines(signatures: Signature[], sharedPointer: boolea
         I32_NE,
         ...IF_EMPTY,
         ...setSp(load(CELL.restSp)),
+        ...store(CELL.bookedImport, [I32_CONST, ...sleb(~i)]),
+        ELSE,
+        ...store(CELL.bookedImport, [I32_CONST, ...sleb(i)]),
+        I32_CONST, 1,
+        LOCAL_SET, ...leb(inPlace),
         END,
         ...store(CELL.bookedSp, [LOCAL_GET, ...leb(saved)]),
-        ...store(CELL.bookedImport, [I32_CONST, ...sleb(i)]),
         ...store(CELL.booked, [LOCAL_GET, ...leb(token)]),
         ...store(CELL.resumed, [I32_CONST, 0]),
         // No call runs now; the gate reads currentDepth only under a call.
@@ -319,10 +382,10 @@ export function importTrampolines(signatures: Signature[], sharedPointer: boolea
         ...store(CELL.threw, [I32_CONST, 0]),
         RETHROW, 1,
         END,
-        ...resumed,
+        ...resumedPredicted,
         RETHROW, 0,
         END,
-        ...resumed,
+        ...resumedPredicted,
         ...getResults,
         RETURN,
         END,

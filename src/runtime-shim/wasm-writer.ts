@@ -11,13 +11,13 @@ export function leb(value: number): number[] {
   return out
 }
 
-/** A non-negative `i32.const` immediate: a signed LEB, so bit 6 of the last byte must be clear. */
+/** An `i32.const` immediate: a signed LEB, whose last byte's bit 6 is the sign. */
 export function sleb(value: number): number[] {
   const out: number[] = []
   for (;;) {
     const byte = value & 0x7f
     value = Math.floor(value / 128)
-    if (value === 0 && !(byte & 0x40)) return [...out, byte]
+    if ((value === 0 && !(byte & 0x40)) || (value === -1 && byte & 0x40)) return [...out, byte]
     out.push(byte | 0x80)
   }
 }
