@@ -30,7 +30,9 @@
  * from a microtask, with no other call running, so nothing else can observe
  * the list in between. A synchronous throw of the Suspending import's
  * JavaScript (the import itself threw, or the driver refused) is not a
- * suspension: the JS side sets `threw` and the trampoline rethrows at once.
+ * suspension: the JS side sets `threw` and the trampoline rethrows at once,
+ * after what a resume does when it had booked the suspension (below), since
+ * the call runs on.
  *
  * Booked in wasm. A call that resumed and suspends again with nothing in
  * between (no other call, no JS that entered the driver: the common loop of
@@ -310,6 +312,7 @@ export function importTrampolines(signatures: Signature[], sharedPointer: boolea
     const token = first + results.length
     const saved = token + 1
     const inPlace = saved + 1
+    const booking = inPlace + 1
     const resultTypes = encodings(signature).results
     const setResults = [...results].reverse().flatMap((local) => [LOCAL_SET, ...leb(local)])
     const getResults = results.flatMap((local, k) => [LOCAL_GET, ...leb(local), ...(resultTypes[k]![0] === REF ? [REF_AS_NON_NULL] : [])])
@@ -330,7 +333,7 @@ export function importTrampolines(signatures: Signature[], sharedPointer: boolea
       END,
     ]
     bodies.push(
-      body([...resultTypes.map(nullable), [VALUE_TYPE.i32!], [VALUE_TYPE.i32!], [VALUE_TYPE.i32!]], [
+      body([...resultTypes.map(nullable), [VALUE_TYPE.i32!], [VALUE_TYPE.i32!], [VALUE_TYPE.i32!], [VALUE_TYPE.i32!]], [
         // Predicted Promise, under a call from instance.exports at its own depth.
         ...load(CELL.predict + i),
         ...IF_EMPTY,
@@ -371,6 +374,8 @@ export function importTrampolines(signatures: Signature[], sharedPointer: boolea
         // No call runs now; the gate reads currentDepth only under a call.
         ...store(CELL.current, [I32_CONST, 0]),
         ...store(CELL.skip, [I32_CONST, 1]),
+        I32_CONST, 1,
+        LOCAL_SET, ...leb(booking),
         END,
         ...TRY_EMPTY,
         ...params,
@@ -380,6 +385,11 @@ export function importTrampolines(signatures: Signature[], sharedPointer: boolea
         ...load(CELL.threw),
         ...IF_EMPTY,
         ...store(CELL.threw, [I32_CONST, 0]),
+        // Booked, then the import threw before any suspension: the call runs on, as if it resumed at once.
+        LOCAL_GET, ...leb(booking),
+        ...IF_EMPTY,
+        ...resumedPredicted,
+        END,
         RETHROW, 1,
         END,
         ...resumedPredicted,

@@ -191,6 +191,55 @@ describe(jspiHere ? 'the JSPI path' : 'the JSPI path on an engine without JSPI',
     await expect(exports.run!(100)).resolves.toBe(100)
     expect(asyncifyStats(instance).suspendedCalls).toBe(0)
   })
+
+  if (jspiHere) {
+    /*
+     * An import that throws synchronously where the trampoline had already
+     * booked the suspension itself (the loop of awaits), caught in wasm: the
+     * call runs on, so the booking must be undone as a resume would.
+     */
+    it('an import that throws synchronously in the loop of awaits, caught in wasm: the call runs on, alone or overlapping', async () => {
+      const walking = wat(
+        `(module
+          (import "env" "step" (func $step (param i32 i32) (result i32)))
+          (memory 1)
+          (func (export "walk") (param $call i32) (param $n i32) (result i32)
+            (local $i i32) (local $sum i32)
+            (block $done
+              (loop $next
+                (br_if $done (i32.ge_s (local.get $i) (local.get $n)))
+                (block $caught
+                  (try_table (catch_all $caught)
+                    (local.set $sum (i32.add (local.get $sum) (call $step (local.get $call) (local.get $i)))))
+                  (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                  (br $next))
+                (local.set $sum (i32.add (local.get $sum) (i32.const 1000)))
+                (local.set $i (i32.add (local.get $i) (i32.const 1)))
+                (br $next)))
+            (local.get $sum)))`,
+        ['ExceptionHandling', 'ReferenceTypes'],
+      )
+      const plan = ['promise', 'promise', 'promise', 'throw', 'promise', 'promise', 'reject', 'promise', 'value', 'promise', 'throw', 'throw', 'promise']
+      const result = await asyncifyWasm(walking, { imports: ['env.step'], optimize: 0 })
+      const { instance } = await instantiate({ jspi: result.jspi!.wasm }, {
+        env: {
+          step: (call: number, i: number) => {
+            const kind = plan[i]
+            if (kind === 'throw') throw new Error(`call ${call}, step ${i}`)
+            if (kind === 'reject') return Promise.reject(new Error(`call ${call}, step ${i}`))
+            if (kind === 'value') return i
+            return kind === 'promise' && call % 2 === 1 ? later(i) : Promise.resolve(i)
+          },
+        },
+      })
+      const exports = instance.exports as Record<string, (call: number, n: number) => Promise<number>>
+      const expected = plan.reduce((sum, kind, i) => sum + (kind === 'throw' || kind === 'reject' ? 1000 : i), 0)
+      await expect(exports.walk!(0, plan.length)).resolves.toBe(expected)
+      await expect(exports.walk!(2, plan.length)).resolves.toBe(expected)
+      await expect(Promise.all([0, 1, 2, 3].map((call) => exports.walk!(call, plan.length)))).resolves.toEqual([expected, expected, expected, expected])
+      expect(asyncifyStats(instance).suspendedCalls).toBe(0)
+    })
+  }
 })
 
 /*
