@@ -178,7 +178,7 @@ async function instantiateJspi(
   const { label } = resolved
   if (!hasJspi()) throw noJspi(label, metadata.asyncifyUnsupported)
   const driver = new JspiDriver(label, resolved.shadowStackSize, metadata.asyncImports.length)
-  const trampolined: { plain: WasmFunction; suspending: WasmFunction; entry: AsyncImportMetadata }[] = []
+  const trampolined: { plain: WasmFunction; suspending: WasmFunction; booked: WasmFunction; entry: AsyncImportMetadata }[] = []
   const wrapped = wrapImports(module, imports, metadata, label, {
     async: (fn, entry, key) => {
       if (!canTrampoline(entry, metadata.types)) throw untrampolined(label, `import "${key}"`)
@@ -186,7 +186,7 @@ async function instantiateJspi(
       const arity = entry.params.length
       const plain = driver.asyncImport(fn, arity, placeholderFor(entry.results), key, index)
       // Replaced by its trampoline below, once all are known.
-      trampolined.push({ plain, suspending: driver.suspendingImport(fn, arity, key, index), entry })
+      trampolined.push({ plain, ...driver.suspendingImports(fn, arity, key, index), entry })
       return plain
     },
     sync: (fn, key, unlisted) => driver.syncImport(fn, key, unlisted),
@@ -199,10 +199,11 @@ async function instantiateJspi(
     if (sharedPointer) t.g = sharedPointer
     const wait = driver.wait()
     t.f = driver.resumeAt()
-    trampolined.forEach(({ plain, suspending }, i) => {
+    trampolined.forEach(({ plain, suspending, booked }, i) => {
       t[`p${i}`] = plain
       t[`s${i}`] = new jspi.Suspending(suspending)
       t[`w${i}`] = new jspi.Suspending(wait)
+      t[`b${i}`] = new jspi.Suspending(booked)
     })
     const kind = sharedPointer ? 'import, shared pointer' : 'import'
     const trampolines = await instantiateTrampolines(kind, trampolined.map(({ entry }) => entry), { t }, metadata.types)

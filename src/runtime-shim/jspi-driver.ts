@@ -21,7 +21,7 @@ import type { AsyncifyStats } from './asyncify-driver.js'
 import { CALL, ImportDepth, countedImport, isThenable } from './import-depth.js'
 import { i32Global, type I32Global } from './i32-global.js'
 import { invoker, type WasmFunction } from './invoke.js'
-import { predictedImport } from './predicted-import.js'
+import { bookedImport, predictedImport } from './predicted-import.js'
 import { OwnedMemory, type Malloc } from './owned-memory.js'
 import { ShadowStacks, UNASSIGNED, type StackUser } from './shadow-stacks.js'
 import { allocateCells, type CellBlock } from './shared-cells.js'
@@ -124,31 +124,18 @@ export class JspiDriver {
   }
 
   /**
-   * The predicted half of the same import, for `WebAssembly.Suspending`: what
-   * it returns is what the engine waits for, so the call is taken off the
-   * running list here; a plain value turns the prediction off.
+   * The predicted halves of the same import, for `WebAssembly.Suspending`:
+   * what they return is what the engine waits for; a plain value turns the
+   * prediction off. `suspending` takes the call off the running list first;
+   * `booked` is for a suspension the trampoline booked itself.
    */
-  suspendingImport(fn: WasmFunction, arity: number, importName: string, index: number): WasmFunction {
+  suspendingImports(fn: WasmFunction, arity: number, importName: string, index: number): { suspending: WasmFunction; booked: WasmFunction } {
     const { cells } = this
     const threw = () => {
       cells[CELL.threw] = 1
     }
     this.importNames[index] = importName
-    const settle = (result: unknown, booked: number) => {
-      if (booked === 0) {
-        // Where the call's frames end: the user's function may have entered wasm and left the pointer moved
-        // (trampolines.ts). A call it entered that suspended saved its own pointer in the cell since: on a
-        // stack of its own, so the values differ and the call resumes at `live`, which is right either way.
-        const saved = cells[CELL.savedSp]!
-        const read = this.readPointer
-        const live = read === null ? saved : read()
-        try {
-          this.suspendRunning(importName, live >>> 0, saved >>> 0)
-        } catch (error) {
-          threw()
-          throw error
-        }
-      }
+    const toEngine = (result: unknown) => {
       // A native Promise first: the engine waits on it as it is, and it is the common answer.
       if (result instanceof Promise) return result
       if (!isThenable(result)) {
@@ -157,7 +144,22 @@ export class JspiDriver {
       }
       return Promise.resolve(result)
     }
-    return predictedImport(fn, arity, cells, settle, threw)
+    const settle = (result: unknown) => {
+      // Where the call's frames end: the user's function may have entered wasm and left the pointer moved
+      // (trampolines.ts). A call it entered that suspended saved its own pointer in the cell since: on a
+      // stack of its own, so the values differ and the call resumes at `live`, which is right either way.
+      const saved = cells[CELL.savedSp]!
+      const read = this.readPointer
+      const live = read === null ? saved : read()
+      try {
+        this.suspendRunning(importName, live >>> 0, saved >>> 0)
+      } catch (error) {
+        threw()
+        throw error
+      }
+      return toEngine(result)
+    }
+    return { suspending: predictedImport(fn, arity, cells, settle, threw), booked: bookedImport(fn, arity, toEngine) }
   }
 
   /** The Suspending wait of the plain path: the call leaves the JS stack until the Promise settles. */

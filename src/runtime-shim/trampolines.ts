@@ -30,9 +30,7 @@
  * from a microtask, with no other call running, so nothing else can observe
  * the list in between. A synchronous throw of the Suspending import's
  * JavaScript (the import itself threw, or the driver refused) is not a
- * suspension: the JS side sets `threw` and the trampoline rethrows at once,
- * after what a resume does when it had booked the suspension (below), since
- * the call runs on.
+ * suspension: the JS side sets `threw` and the trampoline rethrows at once.
  *
  * Booked in wasm. A call that resumed and suspends again with nothing in
  * between (no other call, no JS that entered the driver: the common loop of
@@ -43,6 +41,13 @@
  * same call may be booked again meanwhile: the latest suspension is what
  * counts). Only one call waits there at a time; another call's suspension is
  * booked by the JS side as before, which first takes the waiting one in.
+ * A booked suspension calls its own Suspending import (`b<i>`), whose
+ * JavaScript only calls the import and hands the engine what it returned:
+ * the import is not counted in `depth`, which only the gate and the driver's
+ * suspension checks read, and with `current` cleared by the booking no
+ * suspension under it can pass either. Whatever the import does (it
+ * suspends, returns, or throws at once), the call runs on afterwards, so the
+ * trampoline does what a resume does in every case.
  *
  * Moved by the import. The import's JavaScript may enter wasm and leave the
  * pointer moved (a synchronous export that traps leaves its frame): the
@@ -95,19 +100,17 @@ export const CELL = {
   booked: 7,
   bookedImport: 8,
   bookedSp: 9,
-  /** Set by the trampoline for the Suspending import's JS when it booked the suspension; read and cleared there. */
-  skip: 10,
   /** At the last resume: the pointer's value then (where it rests while no call runs), and the value the call resumed with. */
-  restSp: 11,
-  resumeSp: 12,
+  restSp: 10,
+  resumeSp: 11,
   /**
    * Calls whose import's JavaScript left the pointer moved (see "Moved by the
    * import" above): while any waits to resume, `resume` asks the driver (`t.f`)
    * for the value a call resumes with.
    */
-  fixes: 13,
+  fixes: 12,
   /** Then one per async import: 1 while it is predicted to return a Promise. */
-  predict: 14,
+  predict: 13,
 } as const
 
 const VALUE_TYPE: Partial<Record<WasmValueType, number>> = {
@@ -233,8 +236,9 @@ function encodeModule(types: Types, imports: Uint8Array[], functions: number[], 
 /**
  * Imports the cells' memory `t.m` and their byte offset `t.b` (immutable
  * i32), per signature `t.p<i>` (the plain call), `t.s<i>` (the Suspending
- * import, same signature) and `t.w<i>` (the Suspending wait, no params), and
- * `t.f` (token, saved) -> i32, the value a call whose pointer the import
+ * import, same signature), `t.w<i>` (the Suspending wait, no params) and
+ * `t.b<i>` (the Suspending import of a booked suspension, same signature),
+ * and `t.f` (token, saved) -> i32, the value a call whose pointer the import
  * moved resumes with; exports `f<i>`. The C stack pointer: with `sharedPointer`, the
  * global `t.g` (mutable i32) is the pointer itself; without, the exported
  * table `sp` holds its getter (slot 0) and setter (slot 1), do-nothing
@@ -254,13 +258,15 @@ export function importTrampolines(signatures: Signature[], sharedPointer: boolea
     imports.push(importEntry(`p${i}`, 0, leb(types.of({ params, results: results.map(nullable) }))))
     imports.push(importEntry(`s${i}`, 0, leb(types.index(signature))))
     imports.push(importEntry(`w${i}`, 0, leb(types.of({ params: [], results }))))
+    imports.push(importEntry(`b${i}`, 0, leb(types.index(signature))))
   })
   imports.push(importEntry('f', 0, leb(fixType)))
   const [BASE, POINTER] = [0, 1]
-  const plain = (i: number) => 3 * i
-  const suspending = (i: number) => 3 * i + 1
-  const wait = (i: number) => 3 * i + 2
-  const fix = 3 * signatures.length
+  const plain = (i: number) => 4 * i
+  const suspending = (i: number) => 4 * i + 1
+  const wait = (i: number) => 4 * i + 2
+  const booked = (i: number) => 4 * i + 3
+  const fix = 4 * signatures.length
   // Defined functions: with a table, its do-nothing getter and setter first; then `resume`, then the trampolines.
   const [noopGet, noopSet] = [fix + 1, fix + 2]
   const resume = fix + 1 + (sharedPointer ? 0 : 2)
@@ -312,14 +318,13 @@ export function importTrampolines(signatures: Signature[], sharedPointer: boolea
     const token = first + results.length
     const saved = token + 1
     const inPlace = saved + 1
-    const booking = inPlace + 1
     const resultTypes = encodings(signature).results
     const setResults = [...results].reverse().flatMap((local) => [LOCAL_SET, ...leb(local)])
     const getResults = results.flatMap((local, k) => [LOCAL_GET, ...leb(local), ...(resultTypes[k]![0] === REF ? [REF_AS_NON_NULL] : [])])
     const saveSp = [...address, ...getSp, LOCAL_TEE, ...leb(saved), I32_STORE, 2, ...leb(CELL.savedSp * 4)]
     const resumed = [LOCAL_GET, ...leb(token), LOCAL_GET, ...leb(saved), CALL, ...leb(resume)]
     // Booked in place and not yet taken in by the driver: the pointer rested where the import left it, and stays.
-    const resumedPredicted = [
+    const resumedBooked = [
       LOCAL_GET, ...leb(inPlace),
       ...load(CELL.booked),
       LOCAL_GET, ...leb(token),
@@ -333,7 +338,7 @@ export function importTrampolines(signatures: Signature[], sharedPointer: boolea
       END,
     ]
     bodies.push(
-      body([...resultTypes.map(nullable), [VALUE_TYPE.i32!], [VALUE_TYPE.i32!], [VALUE_TYPE.i32!], [VALUE_TYPE.i32!]], [
+      body([...resultTypes.map(nullable), [VALUE_TYPE.i32!], [VALUE_TYPE.i32!], [VALUE_TYPE.i32!]], [
         // Predicted Promise, under a call from instance.exports at its own depth.
         ...load(CELL.predict + i),
         ...IF_EMPTY,
@@ -344,7 +349,8 @@ export function importTrampolines(signatures: Signature[], sharedPointer: boolea
         ...load(CELL.currentDepth),
         I32_EQ,
         ...IF_EMPTY,
-        ...saveSp,
+        ...getSp,
+        LOCAL_SET, ...leb(saved),
         // Booked in wasm: it resumed and nothing ran since, and no other booked call waits.
         ...load(CELL.resumed),
         LOCAL_GET, ...leb(token),
@@ -373,10 +379,20 @@ export function importTrampolines(signatures: Signature[], sharedPointer: boolea
         ...store(CELL.resumed, [I32_CONST, 0]),
         // No call runs now; the gate reads currentDepth only under a call.
         ...store(CELL.current, [I32_CONST, 0]),
-        ...store(CELL.skip, [I32_CONST, 1]),
-        I32_CONST, 1,
-        LOCAL_SET, ...leb(booking),
+        // Whether it suspended and resumed or threw at once (the import's JS threw), the call runs on.
+        ...TRY_EMPTY,
+        ...params,
+        CALL, ...leb(booked(i)),
+        ...setResults,
+        CATCH_ALL,
+        ...resumedBooked,
+        RETHROW, 0,
         END,
+        ...resumedBooked,
+        ...getResults,
+        RETURN,
+        END,
+        ...store(CELL.savedSp, [LOCAL_GET, ...leb(saved)]),
         ...TRY_EMPTY,
         ...params,
         CALL, ...leb(suspending(i)),
@@ -385,17 +401,12 @@ export function importTrampolines(signatures: Signature[], sharedPointer: boolea
         ...load(CELL.threw),
         ...IF_EMPTY,
         ...store(CELL.threw, [I32_CONST, 0]),
-        // Booked, then the import threw before any suspension: the call runs on, as if it resumed at once.
-        LOCAL_GET, ...leb(booking),
-        ...IF_EMPTY,
-        ...resumedPredicted,
-        END,
         RETHROW, 1,
         END,
-        ...resumedPredicted,
+        ...resumed,
         RETHROW, 0,
         END,
-        ...resumedPredicted,
+        ...resumed,
         ...getResults,
         RETURN,
         END,
