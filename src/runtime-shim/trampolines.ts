@@ -70,7 +70,7 @@
  * pointer back before any other code runs.
  */
 import type { Signature, TypeSection, WasmValueType } from './metadata.js'
-import { concatBytes, encodeName, fromBase64, leb, section, sleb, vector } from './wasm-writer.js'
+import { concatBytes, encodeName, fromBase64, functionBody, leb, section, sleb, vector } from './wasm-writer.js'
 
 /**
  * The cells the import trampolines share with the JSPI driver (indices into
@@ -216,12 +216,6 @@ function importEntry(name: string, kind: number, description: number[]): Uint8Ar
   return concatBytes(encodeName('t'), encodeName(name), [kind], description)
 }
 
-function body(locals: number[][], code: number[]): Uint8Array {
-  const declarations = vector(locals.map((encoding) => [1, ...encoding]))
-  const content = concatBytes(declarations, code, [END])
-  return concatBytes(leb(content.length), content)
-}
-
 function encodeModule(types: Types, imports: Uint8Array[], functions: number[], exports: Uint8Array[], bodies: Uint8Array[]): Uint8Array {
   return concatBytes(
     [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
@@ -282,9 +276,9 @@ export function importTrampolines(signatures: Signature[], sharedPointer: boolea
   const keptType = types.index({ params: ['i32'], results: [] })
   const functions = sharedPointer ? [resumeType, keptType] : [getType, setType, resumeType, keptType]
   const bodies = [
-    ...(sharedPointer ? [] : [body([], [I32_CONST, 0]), body([], [])]),
+    ...(sharedPointer ? [] : [functionBody([], [I32_CONST, 0]), functionBody([], [])]),
     // resume(token, saved): the pointer back to the call's, and the call recorded as running.
-    body([], [
+    functionBody([], [
       ...load(CELL.fixes),
       ...IF_EMPTY,
       LOCAL_GET, 0,
@@ -300,7 +294,7 @@ export function importTrampolines(signatures: Signature[], sharedPointer: boolea
       ...store(CELL.resumed, [LOCAL_GET, 0]),
     ]),
     // resumeKept(token): the same for a call whose pointer stays where it rested (see "Moved by the import").
-    body([[VALUE_TYPE.i32!]], [
+    functionBody([[VALUE_TYPE.i32!]], [
       ...store(CELL.restSp, [...getSp, LOCAL_TEE, 1]),
       ...store(CELL.resumeSp, [LOCAL_GET, 1]),
       ...store(CELL.current, [LOCAL_GET, 0]),
@@ -338,7 +332,7 @@ export function importTrampolines(signatures: Signature[], sharedPointer: boolea
       END,
     ]
     bodies.push(
-      body([...resultTypes.map(nullable), [VALUE_TYPE.i32!], [VALUE_TYPE.i32!], [VALUE_TYPE.i32!]], [
+      functionBody([...resultTypes.map(nullable), [VALUE_TYPE.i32!], [VALUE_TYPE.i32!], [VALUE_TYPE.i32!]], [
         // Predicted Promise, under a call from instance.exports at its own depth.
         ...load(CELL.predict + i),
         ...IF_EMPTY,
@@ -459,7 +453,7 @@ export function exportTrampolines(signatures: Signature[], moduleTypes?: TypeSec
     functions.push(types.index(signature))
     exports.push(concatBytes(encodeName(`g${i}`), [0], leb(signatures.length + 1 + i)))
     bodies.push(
-      body([], [...signature.params.flatMap((_, k) => [LOCAL_GET, ...leb(k)]), CALL, ...leb(1 + i), CALL, 0]),
+      functionBody([], [...signature.params.flatMap((_, k) => [LOCAL_GET, ...leb(k)]), CALL, ...leb(1 + i), CALL, 0]),
     )
   })
   return encodeModule(types, imports, functions, exports, bodies)

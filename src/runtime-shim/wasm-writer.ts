@@ -53,3 +53,9 @@ export function vector(items: (Uint8Array | number[])[]): Uint8Array {
 export function section(id: number, payload: Uint8Array): Uint8Array {
   return concatBytes([id], leb(payload.length), payload)
 }
+
+/** A code section entry: its size, then `locals` (one declaration each), `code` and the closing `end`. */
+export function functionBody(locals: number[][], code: number[]): Uint8Array {
+  const content = concatBytes(vector(locals.map((encoding) => [1, ...encoding])), code, [0x0b])
+  return concatBytes(leb(content.length), content)
+}

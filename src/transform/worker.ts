@@ -7,7 +7,8 @@
 import { parentPort } from 'node:worker_threads'
 import { AsyncifyError } from '../runtime-shim/errors.js'
 import { BinaryenFailure, flushOutputWith, installOutputCapture, printedText, withOutput } from './binaryen-output.js'
-import { binaryenMessage, type Binaryen } from './binaryen.js'
+import { binaryenMessage } from './binaryen.js'
+import { loadBinaryen } from './binaryen-load.js'
 import type { ResolvedTransformOptions } from './options.js'
 import { runPipeline } from './pipeline.js'
 
@@ -22,7 +23,7 @@ export type WorkerResponse =
   | { id: number; ok: false; code: AsyncifyError['code']; message: string; fatal: boolean }
 
 installOutputCapture()
-const binaryen: Binaryen = (await import('binaryen')).default
+const { binaryen } = await loadBinaryen()
 flushOutputWith(binaryen)
 const port = parentPort!
 
