@@ -16,6 +16,12 @@ export async function runtimeModules(): Promise<Pick<WireInput, 'untouched' | 'a
   return { untouched: base64(untouched), asyncified: base64(built.wasm!), jspi: base64(built.jspi!.wasm) }
 }
 
+/** One engine's runs: each of our paths measured in a process (a page) of its own (see measure.ts). */
+export interface PathOutputs {
+  asyncify: HarnessOutput
+  jspi: HarnessOutput
+}
+
 export async function measureInEngines(
   kind: HarnessInput['kind'],
   modules: Pick<WireInput, 'untouched' | 'asyncified' | 'jspi'>,
@@ -23,8 +29,11 @@ export async function measureInEngines(
   calls: number,
   minMs: number,
   timeoutMs: number,
-): Promise<Map<EngineName, HarnessOutput>> {
-  return runInEngines({ ...modules, kind, repeats, calls, minMs, depths: DEPTHS }, timeoutMs)
+): Promise<Map<EngineName, PathOutputs>> {
+  const run = (path: HarnessInput['path']) => runInEngines({ ...modules, kind, path, repeats, calls, minMs, depths: DEPTHS }, timeoutMs)
+  const asyncify = await run('asyncify')
+  const jspi = await run('jspi')
+  return new Map([...asyncify].map(([engine, output]) => [engine, { asyncify: output, jspi: jspi.get(engine)! }]))
 }
 
 const LABELS: Record<string, string> = {
@@ -41,37 +50,42 @@ function pick(samples: Record<string, number[]>, key: string, suffix = ''): { la
   return { label: `${LABELS[key.split('|')[1]!]!}${suffix}`, samples: samples[key] ?? null }
 }
 
-/** Round-trip rows of one engine: every pair the issue's targets name, candidate first. */
-export function roundTripRows(engine: EngineName, output: HarnessOutput): Row[] {
-  const { samples } = output
+/** Round-trip rows of one engine: every pair the issue's targets name, candidate first, each pair from one run. */
+export function roundTripRows(engine: EngineName, outputs: PathOutputs): Row[] {
   const rows: Row[] = []
-  const row = (subject: string, measure: string, candidate: string, baseline: string, suffixes = ['', '']) =>
+  const row = (output: HarnessOutput, subject: string, measure: string, candidate: string, baseline: string, suffixes = ['', '']) =>
     rows.push(
-      compare({ section: 'roundtrip', subject, measure, engine, unit: 'ns/call' }, pick(samples, candidate, suffixes[0]), pick(samples, baseline, suffixes[1])),
+      compare(
+        { section: 'roundtrip', subject, measure, engine, unit: 'ns/call' },
+        pick(output.samples, candidate, suffixes[0]),
+        pick(output.samples, baseline, suffixes[1]),
+      ),
     )
   const floor = 'js floor|await'
+  const { asyncify, jspi } = outputs
   for (const depth of DEPTHS) {
     const at = (path: string) => `depth ${depth}|${path}`
     const subject = `resolved Promise, depth ${depth}`
-    row(subject, 'suspension', at('ours-asyncify'), at('asyncify-wasm'))
-    row(subject, 'suspension', at('ours-asyncify'), floor)
-    row(subject, 'suspension', at('asyncify-wasm'), floor)
-    if (output.jspi) {
-      row(subject, 'suspension', at('ours-jspi'), at('raw-jspi'))
-      row(subject, 'suspension', at('raw-jspi'), floor)
+    row(asyncify, subject, 'suspension', at('ours-asyncify'), at('asyncify-wasm'))
+    row(asyncify, subject, 'suspension', at('ours-asyncify'), floor)
+    row(asyncify, subject, 'suspension', at('asyncify-wasm'), floor)
+    if (jspi.jspi) {
+      row(jspi, subject, 'suspension', at('ours-jspi'), at('raw-jspi'))
+      row(jspi, subject, 'suspension', at('raw-jspi'), floor)
     }
   }
-  for (const path of output.jspi ? ['ours-asyncify', 'ours-jspi'] : ['ours-asyncify']) {
-    row('plain value', 'import call', `async import, plain value|${path}`, `plain import|${path}`, [', async import', ', plain import'])
-  }
+  const plain = (output: HarnessOutput, path: string) =>
+    row(output, 'plain value', 'import call', `async import, plain value|${path}`, `plain import|${path}`, [', async import', ', plain import'])
+  plain(asyncify, 'ours-asyncify')
+  if (jspi.jspi) plain(jspi, 'ours-jspi')
   return rows
 }
 
-/** Compute rows of one engine: each of our paths against the untouched module. */
-export function computeRows(engine: EngineName, output: HarnessOutput): Row[] {
-  const paths = output.jspi ? ['ours-asyncify', 'ours-jspi'] : ['ours-asyncify']
+/** Compute rows of one engine: each of our paths against the untouched module of its own run. */
+export function computeRows(engine: EngineName, outputs: PathOutputs): Row[] {
+  const runs: [string, HarnessOutput][] = [['ours-asyncify', outputs.asyncify], ...(outputs.jspi.jspi ? ([['ours-jspi', outputs.jspi]] as [string, HarnessOutput][]) : [])]
   return ['compute, never suspends', 'async path, no suspension'].flatMap((measure) =>
-    paths.map((path) =>
+    runs.map(([path, output]) =>
       compare(
         { section: 'compute', subject: measure, measure: 'time per run', engine, unit: 'ms' },
         pick(output.samples, `${measure}|${path}`),
