@@ -74,8 +74,11 @@ export function roundTripRows(engine: EngineName, outputs: PathOutputs): Row[] {
       row(jspi, subject, 'suspension', at('raw-jspi'), floor)
     }
   }
-  const plain = (output: HarnessOutput, path: string) =>
-    row(output, 'plain value', 'import call', `async import, plain value|${path}`, `plain import|${path}`, [', async import', ', plain import'])
+  const plain = (output: HarnessOutput, path: string) => {
+    const value = `async import, plain value|${path}`
+    row(output, 'plain value', 'import call', value, `plain import|${path}`, [', async import', ', plain import'])
+    row(output, 'plain value', 'import call', value, `plain import, suspending export|${path}`, [', async import', ', plain import in a suspending export'])
+  }
   plain(asyncify, 'ours-asyncify')
   if (jspi.jspi) plain(jspi, 'ours-jspi')
   return rows

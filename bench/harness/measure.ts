@@ -123,6 +123,7 @@ function roundTripTimers(input: HarnessInput, built: Awaited<ReturnType<typeof i
   const plainValue = (path: string, exports: Record<string, Fn>) => [
     timer(`async import, plain value|${path}`, calls, expectedLoop(calls), () => exports.value_loop!(calls)),
     timer(`plain import|${path}`, calls, expectedLoop(calls), () => exports.plain_loop!(calls)),
+    timer(`plain import, suspending export|${path}`, calls, expectedLoop(calls), () => exports.plain_loop_suspending!(calls, 0)),
   ]
   if (built.ours) timers.push(...plainValue('ours-asyncify', built.ours))
   if (built.oursJspi) timers.push(...plainValue('ours-jspi', built.oursJspi))
