@@ -23,20 +23,20 @@ export interface InstrumentedFunction {
 }
 
 /**
- * `inputNames` are the defined functions of `input` in index order, as the
- * pipeline names them; `output` is the emitted module, with its name section.
- * Largest growth first.
+ * `input` and `output` each come with the names of their defined functions in
+ * index order, as the pipeline names them (a stripped module has no name
+ * section to read them from). Largest growth first.
  */
 export function explainInstrumentation(
   instrumented: Iterable<string>,
   reasons: Map<string, SuspendReason>,
   facts: Pick<ModuleFacts, 'imports'>,
-  input: { bytes: Uint8Array; names: string[] },
-  output: Uint8Array,
+  input: NamedModule,
+  output: NamedModule,
 ): InstrumentedFunction[] {
   const importKeys = new Map(facts.imports.map((entry) => [entry.name, `${entry.module}.${entry.base}`]))
-  const before = bodySizes(input.bytes, (index) => input.names[index])
-  const after = bodySizes(output, null)
+  const before = bodySizes(input)
+  const after = bodySizes(output)
   return [...instrumented]
     .map((name) => {
       const was = before?.get(name)
@@ -58,15 +58,19 @@ export function whyLines(why: InstrumentedFunction[]): string[] {
   })
 }
 
-/** Body sizes by function name: `nameOf` a defined function's index, or null for the name section's names. */
-function bodySizes(bytes: Uint8Array, nameOf: ((index: number) => string | undefined) | null): Map<string, number> | null {
+/** A module's bytes and the names of its defined functions, in index order. */
+interface NamedModule {
+  bytes: Uint8Array
+  names: string[]
+}
+
+/** Body sizes by function name. */
+function bodySizes({ bytes, names }: NamedModule): Map<string, number> | null {
   try {
-    const scanned = scanModule(bytes)
-    const imported = scanned.functions.length - scanned.bodies.length
     const sizes = new Map<string, number>()
-    scanned.bodies.forEach((body, i) => {
-      const name = nameOf ? nameOf(i) : scanned.functions[imported + i]?.name
-      if (name != null) sizes.set(name, body.size)
+    scanModule(bytes).bodies.forEach((body, i) => {
+      const name = names[i]
+      if (name !== undefined) sizes.set(name, body.size)
     })
     return sizes
   } catch (error) {

@@ -235,7 +235,9 @@ function asyncifyModule(
   binaryen.setDebugInfo(true)
   const wasm = sourceMap ? emitWithSourceMap(module, sourceMap) : withoutSourceMapUrl(module.emitBinary())
   binaryen.setDebugInfo(false)
-  const why = explainInstrumentation(suspending, reasons, instrumented, { bytes, names: facts.functions }, wasm)
+  // Binaryen writes defined functions in the module's order: the output's names even when it has no name section.
+  const emitted = { bytes: wasm, names: definedFunctions(binaryen, module) }
+  const why = explainInstrumentation(suspending, reasons, instrumented, { bytes, names: facts.functions }, emitted)
   return { wasm, metadata, instrumented: suspending.size, total: functions.length, why }
 }
 

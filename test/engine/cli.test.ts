@@ -7,6 +7,7 @@ import { asyncifyStats, instantiate } from 'unplugin-asyncify/runtime'
 import { describe, expect, it } from 'vitest'
 import { compileC } from '../helpers/compile-c.js'
 import { later } from '../helpers/engine.js'
+import { reencoded, stripNames } from '../helpers/strip-names.js'
 
 const cli = join(import.meta.dirname, '../../dist/cli.js')
 const run = (args: string[], nodeArgs: string[] = []) =>
@@ -51,6 +52,22 @@ describe('wasm-asyncify CLI', () => {
     for (const line of entries) expect(line).toMatch(/^\s*\+[\d,]+ bytes {2}\S.* -> env\.compare$/)
     // qsort reaches the comparator through a function pointer.
     expect(entries.some((line) => /qsort.* -> call_indirect \(i32 i32 -> i32\) -> /.test(line))).toBe(true)
+  })
+
+  it('--explain gives the same bytes added for a module stripped of names, whose functions go by index', async () => {
+    const explain = async (name: string, bytes: Uint8Array) => {
+      const input = join(dir, name)
+      writeFileSync(input, bytes)
+      const result = await run([input, '-o', join(dir, `out-${name}`), '--mode', 'asyncify', '--imports', 'env.compare', '--explain'])
+      expect(result.code).toBe(0)
+      const lines = result.stdout.split('\n').filter((line) => line.endsWith(' -> env.compare'))
+      for (const line of lines) expect(line).toMatch(/^\s*\+[\d,]+ bytes {2}\S/)
+      return lines.map((line) => line.trim().split(' ')[0]).sort()
+    }
+    // Both inputs as Binaryen writes them, so that only the name section differs.
+    const named = await explain('sort-named.wasm', reencoded(compileC('sort.c'), true))
+    expect(named.length).toBeGreaterThan(2)
+    expect(await explain('sort-stripped.wasm', stripNames(compileC('sort.c')))).toEqual(named)
   })
 
   it('in mode auto (the default) writes the asyncified module to -o and the JSPI module beside it, and says so', async () => {

@@ -6,13 +6,13 @@
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import binaryen from 'binaryen'
 import { asyncifyWasm, type TransformOptions } from 'unplugin-asyncify/transform'
 import { describe, expect, it } from 'vitest'
 import { prepareJspiWithoutBinaryen } from '../../dist/transform/jspi-fast.js'
 import { generateTtf } from '../../scripts/fuzz/generate-ttf.js'
 import { Random } from '../../scripts/fuzz/random.js'
 import { compileC } from '../helpers/compile-c.js'
+import { stripNames } from '../helpers/strip-names.js'
 import { wat } from '../helpers/wat.js'
 
 const fixtures = join(import.meta.dirname, '../fixtures')
@@ -56,22 +56,13 @@ describe('the JSPI build without Binaryen is the pipeline\'s JSPI build', () => 
   })
 
   it('declines what only Binaryen can decide: a stack pointer without a name, a module already through Asyncify', () => {
-    const unnamed = withoutNames(`(module
+    const unnamed = stripNames(wat(`(module
       (import "env" "get" (func $get (result i32)))
       (memory 1)
       (global (mut i32) (i32.const 65536))
-      (func (export "run") (result i32) (call $get)))`)
+      (func (export "run") (result i32) (call $get)))`))
     expect(prepareJspiWithoutBinaryen(unnamed)).toBeNull()
     const foreign = wat(`(module (memory 1) (global $__asyncify_state (mut i32) (i32.const 0)) (func (export "asyncify_start_unwind") (param i32)))`)
     expect(prepareJspiWithoutBinaryen(foreign)).toBeNull()
   })
 })
-
-/** The module as a stripping linker leaves it: no name section. */
-function withoutNames(text: string): Uint8Array {
-  const module = binaryen.parseText(text)
-  binaryen.setDebugInfo(false)
-  const bytes = module.emitBinary()
-  module.dispose()
-  return bytes
-}

@@ -1,21 +1,10 @@
-import binaryen from 'binaryen'
 import { asyncifyWasm } from 'unplugin-asyncify/transform'
 import { AsyncifyError } from 'unplugin-asyncify/runtime'
 import { describe, expect, it } from 'vitest'
 import { compileC } from '../helpers/compile-c.js'
+import { stripNames } from '../helpers/strip-names.js'
 import { asyncified, deferred, later } from '../helpers/engine.js'
 import { wat } from '../helpers/wat.js'
-
-/** The module without its name section, as `wasm-opt --strip-debug` or a stripping linker leaves it. */
-function stripNames(bytes: Uint8Array): Uint8Array {
-  const module = binaryen.readBinary(bytes)
-  module.setFeatures(binaryen.Features.All & ~(binaryen.Features as unknown as Record<string, number>).CompactImports!)
-  binaryen.setDebugInfo(false)
-  const stripped = module.emitBinary()
-  module.dispose()
-  expect(WebAssembly.Module.customSections(new WebAssembly.Module(stripped as Uint8Array<ArrayBuffer>), 'name')).toEqual([])
-  return stripped
-}
 
 /** Two recursions in flight at once, resolved in reverse order: their C frames only survive on separate stacks. */
 async function overlappingRecursions(wasm: Uint8Array) {
