@@ -47,7 +47,7 @@ const HELP: Record<keyof typeof FLAGS, FlagHelp> = {
     default: 'none',
     example: "--runtime 'my_scheduler_*'",
   },
-  optimize: { value: '0|1|2|3|s|z', text: 'Binaryen optimization level of the instrumented code; s and z optimize for size', default: '2', example: '--optimize s' },
+  optimize: { value: '0|1|2|3|s|z', text: 'Binaryen optimization level: 0 skips Asyncify\'s cleanup of the code it instruments (1-3, s and z give the same build); with --preoptimize, the whole-module level', default: '2', example: '--optimize 0' },
   preoptimize: { text: 'also optimize the whole module before Asyncify, for input compiled at -O0', default: 'off', example: '--preoptimize' },
   'stack-size': {
     value: '<bytes>',

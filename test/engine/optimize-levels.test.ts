@@ -1,4 +1,4 @@
-import type { OptimizeLevel } from 'unplugin-asyncify/transform'
+import { asyncifyWasm, type OptimizeLevel } from 'unplugin-asyncify/transform'
 import { describe, expect, it } from 'vitest'
 import { compileC } from '../helpers/compile-c.js'
 import { asyncified, later } from '../helpers/engine.js'
@@ -29,4 +29,22 @@ describe('optimization never changes behaviour', () => {
       await expect(loop.exports.sum_steps(20)).resolves.toBe(expected | 0)
     })
   }
+})
+
+describe('what the levels change, as the options document it', () => {
+  const build = async (bytes: Uint8Array, optimize: OptimizeLevel, preoptimize: boolean) =>
+    (await asyncifyWasm(bytes, { imports: ['env.compare'], mode: 'asyncify', optimize, preoptimize })).wasm!
+
+  it('without preoptimize, any level above 0 gives the same build (Asyncify cleans up at a level of its own), and 0 a larger one', async () => {
+    const bytes = compileC('sort.c')
+    const [zero, ...rest] = await Promise.all(levels.map((level) => build(bytes, level, false)))
+    for (const output of rest) expect(Buffer.from(output).equals(Buffer.from(rest[0]!))).toBe(true)
+    expect(zero!.length).toBeGreaterThan(rest[0]!.length)
+  })
+
+  it('with preoptimize, the level is the whole-module optimizer\'s', async () => {
+    const bytes = compileC('sort.c', ['-O0'])
+    const [one, two] = await Promise.all([build(bytes, 1, true), build(bytes, 2, true)])
+    expect(Buffer.from(one).equals(Buffer.from(two))).toBe(false)
+  })
 })
