@@ -73,7 +73,7 @@ import {
 } from './errors.js'
 import type { SuspendEngine } from './metadata.js'
 import { OwnedMemory, type Block, type Malloc } from './owned-memory.js'
-import { CALL, ImportDepth, countedImport, isThenable } from './import-depth.js'
+import { CALL, ImportDepth, countedImport, countedSyncImport, isThenable } from './import-depth.js'
 import { i32Global, type I32Global } from './i32-global.js'
 import { invoker, type WasmFunction } from './invoke.js'
 import { ShadowStacks, UNASSIGNED, type StackUser } from './shadow-stacks.js'
@@ -262,18 +262,12 @@ export class AsyncifyDriver {
     return call
   }
 
-  /** Wraps an import that is not async: it runs as it is, counted so that entries through it are seen. */
-  syncImport(fn: WasmFunction, importName: string, onThenable: (importName: string) => never): WasmFunction {
-    return countedImport(fn, null, this.imports, {
-      before: () => {
-        if (this.rewinding !== null) throw this.rewindMismatch(this.rewinding, importName)
-        return CALL
-      },
-      after: (result) => {
-        if (isThenable(result)) onThenable(importName)
-        return result
-      },
-    })
+  /** Wraps an import that is not async (of `arity` parameters, null when unknown): it runs as it is, counted so that entries through it are seen. */
+  syncImport(fn: WasmFunction, arity: number | null, importName: string, onThenable: (importName: string) => never): WasmFunction {
+    const guard = () => {
+      if (this.rewinding !== null) throw this.rewindMismatch(this.rewinding, importName)
+    }
+    return countedSyncImport(fn, arity, this.imports, guard, () => onThenable(importName))
   }
 
   /** Wraps an export that can reach an async import; it always returns a Promise. */

@@ -124,6 +124,104 @@ export function countedImport(fn: WasmFunction, arity: number | null, depth: Imp
   }
 }
 
+/**
+ * Wraps an import that is not async, counted as countedImport counts.
+ * Closures of their own, with the checks written in rather than hooks:
+ * sharing countedImport's made a plain import cost 12 ns, and its rest
+ * parameter 17 ns, where these take 8.5 (raw: 4.4; Node 26, one process).
+ * `guard` runs first (null for none); `thenable` runs when the import
+ * returned a thenable, and throws.
+ */
+export function countedSyncImport(
+  fn: WasmFunction,
+  arity: number | null,
+  depth: ImportDepth,
+  guard: (() => void) | null,
+  thenable: () => never,
+): WasmFunction {
+  const count = depth.cells
+  switch (arity) {
+    case 0:
+      return () => {
+        if (guard !== null) guard()
+        count[0]! += 1
+        let result: unknown
+        try {
+          result = fn()
+        } finally {
+          count[0]! -= 1
+        }
+        if (isThenable(result)) thenable()
+        return result
+      }
+    case 1:
+      return (a) => {
+        if (guard !== null) guard()
+        count[0]! += 1
+        let result: unknown
+        try {
+          result = fn(a)
+        } finally {
+          count[0]! -= 1
+        }
+        if (isThenable(result)) thenable()
+        return result
+      }
+    case 2:
+      return (a, b) => {
+        if (guard !== null) guard()
+        count[0]! += 1
+        let result: unknown
+        try {
+          result = fn(a, b)
+        } finally {
+          count[0]! -= 1
+        }
+        if (isThenable(result)) thenable()
+        return result
+      }
+    case 3:
+      return (a, b, c) => {
+        if (guard !== null) guard()
+        count[0]! += 1
+        let result: unknown
+        try {
+          result = fn(a, b, c)
+        } finally {
+          count[0]! -= 1
+        }
+        if (isThenable(result)) thenable()
+        return result
+      }
+    case 4:
+      return (a, b, c, d) => {
+        if (guard !== null) guard()
+        count[0]! += 1
+        let result: unknown
+        try {
+          result = fn(a, b, c, d)
+        } finally {
+          count[0]! -= 1
+        }
+        if (isThenable(result)) thenable()
+        return result
+      }
+    default:
+      return (...args) => {
+        if (guard !== null) guard()
+        count[0]! += 1
+        let result: unknown
+        try {
+          result = fn(...args)
+        } finally {
+          count[0]! -= 1
+        }
+        if (isThenable(result)) thenable()
+        return result
+      }
+  }
+}
+
 /** What an import returned that the runtime waits for: a Promise, or any object with a `then` method. */
 export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (

@@ -159,7 +159,7 @@ async function instantiateAsyncify(
     module,
     wrapImports(module, withGuestApi, metadata, label, {
       async: (fn, entry, key) => driver.asyncImport(fn, entry.params.length, placeholderFor(entry.results), key),
-      sync: (fn, key, unlisted) => driver.syncImport(fn, key, unlisted),
+      sync: (fn, arity, key, unlisted) => driver.syncImport(fn, arity, key, unlisted),
     }),
   )
   const rawExports = raw.exports as Record<string, unknown>
@@ -189,7 +189,7 @@ async function instantiateJspi(
       trampolined.push({ plain, ...driver.suspendingImports(fn, arity, key, index), entry })
       return plain
     },
-    sync: (fn, key, unlisted) => driver.syncImport(fn, key, unlisted),
+    sync: (fn, arity, key, unlisted) => driver.syncImport(fn, arity, key, unlisted),
   })
   const sharedPointer = metadata.stackPointerImport && new WebAssembly.Global({ value: 'i32', mutable: true }, metadata.stackPointerImport.initial)
   if (sharedPointer) wrapped[STACK_POINTER_IMPORT.module] = { [STACK_POINTER_IMPORT.name]: sharedPointer }
@@ -272,7 +272,7 @@ function placeholderFor(results: WasmValueType[]): unknown {
 
 interface ImportWrappers {
   async(fn: WasmFunction, entry: AsyncImportMetadata, key: string): WasmFunction
-  sync(fn: WasmFunction, key: string, unlisted: (key: string) => never): WasmFunction
+  sync(fn: WasmFunction, arity: number | null, key: string, unlisted: (key: string) => never): WasmFunction
 }
 
 function wrapImports(
@@ -300,7 +300,7 @@ function wrapImports(
     const entry = asyncImports.get(key)
     target[descriptor.name] = entry
       ? wrappers.async(fn as WasmFunction, entry, key)
-      : wrappers.sync(fn as WasmFunction, key, unlisted)
+      : wrappers.sync(fn as WasmFunction, metadata.importArities?.[key] ?? null, key, unlisted)
   }
   return { ...imports, ...wrapped } as Record<string, WebAssembly.ModuleImports>
 }

@@ -18,7 +18,7 @@
  */
 import { engineStackOverflow, isEngineStackOverflow, suspendOutsideCall } from './errors.js'
 import type { AsyncifyStats } from './asyncify-driver.js'
-import { CALL, ImportDepth, countedImport, isThenable } from './import-depth.js'
+import { CALL, ImportDepth, countedImport, countedSyncImport, isThenable } from './import-depth.js'
 import { i32Global, type I32Global } from './i32-global.js'
 import { invoker, type WasmFunction } from './invoke.js'
 import { bookedImport, predictedImport } from './predicted-import.js'
@@ -174,15 +174,9 @@ export class JspiDriver {
     }
   }
 
-  /** An import that is not async, counted so that entries through it are seen. */
-  syncImport(fn: WasmFunction, importName: string, onThenable: (importName: string) => never): WasmFunction {
-    return countedImport(fn, null, this.imports, {
-      before: () => CALL,
-      after: (result) => {
-        if (isThenable(result)) onThenable(importName)
-        return result
-      },
-    })
+  /** An import that is not async (of `arity` parameters, null when unknown), counted so that entries through it are seen. */
+  syncImport(fn: WasmFunction, arity: number | null, importName: string, onThenable: (importName: string) => never): WasmFunction {
+    return countedSyncImport(fn, arity, this.imports, null, () => onThenable(importName))
   }
 
   /** `t.f` of the import trampolines: the value a call resumes with, given the one its trampoline saved (see CELL.fixes). */

@@ -102,6 +102,13 @@ export interface AsyncifyMetadata {
   asyncifyUnsupported: string | null
   /** In JSPI builds with a typed signature among their async imports and suspending exports: the module's types. */
   types?: TypeSection
+  /**
+   * How many parameters each function import that is not async takes, by
+   * `module.name`, so that its wrapper declares them (import-depth.ts). Absent
+   * for a name imported twice with different counts, and in builds made
+   * before it existed: that wrapper takes a rest parameter.
+   */
+  importArities?: Record<string, number>
 }
 
 export function encodeMetadata(metadata: AsyncifyMetadata): Uint8Array {

@@ -29,6 +29,8 @@ const ASYNCIFY_EXPORTS = [
  */
 export interface Description {
   asyncImports: FunctionImport[]
+  /** Every function import of the module as emitted. */
+  imports: FunctionImport[]
   /** Defined functions that can be on the stack during a suspension. */
   suspending: Set<string>
   /** Binaryen's name of the C shadow-stack pointer global, if the module has one. */
@@ -44,7 +46,7 @@ export function describeModule(
   module: BinaryenModule,
   input: Uint8Array,
   exports: ExportEntry[],
-  { asyncImports, suspending, stackPointer: spGlobal, malloc, stackSize }: Description,
+  { asyncImports, imports, suspending, stackPointer: spGlobal, malloc, stackSize }: Description,
 ): AsyncifyMetadata {
   const internalExports = [...ASYNCIFY_EXPORTS]
   const memory = locateMemory(binaryen, module, input, exports, internalExports)
@@ -74,6 +76,7 @@ export function describeModule(
     malloc: malloc ? MALLOC_EXPORT : null,
     internalExports,
     asyncifyUnsupported: null,
+    importArities: importArities(imports, asyncImports),
   }
   module.addCustomSection(METADATA_SECTION, encodeMetadata(metadata))
   return metadata
@@ -110,4 +113,20 @@ export function exportMemoryZero(binaryen: Binaryen, module: BinaryenModule, inp
 
 export function asyncImportMetadata({ module, base, params, results }: FunctionImport): AsyncImportMetadata {
   return { module, name: base, params, results }
+}
+
+/** `importArities` of the metadata: the parameter count of every function import not in `asyncImports`. */
+export function importArities(imports: FunctionImport[], asyncImports: FunctionImport[]): Record<string, number> {
+  const key = (entry: FunctionImport) => `${entry.module}.${entry.base}`
+  const async = new Set(asyncImports.map(key))
+  const arities: Record<string, number> = {}
+  const conflicting = new Set<string>()
+  for (const entry of imports) {
+    const name = key(entry)
+    if (async.has(name)) continue
+    if (name in arities && arities[name] !== entry.params.length) conflicting.add(name)
+    arities[name] = entry.params.length
+  }
+  for (const name of conflicting) delete arities[name]
+  return arities
 }

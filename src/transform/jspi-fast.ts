@@ -15,7 +15,7 @@ import { suspendingByCallGraph } from './call-graph.js'
 import { checkReservedNames } from './check-supported.js'
 import { usesFibers } from './fibers.js'
 import { declaredAsyncImports } from './declared-imports.js'
-import { asyncImportMetadata } from './describe.js'
+import { asyncImportMetadata, importArities } from './describe.js'
 import { emitJspi, planFromReach, type JspiPlan } from './jspi.js'
 import { resolveTransformOptions, type TransformOptions } from './options.js'
 import type { TransformResult } from './pipeline.js'
@@ -62,6 +62,7 @@ export function prepareJspiWithoutBinaryen(bytes: Uint8Array, options: Transform
   const jspi = withDebugInfo(
     emitJspi(bytes, planOf(scanned, stackPointer), {
       asyncImports: selection.asyncImports.map(asyncImportMetadata),
+      importArities: importArities(facts.imports, selection.asyncImports),
       suspendingExports,
       stackSize: resolved.stackSize,
       asyncifyUnsupported: null,

@@ -101,6 +101,7 @@ export function planJspi(
 
 export interface JspiDecisions {
   asyncImports: AsyncImportMetadata[]
+  importArities: Record<string, number>
   suspendingExports: string[]
   stackSize: number
   asyncifyUnsupported: string | null
@@ -138,6 +139,7 @@ export function emitJspi(input: Uint8Array, plan: JspiPlan, decisions: JspiDecis
     malloc: plan.malloc,
     internalExports: plan.added.map((entry) => entry.name),
     asyncifyUnsupported: decisions.asyncifyUnsupported,
+    importArities: decisions.importArities,
     ...(usesTypes ? { types: typed!.types } : {}),
   }
   const wasm = withCustomSection(withExports(imported?.wasm ?? input, plan.added), METADATA_SECTION, encodeMetadata(metadata))

@@ -25,7 +25,7 @@ import { refuseSuspensionInCatch } from './check-catch.js'
 import { suspendReasons, suspendingByCallGraph, type SuspendReason } from './call-graph.js'
 import { checkReservedNames, checkSupported } from './check-supported.js'
 import { declaredAsyncImports } from './declared-imports.js'
-import { asyncImportMetadata, describeModule, exportMemoryZero } from './describe.js'
+import { asyncImportMetadata, describeModule, exportMemoryZero, importArities } from './describe.js'
 import { explainInstrumentation, type InstrumentedFunction } from './explain.js'
 import { FIBERS_NEED_ASYNCIFY, usesFibers, withFiberEntry } from './fibers.js'
 import { attachLineLocations, emitWithSourceMap, type AttachedLines } from './debug-locations.js'
@@ -138,6 +138,7 @@ export function runPipeline(binaryen: Binaryen, input: Uint8Array, options: Reso
       withDebugInfo(
         emitJspi(bytes, plan, {
           asyncImports: selection.asyncImports.map(asyncImportMetadata),
+          importArities: importArities(facts.imports, selection.asyncImports),
           suspendingExports,
           stackSize: options.stackSize,
           asyncifyUnsupported,
@@ -227,6 +228,7 @@ function asyncifyModule(
   }
   const metadata = describeModule(binaryen, module, bytes, readExports(binaryen, module), {
     asyncImports: selection.asyncImports,
+    imports: instrumented.imports,
     suspending,
     stackPointer,
     malloc,

@@ -211,6 +211,47 @@ describe('runtime behaviour', () => {
     })
   }
 
+  it('imports that are not async, of 0 to 6 parameters, get exactly their arguments, also under a name imported twice with two counts', async () => {
+    const arities = [0, 1, 2, 3, 4, 5, 6]
+    const params = (k: number) => (k === 0 ? '' : `(param${' i32'.repeat(k)})`)
+    const gets = (k: number) => Array.from({ length: k }, (_, i) => `(local.get ${i})`).join(' ')
+    const bytes = wat(`(module
+      ${arities.map((k) => `(import "env" "s${k}" (func $s${k} ${params(k)} (result i32)))`).join('\n')}
+      (import "env" "dup" (func $dup1 (param i32) (result i32)))
+      (import "env" "dup" (func $dup2 (param i32 i32) (result i32)))
+      (import "env" "wait" (func $wait (param i32) (result i32)))
+      (memory (export "memory") 1)
+      ${arities.map((k) => `(func (export "call${k}") ${params(k)} (result i32) (i32.add (call $s${k} ${gets(k)}) (call $s${k} ${gets(k)})))`).join('\n')}
+      (func (export "dup") (param i32 i32) (result i32) (i32.add (call $dup1 (local.get 0)) (call $dup2 (local.get 0) (local.get 1))))
+      (func (export "after") (param i32) (result i32) (call $s2 (call $wait (local.get 0)) (i32.const 7))))`)
+    const seen: unknown[][] = []
+    // Weighted by position, so that a swapped or dropped argument changes the sum.
+    const sum = (...args: number[]) => args.reduce((total, value, i) => total + (i + 1) * value, 100)
+    const weighed = (...args: number[]) => {
+      seen.push(args)
+      return sum(...args)
+    }
+    const env = { ...Object.fromEntries(arities.map((k) => [`s${k}`, weighed])), dup: weighed, wait: (x: number) => later(x + 1) }
+    const { exports, wasm } = await asyncified(bytes, { imports: ['env.wait'], filename: 'sync-arity.wasm' }, { env })
+    const [section] = WebAssembly.Module.customSections(new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>), 'unplugin-asyncify')
+    // Each wrapper declares its import's parameters; the name imported with two counts keeps the rest parameter.
+    expect((JSON.parse(new TextDecoder().decode(section)) as { importArities: unknown }).importArities).toEqual(
+      Object.fromEntries(arities.map((k) => [`env.s${k}`, k])),
+    )
+    for (const k of arities) {
+      seen.length = 0
+      const args = Array.from({ length: k }, (_, i) => 10 * (i + 1))
+      expect(exports[`call${k}`](...args)).toBe(2 * sum(...args))
+      expect(seen).toEqual([args, args])
+    }
+    seen.length = 0
+    expect(exports.dup(3, 4)).toBe(sum(3) + sum(3, 4))
+    expect(seen).toEqual([[3], [3, 4]])
+    seen.length = 0
+    await expect(exports.after(5)).resolves.toBe(sum(6, 7))
+    expect(seen).toEqual([[6, 7]])
+  })
+
   it('traps keep function names in stack traces and leave the instance usable', async () => {
     const { exports } = await load({ get: (x: number) => later(x) })
     const error = await exports.boom(1).catch((e: unknown) => e)
