@@ -148,7 +148,6 @@ function isCppException(error: unknown): boolean {
  */
 function stackHelpers(bytes: Uint8Array, scanned: ScannedModule): { stackSave: string; stackRestore: string; setThrew: string } | null {
   const imported = scanned.functions.filter((fn) => fn.imported !== null).length
-  const matches = (code: Uint8Array, expected: number[]) => code.length === expected.length && expected.every((byte, i) => code[i] === byte)
   const saves = new Map<number, string>()
   const restores = new Map<number, string>()
   const threws: string[] = []
@@ -162,8 +161,8 @@ function stackHelpers(bytes: Uint8Array, scanned: ScannedModule): { stackSave: s
     const signature = `${params.join(',')}->${results.join(',')}`
     // The global an accessor's code names, after its first one or three bytes.
     const global = (at: number) => (code.length > at + 1 ? new WasmReader(code, at).u32() : -1)
-    if (signature === '->i32' && matches(code, [0x23, ...leb(global(1)), 0x0b])) saves.set(global(1), entry.name)
-    else if (signature === 'i32->' && matches(code, [0x20, 0x00, 0x24, ...leb(global(3)), 0x0b])) restores.set(global(3), entry.name)
+    if (signature === '->i32' && sameBytes(code, [0x23, ...leb(global(1)), 0x0b])) saves.set(global(1), entry.name)
+    else if (signature === 'i32->' && sameBytes(code, [0x20, 0x00, 0x24, ...leb(global(3)), 0x0b])) restores.set(global(3), entry.name)
     else if (signature === 'i32,i32->' && isSetThrew(code)) threws.push(entry.name)
   }
   const pointer = [...restores.keys()].filter((global) => saves.has(global))
@@ -185,5 +184,9 @@ function isSetThrew(code: Uint8Array): boolean {
     0x41, ...sleb(threw), 0x20, 0, 0x36, 2, 0,
     0x0b, 0x0b,
   ]
+  return sameBytes(code, expected)
+}
+
+function sameBytes(code: Uint8Array, expected: number[]): boolean {
   return code.length === expected.length && expected.every((byte, i) => code[i] === byte)
 }

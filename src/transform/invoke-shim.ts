@@ -49,10 +49,13 @@ export function canShimInvoke(signature: Signature): boolean {
 /** The module's bytes; export `i<k>` answers `invokes[k]` (each accepted by canShimInvoke). */
 export function invokeShim(invokes: Signature[]): Uint8Array {
   const types: Uint8Array[] = []
+  const indices = new Map<string, number>()
   const typeIndex = (params: WasmValueType[], results: WasmValueType[]): number => {
     const entry = concatBytes([0x60], vector(params.map((type) => [VALUE_TYPE[type]!])), vector(results.map((type) => [VALUE_TYPE[type]!])))
-    const found = types.findIndex((known) => known.length === entry.length && known.every((byte, i) => byte === entry[i]))
-    return found >= 0 ? found : types.push(entry) - 1
+    const key = entry.join(',')
+    let index = indices.get(key)
+    if (index === undefined) indices.set(key, (index = types.push(entry) - 1))
+    return index
   }
   const tagType = typeIndex([], [])
   const stackSave = typeIndex([], ['i32'])
