@@ -8,8 +8,9 @@
  * JSPI instance in the same isolate made the Asyncify path's calls between
  * wasm and JavaScript dearer (ours 1.05x asyncify-wasm alone, 1.16x-1.23x
  * beside a JSPI instance, Node 26, depth 1; predicted-import.ts records the
- * same of an Asyncify instance for the JSPI path). Within one repeat each path is timed once, in an
- * order rotated per repeat, so load from elsewhere on the machine falls on all of them.
+ * same of an Asyncify instance for the JSPI path). Within one repeat each
+ * path is timed once, in an order rotated per repeat, so load from elsewhere
+ * on the machine falls on all of them.
  */
 import { hasJspi, instantiate } from 'unplugin-asyncify/runtime'
 import { instantiate as asyncifyWasmInstantiate } from 'asyncify-wasm'
@@ -135,11 +136,12 @@ function computeTimers(input: HarnessInput, built: Awaited<ReturnType<typeof ins
   const spinSteps = input.calls * 20
   const expectedCompute = built.untouched.compute!(computeSteps)
   const expectedSpin = built.untouched.spin!(spinSteps, 0)
-  const paths: [string, Record<string, Fn>][] = [
+  const candidates: [string, Record<string, Fn> | null][] = [
     ['untouched', built.untouched],
-    ...(built.ours ? ([['ours-asyncify', built.ours]] as [string, Record<string, Fn>][]) : []),
-    ...(built.oursJspi ? ([['ours-jspi', built.oursJspi]] as [string, Record<string, Fn>][]) : []),
+    ['ours-asyncify', built.ours],
+    ['ours-jspi', built.oursJspi],
   ]
+  const paths = candidates.filter((entry): entry is [string, Record<string, Fn>] => entry[1] !== null)
   return paths.flatMap(([path, exports]) => [
     timer(`compute, never suspends|${path}`, 1, expectedCompute as number, () => exports.compute!(computeSteps)),
     timer(`async path, no suspension|${path}`, 1, expectedSpin as number, () => exports.spin!(spinSteps, 0)),
