@@ -18,7 +18,7 @@
  */
 import { canShimInvoke, invokeShim, SHIM_SLOTS } from './invoke-shim.js'
 import type { Binaryen } from './binaryen.js'
-import { scanModule, type ScannedModule } from './scan.js'
+import { scanModule, type ScannedLayout } from './scan.js'
 import { WasmReader } from './wasm-reader.js'
 import { leb, sleb } from '../runtime-shim/wasm-writer.js'
 
@@ -71,9 +71,9 @@ export interface Wiring {
 
 /** What loadBinaryen does to the module Emscripten's glue instantiates: null when it does not recognize it. */
 export function wireInvokes(bytes: Uint8Array, imports: Imports): Wiring | null {
-  let scanned: ScannedModule
+  let scanned: ScannedLayout
   try {
-    scanned = scanModule(bytes)
+    scanned = scanModule(bytes, { code: false })
   } catch {
     return null
   }
@@ -146,7 +146,7 @@ function isCppException(error: unknown): boolean {
  * stackRestore (`global.set $sp` of its argument) and setThrew (two stores
  * when nothing was thrown yet), recognized by their code.
  */
-function stackHelpers(bytes: Uint8Array, scanned: ScannedModule): { stackSave: string; stackRestore: string; setThrew: string } | null {
+function stackHelpers(bytes: Uint8Array, scanned: ScannedLayout): { stackSave: string; stackRestore: string; setThrew: string } | null {
   const imported = scanned.functions.filter((fn) => fn.imported !== null).length
   const saves = new Map<number, string>()
   const restores = new Map<number, string>()

@@ -68,7 +68,7 @@ interface NamedModule {
 function bodySizes({ bytes, names }: NamedModule): Map<string, number> | null {
   try {
     const sizes = new Map<string, number>()
-    scanModule(bytes).bodies.forEach((body, i) => {
+    scanModule(bytes, { code: false }).bodies.forEach((body, i) => {
       const name = names[i]
       if (name !== undefined) sizes.set(name, body.size)
     })

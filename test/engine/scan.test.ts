@@ -431,6 +431,29 @@ describe('scanModule on what it cannot decode', () => {
   })
 })
 
+describe('scanModule with code: false (where bodies lie, nothing of their instructions)', () => {
+  const layoutOf = ({ bodies, referenced: _, ...rest }: ScannedModule) => ({ ...rest, bodies: bodies.map(({ size, codeStart }) => ({ size, codeStart })) })
+
+  it.each(['sort.c', 'heap.c', '../plugin/app.c'])('reads what the full scan reads of C program %s, bodies only by extent', (program) => {
+    const bytes = compileC(program, ['-O2'])
+    expect(scanModule(bytes, { code: false })).toEqual(layoutOf(scanModule(bytes)))
+  })
+
+  it("reads binaryen.js's own 10 MB module as the full scan does", () => {
+    expect(binaryenJsModule, 'binaryen.js no longer hands its module to WebAssembly.instantiate').not.toBeNull()
+    expect(scanModule(binaryenJsModule!, { code: false })).toEqual(layoutOf(scanModule(binaryenJsModule!)))
+  })
+
+  it('reads past an opcode the full scan refuses, and still refuses a body that runs past its section', () => {
+    const bytes = oneFunction([0x01, 0x27, 0x0b])
+    expect(() => scanModule(bytes)).toThrow(ScanError)
+    expect(scanModule(bytes, { code: false }).bodies).toEqual([{ size: 4, codeStart: bytes.length - 3 }])
+    const overrun = bytes.slice()
+    overrun[overrun.length - 5] = 9
+    expect(() => scanModule(overrun, { code: false })).toThrow(ScanError)
+  })
+})
+
 describe('scanModule details', () => {
   it('reads what indirect calls can reach: the signatures they name and the functions whose reference is taken', () => {
     const scanned = scanModule(wat(readFileSync(join(fixtures, 'reference-types/indirect-reach.wat'), 'utf8'), ['ReferenceTypes', 'BulkMemory']))
