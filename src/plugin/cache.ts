@@ -18,12 +18,13 @@ const CODE = hashCode(['../transform/', '../runtime-shim/'].map((dir) => fileURL
 
 function hashCode(dirs: string[]): string {
   const hash = createHash('sha256').update((require('binaryen/package.json') as { version: string }).version)
-  for (const dir of dirs) {
-    for (const name of readdirSync(dir).sort()) {
-      if (name.endsWith('.map')) continue
-      hash.update(name).update(readFileSync(join(dir, name)))
+  const walk = (dir: string, prefix: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      if (entry.isDirectory()) walk(join(dir, entry.name), `${prefix}${entry.name}/`)
+      else if (!entry.name.endsWith('.map')) hash.update(prefix + entry.name).update(readFileSync(join(dir, entry.name)))
     }
   }
+  for (const dir of dirs) walk(dir, '')
   return hash.digest('hex')
 }
 

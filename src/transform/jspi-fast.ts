@@ -17,7 +17,7 @@ import { usesFibers } from './fibers.js'
 import { declaredAsyncImports } from './declared-imports.js'
 import { asyncImportMetadata, importArities } from './describe.js'
 import { emitJspi, planFromReach, type JspiPlan } from './jspi.js'
-import { resolveTransformOptions, type TransformOptions } from './options.js'
+import { resolveTransformOptions, type ResolvedTransformOptions, type TransformOptions } from './options.js'
 import type { TransformResult } from './pipeline.js'
 import { readLineTable } from './line-table.js'
 import { withDebugInfo } from './source-map.js'
@@ -31,8 +31,13 @@ const MALLOC = 'malloc'
 const KIND = { function: 0, table: 1, memory: 2, global: 3, tag: 4 } as const
 
 export function prepareJspiWithoutBinaryen(bytes: Uint8Array, options: TransformOptions = {}): TransformResult | null {
+  return jspiWithoutBinaryen(bytes, resolveTransformOptions({ ...options, mode: 'jspi' }))
+}
+
+/** The same with options already resolved (the worker's), built as for mode 'jspi'. */
+export function jspiWithoutBinaryen(bytes: Uint8Array, options: ResolvedTransformOptions): TransformResult | null {
   const started = performance.now()
-  const resolved = resolveTransformOptions({ ...options, mode: 'jspi' })
+  const resolved: ResolvedTransformOptions = { ...options, mode: 'jspi' }
   const { filename } = resolved
   checkWasmHeader(bytes, filename)
   let scanned: ScannedModule
@@ -90,12 +95,12 @@ export function prepareJspiWithoutBinaryen(bytes: Uint8Array, options: Transform
 }
 
 /** A function's name for patterns and the call graph: its name-section name, else `$<index>`. */
-function functionName(scanned: ScannedModule, index: number): string {
+export function functionName(scanned: ScannedModule, index: number): string {
   return scanned.functions[index]?.name ?? `$${index}`
 }
 
 /** The scan in the shape the selection and the call-graph rule read. */
-function factsOf(scanned: ScannedModule): ModuleFacts {
+export function factsOf(scanned: ScannedModule): ModuleFacts {
   const nameOf = (index: number) => functionName(scanned, index)
   const imports: FunctionImport[] = []
   const functions: string[] = []
@@ -119,7 +124,7 @@ function factsOf(scanned: ScannedModule): ModuleFacts {
  * The C stack pointer's global index, null for none, or undefined when only
  * the shape of the code could tell (the Binaryen pipeline decides then).
  */
-function findStackPointerByName(scanned: ScannedModule, option: string | number | false): number | null | undefined {
+export function findStackPointerByName(scanned: ScannedModule, option: string | number | false): number | null | undefined {
   if (option === false) return null
   const candidates = scanned.globals.map((global, index) => ({ global, index })).filter(({ global }) => global.mutable && global.type === 'i32')
   const exportedAs = new Map(scanned.exports.filter((entry) => entry.kind === 'global').map((entry) => [entry.index, entry.name]))
@@ -132,7 +137,7 @@ function findStackPointerByName(scanned: ScannedModule, option: string | number 
   return candidates.some(({ global }) => !global.imported) ? undefined : null
 }
 
-function planOf(scanned: ScannedModule, stackPointer: number | null): JspiPlan {
+export function planOf(scanned: ScannedModule, stackPointer: number | null): JspiPlan {
   const first = scanned.memories[0]
   const signatures = new Map<string, Signature>()
   for (const entry of scanned.exports) if (entry.kind === 'function') signatures.set(entry.name, scanned.functions[entry.index]!.type)

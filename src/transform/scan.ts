@@ -95,6 +95,8 @@ export interface ScannedModule {
   globals: ScannedGlobal[]
   /** Memory index space: imported memories first. */
   memories: ScannedMemory[]
+  /** Table index space (imported tables first): each table's element type. */
+  tables: WasmValueType[]
   /** Per defined function, in the order of the code section. */
   bodies: ScannedBody[]
   /** Signatures by type index; null for struct and array types. */
@@ -165,6 +167,7 @@ function scan(reader: WasmReader, code: CodeScan): ScannedLayout & Pick<ScannedM
     exports: [],
     globals: [],
     memories: [],
+    tables: [],
     bodies: [],
     types: [],
     subtyping: false,
@@ -198,9 +201,9 @@ function scan(reader: WasmReader, code: CodeScan): ScannedLayout & Pick<ScannedM
           if (bytes[reader.offset] === 0x40) {
             reader.offset++
             reader.byte()
-            reader.table()
+            module.tables.push(reader.table())
             expression(reader, null, referenced)
-          } else reader.table()
+          } else module.tables.push(reader.table())
         }
         break
       case 5: // memory
@@ -317,7 +320,7 @@ function signature(reader: WasmReader, types: (Signature | null)[]): Signature {
   return type
 }
 
-function readImports(reader: WasmReader, module: Pick<ScannedModule, 'functions' | 'types' | 'memories' | 'globals'>): void {
+function readImports(reader: WasmReader, module: Pick<ScannedModule, 'functions' | 'types' | 'memories' | 'globals' | 'tables'>): void {
   for (let n = reader.u32(); n > 0; n--) {
     const imported = { module: reader.name(), name: reader.name() }
     const at = reader.offset
@@ -327,7 +330,7 @@ function readImports(reader: WasmReader, module: Pick<ScannedModule, 'functions'
         module.functions.push({ name: null, imported, type: signature(reader, module.types) })
         break
       case 0x01:
-        reader.table()
+        module.tables.push(reader.table())
         break
       case 0x02:
         reader.limits()

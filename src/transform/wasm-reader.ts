@@ -92,9 +92,11 @@ export class WasmReader {
     if (flags & 8) this.u32()
   }
 
-  table(): void {
-    this.valueType()
+  /** A table type; returns its element type. */
+  table(): ValueType {
+    const element = this.valueType()
     this.limits()
+    return element
   }
 
   global(): void {

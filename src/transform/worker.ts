@@ -10,7 +10,10 @@ import { BinaryenFailure, flushOutputWith, installOutputCapture, printedText, wi
 import { binaryenMessage } from './binaryen.js'
 import { loadBinaryen } from './binaryen-load.js'
 import type { ResolvedTransformOptions } from './options.js'
-import { runPipeline } from './pipeline.js'
+import { runPipeline, type TransformResult } from './pipeline.js'
+import type { Binaryen } from './binaryen.js'
+import { asyncifyWithoutBinaryen } from './direct/asyncify-fast.js'
+import { jspiWithoutBinaryen } from './jspi-fast.js'
 
 export interface WorkerRequest {
   id: number
@@ -23,21 +26,58 @@ export type WorkerResponse =
   | { id: number; ok: false; code: AsyncifyError['code']; message: string; fatal: boolean }
 
 installOutputCapture()
-const { binaryen } = await loadBinaryen()
-flushOutputWith(binaryen)
 const port = parentPort!
+let loaded: Promise<Binaryen> | null = null
 
+/** binaryen.js, loaded the first time a module needs it (most need only the direct engine). */
+function binaryenOnce(): Promise<Binaryen> {
+  loaded ??= loadBinaryen().then(({ binaryen }) => {
+    flushOutputWith(binaryen)
+    return binaryen
+  })
+  return loaded
+}
+
+let queue = Promise.resolve()
 port.on('message', (request: WorkerRequest) => {
+  queue = queue.then(() => handle(request))
+})
+
+async function handle(request: WorkerRequest): Promise<void> {
+  let fast: TransformResult | null = null
+  try {
+    fast = withoutBinaryen(request.bytes, request.options)
+  } catch (error) {
+    // Bad input is said as the pipeline would say it; anything else, Binaryen's pipeline decides.
+    if (error instanceof AsyncifyError) {
+      port.postMessage({ id: request.id, ok: false, code: error.code, message: error.message, fatal: false } satisfies WorkerResponse)
+      return
+    }
+  }
+  if (fast) {
+    port.postMessage({ id: request.id, ok: true, result: fast } satisfies WorkerResponse, transferables(fast))
+    return
+  }
+  let binaryen: Binaryen
+  try {
+    binaryen = await binaryenOnce()
+  } catch (error) {
+    port.postMessage({
+      id: request.id,
+      ok: false,
+      code: 'ASYNCIFY_BINARYEN_FAILED',
+      message: `${request.options.filename}: binaryen.js failed to load: ${error instanceof Error ? error.message : String(error)}`,
+      fatal: true,
+    } satisfies WorkerResponse)
+    return
+  }
   let response: WorkerResponse
   // Whatever Binaryen prints during this job and no step claimed belongs to this file and no other.
   try {
     const { result, output } = withOutput(() => runPipeline(binaryen, request.bytes, request.options))
     if (output.length > 0) result.report.warnings.push(`Binaryen printed: ${printedText(output)}`)
     response = { id: request.id, ok: true, result }
-    port.postMessage(
-      response,
-      [result.wasm, result.jspi?.wasm].filter((bytes) => bytes != null).map((bytes) => bytes.buffer as ArrayBuffer),
-    )
+    port.postMessage(response, transferables(result))
     return
   } catch (failure) {
     const error = failure instanceof BinaryenFailure ? failure.original : failure
@@ -58,4 +98,27 @@ port.on('message', (request: WorkerRequest) => {
     }
   }
   port.postMessage(response)
-})
+}
+
+function transferables(result: TransformResult): ArrayBuffer[] {
+  return [result.wasm, result.jspi?.wasm].filter((bytes) => bytes != null).map((bytes) => bytes.buffer as ArrayBuffer)
+}
+
+/**
+ * The builds the direct engine and the JSPI fast path make without Binaryen,
+ * when they make every build the mode asks for; else null (the pipeline runs).
+ */
+function withoutBinaryen(bytes: Uint8Array, options: ResolvedTransformOptions): TransformResult | null {
+  if (process.env.ASYNCIFY_ENGINE === 'binaryen') return null
+  if (options.mode === 'jspi') return null
+  const asyncified = asyncifyWithoutBinaryen(bytes, options)
+  if (!asyncified) return null
+  if (options.mode === 'asyncify') return asyncified
+  const jspi = jspiWithoutBinaryen(bytes, options)
+  if (!jspi?.jspi) return null
+  return {
+    ...asyncified,
+    jspi: jspi.jspi,
+    report: { ...asyncified.report, paths: ['asyncify', 'jspi'], timeMs: asyncified.report.timeMs + jspi.report.timeMs },
+  }
+}

@@ -43,7 +43,7 @@ const fixtures = resolve(import.meta.dirname, '../fixtures')
 const readBinary = binaryen.readBinary as (bytes: Uint8Array, features: number) => BinaryenModule
 
 /** What the scan reports, as far as binaryen.js can tell it. */
-type Comparable = Omit<ScannedModule, 'memories' | 'bodies' | 'types' | 'subtyping' | 'referenced'> & {
+type Comparable = Omit<ScannedModule, 'memories' | 'tables' | 'bodies' | 'types' | 'subtyping' | 'referenced'> & {
   bodies: Omit<ScannedModule['bodies'][number], 'referenceLocal' | 'indirectTypes' | 'size' | 'codeStart' | 'instructions'>[]
   firstMemoryImport: ScannedModule['memories'][number]['imported']
 }
@@ -118,7 +118,7 @@ function binaryenView(bytes: Uint8Array, scanned: ScannedModule): Comparable {
 }
 
 function comparable(scanned: ScannedModule): Comparable {
-  const { memories, types: _types, subtyping: _subtyping, referenced: _referenced, ...rest } = scanned
+  const { memories, tables: _tables, types: _types, subtyping: _subtyping, referenced: _referenced, ...rest } = scanned
   return {
     ...rest,
     // Binaryen adds scratch locals of its own when it reads some code, so declared locals are tested apart.
@@ -428,6 +428,17 @@ describe('scanModule on what it cannot decode', () => {
   it('bytes that are not wasm throw a ScanError at byte 0', () => {
     const bytes = new Uint8Array(readFileSync(join(fixtures, 'plugin/not-wasm.wasm')))
     expect(() => scanModule(bytes)).toThrow(/at byte 0 .*not a version 1 wasm module/)
+  })
+})
+
+describe('scanModule tables', () => {
+  it('reads each table\'s element type, imported tables first, initializer form included', () => {
+    const bytes = assemble(`(module
+      (import "env" "t" (table 1 externref))
+      (table 2 funcref)
+      (table 1 externref (ref.null extern)))`)
+    expect(scanModule(bytes).tables).toEqual(['externref', 'funcref', 'externref'])
+    expect(scanModule(bytes, { code: false }).tables).toEqual(['externref', 'funcref', 'externref'])
   })
 })
 

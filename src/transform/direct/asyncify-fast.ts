@@ -1,0 +1,144 @@
+/*
+ * The Asyncify build without Binaryen (spike): the decisions of the Binaryen
+ * pipeline (the same selection and call-graph rule, jspi-fast.ts's reading of
+ * the module) and the instrumentation of module.ts. It declines (null) when
+ * only the Binaryen pipeline can build the module or explain why not: the
+ * pipeline then runs as before.
+ */
+import {
+  MALLOC_EXPORT,
+  METADATA_SECTION,
+  METADATA_VERSION,
+  STACK_POINTER_EXPORT,
+  encodeMetadata,
+  type AsyncifyMetadata,
+} from '../../runtime-shim/metadata.js'
+import { suspendReasons } from '../call-graph.js'
+import { checkReservedNames } from '../check-supported.js'
+import { declaredAsyncImports } from '../declared-imports.js'
+import { asyncImportMetadata, importArities } from '../describe.js'
+import { usesFibers } from '../fibers.js'
+import { factsOf, findStackPointerByName, functionName, planOf } from '../jspi-fast.js'
+import { resolveTransformOptions, type ResolvedTransformOptions, type TransformOptions } from '../options.js'
+import { explainInstrumentation } from '../explain.js'
+import type { TransformResult } from '../pipeline.js'
+import { ScanError, scanModule, type ScannedModule } from '../scan.js'
+import { ASYNCIFY_API_MODULE, selectFunctions } from '../select.js'
+import { checkWasmHeader, customSectionPayloads, withCustomSection, withExports, withoutCustomSection } from '../wasm-sections.js'
+import { WasmReader } from '../wasm-reader.js'
+import { concatBytes, encodeName, vector } from '../../runtime-shim/wasm-writer.js'
+import { withoutDebugSections } from '../source-map.js'
+import { directAsyncify } from './module.js'
+import { globalsShapedLikeStackPointer } from './stack-shape.js'
+
+const TARGET_FEATURES = 'target_features'
+const ASYNCIFY_EXPORTS = ['asyncify_start_unwind', 'asyncify_stop_unwind', 'asyncify_start_rewind', 'asyncify_stop_rewind', 'asyncify_get_state']
+
+export function prepareAsyncifyWithoutBinaryen(bytes: Uint8Array, options: TransformOptions = {}): TransformResult | null {
+  return asyncifyWithoutBinaryen(bytes, resolveTransformOptions({ ...options, mode: 'asyncify' }))
+}
+
+/** The same with options already resolved (the worker's). */
+export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTransformOptions): TransformResult | null {
+  const started = performance.now()
+  const { filename } = resolved
+  checkWasmHeader(bytes, filename)
+  // The features option is checked by validating with Binaryen; debug and preoptimize are Binaryen's work.
+  if (resolved.preoptimize || resolved.debug || resolved.features !== null) return null
+  let scanned: ScannedModule
+  try {
+    scanned = scanModule(bytes)
+  } catch (error) {
+    if (error instanceof ScanError) return null
+    throw error
+  }
+  if (scanned.memories.length !== 1) return null
+  if (scanned.exports.some((entry) => ASYNCIFY_EXPORTS.includes(entry.name)) || scanned.globals.some((g) => g.name === '__asyncify_state')) return null
+  let stackPointer = findStackPointerByName(scanned, resolved.stackPointer)
+  if (stackPointer === undefined && resolved.stackPointer === 'auto') {
+    // The rule of stack-pointer.ts by shape; several or none shaped so: the pipeline decides and warns.
+    const shaped = globalsShapedLikeStackPointer(bytes, scanned)
+    if (shaped?.length === 1) stackPointer = shaped[0]!
+  }
+  if (stackPointer === undefined) return null
+  const facts = factsOf(scanned)
+  if (usesFibers(facts.imports) || facts.indirect.targets === null || facts.imports.some((entry) => entry.module === ASYNCIFY_API_MODULE)) return null
+  checkReservedNames(facts, filename)
+  const selection = selectFunctions(facts, resolved, declaredAsyncImports(bytes, filename))
+  const asyncNames = selection.asyncImports.map((entry) => entry.name)
+  const reasons = suspendReasons(facts, asyncNames, selection.runtime)
+  const indexOf = new Map(scanned.functions.map((_, index) => [functionName(scanned, index), index]))
+  const instrumentedNames = facts.functions.filter((name) => reasons.has(name))
+  const instrument = new Set(instrumentedNames.map((name) => indexOf.get(name)!))
+  const unwinding = new Set([...instrument, ...asyncNames.map((name) => indexOf.get(name)!)])
+  const instrumented = directAsyncify(bytes, { unwinding, instrument })
+  if (instrumented === null) return null
+
+  const plan = planOf(scanned, stackPointer)
+  const internalExports = [...ASYNCIFY_EXPORTS, ...plan.added.map((entry) => entry.name)]
+  const suspending = new Set(instrumentedNames.filter((name) => !selection.runtime.has(name)))
+  const suspendingExports = facts.exports
+    .filter((entry) => entry.kind === 0 && suspending.has(entry.value) && !internalExports.includes(entry.name))
+    .map((entry) => entry.name)
+  const metadata: AsyncifyMetadata = {
+    version: METADATA_VERSION,
+    engine: 'asyncify',
+    asyncImports: selection.asyncImports.map(asyncImportMetadata),
+    suspendingExports,
+    exportSignatures: {},
+    stackSize: resolved.stackSize,
+    stackPointer: plan.stackPointer === null ? null : STACK_POINTER_EXPORT,
+    stackPointerImport: null,
+    memory: plan.memory,
+    malloc: plan.malloc === null ? null : MALLOC_EXPORT,
+    internalExports,
+    asyncifyUnsupported: null,
+    importArities: importArities(facts.imports, selection.asyncImports),
+  }
+  // DWARF and a source map would describe the code before instrumentation.
+  const wasm = withCustomSection(
+    withMutableGlobalsDeclared(withExports(withoutDebugSections(instrumented), plan.added)),
+    METADATA_SECTION,
+    encodeMetadata(metadata),
+  )
+  // A safety net while this engine is young: never hand out what the engine would refuse.
+  if (!WebAssembly.validate(wasm as Uint8Array<ArrayBuffer>)) return null
+  const names = facts.functions
+  return {
+    wasm,
+    metadata,
+    jspi: null,
+    report: {
+      filename,
+      paths: ['asyncify'],
+      asyncifyUnsupported: null,
+      jspiUnsupported: null,
+      functions: { instrumented: suspending.size, total: facts.functions.length },
+      size: { before: bytes.length, after: wasm.length },
+      timeMs: Math.round(performance.now() - started),
+      asyncImports: selection.asyncImports.map((entry) => `${entry.module}.${entry.base}`),
+      suspendingExports,
+      why: explainInstrumentation(suspending, reasons, facts, { bytes, names }, { bytes: wasm, names }),
+      warnings: [...selection.warnings],
+    },
+  }
+}
+
+/**
+ * A `target_features` section names what the module uses, and the output
+ * exports mutable globals (the stack pointer; Asyncify's state for tools):
+ * the section gains `+mutable-globals`, entries by name, as Binaryen writes it.
+ */
+function withMutableGlobalsDeclared(wasm: Uint8Array): Uint8Array {
+  const [payload] = customSectionPayloads(wasm, TARGET_FEATURES)
+  if (!payload) return wasm
+  const entries: { prefix: number; name: string }[] = []
+  const reader = new WasmReader(payload)
+  for (let n = reader.u32(); n > 0; n--) entries.push({ prefix: reader.byte(), name: reader.name() })
+  if (entries.some((entry) => entry.name === 'mutable-globals' && entry.prefix !== 0x2d)) return wasm
+  const kept = entries.filter((entry) => entry.name !== 'mutable-globals')
+  kept.push({ prefix: 0x2b, name: 'mutable-globals' })
+  kept.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+  const encoded = vector(kept.map((entry) => concatBytes([entry.prefix], encodeName(entry.name))))
+  return withCustomSection(withoutCustomSection(wasm, TARGET_FEATURES)!, TARGET_FEATURES, encoded)
+}

@@ -1,0 +1,666 @@
+/*
+ * A function body's bytes to body.ts's tree and back (spike). Decoding tracks
+ * the operand stack frame by frame, so that every node knows the stack it
+ * runs on; it does not validate beyond what it needs to stay in step.
+ * Encoding writes what it is given: an `op` node's bytes as they were, every
+ * other node with minimal LEBs, and the locals one declaration per run of a
+ * type. A body comes back byte for byte when it was written so: Binaryen's
+ * are, but for the locals it declares one by one; wasm-ld leaves the call
+ * targets it relocated padded to five bytes, and those come back minimal.
+ *
+ * Decoded: MVP, sign extension, saturating truncation, bulk memory and table
+ * ops, reference types (funcref, externref), multi-value blocks,
+ * multi-memory. Anything else throws DecodeUnsupported. Memories are taken
+ * to be 32-bit: ModuleTypes does not say which are memory64.
+ */
+import { WasmReader } from '../wasm-reader.js'
+import { DecodeUnsupported, type DecodedBody, type FuncType, type ModuleTypes, type Node, type ValType } from './body.js'
+
+type Structured = Extract<Node, { kind: 'block' | 'loop' | 'if' }>
+
+const VALUE_TYPES: Partial<Record<number, ValType>> = {
+  0x7f: 'i32',
+  0x7e: 'i64',
+  0x7d: 'f32',
+  0x7c: 'f64',
+  0x7b: 'v128',
+  0x70: 'funcref',
+  0x6f: 'externref',
+}
+const TYPE_CODES: Record<ValType, number> = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c, v128: 0x7b, funcref: 0x70, externref: 0x6f }
+const ALL_TYPES = Object.keys(TYPE_CODES) as ValType[]
+
+// Decoding allocates little beyond the nodes: pops, pushes, block types and `before` stacks are shared
+// frozen arrays, and one- and two-byte instructions (most of them: numeric ops, local.get 5) shared bytes.
+// Nothing decoded is to be mutated: a node that needs other values gets new arrays.
+const typeLists = new Map<string, ValType[]>()
+
+/** The types of a space-separated list, as a shared array. */
+function types(list: string): ValType[] {
+  let shared = typeLists.get(list)
+  if (!shared) {
+    shared = Object.freeze(list === '' ? [] : (list.split(' ') as ValType[])) as ValType[]
+    typeLists.set(list, shared)
+  }
+  return shared
+}
+
+function byType(list: (type: ValType) => string): Record<ValType, ValType[]> {
+  return Object.fromEntries(ALL_TYPES.map((type) => [type, types(list(type))])) as Record<ValType, ValType[]>
+}
+
+const NONE = types('')
+const I32 = types('i32')
+const ONE = byType((type) => type)
+const SELECT = byType((type) => `${type} ${type} i32`)
+const TABLE_SET = byType((type) => `i32 ${type}`)
+const TABLE_GROW = byType((type) => `${type} i32`)
+const TABLE_FILL = byType((type) => `i32 ${type} i32`)
+
+const EMPTY_BLOCK: FuncType = Object.freeze({ params: NONE, results: NONE })
+const VALUE_BLOCK = Object.fromEntries(ALL_TYPES.map((type) => [type, Object.freeze({ params: NONE, results: ONE[type] })])) as Record<ValType, FuncType>
+
+interface Effect {
+  pops: ValType[]
+  pushes: ValType[]
+}
+
+/** Opcode ranges whose operand types the opcode alone decides: first, last, pops, pushes. */
+type Ranges = [number, number, string, string][]
+
+// All but the control and parametric instructions, local, global and table accesses, and reference ops.
+const FIXED_RANGES: Ranges = [
+  [0x01, 0x01, '', ''], // nop
+  [0x28, 0x28, 'i32', 'i32'], // i32.load
+  [0x29, 0x29, 'i32', 'i64'],
+  [0x2a, 0x2a, 'i32', 'f32'],
+  [0x2b, 0x2b, 'i32', 'f64'],
+  [0x2c, 0x2f, 'i32', 'i32'], // i32.load8_s ... i32.load16_u
+  [0x30, 0x35, 'i32', 'i64'], // i64.load8_s ... i64.load32_u
+  [0x36, 0x36, 'i32 i32', ''], // i32.store
+  [0x37, 0x37, 'i32 i64', ''],
+  [0x38, 0x38, 'i32 f32', ''],
+  [0x39, 0x39, 'i32 f64', ''],
+  [0x3a, 0x3b, 'i32 i32', ''], // i32.store8, i32.store16
+  [0x3c, 0x3e, 'i32 i64', ''], // i64.store8 ... i64.store32
+  [0x3f, 0x3f, '', 'i32'], // memory.size
+  [0x40, 0x40, 'i32', 'i32'], // memory.grow
+  [0x41, 0x41, '', 'i32'], // i32.const
+  [0x42, 0x42, '', 'i64'],
+  [0x43, 0x43, '', 'f32'],
+  [0x44, 0x44, '', 'f64'],
+  [0x45, 0x45, 'i32', 'i32'], // i32.eqz
+  [0x46, 0x4f, 'i32 i32', 'i32'], // i32 comparisons
+  [0x50, 0x50, 'i64', 'i32'], // i64.eqz
+  [0x51, 0x5a, 'i64 i64', 'i32'],
+  [0x5b, 0x60, 'f32 f32', 'i32'],
+  [0x61, 0x66, 'f64 f64', 'i32'],
+  [0x67, 0x69, 'i32', 'i32'], // clz, ctz, popcnt
+  [0x6a, 0x78, 'i32 i32', 'i32'], // add ... rotr
+  [0x79, 0x7b, 'i64', 'i64'],
+  [0x7c, 0x8a, 'i64 i64', 'i64'],
+  [0x8b, 0x91, 'f32', 'f32'], // abs ... sqrt
+  [0x92, 0x98, 'f32 f32', 'f32'], // add ... copysign
+  [0x99, 0x9f, 'f64', 'f64'],
+  [0xa0, 0xa6, 'f64 f64', 'f64'],
+  [0xa7, 0xa7, 'i64', 'i32'], // i32.wrap_i64
+  [0xa8, 0xa9, 'f32', 'i32'], // i32.trunc_f32_s/u
+  [0xaa, 0xab, 'f64', 'i32'],
+  [0xac, 0xad, 'i32', 'i64'], // i64.extend_i32_s/u
+  [0xae, 0xaf, 'f32', 'i64'],
+  [0xb0, 0xb1, 'f64', 'i64'],
+  [0xb2, 0xb3, 'i32', 'f32'], // f32.convert_i32_s/u
+  [0xb4, 0xb5, 'i64', 'f32'],
+  [0xb6, 0xb6, 'f64', 'f32'], // f32.demote_f64
+  [0xb7, 0xb8, 'i32', 'f64'],
+  [0xb9, 0xba, 'i64', 'f64'],
+  [0xbb, 0xbb, 'f32', 'f64'], // f64.promote_f32
+  [0xbc, 0xbc, 'f32', 'i32'], // reinterprets
+  [0xbd, 0xbd, 'f64', 'i64'],
+  [0xbe, 0xbe, 'i32', 'f32'],
+  [0xbf, 0xbf, 'i64', 'f64'],
+  [0xc0, 0xc1, 'i32', 'i32'], // i32.extend8_s, i32.extend16_s
+  [0xc2, 0xc4, 'i64', 'i64'],
+]
+
+// The 0xFC prefix, by its second opcode, but table.grow and table.fill (their table's type).
+const MISC_RANGES: Ranges = [
+  [0x00, 0x01, 'f32', 'i32'], // i32.trunc_sat_f32_s/u
+  [0x02, 0x03, 'f64', 'i32'],
+  [0x04, 0x05, 'f32', 'i64'],
+  [0x06, 0x07, 'f64', 'i64'],
+  [0x08, 0x08, 'i32 i32 i32', ''], // memory.init
+  [0x09, 0x09, '', ''], // data.drop
+  [0x0a, 0x0b, 'i32 i32 i32', ''], // memory.copy, memory.fill
+  [0x0c, 0x0c, 'i32 i32 i32', ''], // table.init
+  [0x0d, 0x0d, '', ''], // elem.drop
+  [0x0e, 0x0e, 'i32 i32 i32', ''], // table.copy
+  [0x10, 0x10, '', 'i32'], // table.size
+]
+
+/** How many u32 immediates each 0xFC instruction has. */
+const MISC_IMMEDIATES = [0, 0, 0, 0, 0, 0, 0, 0, 2, 1, 2, 1, 2, 1, 2, 1, 1, 1]
+
+function effects(ranges: Ranges): (Effect | undefined)[] {
+  const table: (Effect | undefined)[] = []
+  for (const [first, last, pops, pushes] of ranges) {
+    for (let opcode = first; opcode <= last; opcode++) table[opcode] = { pops: types(pops), pushes: types(pushes) }
+  }
+  return table
+}
+
+/** The bytes of one- and two-byte instructions, by content (see `Decoder.bytes`). */
+const SHORT: (Uint8Array | undefined)[] = new Array(0x10100).fill(undefined)
+const FIXED = effects(FIXED_RANGES)
+const MISC = effects(MISC_RANGES)
+
+/** The function's local declarations and instructions, `code` being one body of the code section without its size. */
+export function decodeBody(code: Uint8Array, params: ValType[], module: ModuleTypes): DecodedBody {
+  // A plain view: the subarrays of a Node Buffer are Buffers, slower to create.
+  const reader = new WasmReader(new Uint8Array(code.buffer, code.byteOffset, code.byteLength))
+  const locals = readLocals(reader)
+  const body = new Decoder(reader, [...params, ...locals], module).decode()
+  return { locals, body }
+}
+
+function readLocals(reader: WasmReader): ValType[] {
+  const locals: ValType[] = []
+  for (let groups = reader.u32(); groups > 0; groups--) {
+    const count = reader.u32()
+    const type = valueType(reader)
+    for (let k = 0; k < count; k++) locals.push(type)
+  }
+  return locals
+}
+
+function valueType(reader: WasmReader): ValType {
+  const at = reader.offset
+  const type = VALUE_TYPES[reader.byte()]
+  // Typed references (0x63, 0x64) would need their heap type kept to be written back.
+  if (type === undefined) throw new DecodeUnsupported(`unsupported value type ${hex(reader.bytes[at]!)} at byte ${at} of the body`)
+  return type
+}
+
+interface Frame {
+  /** The block, loop or if whose instructions these are; null for the function's. */
+  node: Structured | null
+  nodes: Node[]
+  /** Values pushed in this frame (a block's parameters to begin with), bottom first. */
+  stack: ValType[]
+  /** False after an unconditional branch, and throughout a frame in unreachable code. */
+  live: boolean
+}
+
+/** The stacks a body has had, each shared by all nodes that run on it; a body has few. */
+interface StackTrie {
+  stack: ValType[] | null
+  next: Map<ValType, StackTrie>
+}
+
+/** Decodes instructions one at a time, with an explicit stack of frames: a large switch nests a block per case. */
+class Decoder {
+  private readonly code: Uint8Array
+  private readonly outer: Frame[] = []
+  private frame: Frame = { node: null, nodes: [], stack: [], live: true }
+  private readonly stacks: StackTrie = { stack: null, next: new Map() }
+
+  constructor(
+    private readonly reader: WasmReader,
+    /** Parameters, then declared locals. */
+    private readonly locals: ValType[],
+    private readonly module: ModuleTypes,
+  ) {
+    this.code = reader.bytes
+  }
+
+  decode(): Node[] {
+    const body = this.frame.nodes
+    while (this.instruction());
+    return body
+  }
+
+  /** Decodes one instruction; false when it was the body's final `end`. */
+  private instruction(): boolean {
+    const reader = this.reader
+    const at = reader.offset
+    const opcode = reader.byte()
+    const fixed = FIXED[opcode]
+    if (fixed !== undefined) {
+      this.fixedImmediates(opcode)
+      this.op(at, fixed.pops, fixed.pushes)
+      return true
+    }
+    switch (opcode) {
+      case 0x00:
+        this.append({ kind: 'unreachable', before: this.before() })
+        this.unreachable()
+        break
+      case 0x0f:
+        this.append({ kind: 'return', before: this.before() })
+        this.unreachable()
+        break
+      case 0x02:
+        this.open('block', at)
+        break
+      case 0x03:
+        this.open('loop', at)
+        break
+      case 0x04:
+        this.open('if', at)
+        break
+      case 0x05:
+        this.otherwise(at)
+        break
+      case 0x0b:
+        return this.close(at)
+      case 0x0c:
+        this.append({ kind: 'br', depth: reader.u32(), before: this.before() })
+        this.unreachable()
+        break
+      case 0x0d:
+        this.append({ kind: 'br_if', depth: reader.u32(), before: this.before() })
+        this.pop(1, at)
+        break
+      case 0x0e:
+        this.brTable()
+        break
+      case 0x10:
+        this.call(at)
+        break
+      case 0x11:
+        this.callIndirect(at)
+        break
+      case 0x1a: {
+        // In unreachable code an operand may be unknown: i32 then, for want of better.
+        const stack = this.frame.stack
+        this.op(at, ONE[stack[stack.length - 1] ?? 'i32'], NONE)
+        break
+      }
+      case 0x1b: {
+        const stack = this.frame.stack
+        const type = stack[stack.length - 2] ?? 'i32'
+        this.op(at, SELECT[type], ONE[type])
+        break
+      }
+      case 0x1c: {
+        if (reader.u32() !== 1) throw invalid(at, 'typed select without exactly one type')
+        const type = valueType(reader)
+        this.op(at, SELECT[type], ONE[type])
+        break
+      }
+      case 0x20:
+        this.op(at, NONE, ONE[this.local(at)])
+        break
+      case 0x21:
+        this.op(at, ONE[this.local(at)], NONE)
+        break
+      case 0x22: {
+        const type = this.local(at)
+        this.op(at, ONE[type], ONE[type])
+        break
+      }
+      case 0x23:
+        this.op(at, NONE, ONE[this.global(at)])
+        break
+      case 0x24:
+        this.op(at, ONE[this.global(at)], NONE)
+        break
+      case 0x25:
+        this.op(at, I32, ONE[this.table(at)])
+        break
+      case 0x26:
+        this.op(at, TABLE_SET[this.table(at)], NONE)
+        break
+      case 0xd0:
+        this.op(at, NONE, ONE[this.heapType(at)])
+        break
+      case 0xd1: {
+        const stack = this.frame.stack
+        this.op(at, ONE[stack[stack.length - 1] ?? 'funcref'], I32)
+        break
+      }
+      case 0xd2:
+        reader.u32()
+        this.op(at, NONE, ONE.funcref)
+        break
+      case 0xfc:
+        this.misc(at)
+        break
+      default:
+        throw unsupported(at, opcode)
+    }
+    return true
+  }
+
+  private fixedImmediates(opcode: number): void {
+    if (opcode >= 0x28 && opcode <= 0x3e) this.memarg()
+    else if (opcode >= 0x3f && opcode <= 0x42) this.skipLeb() // memory index, or a constant
+    else if (opcode === 0x43) this.skip(4)
+    else if (opcode === 0x44) this.skip(8)
+  }
+
+  private memarg(): void {
+    const at = this.reader.offset
+    const flags = this.reader.u32()
+    // Bit 6: a memory index follows (multi-memory); bit 5 (a memory order) and above are not decoded.
+    if (flags & ~0x5f) throw new DecodeUnsupported(`unsupported memory access flags ${hex(flags)} at byte ${at} of the body`)
+    if (flags & 0x40) this.skipLeb()
+    this.skipLeb()
+  }
+
+  private misc(at: number): void {
+    const reader = this.reader
+    const op = reader.u32()
+    const immediates = MISC_IMMEDIATES[op]
+    if (immediates === undefined) throw unsupported(at, 0xfc, op)
+    if (op === 0x0f) this.op(at, TABLE_GROW[this.table(at)], I32)
+    else if (op === 0x11) this.op(at, TABLE_FILL[this.table(at)], NONE)
+    else {
+      for (let n = immediates; n > 0; n--) reader.u32()
+      const effect = MISC[op]!
+      this.op(at, effect.pops, effect.pushes)
+    }
+  }
+
+  private brTable(): void {
+    const reader = this.reader
+    const depths: number[] = []
+    for (let n = reader.u32(); n > 0; n--) depths.push(reader.u32())
+    this.append({ kind: 'br_table', depths, fallback: reader.u32(), before: this.before() })
+    this.unreachable()
+  }
+
+  private call(at: number): void {
+    const func = this.reader.u32()
+    const type = this.module.functions[func]
+    if (type === undefined) throw invalid(at, `function ${func} is not in the module`)
+    this.append({ kind: 'call', func, type, before: this.before() })
+    this.pop(type.params.length, at)
+    this.push(type.results)
+  }
+
+  private callIndirect(at: number): void {
+    const typeIndex = this.reader.u32()
+    const table = this.reader.u32()
+    const type = this.functionType(typeIndex, at)
+    this.append({ kind: 'call_indirect', typeIndex, table, type, before: this.before() })
+    this.pop(type.params.length + 1, at)
+    this.push(type.results)
+  }
+
+  private open(kind: Structured['kind'], at: number): void {
+    const start = this.reader.offset
+    const type = this.blockType(at)
+    const typeBytes = this.code.subarray(start, this.reader.offset)
+    const before = this.before()
+    const nodes: Node[] = []
+    const node: Structured =
+      kind === 'if' ? { kind, type, typeBytes, then: nodes, else: null, before } : { kind, type, typeBytes, body: nodes, before }
+    this.append(node)
+    this.pop(type.params.length + (kind === 'if' ? 1 : 0), at)
+    this.outer.push(this.frame)
+    this.frame = { node, nodes, stack: type.params.slice(), live: before !== null }
+  }
+
+  /** `else`: the `if`'s frame starts again, on the else branch. */
+  private otherwise(at: number): void {
+    const node = this.frame.node
+    if (node?.kind !== 'if' || node.else !== null) throw invalid(at, 'else outside an if')
+    node.else = []
+    this.frame = { node, nodes: node.else, stack: node.type.params.slice(), live: node.before !== null }
+  }
+
+  private close(at: number): boolean {
+    const node = this.frame.node
+    if (node === null) {
+      if (this.reader.offset !== this.code.length) throw invalid(at, "bytes after the function's final end")
+      return false
+    }
+    this.frame = this.outer.pop()!
+    this.push(node.type.results)
+    return true
+  }
+
+  /** 0x40 (none), a value type (one byte, a negative LEB), or a type index (a positive signed LEB33). */
+  private blockType(at: number): FuncType {
+    const reader = this.reader
+    const first = reader.bytes[reader.offset]
+    if (first === 0x40) {
+      reader.offset++
+      return EMPTY_BLOCK
+    }
+    if (first !== undefined && (first & 0xc0) === 0x40) return VALUE_BLOCK[valueType(reader)]
+    return this.functionType(reader.u32(), at)
+  }
+
+  private functionType(index: number, at: number): FuncType {
+    const type = this.module.types[index]
+    if (!type) throw invalid(at, `type ${index} is not a function type`)
+    return type
+  }
+
+  private local(at: number): ValType {
+    const index = this.reader.u32()
+    const type = this.locals[index]
+    if (type === undefined) throw invalid(at, `local ${index} is not declared`)
+    return type
+  }
+
+  private global(at: number): ValType {
+    const index = this.reader.u32()
+    const type = this.module.globals[index]
+    if (type === undefined) throw invalid(at, `global ${index} is not in the module`)
+    return type
+  }
+
+  private table(at: number): ValType {
+    const index = this.reader.u32()
+    const type = this.module.tables[index]
+    if (type === undefined) throw invalid(at, `table ${index} is not in the module`)
+    return type
+  }
+
+  /** ref.null's heap type: only the two abstract types with a ValType. */
+  private heapType(at: number): ValType {
+    const heap = this.reader.byte()
+    if (heap === 0x70) return 'funcref'
+    if (heap === 0x6f) return 'externref'
+    throw new DecodeUnsupported(`unsupported heap type ${hex(heap)} in ref.null at byte ${at} of the body`)
+  }
+
+  private op(at: number, pops: ValType[], pushes: ValType[]): void {
+    this.append({ kind: 'op', bytes: this.bytes(at, this.reader.offset), pops, pushes, before: this.before() })
+    this.pop(pops.length, at)
+    this.push(pushes)
+  }
+
+  /** An instruction's bytes: a view of the body, or for one or two bytes a copy shared by content, cheaper than a view each. */
+  private bytes(start: number, end: number): Uint8Array {
+    const code = this.code
+    if (end - start > 2) return code.subarray(start, end)
+    const key = end - start === 1 ? code[start]! : 0x100 + ((code[start]! << 8) | code[start + 1]!)
+    return (SHORT[key] ??= code.slice(start, end))
+  }
+
+  private append(node: Node): void {
+    this.frame.nodes.push(node)
+  }
+
+  private before(): ValType[] | null {
+    if (!this.frame.live) return null
+    let trie = this.stacks
+    for (const type of this.frame.stack) {
+      let next = trie.next.get(type)
+      if (next === undefined) {
+        next = { stack: null, next: new Map() }
+        trie.next.set(type, next)
+      }
+      trie = next
+    }
+    return (trie.stack ??= Object.freeze(this.frame.stack.slice()) as ValType[])
+  }
+
+  /** Unreachable code's stack is polymorphic: it starts empty and pops from it never fail. */
+  private pop(count: number, at: number): void {
+    const stack = this.frame.stack
+    if (stack.length >= count) stack.length -= count
+    else if (this.frame.live) throw invalid(at, 'operand stack underflow')
+    else stack.length = 0
+  }
+
+  private push(types: ValType[]): void {
+    for (const type of types) this.frame.stack.push(type)
+  }
+
+  private unreachable(): void {
+    this.frame.live = false
+    this.frame.stack.length = 0
+  }
+
+  private skipLeb(): void {
+    while (this.reader.byte() & 0x80);
+  }
+
+  private skip(length: number): void {
+    if (this.reader.offset + length > this.code.length) throw new Error('unexpected end of module')
+    this.reader.offset += length
+  }
+}
+
+function unsupported(at: number, ...opcode: number[]): DecodeUnsupported {
+  return new DecodeUnsupported(`unsupported instruction ${opcode.map(hex).join(' ')} at byte ${at} of the body`)
+}
+
+function invalid(at: number, problem: string): Error {
+  return new Error(`invalid function body: ${problem} at byte ${at}`)
+}
+
+function hex(value: number): string {
+  return `0x${value.toString(16).padStart(2, '0')}`
+}
+
+/** The body's local declarations (consecutive locals of a type in one), instructions and final `end`. */
+export function encodeBody(decoded: DecodedBody): Uint8Array {
+  const out = new ByteWriter()
+  writeLocals(out, decoded.locals)
+  writeCode(out, decoded.body)
+  return out.result()
+}
+
+function writeLocals(out: ByteWriter, locals: ValType[]): void {
+  let groups = 0
+  for (let i = 0; i < locals.length; i++) if (locals[i] !== locals[i - 1]) groups++
+  out.u32(groups)
+  for (let i = 0; i < locals.length; ) {
+    let end = i + 1
+    while (locals[end] === locals[i]) end++
+    out.u32(end - i)
+    out.byte(TYPE_CODES[locals[i]!])
+    i = end
+  }
+}
+
+/** A list of nodes being written, and an `if`'s else branch to write after it. */
+interface Pending {
+  nodes: Node[]
+  next: number
+  otherwise: Node[] | null
+}
+
+/** Writes `body` and the `end` of each list in it (the function's included), without recursion. */
+function writeCode(out: ByteWriter, body: Node[]): void {
+  const lists: Pending[] = [{ nodes: body, next: 0, otherwise: null }]
+  while (lists.length > 0) {
+    const list = lists[lists.length - 1]!
+    const node = list.nodes[list.next++]
+    if (node === undefined) {
+      lists.pop()
+      if (list.otherwise === null) out.byte(0x0b)
+      else {
+        out.byte(0x05)
+        lists.push({ nodes: list.otherwise, next: 0, otherwise: null })
+      }
+      continue
+    }
+    switch (node.kind) {
+      case 'op':
+        out.bytes(node.bytes)
+        break
+      case 'block':
+      case 'loop':
+        out.byte(node.kind === 'block' ? 0x02 : 0x03)
+        out.bytes(node.typeBytes)
+        lists.push({ nodes: node.body, next: 0, otherwise: null })
+        break
+      case 'if':
+        out.byte(0x04)
+        out.bytes(node.typeBytes)
+        lists.push({ nodes: node.then, next: 0, otherwise: node.else })
+        break
+      case 'br':
+      case 'br_if':
+        out.byte(node.kind === 'br' ? 0x0c : 0x0d)
+        out.u32(node.depth)
+        break
+      case 'br_table':
+        out.byte(0x0e)
+        out.u32(node.depths.length)
+        for (const depth of node.depths) out.u32(depth)
+        out.u32(node.fallback)
+        break
+      case 'call':
+        out.byte(0x10)
+        out.u32(node.func)
+        break
+      case 'call_indirect':
+        out.byte(0x11)
+        out.u32(node.typeIndex)
+        out.u32(node.table)
+        break
+      case 'return':
+        out.byte(0x0f)
+        break
+      case 'unreachable':
+        out.byte(0x00)
+        break
+    }
+  }
+}
+
+/** A growable byte buffer. */
+class ByteWriter {
+  private buffer = new Uint8Array(1024)
+  private length = 0
+
+  byte(value: number): void {
+    this.reserve(1)
+    this.buffer[this.length++] = value
+  }
+
+  /** An unsigned LEB128, minimal; written in place, as wasm-writer's leb() would make an array of it. */
+  u32(value: number): void {
+    this.reserve(5)
+    while (value >= 0x80) {
+      this.buffer[this.length++] = (value & 0x7f) | 0x80
+      value >>>= 7
+    }
+    this.buffer[this.length++] = value
+  }
+
+  bytes(data: Uint8Array): void {
+    this.reserve(data.length)
+    this.buffer.set(data, this.length)
+    this.length += data.length
+  }
+
+  result(): Uint8Array {
+    return this.buffer.slice(0, this.length)
+  }
+
+  private reserve(size: number): void {
+    if (this.length + size <= this.buffer.length) return
+    const grown = new Uint8Array(Math.max(this.buffer.length * 2, this.length + size))
+    grown.set(this.buffer.subarray(0, this.length))
+    this.buffer = grown
+  }
+}

@@ -1,0 +1,496 @@
+/*
+ * Asyncify without flattening (spike): instruments one decoded body so that it
+ * can unwind at its call sites that may suspend and rewind back to them, with
+ * the state, data layout and API of Binaryen's Asyncify.
+ *
+ * The body is walked frame by frame. In a frame, each item that holds a site
+ * (a call that may unwind, or a block, loop or if with one inside) is guarded
+ * by `state != rewinding || idx in its sites`, and the code before it by
+ * `state != rewinding`, so a rewind runs straight to the site it left. Values
+ * on the operand stack across a guard live in temporaries: a guarded segment
+ * reloads them, runs, and stores what it leaves. Every local (temporaries
+ * included) is saved at an unwind and restored at a rewind, so the values a
+ * skipped segment would have computed, an `if`'s condition among them, are
+ * what they were. Code after a frame's last site runs unguarded: a rewind
+ * entered that frame only for a site in it, and the state is normal once the
+ * site's call has rewound.
+ */
+import { leb, sleb } from '../../runtime-shim/wasm-writer.js'
+import { liveAtStart } from './liveness.js'
+import { DecodeUnsupported, type DecodedBody, type FuncType, type Node, type ValType } from './body.js'
+
+export interface Sites {
+  /** Whether a direct call to `func` may unwind. */
+  call(func: number): boolean
+  /** Whether a `call_indirect` naming `typeIndex` may unwind. */
+  indirect(typeIndex: number): boolean
+}
+
+export interface AsyncifyGlobals {
+  state: number
+  data: number
+}
+
+const STATE_UNWINDING = 1
+const STATE_REWINDING = 2
+
+const OP = {
+  localGet: 0x20,
+  localSet: 0x21,
+  globalGet: 0x23,
+  i32Const: 0x41,
+  i32Eq: 0x46,
+  i32Ne: 0x47,
+  i32LeU: 0x4d,
+  i32Or: 0x72,
+  i32Add: 0x6a,
+  i32Sub: 0x6b,
+  i32Load: 0x28,
+  i32Store: 0x36,
+} as const
+
+const LOAD: Record<ValType, number> = { i32: 0x28, i64: 0x29, f32: 0x2a, f64: 0x2b, v128: -1, funcref: -1, externref: -1 }
+const STORE: Record<ValType, number> = { i32: 0x36, i64: 0x37, f32: 0x38, f64: 0x39, v128: -1, funcref: -1, externref: -1 }
+const SIZE: Record<ValType, number> = { i32: 4, i64: 8, f32: 4, f64: 8, v128: 16, funcref: 0, externref: 0 }
+const CONST: Record<ValType, number[]> = {
+  i32: [0x41, 0],
+  i64: [0x42, 0],
+  f32: [0x43, 0, 0, 0, 0],
+  f64: [0x44, 0, 0, 0, 0, 0, 0, 0, 0],
+  v128: [],
+  funcref: [],
+  externref: [],
+}
+const EMPTY: FuncType = { params: [], results: [] }
+const EMPTY_TYPE = new Uint8Array([0x40])
+
+function op(...bytes: number[]): Node {
+  return { kind: 'op', bytes: new Uint8Array(bytes), pops: [], pushes: [], before: null }
+}
+
+function guard(condition: Node[], body: Node[]): Node[] {
+  return [...condition, { kind: 'if', type: EMPTY, typeBytes: EMPTY_TYPE, then: body, else: null, before: null }]
+}
+
+/** A frame of the output: original (an input label, by its position among input labels) or added. */
+interface Frame {
+  original: boolean
+}
+
+export class BodyInstrumenter {
+  private readonly locals: ValType[]
+  private readonly idx: number
+  private readonly ptr: number
+  private readonly frames: Frame[] = []
+  /** For each input label open now (outermost first): its index in `frames`. */
+  private readonly labels: number[] = []
+  private nextSite = 0
+  /** The locals an unwind saves and a rewind restores (liveness.ts). */
+  private saved: number[] = []
+  /** Temporaries by type: pool[type][k] is the k-th temporary of that type. */
+  private readonly pool = new Map<ValType, number[]>()
+
+  constructor(
+    private readonly decoded: DecodedBody,
+    private readonly type: FuncType,
+    private readonly sites: Sites,
+    private readonly globals: AsyncifyGlobals,
+  ) {
+    this.locals = [...type.params, ...decoded.locals]
+    this.idx = this.addLocal('i32')
+    this.ptr = this.addLocal('i32')
+  }
+
+  /** The instrumented body, or null when it has no site (it is returned as it was). */
+  instrument(): DecodedBody | null {
+    if (!this.hasSite(this.decoded.body)) return null
+    const results = this.type.results
+    // Frames: the unwind block, then the body's own (the function's label).
+    this.frames.push({ original: false })
+    this.frames.push({ original: true })
+    this.labels.push(1)
+    const body = this.sequence(this.decoded.body)
+    this.labels.pop()
+    this.frames.length = 0
+    // The unwind block's label and the body's own both lead out of the function.
+    this.saved = [...liveAtStart(body, 2)].filter((local) => local !== this.ptr).sort((a, b) => a - b)
+    const functionType = encodeResultType(results)
+    const code: Node[] = [
+      {
+        kind: 'block',
+        type: EMPTY,
+        typeBytes: EMPTY_TYPE,
+        before: null,
+        body: [
+          ...this.rewindPrologue(),
+          { kind: 'block', type: { params: [], results }, typeBytes: functionType, body, before: null },
+          { kind: 'return', before: null },
+        ],
+      },
+      ...this.unwindEpilogue(),
+    ]
+    return { locals: this.locals.slice(this.type.params.length), body: code }
+  }
+
+  private addLocal(type: ValType): number {
+    this.locals.push(type)
+    return this.locals.length - 1
+  }
+
+  /** Temporaries for `types`, from `base` on (per type); returns them and the base after them. */
+  private temps(types: ValType[], base: Map<ValType, number>): { locals: number[]; next: Map<ValType, number> } {
+    const next = new Map(base)
+    const locals = types.map((type) => {
+      const k = next.get(type) ?? 0
+      next.set(type, k + 1)
+      const list = this.pool.get(type) ?? []
+      this.pool.set(type, list)
+      while (list.length <= k) list.push(this.addLocal(type))
+      return list[k]!
+    })
+    return { locals, next }
+  }
+
+  private hasSite(nodes: Node[]): boolean {
+    for (const node of nodes) {
+      if (node.before === null) return false
+      if (this.isSite(node)) return true
+      if ((node.kind === 'block' || node.kind === 'loop') && this.hasSite(node.body)) return true
+      if (node.kind === 'if' && (this.hasSite(node.then) || (node.else !== null && this.hasSite(node.else)))) return true
+    }
+    return false
+  }
+
+  private isSite(node: Node): boolean {
+    return (node.kind === 'call' && this.sites.call(node.func)) || (node.kind === 'call_indirect' && this.sites.indirect(node.typeIndex))
+  }
+
+  private holdsSite(node: Node): boolean {
+    if (node.before === null) return false
+    if (this.isSite(node)) return true
+    if (node.kind === 'block' || node.kind === 'loop') return this.hasSite(node.body)
+    if (node.kind === 'if') return this.hasSite(node.then) || (node.else !== null && this.hasSite(node.else))
+    return false
+  }
+
+  /** The depth of input label `depth` (relative) as seen from the output's current frame. */
+  private depthOf(depth: number): number {
+    const frame = this.labels[this.labels.length - 1 - depth]!
+    return this.frames.length - 1 - frame
+  }
+
+  /** Re-emits a node without sites: the same, with branch depths for the output's frames. */
+  private copy(node: Node): Node {
+    switch (node.kind) {
+      case 'br':
+      case 'br_if':
+        return { ...node, depth: this.depthOf(node.depth) }
+      case 'br_table':
+        return { ...node, depths: node.depths.map((d) => this.depthOf(d)), fallback: this.depthOf(node.fallback) }
+      case 'block':
+      case 'loop':
+        return { ...node, body: this.within(() => node.body.map((inner) => this.copy(inner))) }
+      case 'if':
+        return {
+          ...node,
+          then: this.within(() => node.then.map((inner) => this.copy(inner))),
+          else: node.else === null ? null : this.within(() => node.else!.map((inner) => this.copy(inner))),
+        }
+      default:
+        return node
+    }
+  }
+
+  /** Runs `emit` inside a new original frame (an input label). */
+  private within<T>(emit: () => T): T {
+    this.frames.push({ original: true })
+    this.labels.push(this.frames.length - 1)
+    try {
+      return emit()
+    } finally {
+      this.labels.pop()
+      this.frames.pop()
+    }
+  }
+
+  /** Runs `emit` inside an added frame (a guard). */
+  private added<T>(emit: () => T): T {
+    this.frames.push({ original: false })
+    try {
+      return emit()
+    } finally {
+      this.frames.pop()
+    }
+  }
+
+  /**
+   * A frame's instructions (input `nodes`), leaving `results` on the stack.
+   * Dead code after an unconditional branch is dropped.
+   */
+  private sequence(nodes: Node[], base: Map<ValType, number> = new Map()): Node[] {
+    const live = nodes.filter((node) => node.before !== null)
+    let last = -1
+    live.forEach((node, i) => {
+      if (this.holdsSite(node)) last = i
+    })
+    if (last < 0) return live.map((node) => this.copy(node))
+
+    const out: Node[] = []
+    // The frame's operand stack between items is held in temporaries, bottom first.
+    let held: { type: ValType; local: number }[] = []
+    let top = base
+    let segment: Node[] = []
+    for (let i = 0; i <= last; i++) {
+      const node = live[i]!
+      if (!this.holdsSite(node)) {
+        segment.push(node)
+        continue
+      }
+      const inputs = inputCount(node)
+      // Inputs computed by pure code right before the item are computed again inside its guard.
+      const tail = pureTail(segment, inputs)
+      if (tail !== null) segment = segment.slice(0, segment.length - tail.length)
+      if (segment.length > 0) {
+        // What the segment leaves under the item (its inputs too, unless computed again): held in temporaries.
+        const stack = node.before!.slice(0, node.before!.length - (tail === null ? 0 : inputs))
+        const spill = this.temps(stack, base)
+        const body = this.added(() => [
+          ...held.map((value) => op(OP.localGet, ...leb(value.local))),
+          ...segment.map((inner) => this.copy(inner)),
+          ...[...spill.locals].reverse().map((local) => op(OP.localSet, ...leb(local))),
+        ])
+        out.push(...guard(this.isState(STATE_REWINDING, false), body))
+        held = stack.map((type, k) => ({ type, local: spill.locals[k]! }))
+        top = maxBase(top, spill.next)
+        segment = []
+      }
+      const args = tail === null ? held.slice(held.length - inputs) : null
+      const below = held.slice(0, held.length - (tail === null ? inputs : 0))
+      const emitInputs = (copy: (node: Node) => Node) =>
+        tail === null ? args!.map((value) => op(OP.localGet, ...leb(value.local))) : tail.map(copy)
+      if (i === last) {
+        // A rewind reaches a frame's last item only when its site is in it: no guard, and the results stay on the stack.
+        out.push(...below.map((value) => op(OP.localGet, ...leb(value.local))))
+        out.push(...this.item(node, emitInputs, top, false).emitted)
+        for (let k = last + 1; k < live.length; k++) out.push(this.copy(live[k]!))
+        return out
+      }
+      const { produced, emitted, next } = this.item(node, emitInputs, top, true)
+      held = [...below, ...produced]
+      top = next
+      out.push(...emitted)
+    }
+    throw new Error('unreachable: the last item returns')
+  }
+
+  /**
+   * One item holding a site; `inputs` emits what puts its inputs on the
+   * stack. Guarded: inside a guard on its sites' range, its results stored
+   * in new temporaries from `base` on. Not guarded: in place, its results
+   * left on the stack.
+   */
+  private item(
+    node: Node,
+    inputs: (copy: (node: Node) => Node) => Node[],
+    base: Map<ValType, number>,
+    guarded: boolean,
+  ): { produced: { type: ValType; local: number }[]; emitted: Node[]; next: Map<ValType, number> } {
+    if (node.kind !== 'call' && node.kind !== 'call_indirect' && node.kind !== 'block' && node.kind !== 'loop' && node.kind !== 'if') {
+      throw new Error(`not an item: ${node.kind}`)
+    }
+    const first = this.nextSite
+    const copy = (inner: Node) => this.copy(inner)
+    const out = this.temps(node.type.results, base)
+    const stored = guarded ? [...out.locals].reverse().map((local) => op(OP.localSet, ...leb(local))) : []
+    const produced = guarded ? node.type.results.map((type, k) => ({ type, local: out.locals[k]! })) : []
+    const wrap = (body: () => Node[]) => {
+      if (!guarded) return body()
+      // The body first: it numbers the sites the guard's range covers.
+      const inside = this.added(body)
+      return guard(this.siteGuard(first, this.nextSite - 1), inside)
+    }
+    if (node.kind === 'call' || node.kind === 'call_indirect') {
+      const site = this.nextSite++
+      const emitted = wrap(() => [
+        ...inputs(copy),
+        // The index is set before the call, so that an unwind after it is one branch.
+        op(OP.i32Const, ...sleb(site)),
+        op(OP.localSet, ...leb(this.idx)),
+        this.copy(node),
+        ...this.isState(STATE_UNWINDING, true),
+        { kind: 'br_if', depth: this.frames.length - 1, before: null } as Node,
+        ...stored,
+      ])
+      return { produced, emitted, next: out.next }
+    }
+    if (node.type.params.length > 0) throw new DecodeUnsupported('blocks with parameters are not handled')
+    const emitted = wrap(() => {
+      let inner: Node
+      if (node.kind === 'if') {
+        const then = this.within(() => this.sequence(node.then, out.next))
+        const otherwise = node.else === null ? null : this.within(() => this.sequence(node.else!, out.next))
+        inner = { ...node, then, else: otherwise }
+      } else {
+        inner = this.within(() => ({ ...node, body: this.sequence(node.body, out.next) }) as Node)
+      }
+      return [...inputs(copy), inner, ...stored]
+    })
+    return { produced, emitted, next: out.next }
+  }
+
+  /** `state == value` (or `!=` when `equal` is false). */
+  private isState(value: number, equal: boolean): Node[] {
+    return [op(OP.globalGet, ...leb(this.globals.state)), op(OP.i32Const, ...sleb(value)), op(equal ? OP.i32Eq : OP.i32Ne)]
+  }
+
+  /** `state != rewinding || first <= idx <= last`. */
+  private siteGuard(first: number, last: number): Node[] {
+    const inRange =
+      first === last
+        ? [op(OP.localGet, ...leb(this.idx)), op(OP.i32Const, ...sleb(first)), op(OP.i32Eq)]
+        : [
+            op(OP.localGet, ...leb(this.idx)),
+            ...(first === 0 ? [] : [op(OP.i32Const, ...sleb(first)), op(OP.i32Sub)]),
+            op(OP.i32Const, ...sleb(last - first)),
+            op(OP.i32LeU),
+          ]
+    return [...this.isState(STATE_REWINDING, false), ...inRange, op(OP.i32Or)]
+  }
+
+  /** Where each local lives in the frame's record, and the record's size. */
+  private layout(): { offsets: Map<number, number>; size: number } {
+    let size = 0
+    const offsets = new Map<number, number>()
+    for (const local of this.saved) {
+      const type = this.locals[local]!
+      if (SIZE[type] === 0 || LOAD[type] < 0) throw new DecodeUnsupported(`a ${type} local cannot be saved`)
+      offsets.set(local, size)
+      size += SIZE[type]
+    }
+    return { offsets, size }
+  }
+
+  private rewindPrologue(): Node[] {
+    const { offsets, size } = this.layout()
+    const data = this.globals.data
+    const restore: Node[] = [
+      // ptr = data.current - size; data.current = ptr
+      op(OP.globalGet, ...leb(data)),
+      op(OP.globalGet, ...leb(data)),
+      op(OP.i32Load, 2, 0),
+      op(OP.i32Const, ...sleb(size)),
+      op(OP.i32Sub),
+      { kind: 'op', bytes: new Uint8Array([0x22, ...leb(this.ptr)]), pops: [], pushes: [], before: null },
+      op(OP.i32Store, 2, 0),
+      ...this.saved.flatMap((local) => [
+        op(OP.localGet, ...leb(this.ptr)),
+        op(LOAD[this.locals[local]!], 0, ...leb(offsets.get(local)!)),
+        op(OP.localSet, ...leb(local)),
+      ]),
+    ]
+    return guard(this.isState(STATE_REWINDING, true), restore)
+  }
+
+  private unwindEpilogue(): Node[] {
+    const { offsets, size } = this.layout()
+    const data = this.globals.data
+    return [
+      // ptr = data.current; trap past data.end
+      op(OP.globalGet, ...leb(data)),
+      op(OP.i32Load, 2, 0),
+      op(OP.localSet, ...leb(this.ptr)),
+      op(OP.localGet, ...leb(this.ptr)),
+      op(OP.i32Const, ...sleb(size)),
+      op(OP.i32Add),
+      op(OP.globalGet, ...leb(data)),
+      op(OP.i32Load, 2, 4),
+      op(OP.i32LeU),
+      // Past the end nothing is written, but the position still moves on: the runtime finds it past the end after the unwind.
+      {
+        kind: 'if',
+        type: EMPTY,
+        typeBytes: EMPTY_TYPE,
+        then: this.saved.flatMap((local) => [
+          op(OP.localGet, ...leb(this.ptr)),
+          op(OP.localGet, ...leb(local)),
+          op(STORE[this.locals[local]!], 0, ...leb(offsets.get(local)!)),
+        ]),
+        else: null,
+        before: null,
+      },
+      op(OP.globalGet, ...leb(data)),
+      op(OP.localGet, ...leb(this.ptr)),
+      op(OP.i32Const, ...sleb(size)),
+      op(OP.i32Add),
+      op(OP.i32Store, 2, 0),
+      ...this.type.results.map((type) => op(...CONST[type])),
+    ]
+  }
+}
+
+/** Per type, the larger of two temporaries' bases. */
+function maxBase(a: Map<ValType, number>, b: Map<ValType, number>): Map<ValType, number> {
+  const max = new Map(a)
+  for (const [type, k] of b) max.set(type, Math.max(k, max.get(type) ?? 0))
+  return max
+}
+
+function encodeResultType(results: ValType[]): Uint8Array {
+  if (results.length === 0) return EMPTY_TYPE
+  if (results.length === 1) return new Uint8Array([VALUE[results[0]!]])
+  throw new DecodeUnsupported('functions with several results are not handled')
+}
+
+const VALUE: Record<ValType, number> = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c, v128: 0x7b, funcref: 0x70, externref: 0x6f }
+
+/** Values an item takes from the stack: a call's arguments (and table index), an if's condition. */
+function inputCount(node: Node): number {
+  if (node.kind === 'call') return node.type.params.length
+  if (node.kind === 'call_indirect') return node.type.params.length + 1
+  if (node.kind === 'if') return 1
+  return 0
+}
+
+/**
+ * Opcodes that neither trap, nor write, nor read what a call can change: run
+ * again on a rewind (with the locals restored as they were at the call), they
+ * give the same values. Float arithmetic is left out (NaN bits may differ).
+ */
+function pure(node: Node): boolean {
+  if (node.kind !== 'op') return false
+  const code = node.bytes[0]!
+  return (
+    code === 0x20 || // local.get
+    (code >= 0x41 && code <= 0x44) || // const
+    (code >= 0x45 && code <= 0x5a) || // integer comparisons
+    (code >= 0x67 && code <= 0x6c) || // i32 clz ctz popcnt add sub mul
+    (code >= 0x71 && code <= 0x78) || // i32 bitwise and shifts
+    (code >= 0x79 && code <= 0x7e) || // i64 clz ctz popcnt add sub mul
+    (code >= 0x83 && code <= 0x8a) || // i64 bitwise and shifts
+    code === 0xa7 || code === 0xac || code === 0xad || // wrap, extend
+    (code >= 0xc0 && code <= 0xc4) // sign extension
+  )
+}
+
+/**
+ * The shortest run of pure instructions at the end of `segment` that pushes
+ * exactly the top `inputs` values without taking any from below it; null when
+ * there is none (or nothing to compute).
+ */
+function pureTail(segment: Node[], inputs: number): Node[] | null {
+  if (inputs === 0) return null
+  let first = segment.length
+  while (first > 0 && pure(segment[first - 1]!)) first--
+  for (let start = segment.length - 1; start >= first; start--) {
+    let height = 0
+    let closed = true
+    for (let k = start; k < segment.length && closed; k++) {
+      const node = segment[k] as Node & { kind: 'op' }
+      height -= node.pops.length
+      if (height < 0) closed = false
+      height += node.pushes.length
+    }
+    if (closed && height === inputs) return segment.slice(start)
+  }
+  return null
+}

@@ -1,0 +1,193 @@
+/*
+ * Asyncify a whole module without Binaryen (spike): the listed functions are
+ * instrumented (instrument.ts), and the module gets Asyncify's two globals and
+ * its five exports, appended so that no index changes.
+ */
+import { concatBytes, encodeName, leb, section, vector } from '../../runtime-shim/wasm-writer.js'
+import { scanModule } from '../scan.js'
+import { WasmReader } from '../wasm-reader.js'
+import { DecodeUnsupported, type FuncType, type ModuleTypes, type ValType } from './body.js'
+import { decodeBody, encodeBody } from './decode.js'
+import { BodyInstrumenter } from './instrument.js'
+
+export interface DirectPlan {
+  /** Function indices (imports included) whose calls may unwind: async imports and instrumented functions. */
+  unwinding: Set<number>
+  /** Defined functions to instrument, by function index. */
+  instrument: Set<number>
+}
+
+/** Section ids in the order a module must have them (the tag section sits between memory and global). */
+const ORDER = [1, 2, 3, 4, 5, 13, 6, 7, 8, 9, 12, 10, 11]
+
+/** The API's types, appended: (i32) -> (), () -> (), () -> i32. */
+const API_TYPES = [[0x60, 1, 0x7f, 0], [0x60, 0, 0], [0x60, 0, 1, 0x7f]]
+
+/** The module asyncified, or null when it holds what this engine does not handle (Binaryen's pass then runs). */
+export function directAsyncify(bytes: Uint8Array, plan: DirectPlan): Uint8Array | null {
+  try {
+    return asyncifyDirectly(bytes, plan)
+  } catch (error) {
+    if (error instanceof DecodeUnsupported) return null
+    throw error
+  }
+}
+
+function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan): Uint8Array {
+  if (hasMemory64(bytes)) throw new DecodeUnsupported('memory64')
+  const scanned = scanModule(bytes, { code: false })
+  // The API's bodies go into the code section: a module without one is left to Binaryen.
+  if (scanned.bodies.length === 0) throw new DecodeUnsupported('no code section')
+  const types: (FuncType | null)[] = scanned.types.map((type) => type && { params: type.params as ValType[], results: type.results as ValType[] })
+  const functions = scanned.functions.map((fn) => ({ params: fn.type.params as ValType[], results: fn.type.results as ValType[] }))
+  const imported = scanned.functions.filter((fn) => fn.imported !== null).length
+  const moduleTypes: ModuleTypes = {
+    types,
+    functions,
+    globals: scanned.globals.map((global) => global.type as ValType),
+    tables: scanned.tables as ValType[],
+  }
+  const state = scanned.globals.length
+  const data = state + 1
+  const signature = (type: FuncType) => `${type.params.join(',')}->${type.results.join(',')}`
+  const unwindingSignatures = new Set([...plan.unwinding].map((index) => signature(functions[index]!)))
+  const sites = {
+    call: (func: number) => plan.unwinding.has(func),
+    indirect: (typeIndex: number) => unwindingSignatures.has(signature(types[typeIndex]!)),
+  }
+
+  const typeCount = scanned.types.length
+  const [voidI32, voidVoid, i32Void] = [typeCount, typeCount + 1, typeCount + 2]
+  const functionCount = scanned.functions.length
+  const check = [0x23, ...leb(data), 0x28, 2, 0, 0x23, ...leb(data), 0x28, 2, 4, 0x4b, 0x04, 0x40, 0x00, 0x0b]
+  const setState = (value: number) => [0x41, value, 0x24, ...leb(state)]
+  const api: { name: string; type: number; code: number[] }[] = [
+    { name: 'asyncify_start_unwind', type: voidI32, code: [...setState(1), 0x20, 0, 0x24, ...leb(data), ...check] },
+    { name: 'asyncify_stop_unwind', type: voidVoid, code: [...setState(0), ...check] },
+    { name: 'asyncify_start_rewind', type: voidI32, code: [...setState(2), 0x20, 0, 0x24, ...leb(data), ...check] },
+    { name: 'asyncify_stop_rewind', type: voidVoid, code: [...setState(0), ...check] },
+    { name: 'asyncify_get_state', type: i32Void, code: [0x23, ...leb(state)] },
+  ]
+
+  const reader = new WasmReader(bytes, 8)
+  const parts: Uint8Array[] = [bytes.subarray(0, 8)]
+  const seen = new Set<number>()
+  const add = (id: number, payload: Uint8Array) => parts.push(section(id, payload))
+  const ensure = (id: number) => {
+    // Sections the module lacks but the additions need, in their place.
+    const rank = ORDER.indexOf(id)
+    if (rank > ORDER.indexOf(1) && !seen.has(1)) { seen.add(1); add(1, vector(API_TYPES)) }
+    if (rank > ORDER.indexOf(3) && !seen.has(3)) { seen.add(3); add(3, vector(api.map((entry) => leb(entry.type)))) }
+    if (rank > ORDER.indexOf(6) && !seen.has(6)) { seen.add(6); add(6, vector(globalsAdded())) }
+    if (rank > ORDER.indexOf(7) && !seen.has(7)) { seen.add(7); add(7, vector(exportsAdded())) }
+  }
+  const globalsAdded = () => [[0x7f, 1, 0x41, 0, 0x0b], [0x7f, 1, 0x41, 0, 0x0b]]
+  const exportsAdded = () => api.map((entry, k) => concatBytes(encodeName(entry.name), [0], leb(functionCount + k)))
+  while (reader.offset < bytes.length) {
+    const start = reader.offset
+    const id = reader.byte()
+    const size = reader.u32()
+    const contents = reader.offset
+    const end = contents + size
+    reader.offset = end
+    if (id !== 0) ensure(id)
+    const appended = (items: (Uint8Array | number[])[]) => {
+      const inner = new WasmReader(bytes, contents)
+      const count = inner.u32()
+      return concatBytes(leb(count + items.length), bytes.subarray(inner.offset, end), ...items)
+    }
+    switch (id) {
+      case 1:
+        seen.add(1)
+        parts.push(section(1, appended(API_TYPES)))
+        break
+      case 3:
+        seen.add(3)
+        parts.push(section(3, appended(api.map((entry) => leb(entry.type)))))
+        break
+      case 6:
+        seen.add(6)
+        parts.push(section(6, appended(globalsAdded())))
+        break
+      case 7:
+        seen.add(7)
+        parts.push(section(7, appended(exportsAdded())))
+        break
+      case 10:
+        parts.push(section(10, codeSection(bytes, contents, end, imported, plan, functions, moduleTypes, sites, { state, data }, api)))
+        break
+      default:
+        parts.push(bytes.subarray(start, end))
+    }
+  }
+  return concatBytes(...parts)
+}
+
+function codeSection(
+  bytes: Uint8Array,
+  contents: number,
+  end: number,
+  imported: number,
+  plan: DirectPlan,
+  functions: FuncType[],
+  moduleTypes: ModuleTypes,
+  sites: { call(func: number): boolean; indirect(typeIndex: number): boolean },
+  globals: { state: number; data: number },
+  api: { code: number[] }[],
+): Uint8Array {
+  const reader = new WasmReader(bytes, contents)
+  const count = reader.u32()
+  const bodies: Uint8Array[] = []
+  for (let i = 0; i < count; i++) {
+    const size = reader.u32()
+    const body = bytes.subarray(reader.offset, reader.offset + size)
+    reader.offset += size
+    const index = imported + i
+    if (!plan.instrument.has(index)) {
+      bodies.push(concatBytes(leb(size), body))
+      continue
+    }
+    const type = functions[index]!
+    const decoded = decodeBody(body, type.params, moduleTypes)
+    const instrumented = new BodyInstrumenter(decoded, type, sites, globals).instrument()
+    const encoded = instrumented === null ? body : encodeBody(instrumented)
+    bodies.push(concatBytes(leb(encoded.length), encoded))
+  }
+  if (reader.offset !== end) throw new Error('code section size mismatch')
+  for (const entry of api) {
+    const body = concatBytes([0], entry.code, [0x0b])
+    bodies.push(concatBytes(leb(body.length), body))
+  }
+  return concatBytes(leb(count + api.length), ...bodies)
+}
+
+/** Whether any memory, imported or defined, has 64-bit addresses (limits flag 0x04). */
+function hasMemory64(bytes: Uint8Array): boolean {
+  const reader = new WasmReader(bytes, 8)
+  while (reader.offset < bytes.length) {
+    const id = reader.byte()
+    const size = reader.u32()
+    const end = reader.offset + size
+    if (id === 2) {
+      for (let n = reader.u32(); n > 0; n--) {
+        reader.name()
+        reader.name()
+        const kind = reader.byte()
+        if (kind === 2) {
+          if (reader.bytes[reader.offset]! & 0x04) return true
+          reader.limits()
+        } else if (kind === 0) reader.u32()
+        else if (kind === 1) reader.table()
+        else if (kind === 3) { reader.valueType(); reader.byte() }
+        else throw new DecodeUnsupported(`import kind ${kind}`)
+      }
+    } else if (id === 5) {
+      for (let n = reader.u32(); n > 0; n--) {
+        if (reader.bytes[reader.offset]! & 0x04) return true
+        reader.limits()
+      }
+    }
+    reader.offset = end
+  }
+  return false
+}

@@ -1,0 +1,207 @@
+/*
+ * stack-pointer.ts's rule by shape, read from the bytes (spike): the globals
+ * with a constant, 16-aligned initial value that some function lowers by a
+ * multiple of 16 and some function raises again, looking at the first and
+ * last 24 statements of each body (nested blocks flattened), with what the
+ * locals set before them in the same window hold.
+ */
+import { WasmReader } from '../wasm-reader.js'
+import type { ScannedModule } from '../scan.js'
+import type { Node } from './body.js'
+import { decodeBody } from './decode.js'
+import type { ModuleTypes, ValType } from './body.js'
+
+const WINDOW = 24
+const STACK_ALIGN = 16
+
+type Symbolic = { global: number; lowered: boolean } | { constant: number } | null
+
+/** Global indices shaped like the C stack pointer; null when a body cannot be decoded. */
+export function globalsShapedLikeStackPointer(bytes: Uint8Array, scanned: ScannedModule): number[] | null {
+  const inits = definedGlobalInits(bytes)
+  if (inits === null) return null
+  const bodies = codeBodies(bytes)
+  const importedGlobals = scanned.globals.filter((global) => global.imported).length
+  const evidence = new Map<number, { lowered: boolean; raised: boolean }>()
+  inits.forEach((init, k) => {
+    const index = importedGlobals + k
+    const global = scanned.globals[index]!
+    if (global.mutable && global.type === 'i32' && init !== null && init > 0 && init % STACK_ALIGN === 0) evidence.set(index, { lowered: false, raised: false })
+  })
+  if (evidence.size === 0) return []
+  const module: ModuleTypes = {
+    types: scanned.types.map((type) => type && { params: type.params as ValType[], results: type.results as ValType[] }),
+    functions: scanned.functions.map((fn) => ({ params: fn.type.params as ValType[], results: fn.type.results as ValType[] })),
+    globals: scanned.globals.map((global) => global.type as ValType),
+    tables: scanned.tables as ValType[],
+  }
+  const imported = scanned.functions.filter((fn) => fn.imported).length
+  for (const [k, body] of bodies.entries()) {
+    let nodes: Node[]
+    try {
+      nodes = decodeBody(body, module.functions[imported + k]!.params, module).body
+    } catch {
+      return null
+    }
+    for (const change of frameChanges(nodes)) {
+      const found = evidence.get(change.global)
+      if (!found) continue
+      if (change.lowered) found.lowered = true
+      else found.raised = true
+    }
+  }
+  return [...evidence].filter(([, found]) => found.lowered && found.raised).map(([index]) => index)
+}
+
+/** Each defined global's constant i32 initial value (null for a global.get); null when an initializer has another shape. */
+function definedGlobalInits(bytes: Uint8Array): (number | null)[] | null {
+  const reader = new WasmReader(bytes, 8)
+  while (reader.offset < bytes.length) {
+    const id = reader.byte()
+    const size = reader.u32()
+    const end = reader.offset + size
+    if (id === 6) {
+      const inits: (number | null)[] = []
+      for (let n = reader.u32(); n > 0; n--) {
+        reader.valueType()
+        reader.byte()
+        const first = reader.byte()
+        if (first === 0x41) inits.push(reader.s32())
+        else if (first === 0x23) {
+          reader.u32()
+          inits.push(null)
+        } else if (first === 0x42) {
+          reader.s32()
+          inits.push(null)
+        } else return null
+        if (reader.byte() !== 0x0b) return null
+      }
+      return inits
+    }
+    reader.offset = end
+  }
+  return []
+}
+
+/** Each defined function's body bytes (local declarations and code), from the code section. */
+export function codeBodies(bytes: Uint8Array): Uint8Array[] {
+  const reader = new WasmReader(bytes, 8)
+  while (reader.offset < bytes.length) {
+    const id = reader.byte()
+    const size = reader.u32()
+    const end = reader.offset + size
+    if (id === 10) {
+      const bodies: Uint8Array[] = []
+      for (let n = reader.u32(); n > 0; n--) {
+        const length = reader.u32()
+        bodies.push(bytes.subarray(reader.offset, reader.offset + length))
+        reader.offset += length
+      }
+      return bodies
+    }
+    reader.offset = end
+  }
+  return []
+}
+
+/** Statements: top-level runs that leave the stack empty, nested blocks flattened. */
+function statements(nodes: Node[]): Node[][] {
+  const flat: Node[] = []
+  const flatten = (list: Node[]) => {
+    for (const node of list) {
+      if (node.kind === 'block' && node.type.params.length === 0) flatten(node.body)
+      else flat.push(node)
+    }
+  }
+  flatten(nodes)
+  const out: Node[][] = []
+  let current: Node[] = []
+  let height = 0
+  for (const node of flat) {
+    current.push(node)
+    height += effect(node)
+    if (height <= 0) {
+      out.push(current)
+      current = []
+      height = 0
+    }
+  }
+  if (current.length > 0) out.push(current)
+  return out
+}
+
+function effect(node: Node): number {
+  switch (node.kind) {
+    case 'op':
+      return node.pushes.length - node.pops.length
+    case 'call':
+      return node.type.results.length - node.type.params.length
+    case 'call_indirect':
+      return node.type.results.length - node.type.params.length - 1
+    case 'block':
+    case 'loop':
+      return node.type.results.length - node.type.params.length
+    case 'if':
+      return node.type.results.length - node.type.params.length - 1
+    case 'br_if':
+      return -1
+    default:
+      return -Infinity
+  }
+}
+
+function frameChanges(nodes: Node[]): { global: number; lowered: boolean }[] {
+  const all = statements(nodes)
+  const windows = all.length <= 2 * WINDOW ? [all] : [all.slice(0, WINDOW), all.slice(-WINDOW)]
+  const changes: { global: number; lowered: boolean }[] = []
+  for (const window of windows) {
+    const locals = new Map<number, Symbolic>()
+    for (const statement of window) {
+      const stack: Symbolic[] = []
+      const pop = () => stack.pop() ?? null
+      for (const node of statement) {
+        if (node.kind !== 'op') {
+          // Opaque: what it takes and leaves, as unknowns.
+          const taken = node.kind === 'call' ? node.type.params.length : node.kind === 'call_indirect' ? node.type.params.length + 1 : node.kind === 'if' || node.kind === 'br_if' ? 1 : 0
+          for (let i = 0; i < taken; i++) pop()
+          const left = node.kind === 'call' || node.kind === 'call_indirect' || node.kind === 'block' || node.kind === 'loop' || node.kind === 'if' ? node.type.results.length : 0
+          for (let i = 0; i < left; i++) stack.push(null)
+          continue
+        }
+        const code = node.bytes[0]!
+        const immediate = () => new WasmReader(node.bytes, 1)
+        if (code === 0x41) stack.push({ constant: immediate().s32() })
+        else if (code === 0x23) stack.push({ global: immediate().u32(), lowered: false })
+        else if (code === 0x20) stack.push(locals.get(immediate().u32()) ?? null)
+        else if (code === 0x21 || code === 0x22) {
+          const value = pop()
+          const local = immediate().u32()
+          if (value) locals.set(local, value)
+          else locals.delete(local)
+          if (code === 0x22) stack.push(value)
+        } else if (code === 0x24) {
+          const value = pop()
+          const global = immediate().u32()
+          if (value && 'global' in value && value.global === global) changes.push({ global, lowered: value.lowered })
+        } else if (code === 0x6b || code === 0x71 || code === 0x6a) {
+          const amount = pop()
+          const base = pop()
+          stack.push(arithmetic(code, base, amount))
+        } else {
+          for (let i = 0; i < node.pops.length; i++) pop()
+          for (let i = 0; i < node.pushes.length; i++) stack.push(null)
+        }
+      }
+    }
+  }
+  return changes
+}
+
+function arithmetic(code: number, base: Symbolic, amount: Symbolic): Symbolic {
+  if (!base || !('global' in base) || !amount || !('constant' in amount)) return null
+  if (code === 0x6b && amount.constant > 0 && amount.constant % STACK_ALIGN === 0) return { global: base.global, lowered: true }
+  // Frames with over-aligned locals round the lowered pointer down.
+  if (code === 0x71 && base.lowered && amount.constant < 0 && amount.constant % STACK_ALIGN === 0) return base
+  if (code === 0x6a && amount.constant > 0 && amount.constant % STACK_ALIGN === 0) return { global: base.global, lowered: false }
+  return null
+}

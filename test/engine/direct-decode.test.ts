@@ -1,0 +1,230 @@
+/*
+ * The direct path's body decoder: every body of C programs, QuickJS and
+ * SQLite decodes and encodes back to its own bytes (its locals declared one
+ * per run of a type, and wasm-ld's padded call targets aside), and the
+ * operand stacks it records agree with what each instruction pops and
+ * pushes, block by block.
+ */
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { concatBytes, leb } from '../../src/runtime-shim/wasm-writer.js'
+import { DecodeUnsupported, type FuncType, type ModuleTypes, type Node, type ValType } from '../../src/transform/direct/body.js'
+import { decodeBody, encodeBody } from '../../src/transform/direct/decode.js'
+import { scanModule } from '../../src/transform/scan.js'
+import { WasmReader } from '../../src/transform/wasm-reader.js'
+import { compileC } from '../helpers/compile-c.js'
+
+const root = resolve(import.meta.dirname, '../..')
+
+interface Module {
+  types: ModuleTypes
+  /** Defined functions' types and bodies (without their sizes), in the order of the code section. */
+  bodies: { type: FuncType; code: Uint8Array }[]
+}
+
+function readModule(bytes: Uint8Array): Module {
+  const scanned = scanModule(bytes, { code: false })
+  const functionType = (type: { params: string[]; results: string[] }) => type as FuncType
+  const functions = scanned.functions.map((fn) => functionType(fn.type))
+  const imported = scanned.functions.filter((fn) => fn.imported !== null).length
+  const types: ModuleTypes = {
+    types: scanned.types.map((type) => type && functionType(type)),
+    functions,
+    globals: scanned.globals.map((global) => global.type as ValType),
+    // Neither C nor these modules have tables of other types.
+    tables: Array.from({ length: 8 }, () => 'funcref' as const),
+  }
+  return { types, bodies: codeBodies(bytes).map((code, i) => ({ type: functions[imported + i]!, code })) }
+}
+
+function codeBodies(bytes: Uint8Array): Uint8Array[] {
+  const reader = new WasmReader(bytes, 8)
+  while (reader.offset < bytes.length) {
+    const id = reader.byte()
+    const end = reader.u32() + reader.offset
+    if (id !== 10) {
+      reader.offset = end
+      continue
+    }
+    const bodies: Uint8Array[] = []
+    for (let n = reader.u32(); n > 0; n--) {
+      const size = reader.u32()
+      bodies.push(bytes.subarray(reader.offset, reader.offset + size))
+      reader.offset += size
+    }
+    return bodies
+  }
+  return []
+}
+
+/** `code` with its local declarations grouped by run, as encodeBody writes them: Binaryen declares each local on its own. */
+function withGroupedLocals(code: Uint8Array): Uint8Array {
+  const reader = new WasmReader(code)
+  const groups: [number, number][] = []
+  for (let n = reader.u32(); n > 0; n--) {
+    const count = reader.u32()
+    const type = reader.byte()
+    const last = groups[groups.length - 1]
+    if (last?.[1] === type) last[0] += count
+    else if (count > 0) groups.push([count, type])
+  }
+  return concatBytes(leb(groups.length), ...groups.map(([count, type]) => [...leb(count), type]), code.subarray(reader.offset))
+}
+
+/**
+ * Whether `encoded` is `original` but for LEB128 padding: wasm-ld leaves the
+ * immediates it relocated (call targets among them) five bytes long, and
+ * encodeBody writes a call's minimal.
+ */
+function sameButPadding(original: Uint8Array, encoded: Uint8Array): boolean {
+  let i = 0
+  let j = 0
+  while (i < original.length && j < encoded.length) {
+    if (original[i] === encoded[j]) {
+      i++
+      j++
+      continue
+    }
+    // Back to the start of the LEB they differ in: its first bytes, if any, were the same.
+    let back = 0
+    while (back < i && back < j && original[i - back - 1]! & 0x80) back++
+    const padded = readLeb(original, i - back)
+    const minimal = readLeb(encoded, j - back)
+    if (padded.value !== minimal.value || padded.end - i <= minimal.end - j) return false
+    i = padded.end
+    j = minimal.end
+  }
+  return i === original.length && j === encoded.length
+}
+
+function readLeb(bytes: Uint8Array, offset: number): { value: number; end: number } {
+  const reader = new WasmReader(bytes, offset)
+  return { value: reader.u32(), end: reader.offset }
+}
+
+/**
+ * Walks a frame's nodes with the stack each should run on (null after an
+ * unconditional branch, and throughout unreachable code), and returns what
+ * disagrees: a node's `before`, an operand of the wrong type, or the stack a
+ * frame falls off its end with.
+ */
+function typingErrors(nodes: Node[], start: ValType[] | null, results: ValType[], where: string): string[] {
+  const errors: string[] = []
+  let stack = start
+  nodes.forEach((node, i) => {
+    const at = `${where}/${i} ${node.kind}`
+    if (String(node.before) !== String(stack)) errors.push(`${at}: before is [${node.before}], expected [${stack}]`)
+    if (node.kind === 'block' || node.kind === 'loop') errors.push(...typingErrors(node.body, node.before && node.type.params, node.type.results, at))
+    if (node.kind === 'if') {
+      errors.push(...typingErrors(node.then, node.before && node.type.params, node.type.results, `${at} then`))
+      if (node.else) errors.push(...typingErrors(node.else, node.before && node.type.params, node.type.results, `${at} else`))
+      else if (node.before && String(node.type.params) !== String(node.type.results)) errors.push(`${at}: no else, but its type changes the stack`)
+    }
+    stack = node.before && after(node, node.before, (problem) => errors.push(`${at}: ${problem}`))
+  })
+  if (stack !== null && String(stack) !== String(results)) errors.push(`${where}: ends with [${stack}], expected [${results}]`)
+  return errors
+}
+
+/** The stack after `node` runs on `before`; null when the rest of its frame is unreachable. */
+function after(node: Node, before: ValType[], fail: (problem: string) => void): ValType[] | null {
+  const apply = (pops: ValType[], pushes: ValType[]) => {
+    const kept = before.slice(0, before.length - pops.length)
+    if (String(before.slice(kept.length)) !== String(pops)) fail(`pops [${pops}] from [${before}]`)
+    return [...kept, ...pushes]
+  }
+  switch (node.kind) {
+    case 'op':
+      return apply(node.pops, node.pushes)
+    case 'call':
+    case 'block':
+    case 'loop':
+      return apply(node.type.params, node.type.results)
+    case 'call_indirect':
+    case 'if':
+      return apply([...node.type.params, 'i32'], node.type.results)
+    case 'br_if':
+      return apply(['i32'], [])
+    default:
+      return null
+  }
+}
+
+function nodeCount(nodes: Node[]): number {
+  let count = 0
+  for (const node of nodes) {
+    count++
+    if (node.kind === 'block' || node.kind === 'loop') count += nodeCount(node.body)
+    if (node.kind === 'if') count += nodeCount(node.then) + nodeCount(node.else ?? [])
+  }
+  return count
+}
+
+/** `relocated`: linked by wasm-ld, which leaves relocated immediates padded. */
+const modules: { name: string; load: () => Uint8Array; relocated: boolean }[] = [
+  ...['sort.c', 'numbers.c', 'storm.c', 'fibers.c', 'big-heap.c'].flatMap((file) =>
+    ['-O2', '-O0'].map((level) => ({ name: `${file} ${level}`, load: () => compileC(file, [level]), relocated: true })),
+  ),
+  { name: 'QuickJS', load: () => readFileSync(resolve(root, 'node_modules/@jitl/quickjs-wasmfile-release-sync/dist/emscripten-module.wasm')), relocated: false },
+  { name: 'SQLite', load: () => readFileSync(resolve(root, 'node_modules/@sqlite.org/sqlite-wasm/sqlite-wasm/jswasm/sqlite3.wasm')), relocated: false },
+]
+
+describe('decodeBody and encodeBody', () => {
+  it.each(modules)('$name: every body encodes back to its bytes, with stacks that agree with the instructions', ({ load, relocated }) => {
+    const { types, bodies } = readModule(load())
+    const differing: number[] = []
+    const errors: string[] = []
+    let nodes = 0
+    bodies.forEach(({ type, code }, i) => {
+      const decoded = decodeBody(code, type.params, types)
+      const encoded = encodeBody(decoded)
+      const expected = withGroupedLocals(code)
+      if (!Buffer.from(encoded).equals(expected) && !(relocated && sameButPadding(expected, encoded))) differing.push(i)
+      errors.push(...typingErrors(decoded.body, [], type.results, `body ${i}`))
+      nodes += nodeCount(decoded.body)
+    })
+    expect(bodies.length).toBeGreaterThan(0)
+    expect(nodes).toBeGreaterThan(bodies.length)
+    expect(differing).toEqual([])
+    expect(errors.slice(0, 10)).toEqual([])
+  })
+
+  it('records unreachable code, block parameters and else branches', () => {
+    const types: ModuleTypes = { types: [{ params: ['i32'], results: ['i64'] }], functions: [], globals: ['f64'], tables: [] }
+    // (local f32) i32.const 7, block (param i32) (result i64): drop, i64.const 1, br 0, then unreachable:
+    // global.get 0, local.get 0, select, drop, block: local.get 1, drop, end; end; drop, i32.const 0, if: nop, else, end
+    const code = new Uint8Array([
+      1, 1, 0x7d, 0x41, 7, 0x02, 0, 0x1a, 0x42, 1, 0x0c, 0, 0x23, 0, 0x20, 0, 0x1b, 0x1a, 0x02, 0x40, 0x20, 1, 0x1a, 0x0b, 0x0b, 0x1a, 0x41, 0,
+      0x04, 0x40, 0x01, 0x05, 0x0b, 0x0b,
+    ])
+    const decoded = decodeBody(code, ['i32'], types)
+    expect(Buffer.from(encodeBody(decoded)).equals(code)).toBe(true)
+    expect(decoded.locals).toEqual(['f32'])
+    const [constant, block, drop, condition, branch] = decoded.body
+    expect(constant).toMatchObject({ kind: 'op', before: [], pushes: ['i32'] })
+    expect(block).toMatchObject({ kind: 'block', before: ['i32'], type: { params: ['i32'], results: ['i64'] } })
+    const inner = (block as Extract<Node, { kind: 'block' | 'loop' }>).body
+    expect(inner.map((node) => node.before)).toEqual([['i32'], [], ['i64'], null, null, null, null, null])
+    // In unreachable code, select's type comes from what is known of its operands: f64 from global.get.
+    expect(inner[5]).toMatchObject({ kind: 'op', pops: ['f64', 'f64', 'i32'], pushes: ['f64'] })
+    expect(inner[7]).toMatchObject({ kind: 'block', before: null, body: [{ kind: 'op', before: null, pushes: ['f32'] }, { kind: 'op', before: null }] })
+    expect(drop).toMatchObject({ kind: 'op', before: ['i64'], pops: ['i64'] })
+    expect(condition!.before).toEqual([])
+    expect(branch).toMatchObject({ kind: 'if', before: ['i32'], then: [{ kind: 'op', before: [] }], else: [] })
+    expect(typingErrors(decoded.body, [], [], 'body')).toEqual([])
+  })
+
+  it.each([
+    ['SIMD', [0x41, 0, 0xfd, 0x0f, 0x1a], '0xfd at byte 3'],
+    ['atomics', [0x41, 0, 0xfe, 0x10, 2, 0, 0x1a], '0xfe at byte 3'],
+    ['a legacy try', [0x06, 0x40, 0x0b], '0x06 at byte 1'],
+    ['a tail call', [0x12, 0], '0x12 at byte 1'],
+    ['wide arithmetic', [0xfc, 0x13], '0xfc 0x13 at byte 1'],
+  ])('throws DecodeUnsupported on %s', (_, instructions, where) => {
+    const code = new Uint8Array([0, ...instructions, 0x0b])
+    const types: ModuleTypes = { types: [], functions: [{ params: [], results: [] }], globals: [], tables: [] }
+    expect(() => decodeBody(code, [], types)).toThrow(DecodeUnsupported)
+    expect(() => decodeBody(code, [], types)).toThrow(where)
+  })
+})
