@@ -5,7 +5,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { AsyncifyError } from './runtime-shim/errors.js'
 import { whyLines } from './transform/explain.js'
 import { asyncifyWasm, type OptimizeLevel, type TransformOptions } from './transform/index.js'
-import { DEFAULT_STACK_SIZE, type TransformMode } from './transform/options.js'
+import { DEFAULT_STACK_SIZE, type AsyncifyEngine, type TransformMode } from './transform/options.js'
 
 /** Every flag, in the order `--help` lists them; `HELP` must describe each one. */
 const FLAGS = {
@@ -13,6 +13,7 @@ const FLAGS = {
   mode: { type: 'string' },
   imports: { type: 'string' },
   runtime: { type: 'string' },
+  engine: { type: 'string' },
   optimize: { type: 'string' },
   preoptimize: { type: 'boolean' },
   'stack-size': { type: 'string' },
@@ -47,7 +48,13 @@ const HELP: Record<keyof typeof FLAGS, FlagHelp> = {
     default: 'none',
     example: "--runtime 'my_scheduler_*'",
   },
-  optimize: { value: '0|1|2|3|s|z', text: 'Binaryen optimization level: 0 skips Asyncify\'s cleanup of the code it instruments (1-3, s and z give the same build); with --preoptimize, the whole-module level', default: '2', example: '--optimize 0' },
+  engine: {
+    value: 'direct|binaryen',
+    text: 'what builds the asyncified module: direct instruments the bytes without Binaryen and hands Binaryen what it does not handle; binaryen always runs Binaryen\'s Asyncify pass and optimizer',
+    default: 'direct',
+    example: '--engine binaryen',
+  },
+  optimize: { value: '0|1|2|3|s|z', text: 'Binaryen optimization level, where Binaryen builds: 0 skips Asyncify\'s cleanup of the code it instruments (1-3, s and z give the same build); with --preoptimize, the whole-module level', default: '2', example: '--optimize 0' },
   preoptimize: { text: 'also optimize the whole module before Asyncify, for input compiled at -O0', default: 'off', example: '--preoptimize' },
   'stack-size': {
     value: '<bytes>',
@@ -137,6 +144,11 @@ function jspiPath(output: string): string {
   return `${output.endsWith('.wasm') ? output.slice(0, -'.wasm'.length) : output}.jspi.wasm`
 }
 
+function engine(value: string | undefined): AsyncifyEngine | undefined {
+  if (value === undefined || value === 'direct' || value === 'binaryen') return value
+  return fail(`--engine takes direct or binaryen; got "${value}"`)
+}
+
 function optimizeLevel(value: string | undefined): OptimizeLevel | undefined {
   if (value === undefined) return undefined
   if (value === 's' || value === 'z') return value
@@ -185,6 +197,7 @@ async function main(): Promise<void> {
   const transformOptions: TransformOptions = {
     imports: imports(values.imports),
     runtime: list(values.runtime),
+    engine: engine(values.engine),
     optimize: optimizeLevel(values.optimize),
     preoptimize: values.preoptimize,
     stackSize: stackSize(values['stack-size']),
@@ -222,6 +235,7 @@ async function main(): Promise<void> {
       process.stdout.write(
         `${input}\n` +
           `  builds: ${report.paths.join(', ')}\n` +
+          (report.engine === null ? '' : `  asyncify engine: ${report.engine}\n`) +
           `  functions instrumented: ${report.functions.instrumented} / ${report.functions.total}\n` +
           `  size: ${report.size.before} -> ${report.size.after} bytes\n` +
           `  async imports: ${report.asyncImports.join(', ') || 'none'}\n` +

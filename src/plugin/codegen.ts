@@ -4,8 +4,8 @@ import type { ModuleReport, TransformReport } from '../transform/index.js'
 
 /** What a `?asyncify` module tells the page about its own transform. */
 export function moduleReport(report: TransformReport): ModuleReport {
-  const { paths, asyncifyUnsupported, jspiUnsupported, functions, size, asyncImports, suspendingExports, warnings } = report
-  return { paths, asyncifyUnsupported, jspiUnsupported, functions, size, asyncImports, suspendingExports, warnings }
+  const { paths, engine, asyncifyUnsupported, jspiUnsupported, functions, size, asyncImports, suspendingExports, warnings } = report
+  return { paths, engine, asyncifyUnsupported, jspiUnsupported, functions, size, asyncImports, suspendingExports, warnings }
 }
 
 /**

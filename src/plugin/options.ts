@@ -53,7 +53,7 @@ export interface ResolvedPluginOptions {
 }
 
 const DEFAULT_CACHE_DIR = 'node_modules/.cache/unplugin-asyncify'
-const TRANSFORM_KEYS = ['imports', 'runtime', 'optimize', 'preoptimize', 'stackSize', 'stackPointer', 'features', 'mode', 'debug'] as const
+const TRANSFORM_KEYS = ['imports', 'runtime', 'engine', 'optimize', 'preoptimize', 'stackSize', 'stackPointer', 'features', 'mode', 'debug'] as const
 
 /** Every default of the plugin lives here; the hooks only see resolved options. */
 export function resolveOptions(options: AsyncifyPluginOptions = {}): ResolvedPluginOptions {

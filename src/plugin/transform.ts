@@ -52,7 +52,7 @@ async function transformOnce(bytes: Uint8Array, options: TransformOptions, cache
   let announced = false
   const timer = setTimeout(() => {
     announced = true
-    log(`${options.filename}: ${options.mode === 'jspi' ? 'preparing the module for JSPI' : 'running Binaryen Asyncify'}...`)
+    log(`${options.filename}: ${options.mode === 'jspi' ? 'preparing the module for JSPI' : 'running Asyncify'}...`)
   }, PROGRESS_AFTER_MS)
   let result: TransformResult
   try {

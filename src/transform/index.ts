@@ -6,7 +6,7 @@ import { transformPool } from './worker-pool.js'
 
 export type { WasmInput } from './input.js'
 export type { FeatureName } from './features.js'
-export type { OptimizeLevel, TransformMode, TransformOptions } from './options.js'
+export type { AsyncifyEngine, OptimizeLevel, TransformMode, TransformOptions } from './options.js'
 export { DEFAULT_STACK_SIZE } from './options.js'
 export type { BuiltModule, InstrumentedFunction, ModuleReport, TransformReport, TransformResult } from './pipeline.js'
 export { AsyncifyError, type AsyncifyErrorCode } from '../runtime-shim/errors.js'

@@ -55,7 +55,7 @@ export function jspiWithoutBinaryen(bytes: Uint8Array, options: ResolvedTransfor
 
   const facts = factsOf(scanned)
   // Only Asyncify runs fibers: the pipeline builds that path, or says why not.
-  if (usesFibers(facts.imports)) return null
+  if (!facts || usesFibers(facts.imports)) return null
   checkReservedNames(facts, filename)
   const selection = selectFunctions(facts, resolved, declaredAsyncImports(bytes, filename))
   const suspending = suspendingByCallGraph(facts, selection.asyncImports.map((entry) => entry.name), selection.runtime)
@@ -81,6 +81,7 @@ export function jspiWithoutBinaryen(bytes: Uint8Array, options: ResolvedTransfor
     report: {
       filename,
       paths: ['jspi'],
+      engine: null,
       asyncifyUnsupported: null,
       jspiUnsupported: null,
       functions: { instrumented: 0, total: scanned.bodies.length },
@@ -94,14 +95,24 @@ export function jspiWithoutBinaryen(bytes: Uint8Array, options: ResolvedTransfor
   }
 }
 
-/** A function's name for patterns and the call graph: its name-section name, else `$<index>`. */
+/** A function's name for patterns and the call graph: its name-section name, else Binaryen's name for it. */
 export function functionName(scanned: ScannedModule, index: number): string {
-  return scanned.functions[index]?.name ?? `$${index}`
+  const fn = scanned.functions[index]
+  if (fn?.name) return fn.name
+  // Binaryen's names for the nameless, so that both engines, their reports and the options agree.
+  if (fn?.imported) return `fimport$${index}`
+  return String(index - (scanned.functions.length - scanned.bodies.length))
 }
 
-/** The scan in the shape the selection and the call-graph rule read. */
-export function factsOf(scanned: ScannedModule): ModuleFacts {
-  const nameOf = (index: number) => functionName(scanned, index)
+/**
+ * The scan in the shape the selection and the call-graph rule read; null when
+ * two functions go by one name (a name section may say so; Binaryen renames
+ * one of them, so only the pipeline can tell them apart in its decisions).
+ */
+export function factsOf(scanned: ScannedModule): ModuleFacts | null {
+  const names = scanned.functions.map((_, index) => functionName(scanned, index))
+  if (new Set(names).size !== names.length) return null
+  const nameOf = (index: number) => names[index]!
   const imports: FunctionImport[] = []
   const functions: string[] = []
   scanned.functions.forEach((fn, index) => {

@@ -19,10 +19,20 @@ export interface TransformOptions {
    */
   runtime?: readonly string[]
   /**
-   * Binaryen optimization level. Above 0, Asyncify cleans up the code it instruments
-   * (at a level of its own: 1, 2, 3, `s` and `z` give the same build); 0 skips that
-   * (a faster build about twice as large). With `preoptimize`, also the level of the
-   * whole-module optimizer, where `s` and `z` optimize for size. Default 2.
+   * What builds the asyncified module. `direct` (default): instrumented straight from
+   * the bytes, without Binaryen, where nothing needs cleaning up afterwards; what it does
+   * not handle (`preoptimize`, `debug`, `features`, several memories, SIMD or
+   * reference-typed locals across a suspension, a stack pointer known by neither name
+   * nor shape, ...) goes to Binaryen's pipeline, and `report.engine` says which one
+   * built. `binaryen`: always Binaryen's Asyncify pass and its optimizer, at `optimize`.
+   */
+  engine?: AsyncifyEngine
+  /**
+   * Binaryen optimization level, where Binaryen builds (see `engine`). Above 0, Asyncify
+   * cleans up the code it instruments (at a level of its own: 1, 2, 3, `s` and `z` give
+   * the same build); 0 skips that (a faster build about twice as large). With
+   * `preoptimize`, also the level of the whole-module optimizer, where `s` and `z`
+   * optimize for size. Default 2.
    */
   optimize?: OptimizeLevel
   /**
@@ -73,11 +83,15 @@ export interface TransformOptions {
 export type TransformMode = 'auto' | 'asyncify' | 'jspi'
 const MODES: readonly TransformMode[] = ['auto', 'asyncify', 'jspi']
 
+export type AsyncifyEngine = 'direct' | 'binaryen'
+const ENGINES: readonly AsyncifyEngine[] = ['direct', 'binaryen']
+
 export type StackPointerOption = 'auto' | string | number | false
 
 export interface ResolvedTransformOptions {
   imports: string[] | null
   runtime: string[]
+  engine: AsyncifyEngine
   optimize: OptimizeLevel
   preoptimize: boolean
   stackSize: number
@@ -97,6 +111,8 @@ export function resolveTransformOptions(options: TransformOptions = {}): Resolve
   const bad = (message: string): never => {
     throw new AsyncifyError('ASYNCIFY_BAD_OPTIONS', `${filename}: ${message}`)
   }
+  const engine = options.engine ?? 'direct'
+  if (!ENGINES.includes(engine)) bad(`engine must be "direct" or "binaryen"; got ${JSON.stringify(engine)}`)
   const optimize = options.optimize ?? 2
   if (!OPTIMIZE_LEVELS.includes(optimize)) {
     bad(`optimize must be one of 0, 1, 2, 3, "s", "z"; got ${JSON.stringify(optimize)}`)
@@ -136,6 +152,7 @@ export function resolveTransformOptions(options: TransformOptions = {}): Resolve
   return {
     imports: imports ?? null,
     runtime: patterns('runtime', options.runtime) ?? [],
+    engine,
     optimize,
     preoptimize,
     stackSize,

@@ -34,7 +34,7 @@ import { withDebugInfo, withoutSourceMapUrl } from './source-map.js'
 import { instrument, listable, type AsyncifyLimit } from './instrument.js'
 import { emitJspi, planJspi } from './jspi.js'
 import { markRuntimeNoInline } from './mark-runtime.js'
-import type { OptimizeLevel, ResolvedTransformOptions } from './options.js'
+import type { AsyncifyEngine, OptimizeLevel, ResolvedTransformOptions } from './options.js'
 import { read } from './read.js'
 import { ScanError, scanModule, type ScannedBody } from './scan.js'
 import { ASYNCIFY_API_MODULE, selectFunctions, type Selection } from './select.js'
@@ -45,6 +45,8 @@ export interface TransformReport {
   filename: string
   /** The paths built: `asyncify`, `jspi`, or both. */
   paths: SuspendEngine[]
+  /** What built the asyncified module (see the `engine` option); null without one. */
+  engine: AsyncifyEngine | null
   /** In mode 'auto', why a module only JSPI can run has no Asyncify path; else null. */
   asyncifyUnsupported: string | null
   /** In mode 'auto', why a module only Asyncify can run (it uses fibers) has no JSPI path; else null. */
@@ -66,7 +68,7 @@ export interface TransformReport {
  */
 export type ModuleReport = Pick<
   TransformReport,
-  'paths' | 'asyncifyUnsupported' | 'jspiUnsupported' | 'functions' | 'size' | 'asyncImports' | 'suspendingExports' | 'warnings'
+  'paths' | 'engine' | 'asyncifyUnsupported' | 'jspiUnsupported' | 'functions' | 'size' | 'asyncImports' | 'suspendingExports' | 'warnings'
 >
 
 export type { InstrumentedFunction } from './explain.js'
@@ -153,6 +155,7 @@ export function runPipeline(binaryen: Binaryen, input: Uint8Array, options: Reso
       report: {
         filename,
         paths: [...(asyncified ? ['asyncify' as const] : []), ...(jspi ? ['jspi' as const] : [])],
+        engine: asyncified ? 'binaryen' : null,
         asyncifyUnsupported,
         jspiUnsupported: fibers && mode === 'auto' ? FIBERS_NEED_ASYNCIFY : null,
         functions: { instrumented: asyncified?.instrumented ?? 0, total: asyncified?.total ?? facts.functions.length },

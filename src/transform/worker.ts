@@ -109,8 +109,7 @@ function transferables(result: TransformResult): ArrayBuffer[] {
  * when they make every build the mode asks for; else null (the pipeline runs).
  */
 function withoutBinaryen(bytes: Uint8Array, options: ResolvedTransformOptions): TransformResult | null {
-  if (process.env.ASYNCIFY_ENGINE === 'binaryen') return null
-  if (options.mode === 'jspi') return null
+  if (options.engine === 'binaryen' || options.mode === 'jspi') return null
   const asyncified = asyncifyWithoutBinaryen(bytes, options)
   if (!asyncified) return null
   if (options.mode === 'asyncify') return asyncified

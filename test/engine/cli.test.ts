@@ -134,6 +134,22 @@ describe('wasm-asyncify CLI', () => {
     expect([mapped(join(dir, 'trap.plain.wasm')), mapped(join(dir, 'trap.plain.jspi.wasm'))]).toEqual([0, 0])
   })
 
+  it('--engine chooses what builds the asyncified module; the report says which did, and a build by each runs', async () => {
+    const input = join(dir, 'loop-engine.wasm')
+    writeFileSync(input, compileC('loop.c'))
+    for (const engine of ['direct', 'binaryen']) {
+      const output = join(dir, `loop-${engine}.wasm`)
+      const result = await run([input, '-o', output, '--imports', 'env.next', '--mode', 'asyncify', '--engine', engine, '--report'])
+      expect(result.code).toBe(0)
+      expect(result.stdout).toMatch(new RegExp(`^  asyncify engine: ${engine}$`, 'm'))
+      const { instance } = await instantiate(readFileSync(output), { env: { next: (i: number) => later(i) } })
+      await expect((instance.exports.sum_steps as (n: number) => Promise<number>)(3)).resolves.toBe(31 + 2)
+    }
+    const bad = await run([input, '-o', join(dir, 'never.wasm'), '--engine', 'wasm-opt'])
+    expect(bad.code).toBe(1)
+    expect(bad.stderr.trim().split('\n')).toEqual(['wasm-asyncify: --engine takes direct or binaryen; got "wasm-opt"'])
+  })
+
   it('refuses an unknown --mode in one line naming the choices, before reading the input', async () => {
     const result = await run([join(dir, 'missing.wasm'), '-o', join(dir, 'never.wasm'), '--mode', 'both'])
     expect(result.code).toBe(1)

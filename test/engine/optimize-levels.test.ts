@@ -1,14 +1,15 @@
-import { asyncifyWasm, type OptimizeLevel } from 'unplugin-asyncify/transform'
+import { asyncifyWasm, type AsyncifyEngine, type OptimizeLevel } from 'unplugin-asyncify/transform'
 import { describe, expect, it } from 'vitest'
 import { compileC } from '../helpers/compile-c.js'
 import { asyncified, later } from '../helpers/engine.js'
 
 const levels: OptimizeLevel[] = [0, 1, 2, 3, 's', 'z']
 
+// The levels are Binaryen's: these tests ask for its engine, which the direct one hands what it declines.
 describe('optimization never changes behaviour', () => {
   for (const [optimize, preoptimize] of levels.flatMap((level) => [false, true].map((whole) => [level, whole] as const))) {
     it(`qsort with an async comparator and overlapping calls give the same results at optimize ${optimize}${preoptimize ? ', whole module optimized first' : ''}`, async () => {
-      const sort = await asyncified(compileC('sort.c'), { imports: ['env.compare'], optimize, preoptimize }, {
+      const sort = await asyncified(compileC('sort.c'), { imports: ['env.compare'], engine: 'binaryen', optimize, preoptimize }, {
         env: { compare: (a: number, b: number) => later(a - b) },
       })
       sort.exports._initialize()
@@ -21,7 +22,7 @@ describe('optimization never changes behaviour', () => {
         expect([...new Int32Array(memory.buffer, p, values.length)]).toEqual([...values].sort((a, b) => a - b))
       }
 
-      const loop = await asyncified(compileC('loop.c'), { imports: ['env.next'], optimize, preoptimize }, {
+      const loop = await asyncified(compileC('loop.c'), { imports: ['env.next'], engine: 'binaryen', optimize, preoptimize }, {
         env: { next: (i: number) => (i % 2 ? later(i) : i) },
       })
       let expected = 0
@@ -32,10 +33,18 @@ describe('optimization never changes behaviour', () => {
 })
 
 describe('what the levels change, as the options document it', () => {
-  const build = async (bytes: Uint8Array, optimize: OptimizeLevel, preoptimize: boolean) =>
-    (await asyncifyWasm(bytes, { imports: ['env.compare'], mode: 'asyncify', optimize, preoptimize })).wasm!
+  const build = async (bytes: Uint8Array, optimize: OptimizeLevel, preoptimize: boolean, engine: AsyncifyEngine = 'binaryen') =>
+    (await asyncifyWasm(bytes, { imports: ['env.compare'], mode: 'asyncify', engine, optimize, preoptimize })).wasm!
 
-  it('without preoptimize, any level above 0 gives the same build (Asyncify cleans up at a level of its own), and 0 a larger one', async () => {
+  it('the direct engine has no optimizer to set: every level gives its one build', async () => {
+    const bytes = compileC('sort.c')
+    const outputs = await Promise.all(levels.map((level) => build(bytes, level, false, 'direct')))
+    for (const output of outputs) expect(Buffer.from(output).equals(Buffer.from(outputs[0]!))).toBe(true)
+    const { report } = await asyncifyWasm(bytes, { imports: ['env.compare'], mode: 'asyncify', optimize: 0 })
+    expect(report.engine).toBe('direct')
+  })
+
+  it('with Binaryen and without preoptimize, any level above 0 gives the same build (Asyncify cleans up at a level of its own), and 0 a larger one', async () => {
     const bytes = compileC('sort.c')
     const [zero, ...rest] = await Promise.all(levels.map((level) => build(bytes, level, false)))
     for (const output of rest) expect(Buffer.from(output).equals(Buffer.from(rest[0]!))).toBe(true)

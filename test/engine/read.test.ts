@@ -8,10 +8,20 @@ import { later } from '../helpers/engine.js'
 const fixture = (name: string) => new Uint8Array(readFileSync(join(import.meta.dirname, '../fixtures/wabt', name)))
 
 describe('custom sections Binaryen cannot parse', () => {
-  it('a valid module with wabt-style tag names is transformed without its names, with a warning saying why', async () => {
+  it('a valid module with wabt-style tag names keeps them through the direct engine, which reads the section as the spec does', async () => {
+    const bytes = fixture('tag-names.wasm')
+    const { wasm, report } = await asyncifyWasm(bytes, { filename: 'tags.wasm', imports: ['env.get'] })
+    expect(report.engine).toBe('direct')
+    expect(report.warnings).toEqual([])
+    expect(WebAssembly.Module.customSections(new WebAssembly.Module(wasm!), 'name')).toHaveLength(1)
+    const { instance } = await instantiate(wasm!, { env: { get: () => later(41) } })
+    await expect((instance.exports.run as () => Promise<number>)()).resolves.toBe(42)
+  })
+
+  it('through Binaryen, a valid module with wabt-style tag names is transformed without its names, with a warning saying why', async () => {
     const bytes = fixture('tag-names.wasm')
     expect(WebAssembly.validate(bytes)).toBe(true)
-    const { wasm, report } = await asyncifyWasm(bytes, { filename: 'tags.wasm', imports: ['env.get'] })
+    const { wasm, report } = await asyncifyWasm(bytes, { filename: 'tags.wasm', imports: ['env.get'], engine: 'binaryen' })
     expect(report.warnings).toEqual([
       expect.stringMatching(/^Binaryen cannot read the module's name section \(.*unexpected end of input.*\), so it was read without it/),
     ])

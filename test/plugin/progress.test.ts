@@ -28,7 +28,7 @@ describe('transform progress in the bundler log', () => {
       await new Promise((resolve) => setImmediate(resolve))
       vi.advanceTimersByTime(1000)
     }
-    expect(lines).toEqual(['slow.wasm: running Binaryen Asyncify...'])
+    expect(lines).toEqual(['slow.wasm: running Asyncify...'])
     await running
     expect(lines[1]).toMatch(/^slow\.wasm: instrumented 1\/\d+ functions in \d+\.\d s \(\d+ -> \d+ bytes\); built for asyncify and jspi$/)
     vi.useRealTimers()

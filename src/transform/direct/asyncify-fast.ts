@@ -62,7 +62,7 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
   }
   if (stackPointer === undefined) return null
   const facts = factsOf(scanned)
-  if (usesFibers(facts.imports) || facts.indirect.targets === null || facts.imports.some((entry) => entry.module === ASYNCIFY_API_MODULE)) return null
+  if (!facts || usesFibers(facts.imports) || facts.indirect.targets === null || facts.imports.some((entry) => entry.module === ASYNCIFY_API_MODULE)) return null
   checkReservedNames(facts, filename)
   const selection = selectFunctions(facts, resolved, declaredAsyncImports(bytes, filename))
   const asyncNames = selection.asyncImports.map((entry) => entry.name)
@@ -111,6 +111,7 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
     report: {
       filename,
       paths: ['asyncify'],
+      engine: 'direct',
       asyncifyUnsupported: null,
       jspiUnsupported: null,
       functions: { instrumented: suspending.size, total: facts.functions.length },
