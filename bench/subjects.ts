@@ -12,8 +12,10 @@ export interface Subject {
   file: string
   imports: string[]
   /**
-   * Features for a module without a `target_features` section (Emscripten and
-   * wasm-bindgen strip it), by clang's names; the smallest set it validates with.
+   * Features native wasm-opt needs as flags for a module without a
+   * `target_features` section (Emscripten and wasm-bindgen strip it), by
+   * clang's names; the smallest set it validates with. Ours is given only the
+   * imports, as a user gives it: it finds the features itself.
    */
   features: string[]
   large: boolean

@@ -36,9 +36,10 @@ export async function coldBuilds(subject: Subject, repeats: number, { childScrip
   const ours: Runs = { wallMs: [], peakMb: [], ratio: [] }
   const native: Runs = { wallMs: [], peakMb: [], ratio: [] }
   const transformMs: number[] = []
+  const engines = new Set<string>()
   const dir = join(workDir, subject.name.replace(/\W+/g, '-'))
   const cacheDir = join(dir, 'cache')
-  const options = JSON.stringify({ imports: subject.imports, ...(subject.features.length ? { features: subject.features } : {}) })
+  const options = JSON.stringify({ imports: subject.imports })
   let timedOut = false
   mkdirSync(dir, { recursive: true })
   for (let repeat = 0; repeat < repeats; repeat++) {
@@ -51,7 +52,9 @@ export async function coldBuilds(subject: Subject, repeats: number, { childScrip
         ours.wallMs.push(run.wallMs)
         ours.peakMb.push(run.peakRssMb)
         ours.ratio.push(statSync(output).size / input)
-        transformMs.push((JSON.parse(run.stdout) as { transformMs: number }).transformMs)
+        const child = JSON.parse(run.stdout) as { transformMs: number; engine: string }
+        transformMs.push(child.transformMs)
+        engines.add(child.engine)
       }
     }
     const output = join(dir, 'native.wasm')
@@ -66,7 +69,7 @@ export async function coldBuilds(subject: Subject, repeats: number, { childScrip
   const note = timedOut ? `timeout after ${timeoutMs / 1000} s (${ours.wallMs.length} of ${repeats} runs finished)` : undefined
   const side = (label: string, samples: number[]) => ({ label, samples: samples.length ? samples : null, ...(note ? { note } : {}) })
   const fields = { subject: subject.name, engine: null }
-  const oursLabel = 'ours (transform, mode asyncify)'
+  const oursLabel = `ours (transform, mode asyncify, engine ${[...engines].join('/') || 'unknown'})`
   const nativeLabel = 'native wasm-opt -O2'
   return {
     rows: {

@@ -1,7 +1,8 @@
 /**
  * One transform in a fresh process, as a bundler plugin's build does it
- * (transformCached: the plugin's disk cache, then our Binaryen pipeline in
- * mode 'asyncify', the build native wasm-opt is compared with). Prints the
+ * (transformCached: the plugin's disk cache, then our transform in mode
+ * 'asyncify', the build native wasm-opt is compared with; it says which
+ * engine built). Prints the
  * time spent inside the call, so a warm rebuild is not dominated by Node's start.
  * argv: input output cacheDir options-json
  */
@@ -16,4 +17,4 @@ const started = performance.now()
 const result = await transformCached(bytes, { ...options, mode: 'asyncify', filename: input }, cacheDir, () => {})
 const transformMs = performance.now() - started
 writeFileSync(output, result.wasm!)
-process.stdout.write(JSON.stringify({ transformMs, bytes: result.wasm!.length }))
+process.stdout.write(JSON.stringify({ transformMs, bytes: result.wasm!.length, engine: result.report.engine }))

@@ -14,7 +14,7 @@ export async function warmRebuilds(subject: Subject, cold: ColdResult, repeats: 
   const fields = { section: 'build' as const, subject: subject.name, measure: 'warm rebuild (plugin cache)', unit: 'ms' as const, engine: null }
   const baseline = { label: 'cold, same call', samples: cold.transformMs }
   if (cold.cacheDir === null) return compare(fields, { label: 'warm', samples: null, note: 'no cache: the cold build did not finish' }, baseline)
-  const options = JSON.stringify({ imports: subject.imports, ...(subject.features.length ? { features: subject.features } : {}) })
+  const options = JSON.stringify({ imports: subject.imports })
   const samples: number[] = []
   for (let repeat = 0; repeat < repeats; repeat++) {
     const output = join(context.workDir, `${subject.name.replace(/\W+/g, '-')}-warm.wasm`)

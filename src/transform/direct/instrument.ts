@@ -113,7 +113,7 @@ export class BodyInstrumenter {
     this.labels.pop()
     this.frames.length = 0
     // The unwind block's label and the body's own both lead out of the function.
-    this.saved = [...liveAtStart(body, 2)].filter((local) => local !== this.ptr).sort((a, b) => a - b)
+    this.saved = [...liveAtStart(body, 2, this.locals.length)].filter((local) => local !== this.ptr).sort((a, b) => a - b)
     const functionType = encodeResultType(results)
     const code: Node[] = [
       {
