@@ -1,5 +1,5 @@
 /*
- * The Asyncify build without Binaryen (spike): the decisions of the Binaryen
+ * The Asyncify build without Binaryen (the direct engine): the decisions of the Binaryen
  * pipeline (the same selection and call-graph rule, jspi-fast.ts's reading of
  * the module) and the instrumentation of module.ts. It declines (null) when
  * only the Binaryen pipeline can build the module or explain why not: the

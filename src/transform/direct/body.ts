@@ -1,5 +1,5 @@
 /*
- * A function body as a tree, for instrumenting it without Binaryen (spike).
+ * A function body as a tree, for instrumenting it without Binaryen.
  * Structured instructions hold their bodies; every other instruction keeps its
  * encoded bytes, with what it pops and pushes, so the instrumenter can re-emit
  * it as it was and knows the operand stack at every point.

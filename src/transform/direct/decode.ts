@@ -1,5 +1,5 @@
 /*
- * A function body's bytes to body.ts's tree and back (spike). Decoding tracks
+ * A function body's bytes to body.ts's tree and back. Decoding tracks
  * the operand stack frame by frame, so that every node knows the stack it
  * runs on; it does not validate beyond what it needs to stay in step.
  * Encoding writes what it is given: an `op` node's bytes as they were, every

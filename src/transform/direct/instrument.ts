@@ -1,5 +1,5 @@
 /*
- * Asyncify without flattening (spike): instruments one decoded body so that it
+ * Asyncify without flattening: instruments one decoded body so that it
  * can unwind at its call sites that may suspend and rewind back to them, with
  * the state, data layout and API of Binaryen's Asyncify.
  *

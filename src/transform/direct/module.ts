@@ -1,5 +1,5 @@
 /*
- * Asyncify a whole module without Binaryen (spike): the listed functions are
+ * Asyncify a whole module without Binaryen: the listed functions are
  * instrumented (instrument.ts), and the module gets Asyncify's two globals and
  * its five exports, appended so that no index changes.
  */

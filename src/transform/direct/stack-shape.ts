@@ -1,5 +1,5 @@
 /*
- * stack-pointer.ts's rule by shape, read from the bytes (spike): the globals
+ * stack-pointer.ts's rule by shape, read from the bytes: the globals
  * with a constant, 16-aligned initial value that some function lowers by a
  * multiple of 16 and some function raises again, looking at the first and
  * last 24 statements of each body (nested blocks flattened), with what the
