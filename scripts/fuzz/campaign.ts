@@ -36,6 +36,8 @@ export interface Summary {
   /** Modules compared, by optimize level and by call mode. */
   levels: Record<string, number>
   modes: Record<string, number>
+  /** Modules compared, by the engine that built the asyncified module (none on the JSPI path). */
+  engines: Record<string, number>
   calls: number
   suspensions: number
   mismatches: Mismatch[]
@@ -61,6 +63,7 @@ export async function runCampaign(options: CampaignOptions): Promise<Summary> {
     skipped: {},
     levels: {},
     modes: {},
+    engines: {},
     calls: 0,
     suspensions: 0,
     mismatches: [],
@@ -77,7 +80,7 @@ export async function runCampaign(options: CampaignOptions): Promise<Summary> {
       const built = await buildCase(options.seed, index)
       const { fuzzCase } = built
       summary.modules[fuzzCase.generator]++
-      const { verdict, calls, suspensions } = await checkCase(sandbox, fuzzCase, built.wasm)
+      const { verdict, calls, suspensions, builtBy } = await checkCase(sandbox, fuzzCase, built.wasm)
       const label = `${fuzzCase.id} (${fuzzCase.generator}, -O${fuzzCase.transform.optimize}, ${fuzzCase.mode})`
       if (verdict.kind === 'skip') {
         summary.skipped[verdict.reason] = (summary.skipped[verdict.reason] ?? 0) + 1
@@ -86,6 +89,7 @@ export async function runCampaign(options: CampaignOptions): Promise<Summary> {
       }
       summary.levels[`-O${fuzzCase.transform.optimize}`] = (summary.levels[`-O${fuzzCase.transform.optimize}`] ?? 0) + 1
       summary.modes[fuzzCase.mode] = (summary.modes[fuzzCase.mode] ?? 0) + 1
+      if (builtBy !== null) summary.engines[builtBy] = (summary.engines[builtBy] ?? 0) + 1
       summary.calls += calls
       summary.suspensions += suspensions
       if (verdict.kind === 'nan') {

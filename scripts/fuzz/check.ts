@@ -9,6 +9,8 @@ export interface Checked {
   calls: number
   /** Thenables the asyncified run handed to the runtime. */
   suspensions: number
+  /** The engine that built the asyncified module, when the transform ran. */
+  builtBy: string | null
 }
 
 /**
@@ -20,7 +22,7 @@ export interface Checked {
  * disappears there is a NaN bit pattern one.
  */
 export async function checkCase(sandbox: Runner, fuzzCase: FuzzCase, wasm: Uint8Array, nanFree = false): Promise<Checked> {
-  const none = { calls: 0, suspensions: 0 }
+  const none = { calls: 0, suspensions: 0, builtBy: null }
   const outcome = await sandbox.run({ fuzzCase, wasm })
   if (!outcome.ok) {
     const what = outcome.error === null ? 'timed out' : `crashed: ${firstLine(outcome.error)}`
@@ -50,10 +52,15 @@ export async function checkCase(sandbox: Runner, fuzzCase: FuzzCase, wasm: Uint8
   if (verdict.kind === 'mismatch' && !nanFree) {
     const again = await checkCase(sandbox, fuzzCase, await withoutNaNs(wasm), true)
     if (again.verdict.kind === 'same' || again.verdict.kind === 'nan') {
-      return { verdict: { kind: 'nan', differences: verdict.differences.map((line) => `${line} (gone under --denan)`) }, calls, suspensions: asyncified.suspensions }
+      return {
+        verdict: { kind: 'nan', differences: verdict.differences.map((line) => `${line} (gone under --denan)`) },
+        calls,
+        suspensions: asyncified.suspensions,
+        builtBy: result.builtBy,
+      }
     }
   }
-  return { verdict, calls, suspensions: asyncified.suspensions }
+  return { verdict, calls, suspensions: asyncified.suspensions, builtBy: result.builtBy }
 }
 
 function firstLine(text: string): string {

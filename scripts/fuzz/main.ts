@@ -8,11 +8,14 @@ import { loadReproducer } from './reproducer.js'
 import { Sandbox } from './sandbox.js'
 
 /*
- * npm run fuzz -- [--count N] [--seed S] [--jobs J] [--reduce-seconds T] [--out DIR] [--quiet] [--engine jspi] [--chromium]
+ * npm run fuzz -- [--count N] [--seed S] [--jobs J] [--reduce-seconds T] [--out DIR] [--quiet] [--engine jspi] [--asyncify-engine binaryen] [--chromium]
  * npm run fuzz -- --replay DIR [--engine jspi] [--chromium]
  *
  * `--engine jspi` runs the JSPI build instead of the asyncified one; it needs
  * an engine with JSPI: `npm run fuzz:jspi -- ...` runs under tools/node26.
+ * `--asyncify-engine direct|binaryen` sets the transform's `engine` option
+ * (default: the transform's own default, which hands Binaryen what the direct
+ * engine does not handle; the summary counts which built each module).
  * `--chromium` runs the build under test in Debian's Chromium (which has
  * JSPI) instead of in Node; the reference still runs in Node.
  *
@@ -32,6 +35,7 @@ const { values } = parseArgs({
     replay: { type: 'string' },
     quiet: { type: 'boolean', default: false },
     engine: { type: 'string', default: 'asyncify' },
+    'asyncify-engine': { type: 'string' },
     chromium: { type: 'boolean', default: false },
   },
 })
@@ -44,8 +48,14 @@ if (values.engine === 'jspi' && !values.chromium && !('Suspending' in WebAssembl
   console.error(`fuzz: --engine jspi needs an engine with JSPI; this is Node ${process.version}: use npm run fuzz:jspi`)
   process.exit(2)
 }
+const asyncifyEngine = values['asyncify-engine']
+if (asyncifyEngine !== undefined && asyncifyEngine !== 'direct' && asyncifyEngine !== 'binaryen') {
+  console.error(`fuzz: --asyncify-engine must be direct or binaryen; got ${asyncifyEngine}`)
+  process.exit(2)
+}
 // Read by the sandbox workers (asyncified.ts), which share this process's environment.
 process.env.ASYNCIFY_FUZZ_ENGINE = values.engine
+if (asyncifyEngine !== undefined) process.env.ASYNCIFY_FUZZ_ASYNCIFY_ENGINE = asyncifyEngine
 
 const integer = (name: string, text: string): number => {
   const value = Number(text)
@@ -77,7 +87,7 @@ const summary = await runCampaign({
   chromium: values.chromium ? values.engine : undefined,
   log: values.quiet ? undefined : (line) => console.log(line),
 })
-console.log(`by level: ${JSON.stringify(summary.levels)}; by mode: ${JSON.stringify(summary.modes)}`)
+console.log(`by level: ${JSON.stringify(summary.levels)}; by mode: ${JSON.stringify(summary.modes)}; built by: ${JSON.stringify(summary.engines)}`)
 for (const mismatch of summary.mismatches) console.log(`mismatch ${mismatch.id}: ${mismatch.differences[0]}${mismatch.replay ? `\n  ${mismatch.replay}` : ''}`)
 console.log(summaryLine(summary))
 process.exit(summary.mismatches.length > 0 ? 1 : 0)

@@ -30,6 +30,8 @@ export interface JobResult {
   /** Whether the runtime manages a C stack pointer (then overlapping calls get stacks of their own). */
   hasStackPointer: boolean
   suspendingExports: string[]
+  /** The engine that built the asyncified module; null on the JSPI path. */
+  builtBy: string | null
   /** The build under test, from a transform-only job. */
   transformed: Uint8Array | null
   asyncified: Observation | null
@@ -58,6 +60,7 @@ async function run({ fuzzCase, wasm, only }: Job): Promise<JobResult> {
     usesMalloc: false,
     hasStackPointer: false,
     suspendingExports: [],
+    builtBy: null,
     transformed: null,
     asyncified: null,
     reference: null,
@@ -92,6 +95,7 @@ async function run({ fuzzCase, wasm, only }: Job): Promise<JobResult> {
   result.usesMalloc = transformed.metadata.malloc !== null
   result.hasStackPointer = transformed.metadata.stackPointer !== null
   result.suspendingExports = transformed.metadata.suspendingExports
+  result.builtBy = transformed.builtBy
   if (only?.phase === 'transform') {
     result.transformed = transformed.wasm
     return done()

@@ -47,6 +47,8 @@ export interface ScannedGlobal {
   imported: ScannedImport | null
   type: WasmValueType
   mutable: boolean
+  /** A defined global's initial value when it is one `i32.const`; else null. */
+  initI32: number | null
 }
 
 export interface ScannedMemory {
@@ -214,7 +216,9 @@ function scan(reader: WasmReader, code: CodeScan): ScannedLayout & Pick<ScannedM
         break
       case 6: // global
         for (let n = reader.u32(); n > 0; n--) {
-          module.globals.push({ name: null, imported: null, type: reader.valueType(), mutable: (reader.byte() & 1) === 1 })
+          const type = reader.valueType()
+          const mutable = (reader.byte() & 1) === 1
+          module.globals.push({ name: null, imported: null, type, mutable, initI32: constantI32(reader) })
           expression(reader, null, referenced)
         }
         break
@@ -337,7 +341,7 @@ function readImports(reader: WasmReader, module: Pick<ScannedModule, 'functions'
         module.memories.push({ imported, name: null })
         break
       case 0x03:
-        module.globals.push({ name: null, imported, type: reader.valueType(), mutable: (reader.byte() & 1) === 1 })
+        module.globals.push({ name: null, imported, type: reader.valueType(), mutable: (reader.byte() & 1) === 1, initI32: null })
         break
       case 0x04:
         reader.tag()
@@ -420,6 +424,14 @@ function readCode(reader: WasmReader, module: Pick<ScannedLayout, 'bodies'> & Pi
  * calls into `body` (null for a constant expression) and the functions it
  * takes a reference to into `referenced`.
  */
+/** The value of a constant expression at the reader's position that is one `i32.const`, else null; the reader does not move. */
+function constantI32(reader: WasmReader): number | null {
+  if (reader.bytes[reader.offset] !== 0x41) return null
+  const ahead = new WasmReader(reader.bytes, reader.offset + 1)
+  const value = ahead.s32()
+  return ahead.bytes[ahead.offset] === 0x0b ? value : null
+}
+
 function expression(reader: WasmReader, body: ScannedBody | null, referenced: Set<number>): void {
   let depth = 0
   const trace = body?.instructions

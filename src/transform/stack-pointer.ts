@@ -76,18 +76,17 @@ export function findStackPointer(
   const byShape = globalsShapedLikeStackPointer(binaryen, module, globals)
   if (byShape.length === 1) return { name: byShape[0]!, warnings: [] }
   const candidates = globals.filter((global) => global.mutableI32)
-  return {
-    name: null,
-    warnings:
-      candidates.length === 0
-        ? []
-        : [
-            `no global is known to be the C stack pointer (no "${STACK_POINTER_NAME}" name, ` +
-              `${byShape.length === 0 ? 'no function allocates a stack frame from a global' : `${byShape.length} globals look like one`}), ` +
-              `so the runtime leaves the C stack alone: overlapping calls that keep data on it would share it. ` +
-              `Keep the name section (link without --strip-all / -s) or pass the stackPointer option (its global index or name; false to silence this)`,
-          ],
-  }
+  return { name: null, warnings: candidates.length === 0 ? [] : [noStackPointerWarning(byShape.length)] }
+}
+
+/** Why the runtime leaves the C stack alone in a module with mutable i32 globals, `shaped` of them shaped like a stack pointer. */
+export function noStackPointerWarning(shaped: number): string {
+  return (
+    `no global is known to be the C stack pointer (no "${STACK_POINTER_NAME}" name, ` +
+    `${shaped === 0 ? 'no function allocates a stack frame from a global' : `${shaped} globals look like one`}), ` +
+    `so the runtime leaves the C stack alone: overlapping calls that keep data on it would share it. ` +
+    `Keep the name section (link without --strip-all / -s) or pass the stackPointer option (its global index or name; false to silence this)`
+  )
 }
 
 /** How many statements at each end of a function body to look at: prologues and epilogues sit there. */

@@ -77,6 +77,9 @@ function binaryenView(bytes: Uint8Array, scanned: ScannedModule): Comparable {
         imported: info.module ? { module: info.module, name: info.base ?? '' } : null,
         type: valueTypes(binaryen, info.type)[0]!,
         mutable: info.mutable,
+        initI32: !info.module && info.init && binaryen.getExpressionId(info.init) === binaryen.ConstId && info.type === binaryen.i32
+          ? (binaryen.getExpressionInfo(info.init) as unknown as { value: number }).value
+          : null,
       }
     })
     const tableIndex = new Map<string, number>()

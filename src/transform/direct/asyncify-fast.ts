@@ -29,6 +29,7 @@ import { WasmReader } from '../wasm-reader.js'
 import { concatBytes, encodeName, vector } from '../../runtime-shim/wasm-writer.js'
 import { withoutDebugSections } from '../source-map.js'
 import { directAsyncify } from './module.js'
+import { noStackPointerWarning } from '../stack-pointer.js'
 import { globalsShapedLikeStackPointer } from './stack-shape.js'
 
 const TARGET_FEATURES = 'target_features'
@@ -55,10 +56,13 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
   if (scanned.memories.length !== 1) return null
   if (scanned.exports.some((entry) => ASYNCIFY_EXPORTS.includes(entry.name)) || scanned.globals.some((g) => g.name === '__asyncify_state')) return null
   let stackPointer = findStackPointerByName(scanned, resolved.stackPointer)
+  const warnings: string[] = []
   if (stackPointer === undefined && resolved.stackPointer === 'auto') {
-    // The rule of stack-pointer.ts by shape; several or none shaped so: the pipeline decides and warns.
+    // The rule of stack-pointer.ts by shape, and its answer when no single global has the shape.
     const shaped = globalsShapedLikeStackPointer(bytes, scanned)
-    if (shaped?.length === 1) stackPointer = shaped[0]!
+    if (shaped === null) return null
+    stackPointer = shaped.length === 1 ? shaped[0]! : null
+    if (stackPointer === null) warnings.push(noStackPointerWarning(shaped.length))
   }
   if (stackPointer === undefined) return null
   const facts = factsOf(scanned)
@@ -120,7 +124,7 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
       asyncImports: selection.asyncImports.map((entry) => `${entry.module}.${entry.base}`),
       suspendingExports,
       why: explainInstrumentation(suspending, reasons, facts, { bytes, names }, { bytes: wasm, names }),
-      warnings: [...selection.warnings],
+      warnings: [...selection.warnings, ...warnings],
     },
   }
 }

@@ -18,15 +18,10 @@ type Symbolic = { global: number; lowered: boolean } | { constant: number } | nu
 
 /** Global indices shaped like the C stack pointer; null when a body cannot be decoded. */
 export function globalsShapedLikeStackPointer(bytes: Uint8Array, scanned: ScannedModule): number[] | null {
-  const inits = definedGlobalInits(bytes)
-  if (inits === null) return null
   const bodies = codeBodies(bytes)
-  const importedGlobals = scanned.globals.filter((global) => global.imported).length
   const evidence = new Map<number, { lowered: boolean; raised: boolean }>()
-  inits.forEach((init, k) => {
-    const index = importedGlobals + k
-    const global = scanned.globals[index]!
-    if (global.mutable && global.type === 'i32' && init !== null && init > 0 && init % STACK_ALIGN === 0) evidence.set(index, { lowered: false, raised: false })
+  scanned.globals.forEach(({ mutable, type, initI32: init }, index) => {
+    if (mutable && type === 'i32' && init !== null && init > 0 && init % STACK_ALIGN === 0) evidence.set(index, { lowered: false, raised: false })
   })
   if (evidence.size === 0) return []
   const module: ModuleTypes = {
@@ -51,36 +46,6 @@ export function globalsShapedLikeStackPointer(bytes: Uint8Array, scanned: Scanne
     }
   }
   return [...evidence].filter(([, found]) => found.lowered && found.raised).map(([index]) => index)
-}
-
-/** Each defined global's constant i32 initial value (null for a global.get); null when an initializer has another shape. */
-function definedGlobalInits(bytes: Uint8Array): (number | null)[] | null {
-  const reader = new WasmReader(bytes, 8)
-  while (reader.offset < bytes.length) {
-    const id = reader.byte()
-    const size = reader.u32()
-    const end = reader.offset + size
-    if (id === 6) {
-      const inits: (number | null)[] = []
-      for (let n = reader.u32(); n > 0; n--) {
-        reader.valueType()
-        reader.byte()
-        const first = reader.byte()
-        if (first === 0x41) inits.push(reader.s32())
-        else if (first === 0x23) {
-          reader.u32()
-          inits.push(null)
-        } else if (first === 0x42) {
-          reader.s32()
-          inits.push(null)
-        } else return null
-        if (reader.byte() !== 0x0b) return null
-      }
-      return inits
-    }
-    reader.offset = end
-  }
-  return []
 }
 
 /** Each defined function's body bytes (local declarations and code), from the code section. */
