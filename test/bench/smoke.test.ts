@@ -58,8 +58,8 @@ describe('npm run bench -- --smoke', () => {
 
   test('the size rows compare both fixtures with native wasm-opt', () => {
     expect(keys('size')).toEqual([
-      'suspend.c / output / input / - / ours (transform, mode asyncify)',
-      'loop.c / output / input / - / ours (transform, mode asyncify)',
+      'suspend.c / output / input / - / ours (transform, mode asyncify, engine direct)',
+      'loop.c / output / input / - / ours (transform, mode asyncify, engine direct)',
     ])
   })
 
