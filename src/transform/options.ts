@@ -21,7 +21,7 @@ export interface TransformOptions {
   /**
    * What builds the asyncified module. `direct` (default): instrumented straight from
    * the bytes, without Binaryen, where nothing needs cleaning up afterwards; what it does
-   * not handle (`preoptimize`, `debug`, `features`, several memories, SIMD or
+   * not handle (`preoptimize`, `features`, several memories, SIMD or
    * reference-typed locals across a suspension, a stack pointer known by neither name
    * nor shape, ...) goes to Binaryen's pipeline, and `report.engine` says which one
    * built. `binaryen`: always Binaryen's Asyncify pass and its optimizer, at `optimize`.

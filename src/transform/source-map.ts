@@ -63,7 +63,8 @@ export function withoutDebugSections(wasm: Uint8Array): Uint8Array {
  * Without, it keeps the input's DWARF (code-relative, so still true) but not
  * a source map URL of the input's: that map's offsets count from the start
  * of the module, and the JSPI build's code sits elsewhere. The asyncified
- * build gets its map from Binaryen (debug-locations.ts).
+ * build's rows are moved first (direct/addresses.ts), or Binaryen writes its
+ * map (debug-locations.ts).
  */
 export function withDebugInfo<Build extends { wasm: Uint8Array }>(build: Build, lines: LineTable | null): Build {
   if (lines === null) return { ...build, wasm: withoutSourceMapUrl(build.wasm) }

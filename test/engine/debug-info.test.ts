@@ -97,8 +97,8 @@ function mappedFrames(stack: string, map: TraceMap) {
 }
 
 describe('debug info through the transform', () => {
-  it('a trap after a resume has a stack trace whose frames map to the C functions and lines', async () => {
-    const { exports, wasm } = await asyncified(traps, { imports: ['env.fetch_value'], debug: true }, {
+  it.each(['direct', 'binaryen'] as const)('a trap after a resume has a stack trace whose frames map to the C functions and lines (engine %s)', async (engine) => {
+    const { exports, wasm } = await asyncified(traps, { imports: ['env.fetch_value'], debug: true, engine }, {
       env: { fetch_value: (key: number) => later(key - 7) },
     })
     await expect(exports.run(12)).resolves.toBe((200 + 12) * 2)
@@ -128,20 +128,26 @@ describe('debug info through the transform', () => {
 
   /*
    * The JSPI build's map is the input's DWARF, true by construction. The
-   * asyncified build's comes through Binaryen: each of its functions must map
+   * asyncified build's comes from the direct engine's record of where each
+   * instruction went, or through Binaryen: each of its functions must map
    * only to lines the same function has in the input, keep at least one of
    * them, and together keep nearly all (Binaryen drops dead code, such as an
    * instruction after an `unreachable`, and Asyncify's optimizer merges some).
    */
-  it.each([
-    ['sort.c', '-O0'],
-    ['sort.c', '-O2'],
-    ['recurse.c', '-O1'],
-    ['heap.c', '-Os'],
-    ['trap.c', '-O2'],
-  ])('the asyncified build of %s %s maps each function to its own C lines', async (name, level) => {
+  it.each(
+    (['direct', 'binaryen'] as const).flatMap((engine) =>
+      [
+        ['sort.c', '-O0'],
+        ['sort.c', '-O2'],
+        ['recurse.c', '-O1'],
+        ['heap.c', '-Os'],
+        ['trap.c', '-O2'],
+      ].map(([name, level]) => [name!, level!, engine] as const),
+    ),
+  )('the asyncified build of %s %s maps each function to its own C lines (engine %s)', async (name, level, engine) => {
     const bytes = compileC(name, ['-g', level])
-    const { wasm, jspi, report } = await asyncifyWasm(bytes, { debug: true })
+    const { wasm, jspi, report } = await asyncifyWasm(bytes, { debug: true, engine })
+    expect(report.engine).toBe(engine)
     expect(report.warnings.filter((warning) => warning.startsWith('debug'))).toEqual([])
     expect(report.functions.instrumented).toBeGreaterThan(0)
     const truth = linesByFunction(jspi!.wasm)

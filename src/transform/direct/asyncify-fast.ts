@@ -3,7 +3,8 @@
  * pipeline (the same selection and call-graph rule, jspi-fast.ts's reading of
  * the module) and the instrumentation of module.ts. It declines (null) when
  * only the Binaryen pipeline can build the module or explain why not: the
- * pipeline then runs as before.
+ * pipeline then runs as before. With `debug`, the input's lines come out as
+ * a source map of the output (addresses.ts).
  */
 import {
   MALLOC_EXPORT,
@@ -27,7 +28,9 @@ import { ASYNCIFY_API_MODULE, selectFunctions } from '../select.js'
 import { checkWasmHeader, customSectionPayloads, withCustomSection, withExports, withoutCustomSection } from '../wasm-sections.js'
 import { WasmReader } from '../wasm-reader.js'
 import { concatBytes, encodeName, vector } from '../../runtime-shim/wasm-writer.js'
-import { withoutDebugSections } from '../source-map.js'
+import { readLineTable } from '../line-table.js'
+import { withDebugInfo, withoutDebugSections } from '../source-map.js'
+import { CodeAddresses } from './addresses.js'
 import { directAsyncify } from './module.js'
 import { noStackPointerWarning } from '../stack-pointer.js'
 import { globalsShapedLikeStackPointer } from './stack-shape.js'
@@ -44,8 +47,8 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
   const started = performance.now()
   const { filename } = resolved
   checkWasmHeader(bytes, filename)
-  // The features option is checked by validating with Binaryen; debug and preoptimize are Binaryen's work.
-  if (resolved.preoptimize || resolved.debug || resolved.features !== null) return null
+  // The features option is checked by validating with Binaryen; preoptimize is Binaryen's work.
+  if (resolved.preoptimize || resolved.features !== null) return null
   let scanned: ScannedModule
   try {
     scanned = scanModule(bytes)
@@ -75,7 +78,8 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
   const instrumentedNames = facts.functions.filter((name) => reasons.has(name))
   const instrument = new Set(instrumentedNames.map((name) => indexOf.get(name)!))
   const unwinding = new Set([...instrument, ...asyncNames.map((name) => indexOf.get(name)!)])
-  const instrumented = directAsyncify(bytes, { unwinding, instrument })
+  const addresses = resolved.debug ? new CodeAddresses() : undefined
+  const instrumented = directAsyncify(bytes, { unwinding, instrument }, addresses)
   if (instrumented === null) return null
 
   const plan = planOf(scanned, stackPointer)
@@ -99,9 +103,12 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
     asyncifyUnsupported: null,
     importArities: importArities(facts.imports, selection.asyncImports),
   }
-  // DWARF and a source map would describe the code before instrumentation.
+  // The input's DWARF and source map describe the code before instrumentation; with debug, its lines where they went.
+  const debugWarnings: string[] = []
+  const lines = resolved.debug ? readLineTable(bytes, filename, debugWarnings) : null
+  const built = withMutableGlobalsDeclared(withExports(withoutDebugSections(instrumented), plan.added))
   const wasm = withCustomSection(
-    withMutableGlobalsDeclared(withExports(withoutDebugSections(instrumented), plan.added)),
+    lines ? withDebugInfo({ wasm: built }, { ...lines, rows: addresses!.rows(lines.rows) }).wasm : built,
     METADATA_SECTION,
     encodeMetadata(metadata),
   )
@@ -124,7 +131,7 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
       asyncImports: selection.asyncImports.map((entry) => `${entry.module}.${entry.base}`),
       suspendingExports,
       why: explainInstrumentation(suspending, reasons, facts, { bytes, names }, { bytes: wasm, names }),
-      warnings: [...selection.warnings, ...warnings],
+      warnings: [...selection.warnings, ...warnings, ...debugWarnings],
     },
   }
 }

@@ -16,6 +16,8 @@ export interface FuncType {
 interface Common {
   /** The operand stack of the innermost block before this instruction (bottom first); null when unreachable. */
   before: ValType[] | null
+  /** Where the instruction starts in the input body (its local declarations included); absent on instructions added. */
+  at?: number
 }
 
 export type Node =

@@ -232,11 +232,11 @@ class Decoder {
     }
     switch (opcode) {
       case 0x00:
-        this.append({ kind: 'unreachable', before: this.before() })
+        this.append({ kind: 'unreachable', before: this.before(), at })
         this.unreachable()
         break
       case 0x0f:
-        this.append({ kind: 'return', before: this.before() })
+        this.append({ kind: 'return', before: this.before(), at })
         this.unreachable()
         break
       case 0x02:
@@ -254,15 +254,15 @@ class Decoder {
       case 0x0b:
         return this.close(at)
       case 0x0c:
-        this.append({ kind: 'br', depth: reader.u32(), before: this.before() })
+        this.append({ kind: 'br', depth: reader.u32(), before: this.before(), at })
         this.unreachable()
         break
       case 0x0d:
-        this.append({ kind: 'br_if', depth: reader.u32(), before: this.before() })
+        this.append({ kind: 'br_if', depth: reader.u32(), before: this.before(), at })
         this.pop(1, at)
         break
       case 0x0e:
-        this.brTable()
+        this.brTable(at)
         break
       case 0x10:
         this.call(at)
@@ -362,11 +362,11 @@ class Decoder {
     }
   }
 
-  private brTable(): void {
+  private brTable(at: number): void {
     const reader = this.reader
     const depths: number[] = []
     for (let n = reader.u32(); n > 0; n--) depths.push(reader.u32())
-    this.append({ kind: 'br_table', depths, fallback: reader.u32(), before: this.before() })
+    this.append({ kind: 'br_table', depths, fallback: reader.u32(), before: this.before(), at })
     this.unreachable()
   }
 
@@ -374,7 +374,7 @@ class Decoder {
     const func = this.reader.u32()
     const type = this.module.functions[func]
     if (type === undefined) throw invalid(at, `function ${func} is not in the module`)
-    this.append({ kind: 'call', func, type, before: this.before() })
+    this.append({ kind: 'call', func, type, before: this.before(), at })
     this.pop(type.params.length, at)
     this.push(type.results)
   }
@@ -383,7 +383,7 @@ class Decoder {
     const typeIndex = this.reader.u32()
     const table = this.reader.u32()
     const type = this.functionType(typeIndex, at)
-    this.append({ kind: 'call_indirect', typeIndex, table, type, before: this.before() })
+    this.append({ kind: 'call_indirect', typeIndex, table, type, before: this.before(), at })
     this.pop(type.params.length + 1, at)
     this.push(type.results)
   }
@@ -395,7 +395,7 @@ class Decoder {
     const before = this.before()
     const nodes: Node[] = []
     const node: Structured =
-      kind === 'if' ? { kind, type, typeBytes, then: nodes, else: null, before } : { kind, type, typeBytes, body: nodes, before }
+      kind === 'if' ? { kind, type, typeBytes, then: nodes, else: null, before, at } : { kind, type, typeBytes, body: nodes, before, at }
     this.append(node)
     this.pop(type.params.length + (kind === 'if' ? 1 : 0), at)
     this.outer.push(this.frame)
@@ -469,7 +469,7 @@ class Decoder {
   }
 
   private op(at: number, pops: ValType[], pushes: ValType[]): void {
-    this.append({ kind: 'op', bytes: this.bytes(at, this.reader.offset), pops, pushes, before: this.before() })
+    this.append({ kind: 'op', bytes: this.bytes(at, this.reader.offset), pops, pushes, before: this.before(), at })
     this.pop(pops.length, at)
     this.push(pushes)
   }
@@ -539,11 +539,15 @@ function hex(value: number): string {
   return `0x${value.toString(16).padStart(2, '0')}`
 }
 
-/** The body's local declarations (consecutive locals of a type in one), instructions and final `end`. */
-export function encodeBody(decoded: DecodedBody): Uint8Array {
+/**
+ * The body's local declarations (consecutive locals of a type in one),
+ * instructions and final `end`. `placed` hears where each instruction that
+ * came from the input (`at`) starts in the output body.
+ */
+export function encodeBody(decoded: DecodedBody, placed?: (at: number, offset: number) => void): Uint8Array {
   const out = new ByteWriter()
   writeLocals(out, decoded.locals)
-  writeCode(out, decoded.body)
+  writeCode(out, decoded.body, placed)
   return out.result()
 }
 
@@ -568,7 +572,7 @@ interface Pending {
 }
 
 /** Writes `body` and the `end` of each list in it (the function's included), without recursion. */
-function writeCode(out: ByteWriter, body: Node[]): void {
+function writeCode(out: ByteWriter, body: Node[], placed?: (at: number, offset: number) => void): void {
   const lists: Pending[] = [{ nodes: body, next: 0, otherwise: null }]
   while (lists.length > 0) {
     const list = lists[lists.length - 1]!
@@ -582,6 +586,7 @@ function writeCode(out: ByteWriter, body: Node[]): void {
       }
       continue
     }
+    if (placed && node.at !== undefined) placed(node.at, out.size)
     switch (node.kind) {
       case 'op':
         out.bytes(node.bytes)
@@ -631,6 +636,10 @@ function writeCode(out: ByteWriter, body: Node[]): void {
 class ByteWriter {
   private buffer = new Uint8Array(1024)
   private length = 0
+
+  get size(): number {
+    return this.length
+  }
 
   byte(value: number): void {
     this.reserve(1)

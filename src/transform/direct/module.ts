@@ -8,6 +8,7 @@ import { scanModule } from '../scan.js'
 import { WasmReader } from '../wasm-reader.js'
 import { DecodeUnsupported, type FuncType, type ModuleTypes, type ValType } from './body.js'
 import { decodeBody, encodeBody } from './decode.js'
+import type { CodeAddresses } from './addresses.js'
 import { BodyInstrumenter } from './instrument.js'
 
 export interface DirectPlan {
@@ -23,17 +24,21 @@ const ORDER = [1, 2, 3, 4, 5, 13, 6, 7, 8, 9, 12, 10, 11]
 /** The API's types, appended: (i32) -> (), () -> (), () -> i32. */
 const API_TYPES = [[0x60, 1, 0x7f, 0], [0x60, 0, 0], [0x60, 0, 1, 0x7f]]
 
-/** The module asyncified, or null when it holds what this engine does not handle (Binaryen's pass then runs). */
-export function directAsyncify(bytes: Uint8Array, plan: DirectPlan): Uint8Array | null {
+/**
+ * The module asyncified, or null when it holds what this engine does not
+ * handle (Binaryen's pass then runs). `addresses`, when given, learns where
+ * the input's code went (for line tables).
+ */
+export function directAsyncify(bytes: Uint8Array, plan: DirectPlan, addresses?: CodeAddresses): Uint8Array | null {
   try {
-    return asyncifyDirectly(bytes, plan)
+    return asyncifyDirectly(bytes, plan, addresses)
   } catch (error) {
     if (error instanceof DecodeUnsupported) return null
     throw error
   }
 }
 
-function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan): Uint8Array {
+function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan, addresses: CodeAddresses | undefined): Uint8Array {
   if (hasMemory64(bytes)) throw new DecodeUnsupported('memory64')
   const scanned = scanModule(bytes, { code: false })
   // The API's bodies go into the code section: a module without one is left to Binaryen.
@@ -114,7 +119,7 @@ function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan): Uint8Array {
         parts.push(section(7, appended(exportsAdded())))
         break
       case 10:
-        parts.push(section(10, codeSection(bytes, contents, end, imported, plan, functions, moduleTypes, sites, { state, data }, api)))
+        parts.push(section(10, codeSection(bytes, contents, end, imported, plan, functions, moduleTypes, sites, { state, data }, api, addresses)))
         break
       default:
         parts.push(bytes.subarray(start, end))
@@ -134,25 +139,48 @@ function codeSection(
   sites: { call(func: number): boolean; indirect(typeIndex: number): boolean },
   globals: { state: number; data: number },
   api: { code: number[] }[],
+  addresses: CodeAddresses | undefined,
 ): Uint8Array {
   const reader = new WasmReader(bytes, contents)
   const count = reader.u32()
   const bodies: Uint8Array[] = []
+  // Output offsets in the section's contents, as the input's are.
+  let output = leb(count + api.length).length
   for (let i = 0; i < count; i++) {
+    const entry = reader.offset - contents
     const size = reader.u32()
-    const body = bytes.subarray(reader.offset, reader.offset + size)
+    const start = reader.offset
+    const body = bytes.subarray(start, start + size)
     reader.offset += size
     const index = imported + i
-    if (!plan.instrument.has(index)) {
-      bodies.push(concatBytes(leb(size), body))
-      continue
+    let encoded = body
+    let placed: { at: number; offset: number }[] | null = null
+    if (plan.instrument.has(index)) {
+      const type = functions[index]!
+      const decoded = decodeBody(body, type.params, moduleTypes)
+      const instrumented = new BodyInstrumenter(decoded, type, sites, globals).instrument()
+      if (instrumented !== null) {
+        const positions: { at: number; offset: number }[] = []
+        encoded = encodeBody(instrumented, addresses && ((at, offset) => positions.push({ at, offset })))
+        placed = positions
+      }
     }
-    const type = functions[index]!
-    const decoded = decodeBody(body, type.params, moduleTypes)
-    const instrumented = new BodyInstrumenter(decoded, type, sites, globals).instrument()
-    const encoded = instrumented === null ? body : encodeBody(instrumented)
-    bodies.push(concatBytes(leb(encoded.length), encoded))
+    const sized = concatBytes(leb(encoded.length), encoded)
+    if (addresses) {
+      const bodyOutput = output + sized.length - encoded.length
+      addresses.add(entry, output, 'exact')
+      if (placed === null) addresses.add(start - contents, bodyOutput, 'verbatim')
+      else {
+        addresses.add(start - contents, bodyOutput, 'forward')
+        addresses.instrumented(output)
+        for (const { at, offset } of placed.sort((a, b) => a.at - b.at)) addresses.add(start - contents + at, bodyOutput + offset, 'exact')
+      }
+    }
+    output += sized.length
+    bodies.push(sized)
   }
+  // The end of the last body (a line table's last end of sequence).
+  addresses?.add(reader.offset - contents, output, 'exact')
   if (reader.offset !== end) throw new Error('code section size mismatch')
   for (const entry of api) {
     const body = concatBytes([0], entry.code, [0x0b])
