@@ -3,7 +3,7 @@ import { AsyncifyError } from './errors.js'
 /** Name of the custom section in which the transform leaves everything the runtime needs. */
 export const METADATA_SECTION = 'unplugin-asyncify'
 
-export const METADATA_VERSION = 4
+export const METADATA_VERSION = 5
 
 /** Export names the transform adds for the runtime; they never reach user code. */
 export const STACK_POINTER_EXPORT = '__asyncify_stack_pointer'
@@ -111,8 +111,38 @@ export interface AsyncifyMetadata {
   importArities?: Record<string, number>
 }
 
+/** The exports every asyncified module has for the runtime: Binaryen's Asyncify API. */
+export const ASYNCIFY_API_EXPORTS: readonly string[] = [
+  'asyncify_start_unwind',
+  'asyncify_stop_unwind',
+  'asyncify_start_rewind',
+  'asyncify_stop_rewind',
+  'asyncify_get_state',
+]
+
+/**
+ * What a field holds when the section leaves it out: the section says only
+ * what is not a given, since for a small module it is most of what the
+ * transform adds (a loop of 666 bytes gained 509 bytes of it in full).
+ */
+const OMITTED = {
+  exportSignatures: {},
+  stackPointer: null,
+  stackPointerImport: null,
+  memory: null,
+  malloc: null,
+  asyncifyUnsupported: null,
+  importArities: {},
+} satisfies Partial<AsyncifyMetadata>
+
 export function encodeMetadata(metadata: AsyncifyMetadata): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify(metadata))
+  const section: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(metadata)) {
+    const empty = value === null || (typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0)
+    if (!(empty && key in OMITTED)) section[key] = value
+  }
+  if (metadata.engine === 'asyncify') section.internalExports = metadata.internalExports.filter((name) => !ASYNCIFY_API_EXPORTS.includes(name))
+  return new TextEncoder().encode(JSON.stringify(section))
 }
 
 /** Reads the metadata from a compiled module, or explains how to produce it. */
@@ -126,13 +156,15 @@ export function readMetadata(module: WebAssembly.Module, label: string): Asyncif
         `run it through asyncifyWasm(), the wasm-asyncify CLI or the bundler plugin first`,
     )
   }
-  const metadata = JSON.parse(new TextDecoder().decode(section)) as AsyncifyMetadata
-  if (metadata.version !== METADATA_VERSION) {
+  const stored = JSON.parse(new TextDecoder().decode(section)) as AsyncifyMetadata
+  if (stored.version !== METADATA_VERSION) {
     throw new AsyncifyError(
       'ASYNCIFY_NOT_TRANSFORMED',
-      `${label}: transformed by an incompatible version of unplugin-asyncify (metadata v${metadata.version}, ` +
+      `${label}: transformed by an incompatible version of unplugin-asyncify (metadata v${stored.version}, ` +
         `this runtime reads v${METADATA_VERSION}); rebuild the module with the same version as the runtime`,
     )
   }
+  const metadata: AsyncifyMetadata = { ...OMITTED, ...stored }
+  if (metadata.engine === 'asyncify') metadata.internalExports = [...ASYNCIFY_API_EXPORTS, ...metadata.internalExports]
   return metadata
 }

@@ -1,4 +1,5 @@
 import {
+  ASYNCIFY_API_EXPORTS,
   FIBER_ENTRY_EXPORT,
   MALLOC_EXPORT,
   MEMORY_EXPORT,
@@ -13,14 +14,6 @@ import {
 import type { ExportEntry, FunctionImport } from './analyse.js'
 import type { Binaryen, BinaryenModule } from './binaryen.js'
 import { memoryZero } from './wasm-sections.js'
-
-const ASYNCIFY_EXPORTS = [
-  'asyncify_start_unwind',
-  'asyncify_stop_unwind',
-  'asyncify_start_rewind',
-  'asyncify_stop_rewind',
-  'asyncify_get_state',
-]
 
 /**
  * Makes the module self-describing: exports what the runtime must reach (the
@@ -48,7 +41,7 @@ export function describeModule(
   exports: ExportEntry[],
   { asyncImports, imports, suspending, stackPointer: spGlobal, malloc, stackSize }: Description,
 ): AsyncifyMetadata {
-  const internalExports = [...ASYNCIFY_EXPORTS]
+  const internalExports = [...ASYNCIFY_API_EXPORTS]
   const memory = locateMemory(binaryen, module, input, exports, internalExports)
   let stackPointer: string | null = null
   // The optimizer drops the global when no code uses the shadow stack.

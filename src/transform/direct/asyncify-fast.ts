@@ -7,6 +7,7 @@
  * a source map of the output (addresses.ts).
  */
 import {
+  ASYNCIFY_API_EXPORTS,
   MALLOC_EXPORT,
   METADATA_SECTION,
   METADATA_VERSION,
@@ -36,7 +37,6 @@ import { noStackPointerWarning } from '../stack-pointer.js'
 import { globalsShapedLikeStackPointer } from './stack-shape.js'
 
 const TARGET_FEATURES = 'target_features'
-const ASYNCIFY_EXPORTS = ['asyncify_start_unwind', 'asyncify_stop_unwind', 'asyncify_start_rewind', 'asyncify_stop_rewind', 'asyncify_get_state']
 
 export function prepareAsyncifyWithoutBinaryen(bytes: Uint8Array, options: TransformOptions = {}): TransformResult | null {
   return asyncifyWithoutBinaryen(bytes, resolveTransformOptions({ ...options, mode: 'asyncify' }))
@@ -57,7 +57,7 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
     throw error
   }
   if (scanned.memories.length !== 1) return null
-  if (scanned.exports.some((entry) => ASYNCIFY_EXPORTS.includes(entry.name)) || scanned.globals.some((g) => g.name === '__asyncify_state')) return null
+  if (scanned.exports.some((entry) => ASYNCIFY_API_EXPORTS.includes(entry.name)) || scanned.globals.some((g) => g.name === '__asyncify_state')) return null
   let stackPointer = findStackPointerByName(scanned, resolved.stackPointer)
   const warnings: string[] = []
   if (stackPointer === undefined && resolved.stackPointer === 'auto') {
@@ -83,7 +83,7 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
   if (instrumented === null) return null
 
   const plan = planOf(scanned, stackPointer)
-  const internalExports = [...ASYNCIFY_EXPORTS, ...plan.added.map((entry) => entry.name)]
+  const internalExports = [...ASYNCIFY_API_EXPORTS, ...plan.added.map((entry) => entry.name)]
   const suspending = new Set(instrumentedNames.filter((name) => !selection.runtime.has(name)))
   const suspendingExports = facts.exports
     .filter((entry) => entry.kind === 0 && suspending.has(entry.value) && !internalExports.includes(entry.name))

@@ -63,6 +63,7 @@ const CONST: Record<ValType, number[]> = {
 }
 const EMPTY: FuncType = { params: [], results: [] }
 const EMPTY_TYPE = new Uint8Array([0x40])
+const NOTHING = new Uint8Array(0)
 
 function op(...bytes: number[]): Node {
   return { kind: 'op', bytes: new Uint8Array(bytes), pops: [], pushes: [], before: null }
@@ -89,6 +90,9 @@ export class BodyInstrumenter {
   private saved: number[] = []
   /** Temporaries by type: pool[type][k] is the k-th temporary of that type. */
   private readonly pool = new Map<ValType, number[]>()
+  /** Each site's `idx = k`, and whether any guard reads idx: when none does, the sets are dropped. */
+  private readonly indexSets: Extract<Node, { kind: 'op' }>[] = []
+  private indexRead = false
 
   constructor(
     private readonly decoded: DecodedBody,
@@ -112,6 +116,8 @@ export class BodyInstrumenter {
     const body = this.sequence(this.decoded.body)
     this.labels.pop()
     this.frames.length = 0
+    // Every site is the last item of its frame, entered unguarded: nothing asks which site a rewind is for.
+    if (!this.indexRead) for (const set of this.indexSets) set.bytes = NOTHING
     // The unwind block's label and the body's own both lead out of the function.
     this.saved = [...liveAtStart(body, 2, this.locals.length)].filter((local) => local !== this.ptr).sort((a, b) => a - b)
     const functionType = encodeResultType(results)
@@ -311,11 +317,12 @@ export class BodyInstrumenter {
     }
     if (node.kind === 'call' || node.kind === 'call_indirect') {
       const site = this.nextSite++
+      // The index is set before the call, so that an unwind after it is one branch.
+      const setIndex = op(OP.i32Const, ...sleb(site), OP.localSet, ...leb(this.idx)) as Extract<Node, { kind: 'op' }>
+      this.indexSets.push(setIndex)
       const emitted = wrap(() => [
         ...inputs(copy),
-        // The index is set before the call, so that an unwind after it is one branch.
-        op(OP.i32Const, ...sleb(site)),
-        op(OP.localSet, ...leb(this.idx)),
+        setIndex,
         this.copy(node),
         ...this.isState(STATE_UNWINDING, true),
         { kind: 'br_if', depth: this.frames.length - 1, before: null } as Node,
@@ -345,6 +352,7 @@ export class BodyInstrumenter {
 
   /** `state != rewinding || first <= idx <= last`. */
   private siteGuard(first: number, last: number): Node[] {
+    this.indexRead = true
     const inRange =
       first === last
         ? [op(OP.localGet, ...leb(this.idx)), op(OP.i32Const, ...sleb(first)), op(OP.i32Eq)]
