@@ -673,3 +673,13 @@ class ByteWriter {
     this.buffer = grown
   }
 }
+
+/** The index after a local instruction's opcode (local.get, set, tee): read where every local access is walked. */
+export function localIndex(bytes: Uint8Array): number {
+  let value = 0
+  for (let k = 1, shift = 0; ; k++, shift += 7) {
+    const byte = bytes[k]!
+    value |= (byte & 0x7f) << shift
+    if (byte < 0x80) return value >>> 0
+  }
+}

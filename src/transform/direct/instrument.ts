@@ -8,14 +8,18 @@
  * by `state != rewinding || idx in its sites`, and the code before it by
  * `state != rewinding`, so a rewind runs straight to the site it left. Values
  * on the operand stack across a guard live in temporaries: a guarded segment
- * reloads them, runs, and stores what it leaves. Every local (temporaries
- * included) is saved at an unwind and restored at a rewind, so the values a
- * skipped segment would have computed, an `if`'s condition among them, are
- * what they were. Code after a frame's last site runs unguarded: a rewind
+ * reloads them, runs, and stores what it leaves. The locals a rewind can
+ * read (liveness.ts; temporaries included) are saved at an unwind and
+ * restored at a rewind, so the values a skipped segment computed, an `if`'s
+ * condition among them, are what they were. Pure code that computes a call's
+ * arguments right before it runs again instead (nothing runs between it and
+ * the call, so the restored locals are the ones it read). Code after a
+ * frame's last site runs unguarded: a rewind
  * entered that frame only for a site in it, and the state is normal once the
  * site's call has rewound.
  */
 import { leb, sleb } from '../../runtime-shim/wasm-writer.js'
+import { localIndex } from './decode.js'
 import { liveAtStart } from './liveness.js'
 import { DecodeUnsupported, type DecodedBody, type FuncType, type Node, type ValType } from './body.js'
 
@@ -37,6 +41,7 @@ const STATE_REWINDING = 2
 const OP = {
   localGet: 0x20,
   localSet: 0x21,
+  localTee: 0x22,
   globalGet: 0x23,
   i32Const: 0x41,
   i32Eq: 0x46,
@@ -253,8 +258,10 @@ export class BodyInstrumenter {
         continue
       }
       const inputs = inputCount(node)
-      // Inputs computed by pure code right before the item are computed again inside its guard.
-      const tail = pureTail(segment, inputs)
+      // Inputs computed by pure code right before the item are computed again inside its guard, from the locals
+      // a rewind restores: as they were at the call, so for an if's condition only if its arms write none of them.
+      let tail = pureTail(segment, inputs)
+      if (tail !== null && node.kind === 'if' && writesAny([node.then, node.else ?? []], localsRead(tail))) tail = null
       if (tail !== null) segment = segment.slice(0, segment.length - tail.length)
       if (segment.length > 0) {
         // What the segment leaves under the item (its inputs too, unless computed again): held in temporaries.
@@ -388,7 +395,7 @@ export class BodyInstrumenter {
       op(OP.i32Load, 2, 0),
       op(OP.i32Const, ...sleb(size)),
       op(OP.i32Sub),
-      { kind: 'op', bytes: new Uint8Array([0x22, ...leb(this.ptr)]), pops: [], pushes: [], before: null },
+      op(OP.localTee, ...leb(this.ptr)),
       op(OP.i32Store, 2, 0),
       ...this.saved.flatMap((local) => [
         op(OP.localGet, ...leb(this.ptr)),
@@ -478,6 +485,27 @@ function pure(node: Node): boolean {
     code === 0xa7 || code === 0xac || code === 0xad || // wrap, extend
     (code >= 0xc0 && code <= 0xc4) // sign extension
   )
+}
+
+/** The locals `nodes` (op nodes) read. */
+function localsRead(nodes: Node[]): Set<number> {
+  const read = new Set<number>()
+  for (const node of nodes) if (node.kind === 'op' && node.bytes[0] === OP.localGet) read.add(localIndex(node.bytes))
+  return read
+}
+
+/** Whether any of `lists`, nested blocks included, sets or tees one of `locals`. */
+function writesAny(lists: Node[][], locals: Set<number>): boolean {
+  if (locals.size === 0) return false
+  const pending = [...lists]
+  for (let nodes = pending.pop(); nodes !== undefined; nodes = pending.pop()) {
+    for (const node of nodes) {
+      if (node.kind === 'op' && (node.bytes[0] === OP.localSet || node.bytes[0] === OP.localTee) && locals.has(localIndex(node.bytes))) return true
+      if (node.kind === 'block' || node.kind === 'loop') pending.push(node.body)
+      else if (node.kind === 'if') pending.push(node.then, node.else ?? [])
+    }
+  }
+  return false
 }
 
 /**

@@ -12,6 +12,7 @@
  * instruction made this most of the instrumenter's time and garbage.
  */
 import type { Node } from './body.js'
+import { localIndex } from './decode.js'
 
 const LOCAL_GET = 0x20
 const LOCAL_SET = 0x21
@@ -135,12 +136,3 @@ function largestLocal(nodes: Node[]): number {
   return largest
 }
 
-/** The LEB128 index after a local instruction's opcode (read here: this runs for every local access). */
-function localIndex(bytes: Uint8Array): number {
-  let value = 0
-  for (let k = 1, shift = 0; ; k++, shift += 7) {
-    const byte = bytes[k]!
-    value |= (byte & 0x7f) << shift
-    if (byte < 0x80) return value >>> 0
-  }
-}

@@ -1,0 +1,143 @@
+/*
+ * What the direct engine does not handle it declines (null), and the full
+ * API then builds the module with Binaryen's pass: the three cases
+ * instrument.ts throws DecodeUnsupported for (a function with several
+ * results that holds a site, a block with parameters that holds one, a local
+ * of a type it cannot save live across one), each declined by directAsyncify
+ * and by prepareAsyncifyWithoutBinaryen, then built by asyncifyWasm and run.
+ * The same constructs away from any site do not make it decline.
+ */
+import { asyncifyWasm } from 'unplugin-asyncify/transform'
+// asyncifyWasm's worker runs the built package: its builds go to the built runtime, the direct engine's from src/ to src/'s.
+import * as built from 'unplugin-asyncify/runtime'
+import { describe, expect, it } from 'vitest'
+import { instantiate } from '../../src/runtime-shim/index.js'
+import { concatBytes, encodeName, functionBody, section, vector } from '../../src/runtime-shim/wasm-writer.js'
+import { prepareAsyncifyWithoutBinaryen } from '../../src/transform/direct/asyncify-fast.js'
+import { directAsyncify } from '../../src/transform/direct/module.js'
+import { wat } from '../helpers/wat.js'
+
+const wait = (x: number) => new Promise<number>((resolve) => setTimeout(() => resolve(x * 10)))
+
+/**
+ * Runs `bytes` built by the full API and expects Binaryen built it (the
+ * direct engine having declined) and `run(x)` to give `expected`.
+ */
+async function builtByBinaryen(bytes: Uint8Array, x: number, expected: number): Promise<void> {
+  const { wasm, report } = await asyncifyWasm(bytes, { imports: ['env.wait'], mode: 'asyncify' })
+  expect(report.engine).toBe('binaryen')
+  const { instance } = await built.instantiate(wasm!, { env: { wait } }, { mode: 'asyncify' })
+  await expect((instance.exports as Record<string, (x: number) => Promise<number>>).run!(x)).resolves.toBe(expected)
+}
+
+/** Builds `bytes` with the direct engine (which must not decline) and expects `run(x)` to give `expected`. */
+async function builtDirectly(bytes: Uint8Array, x: number, expected: number): Promise<void> {
+  const result = prepareAsyncifyWithoutBinaryen(bytes, { imports: ['env.wait'] })
+  expect(result, 'the direct engine declined the module').not.toBeNull()
+  const { instance } = await instantiate(result!.wasm!, { env: { wait } }, { mode: 'asyncify' })
+  await expect((instance.exports as Record<string, (x: number) => Promise<number>>).run!(x)).resolves.toBe(expected)
+}
+
+/** A plan instrumenting every defined function, with import 0 (env.wait) and all of them unwinding. */
+function everything(imported: number, defined: number) {
+  const functions = Array.from({ length: defined }, (_, k) => imported + k)
+  return { unwinding: new Set([0, ...functions]), instrument: new Set(functions) }
+}
+
+describe('a function with several results', () => {
+  it('that holds a site is declined, and the full API builds it with Binaryen and it runs', async () => {
+    const bytes = wat(
+      `(module
+        (import "env" "wait" (func $wait (param i32) (result i32)))
+        (memory 1)
+        (func $pair (param $x i32) (result i32 i32)
+          (call $wait (local.get $x))
+          (i32.add (local.get $x) (i32.const 1)))
+        (func (export "run") (param $x i32) (result i32)
+          (call $pair (local.get $x))
+          (i32.sub)))`,
+      ['Multivalue'],
+    )
+    expect(directAsyncify(bytes, everything(1, 2))).toBeNull()
+    expect(prepareAsyncifyWithoutBinaryen(bytes, { imports: ['env.wait'] })).toBeNull()
+    await builtByBinaryen(bytes, 4, 40 - 5)
+  })
+
+  it('called, but holding no site, does not stop the direct engine, and the build runs', async () => {
+    const bytes = wat(
+      `(module
+        (import "env" "wait" (func $wait (param i32) (result i32)))
+        (memory 1)
+        (func $pair (param $x i32) (result i32 i32)
+          (i32.mul (local.get $x) (i32.const 10))
+          (i32.add (local.get $x) (i32.const 1)))
+        (func (export "run") (param $x i32) (result i32)
+          (call $pair (call $wait (local.get $x)))
+          (i32.sub)))`,
+      ['Multivalue'],
+    )
+    await builtDirectly(bytes, 4, 400 - 41)
+  })
+})
+
+describe('a block with parameters', () => {
+  /**
+   * (func run (param i32) (result i32) local.get 0 <before> block (param i32) (result i32) <inside> end
+   * i32.const 1 i32.add), assembled by hand: Binaryen's text parser lowers block parameters away.
+   */
+  const withBlockParams = (before: number[], inside: number[]) =>
+    concatBytes(
+      [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+      section(1, vector([[0x60, 1, 0x7f, 1, 0x7f]])),
+      section(2, vector([concatBytes(encodeName('env'), encodeName('wait'), [0x00, 0])])),
+      section(3, vector([[0]])),
+      section(5, vector([[0x00, 1]])),
+      section(7, vector([concatBytes(encodeName('run'), [0x00, 1]), concatBytes(encodeName('memory'), [0x02, 0])])),
+      section(10, vector([functionBody([], [0x20, 0, ...before, 0x02, 0x00, ...inside, 0x0b, 0x41, 1, 0x6a])])),
+    )
+  const call = [0x10, 0]
+  const double = [0x41, 2, 0x6c]
+
+  it('that holds a site is declined, and the full API builds it with Binaryen and it runs', async () => {
+    const bytes = withBlockParams([], call)
+    expect(WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>)).toBe(true)
+    expect(directAsyncify(bytes, everything(1, 1))).toBeNull()
+    expect(prepareAsyncifyWithoutBinaryen(bytes, { imports: ['env.wait'] })).toBeNull()
+    await builtByBinaryen(bytes, 3, 31)
+  })
+
+  it('after the function\'s last site, holding none, does not stop the direct engine, and the build runs', async () => {
+    const bytes = withBlockParams(call, double)
+    expect(WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>)).toBe(true)
+    await builtDirectly(bytes, 3, 61)
+  })
+})
+
+describe('a local the engine cannot save', () => {
+  const withLocal = (type: string, reads: boolean) =>
+    wat(
+      `(module
+        (import "env" "wait" (func $wait (param i32) (result i32)))
+        (memory 1)
+        (func (export "run") (param $x i32) (result i32) (local $kept ${type})
+          (local.set $x (call $wait (local.get $x)))
+          ${reads ? '(drop (local.get $kept))' : ''}
+          (i32.add (local.get $x) (i32.const 1))))`,
+      type === 'v128' ? ['SIMD128'] : ['ReferenceTypes'],
+    )
+
+  it('a v128 local live across a site is declined, and the full API builds it with Binaryen and it runs', async () => {
+    const bytes = withLocal('v128', true)
+    expect(directAsyncify(bytes, everything(1, 1))).toBeNull()
+    expect(prepareAsyncifyWithoutBinaryen(bytes, { imports: ['env.wait'] })).toBeNull()
+    await builtByBinaryen(bytes, 2, 21)
+  })
+
+  it('an externref local live across a site is declined', () => {
+    expect(directAsyncify(withLocal('externref', true), everything(1, 1))).toBeNull()
+  })
+
+  it('a v128 local that no path reads across a site does not stop the direct engine, and the build runs', async () => {
+    await builtDirectly(withLocal('v128', false), 2, 21)
+  })
+})

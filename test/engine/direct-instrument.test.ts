@@ -1,0 +1,447 @@
+/*
+ * The direct engine's instrumentation, proved by running it: each WAT module
+ * is asyncified by prepareAsyncifyWithoutBinaryen (never Binaryen: a null
+ * there fails the test) and run through the runtime with imports that return
+ * Promises, and every call must give what the module gives unasyncified with
+ * the same imports answering at once, with the same imports called in the
+ * same order. What suspends is chosen per call, so that a rewind lands on
+ * each site in turn and code between sites runs both ways.
+ */
+import { describe, expect, it } from 'vitest'
+import { prepareAsyncifyWithoutBinaryen } from '../../src/transform/direct/asyncify-fast.js'
+import { instantiate } from '../../src/runtime-shim/index.js'
+import { wat } from '../helpers/wat.js'
+
+type Value = number | bigint
+
+/** Imports: `wait*` may suspend (listed), `effect` never does and counts as a side effect. */
+const LISTED = ['env.wait*']
+const IMPORTS = `
+  (import "env" "wait" (func $wait (param i32) (result i32)))
+  (import "env" "wait64" (func $wait64 (param i64) (result i64)))
+  (import "env" "waitf" (func $waitf (param f64) (result f64)))
+  (import "env" "effect" (func $effect (param i32) (result i32)))
+  (memory (export "memory") 1)`
+
+/** The imports, answering `wait*` with a Promise when `suspend` says so for the nth call (from 0), and logging every call. */
+function host(suspend: (n: number) => boolean) {
+  const log: string[] = []
+  let calls = 0
+  let suspended = 0
+  const answer = <T extends Value>(name: string, x: T, value: T): T | Promise<T> => {
+    log.push(`${name}(${x})`)
+    if (!suspend(calls++)) return value
+    suspended++
+    return new Promise((resolve) => setTimeout(() => resolve(value)))
+  }
+  const env = {
+    wait: (x: number) => answer('wait', x, (x * 7 + 3) | 0),
+    wait64: (x: bigint) => answer('wait64', x, BigInt.asIntN(64, x * 1000003n + 11n)),
+    waitf: (x: number) => answer('waitf', x, x * 0.5 - 0.125),
+    effect: (x: number) => {
+      log.push(`effect(${x})`)
+      return (x + 100) | 0
+    },
+  }
+  return { env, log, suspended: () => suspended }
+}
+
+/** The module built by the direct engine; fails the test if the engine declined. */
+function direct(bytes: Uint8Array): Uint8Array {
+  const result = prepareAsyncifyWithoutBinaryen(bytes, { imports: LISTED })
+  expect(result, 'the direct engine declined the module').not.toBeNull()
+  expect(result!.report.engine).toBe('direct')
+  return result!.wasm!
+}
+
+const builds = new Map<string, { bytes: Uint8Array; asyncified: Uint8Array }>()
+
+/** The module (with the imports above) and its direct build, made once per text. */
+function built(text: string, features: Parameters<typeof wat>[1]) {
+  let found = builds.get(text)
+  if (!found) {
+    const bytes = wat(`(module ${IMPORTS} ${text})`, features)
+    found = { bytes, asyncified: direct(bytes) }
+    builds.set(text, found)
+  }
+  return found
+}
+
+/**
+ * Calls `name` with each argument list on the module as it was (imports
+ * answering at once) and asyncified (suspending where `suspend` says), and
+ * expects the same results and the same import calls; returns how many
+ * calls suspended.
+ */
+async function agree(
+  text: string,
+  name: string,
+  calls: Value[][],
+  suspend: (n: number) => boolean = () => true,
+  features: Parameters<typeof wat>[1] = [],
+): Promise<number> {
+  const { bytes, asyncified } = built(text, features)
+  let suspended = 0
+  for (const args of calls) {
+    const reference = host(() => false)
+    const plain = new WebAssembly.Instance(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), { env: reference.env })
+    const expected = (plain.exports[name] as (...args: Value[]) => Value)(...args)
+
+    const suspending = host(suspend)
+    const { instance } = await instantiate(asyncified, { env: suspending.env }, { mode: 'asyncify' })
+    const got = await (instance.exports as Record<string, (...args: Value[]) => Promise<Value>>)[name]!(...args)
+    expect({ args, result: got, log: suspending.log }).toEqual({ args, result: expected, log: reference.log })
+    suspended += suspending.suspended()
+  }
+  return suspended
+}
+
+/** Every subset of `count` calls, as masks: bit n set means the nth call suspends. */
+function everySubset(count: number): number[] {
+  return Array.from({ length: 1 << count }, (_, mask) => mask)
+}
+
+describe('a call that suspends gets its arguments right on both sides of the suspension', () => {
+  it('arguments computed by pure code are the same when the code runs again on the rewind', async () => {
+    const text = `(func (export "run") (param $x i32) (result i32) (local $y i32)
+      (local.set $y (call $wait (i32.add (i32.mul (local.get $x) (i32.const 3)) (i32.const 1))))
+      (i32.add (local.get $y) (call $wait (i32.xor (i32.shl (local.get $y) (i32.const 2)) (local.get $x)))))`
+    expect(await agree(text, 'run', [[5], [-9]])).toBe(4)
+  })
+
+  it('an argument computed by a call that does not suspend runs that call once, though the site it feeds suspends', async () => {
+    const text = `(func (export "run") (param $x i32) (result i32)
+      (i32.add
+        (call $wait (call $effect (local.get $x)))
+        (call $wait (i32.add (call $effect (i32.const 1)) (local.get $x)))))`
+    expect(await agree(text, 'run', [[2]])).toBe(2)
+  })
+
+  it('an argument computed by code that writes memory runs that code once', async () => {
+    // A counter in memory bumped by the argument's code; the result shows how many times it ran.
+    const text = `(func (export "run") (param $x i32) (result i32)
+      (i32.add
+        (call $wait (block (result i32)
+          (i32.store (i32.const 0) (i32.add (i32.load (i32.const 0)) (local.get $x)))
+          (i32.load (i32.const 0))))
+        (i32.mul (i32.load (i32.const 0)) (i32.const 1000))))`
+    expect(await agree(text, 'run', [[3]])).toBe(1)
+  })
+
+  it('an argument that grows memory grows it once', async () => {
+    // Pages counted from the start of the call: the runtime may have taken memory of its own before it.
+    const text = `(func (export "run") (result i32) (local $before i32)
+      (local.set $before (memory.size))
+      (i32.add
+        (call $wait (i32.sub (memory.grow (i32.const 1)) (local.get $before)))
+        (i32.mul (i32.sub (memory.size) (local.get $before)) (i32.const 100))))`
+    expect(await agree(text, 'run', [[]])).toBe(1)
+  })
+
+  it('a call with several arguments, one of them the result of a suspending call, gets all of them', async () => {
+    const text = `
+      (func $three (param $a i32) (param $b i32) (param $c i32) (result i32)
+        (i32.sub (i32.mul (local.get $a) (local.get $b)) (local.get $c)))
+      (func (export "run") (param $x i32) (result i32)
+        (call $three
+          (call $effect (local.get $x))
+          (call $wait (local.get $x))
+          (i32.add (local.get $x) (i32.const 2))))`
+    expect(await agree(text, 'run', [[6]])).toBe(1)
+  })
+})
+
+describe('values on the operand stack below a suspending call survive it', () => {
+  it('a local read below a call keeps the value it had when read, though the local changes before the call', async () => {
+    const text = `(func (export "run") (param $x i32) (result i32)
+      (i32.add
+        (local.get $x)
+        (block (result i32)
+          (local.set $x (i32.const 1000))
+          (call $wait (local.get $x)))))`
+    expect(await agree(text, 'run', [[7]])).toBe(1)
+  })
+
+  it('a value loaded from memory below a call keeps the value loaded, though memory changes before the call', async () => {
+    const text = `(func (export "run") (param $x i32) (result i32)
+      (i32.store (i32.const 8) (local.get $x))
+      (i32.sub
+        (i32.load (i32.const 8))
+        (block (result i32)
+          (i32.store (i32.const 8) (i32.const 55))
+          (call $wait (i32.load (i32.const 8))))))`
+    expect(await agree(text, 'run', [[40]])).toBe(1)
+  })
+
+  it('a global read below a call keeps the value read, though the callee changes it before suspending', async () => {
+    const text = `(global $g (mut i32) (i32.const 5))
+      (func $bump (param $x i32) (result i32)
+        (global.set $g (i32.add (global.get $g) (i32.const 10)))
+        (call $wait (local.get $x)))
+      (func (export "run") (param $x i32) (result i32)
+        (i32.sub (global.get $g) (call $bump (local.get $x))))`
+    expect(await agree(text, 'run', [[1], [2]])).toBe(2)
+  })
+
+  it('several values of several types below nested suspending calls all survive', async () => {
+    const text = `(func (export "run") (param $x i32) (result i32)
+      (i32.add
+        (i32.wrap_i64 (i64.add
+          (i64.mul (i64.extend_i32_s (call $effect (local.get $x))) (i64.const 0x100000001))
+          (call $wait64 (i64.extend_i32_s (call $wait (local.get $x))))))
+        (i32.trunc_f64_s (f64.add
+          (f64.convert_i32_s (local.get $x))
+          (call $waitf (f64.convert_i32_s (call $wait (i32.add (local.get $x) (i32.const 1)))))))))`
+    for (const mask of everySubset(4)) await agree(text, 'run', [[3]], (n) => ((mask >> n) & 1) === 1)
+  })
+
+  it('i64 values held on the stack and in locals across a suspension keep all 64 bits', async () => {
+    const text = `(func (export "run") (param $x i64) (result i64) (local $keep i64)
+      (local.set $keep (i64.rotl (local.get $x) (i64.const 37)))
+      (i64.xor
+        (i64.mul (local.get $x) (i64.const 0x7fffffff0001))
+        (i64.add (local.get $keep) (call $wait64 (local.get $x)))))`
+    expect(await agree(text, 'run', [[0x123456789abcdefn], [-5n]])).toBe(2)
+  })
+
+  it('f64 and f32 values held on the stack and in locals across a suspension keep every bit', async () => {
+    const text = `(func (export "run") (param $x f64) (result f64) (local $keep f64) (local $narrow f32)
+      (local.set $keep (f64.div (local.get $x) (f64.const 3)))
+      (local.set $narrow (f32.demote_f64 (local.get $keep)))
+      (f64.add
+        (f64.mul (local.get $x) (f64.const 1.0000001))
+        (f64.sub (call $waitf (local.get $keep)) (f64.promote_f32 (local.get $narrow)))))`
+    expect(await agree(text, 'run', [[Math.PI], [-1e300]])).toBe(2)
+  })
+})
+
+describe('control flow around suspending calls', () => {
+  it('an if whose condition is computed by a call before the arm that suspends runs the condition once', async () => {
+    const text = `(func (export "run") (param $x i32) (result i32)
+      (if (result i32) (i32.and (call $effect (local.get $x)) (i32.const 1))
+        (then (i32.add (call $wait (local.get $x)) (i32.const 1)))
+        (else (i32.sub (call $wait (local.get $x)) (i32.const 1)))))`
+    expect(await agree(text, 'run', [[1], [2]])).toBe(2)
+  })
+
+  it('an if whose condition is a global the suspending arm changes before the call rewinds into the same arm', async () => {
+    const text = `(global $armed (mut i32) (i32.const 1))
+      (func (export "run") (param $x i32) (result i32)
+        (if (result i32) (global.get $armed)
+          (then (global.set $armed (i32.const 0)) (i32.add (call $wait (local.get $x)) (i32.const 1000)))
+          (else (call $wait (i32.const 2)))))`
+    expect(await agree(text, 'run', [[5]])).toBe(1)
+  })
+
+  it('an if whose condition is a local the suspending arm changes before the call rewinds into the same arm', async () => {
+    // A pure condition is computed again on the rewind (instrument.ts's pureTail), from the locals as they
+    // were at the suspension: $x is then the arm's 0, not the 5 the if was entered with (Binaryen's build is right).
+    const text = `(func (export "run") (param $x i32) (result i32)
+      (if (result i32) (local.get $x)
+        (then (local.set $x (i32.const 0)) (call $wait (i32.const 1)))
+        (else (i32.const 99))))`
+    expect(await agree(text, 'run', [[5]])).toBe(1)
+  })
+
+  it('an if whose condition a suspending arm changes before its call returns from that arm, when the other arm suspends too', async () => {
+    // As above, with a site in each arm: taking the wrong arm on the rewind reaches a call, so nothing notices.
+    const text = `(func (export "run") (param $x i32) (result i32)
+      (if (result i32) (local.get $x)
+        (then (local.set $x (i32.const 0)) (i32.add (call $wait (i32.const 1)) (i32.const 1000)))
+        (else (call $wait (i32.const 2)))))`
+    expect(await agree(text, 'run', [[5]])).toBe(1)
+  })
+
+  it('a loop that suspends on every iteration sums what each suspension returned', async () => {
+    const text = `(func (export "run") (param $n i32) (result i32) (local $i i32) (local $sum i32)
+      (loop $next
+        (local.set $sum (i32.add (local.get $sum) (call $wait (local.get $i))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $next (i32.lt_u (local.get $i) (local.get $n))))
+      (local.get $sum))`
+    expect(await agree(text, 'run', [[6]])).toBe(6)
+  })
+
+  it('a loop that suspends on some iterations only gives the same sum for every choice of which', async () => {
+    const text = `(func (export "run") (param $n i32) (result i32) (local $i i32) (local $sum i32)
+      (loop $next
+        (local.set $sum (i32.add (i32.mul (local.get $sum) (i32.const 3)) (call $wait (local.get $i))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $next (i32.lt_u (local.get $i) (local.get $n))))
+      (local.get $sum))`
+    for (const mask of everySubset(4)) await agree(text, 'run', [[4]], (n) => ((mask >> n) & 1) === 1)
+  })
+
+  it('a loop whose exit condition is what the suspending call returned leaves on the same iteration', async () => {
+    const text = `(func (export "run") (param $x i32) (result i32) (local $n i32)
+      (loop $next
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))
+        (br_if $next (i32.lt_u (call $wait (local.get $n)) (local.get $x))))
+      (local.get $n))`
+    expect(await agree(text, 'run', [[40]])).toBe(6)
+  })
+
+  it('a select between the results of two suspending calls picks by a condition computed after them', async () => {
+    const text = `(func (export "run") (param $x i32) (result i32)
+      (select
+        (call $wait (local.get $x))
+        (call $wait (i32.add (local.get $x) (i32.const 1)))
+        (i32.and (call $effect (local.get $x)) (i32.const 1))))`
+    expect(await agree(text, 'run', [[1], [2]])).toBe(4)
+  })
+
+  it('a br_table that picks among arms holding suspending calls, or skips them, takes the same path after a rewind', async () => {
+    const text = `(func (export "run") (param $k i32) (result i32) (local $r i32)
+      (block $done
+        (block $two
+          (block $one
+            (block $zero
+              (br_table $zero $one $two $done (local.get $k)))
+            (local.set $r (call $wait (i32.const 10)))
+            (br $done))
+          (local.set $r (i32.add (call $wait (i32.const 20)) (call $wait (i32.const 21))))
+          (br $done))
+        (local.set $r (i32.const 30)))
+      (i32.add (local.get $r) (call $wait (local.get $k))))`
+    expect(await agree(text, 'run', [[0], [1], [2], [3], [9]])).toBe(8)
+  })
+
+  it('several sites in one function each resume where they left, whichever of them suspend', async () => {
+    const text = `(func (export "run") (param $x i32) (result i32) (local $a i32) (local $b i32)
+      (local.set $a (call $wait (local.get $x)))
+      (local.set $b (i32.mul (call $wait (i32.add (local.get $a) (i32.const 1))) (i32.const 2)))
+      (drop (call $effect (local.get $b)))
+      (i32.sub (call $wait (i32.add (local.get $b) (local.get $x))) (local.get $a)))`
+    for (const mask of everySubset(3)) await agree(text, 'run', [[11]], (n) => ((mask >> n) & 1) === 1)
+  })
+
+  it('a site inside nested blocks, a loop and an if resumes inside all of them, with values held outside', async () => {
+    const text = `(func (export "run") (param $x i32) (result i32) (local $r i32)
+      (i32.add
+        (call $effect (i32.const 1))
+        (block $out (result i32)
+          (loop $again
+            (block $skip
+              (br_if $skip (i32.le_s (local.get $x) (i32.const 0)))
+              (if (i32.and (local.get $x) (i32.const 1))
+                (then (local.set $r (i32.add (local.get $r) (call $wait (local.get $x)))))
+                (else (local.set $r (i32.sub (local.get $r) (call $wait (local.get $x))))))
+              (local.set $x (i32.sub (local.get $x) (i32.const 1)))
+              (br $again)))
+          (i32.mul (local.get $r) (i32.const 2)))))`
+    expect(await agree(text, 'run', [[5]])).toBe(5)
+  })
+
+  it('a block with two results that holds a site hands both on past a later site', async () => {
+    const text = `(func (export "run") (param $x i32) (result i32)
+      (block (result i32 i32)
+        (call $wait (local.get $x))
+        (call $effect (local.get $x)))
+      (call $wait (i32.const 4))
+      (i32.sub)
+      (i32.mul))`
+    for (const mask of everySubset(2)) await agree(text, 'run', [[3]], (n) => ((mask >> n) & 1) === 1, ['Multivalue'])
+  })
+
+  it('a br_if that carries a value out of a block before a site in it is still taken after other sites rewound', async () => {
+    const text = `(func (export "run") (param $x i32) (result i32)
+      (i32.add
+        (call $wait (local.get $x))
+        (block $early (result i32)
+          (drop (br_if $early (i32.const 7) (i32.and (local.get $x) (i32.const 1))))
+          (call $wait (i32.add (local.get $x) (i32.const 1))))))`
+    for (const mask of everySubset(2)) await agree(text, 'run', [[3], [4]], (n) => ((mask >> n) & 1) === 1)
+  })
+
+  it('a loop with a result that holds a site, followed by another site, hands its result on', async () => {
+    const text = `(func (export "run") (param $x i32) (result i32) (local $i i32)
+      (i32.sub
+        (loop $again (result i32)
+          (local.set $i (i32.add (local.get $i) (call $wait (local.get $i))))
+          (br_if $again (i32.lt_u (local.get $i) (local.get $x)))
+          (local.get $i))
+        (call $wait (local.get $x))))`
+    for (const mask of everySubset(3)) await agree(text, 'run', [[20]], (n) => ((mask >> n) & 1) === 1)
+  })
+
+  it('a function with more sites and locals than one LEB byte numbers rewinds to each of its late sites', async () => {
+    // 140 sites and as many locals, each site adding to its own local: site and local indices past 127.
+    const count = 140
+    const locals = Array.from({ length: count }, (_, k) => `(local $l${k} i32)`).join(' ')
+    const sites = Array.from({ length: count }, (_, k) => `(local.set $l${k} (i32.add (local.get $x) (call $wait (i32.const ${k}))))`).join('\n')
+    const sum = Array.from({ length: count }, (_, k) => `(local.get $l${k})`).reduce((a, b) => `(i32.add ${a} ${b})`)
+    const text = `(func (export "run") (param $x i32) (result i32) ${locals} ${sites} ${sum})`
+    const late = new Set([0, 63, 64, 127, 128, 129, 139])
+    expect(await agree(text, 'run', [[1]], (n) => late.has(n))).toBe(late.size)
+  })
+
+  it('code after the last site of a block runs once, after the rewind, with the block\'s result', async () => {
+    const text = `(func (export "run") (param $x i32) (result i32)
+      (call $effect
+        (block (result i32)
+          (drop (call $effect (local.get $x)))
+          (i32.mul (call $wait (local.get $x)) (call $effect (i32.const 2))))))`
+    expect(await agree(text, 'run', [[3]])).toBe(1)
+  })
+})
+
+describe('calls between instrumented functions', () => {
+  const wide = `
+    (func $half (param $x i32) (result f64)
+      (f64.div (f64.convert_i32_s (call $wait (local.get $x))) (f64.const 2)))
+    (func $shifted (param $x i32) (result i64)
+      (i64.shl (i64.extend_i32_s (call $wait (local.get $x))) (i64.const 33)))
+    (func (export "float") (param $x i32) (result f64)
+      (f64.add (f64.const 0.25) (call $half (local.get $x))))
+    (func (export "long") (param $x i32) (result i64)
+      (i64.add (call $shifted (local.get $x)) (i64.sub (call $shifted (i32.const -3)) (i64.const 7))))`
+
+  it('a function returning f64 across a suspension returns it to its caller', async () => {
+    expect(await agree(wide, 'float', [[9], [-4]])).toBe(2)
+  })
+
+  it('a function returning i64 across a suspension returns it to its caller', async () => {
+    expect(await agree(wide, 'long', [[9]])).toBe(2)
+  })
+
+  it('a recursion suspending at every depth unwinds and rewinds every frame', async () => {
+    const text = `(func $down (export "run") (param $n i32) (result i32)
+      (if (result i32) (i32.eqz (local.get $n))
+        (then (call $wait (i32.const 0)))
+        (else (i32.add
+          (call $wait (local.get $n))
+          (i32.mul (call $down (i32.sub (local.get $n) (i32.const 1))) (i32.const 3))))))`
+    expect(await agree(text, 'run', [[6]])).toBe(7)
+  })
+})
+
+describe('indirect calls', () => {
+  const table = `
+    (type $unary (func (param i32) (result i32)))
+    (table 2 funcref)
+    (elem (i32.const 0) $double $waited)
+    (func $double (param $x i32) (result i32) (i32.mul (local.get $x) (i32.const 2)))
+    (func $waited (param $x i32) (result i32) (i32.add (call $wait (local.get $x)) (i32.const 1)))
+    (func (export "one") (param $k i32) (param $x i32) (result i32)
+      (i32.add (local.get $x) (call_indirect (type $unary) (local.get $x) (local.get $k))))
+    (func (export "mixed") (param $n i32) (result i32) (local $i i32) (local $sum i32)
+      (loop $next
+        (local.set $sum (i32.add
+          (i32.mul (local.get $sum) (i32.const 5))
+          (call_indirect (type $unary) (local.get $i) (i32.and (local.get $i) (i32.const 1)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $next (i32.lt_u (local.get $i) (local.get $n))))
+      (local.get $sum))`
+
+  it('a call through a table to a function that suspends resumes in it and returns to the caller', async () => {
+    expect(await agree(table, 'one', [[1, 8]])).toBe(1)
+  })
+
+  it('a call through a table to a function that does not suspend returns at once through the same site', async () => {
+    expect(await agree(table, 'one', [[0, 8]])).toBe(0)
+  })
+
+  it('a call_indirect whose target suspends on some iterations and not on others gives the same sum', async () => {
+    expect(await agree(table, 'mixed', [[5]])).toBe(2)
+  })
+})

@@ -1,0 +1,168 @@
+/*
+ * liveness.ts on small bodies whose answer can be read off the text: which
+ * locals some path from the start reads before any write. The direct
+ * engine saves exactly these at an unwind, so a local wrongly left out is
+ * a value lost across a suspension, and one wrongly put in is only space.
+ *
+ * The bodies are WAT assembled by Binaryen, which keeps parameters first and
+ * groups declared locals by type: every local here is an i32, so the indices
+ * are those of the text.
+ */
+import { describe, expect, it } from 'vitest'
+import type { FuncType, ModuleTypes, ValType } from '../../src/transform/direct/body.js'
+import { decodeBody } from '../../src/transform/direct/decode.js'
+import { liveAtStart } from '../../src/transform/direct/liveness.js'
+import { codeBodies } from '../../src/transform/direct/stack-shape.js'
+import { scanModule } from '../../src/transform/scan.js'
+import { wat } from '../helpers/wat.js'
+
+/** The locals live at the start of `func`'s body, its own label leading out of the function. */
+function liveIn(func: string): number[] {
+  const bytes = wat(`(module (memory 1) (func (export "f") ${func}))`)
+  const scanned = scanModule(bytes, { code: false })
+  const functionType = (type: { params: string[]; results: string[] }) => type as FuncType
+  const module: ModuleTypes = {
+    types: scanned.types.map((type) => type && functionType(type)),
+    functions: scanned.functions.map((fn) => functionType(fn.type)),
+    globals: scanned.globals.map((global) => global.type as ValType),
+    tables: scanned.tables as ValType[],
+  }
+  const [body] = codeBodies(bytes)
+  const { params } = module.functions[0]!
+  const decoded = decodeBody(body!, params, module)
+  return [...liveAtStart(decoded.body, 1, params.length + decoded.locals.length)].sort((a, b) => a - b)
+}
+
+describe('liveAtStart', () => {
+  it('a parameter the body reads is live, and one it never reads is not', () => {
+    expect(liveIn(`(param $x i32) (param $y i32) (result i32) (i32.add (local.get $y) (i32.const 1))`)).toEqual([1])
+  })
+
+  it('a local written before any read is not live', () => {
+    const body = `(param $x i32) (result i32) (local $a i32)
+      (local.set $a (i32.mul (local.get $x) (i32.const 2)))
+      (i32.add (local.get $a) (local.get $a))`
+    expect(liveIn(body)).toEqual([0])
+  })
+
+  it('local.tee writes a local as local.set does', () => {
+    const body = `(result i32) (local $a i32)
+      (drop (local.tee $a (i32.const 3)))
+      (local.get $a)`
+    expect(liveIn(body)).toEqual([])
+  })
+
+  it('a local read before it is written, even if written later, is live', () => {
+    const body = `(result i32) (local $a i32)
+      (local.set $a (i32.add (local.get $a) (i32.const 1)))
+      (local.get $a)`
+    expect(liveIn(body)).toEqual([0])
+  })
+
+  it('a local read in one arm of an if only is live', () => {
+    const body = `(param $x i32) (result i32) (local $a i32)
+      (if (result i32) (local.get $x)
+        (then (local.get $a))
+        (else (i32.const 0)))`
+    expect(liveIn(body)).toEqual([0, 1])
+  })
+
+  it('a local written in one arm of an if only and read after it is live', () => {
+    const body = `(param $x i32) (result i32) (local $a i32)
+      (if (local.get $x) (then (local.set $a (i32.const 5))))
+      (local.get $a)`
+    expect(liveIn(body)).toEqual([0, 1])
+  })
+
+  it('a local written in both arms of an if before the read after it is not live', () => {
+    const body = `(param $x i32) (result i32) (local $a i32)
+      (if (local.get $x)
+        (then (local.set $a (i32.const 5)))
+        (else (local.set $a (i32.const 6))))
+      (local.get $a)`
+    expect(liveIn(body)).toEqual([0])
+  })
+
+  it('a local read at the top of a loop and written further down it (loop-carried) is live', () => {
+    const body = `(param $n i32) (result i32) (local $i i32) (local $prev i32) (local $sum i32)
+      (loop $l
+        (local.set $sum (i32.add (local.get $sum) (local.get $prev)))
+        (local.set $prev (local.get $i))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+      (local.get $sum)`
+    // $i, $prev and $sum are all read on the first iteration before the loop writes them.
+    expect(liveIn(body)).toEqual([0, 1, 2, 3])
+  })
+
+  it('a local the loop writes before every read of it, and read after the loop, is not live', () => {
+    const body = `(param $n i32) (result i32) (local $t i32) (local $i i32)
+      (loop $l
+        (local.set $t (i32.mul (local.get $i) (i32.const 3)))
+        (local.set $i (i32.add (local.get $i) (local.get $t)))
+        (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+      (local.get $t)`
+    expect(liveIn(body)).toEqual([0, 2])
+  })
+
+  it('a br_if out of a block that skips the write makes the local read after the block live', () => {
+    const body = `(param $x i32) (result i32) (local $a i32)
+      (block $skip
+        (br_if $skip (local.get $x))
+        (local.set $a (i32.const 1)))
+      (local.get $a)`
+    expect(liveIn(body)).toEqual([0, 1])
+  })
+
+  it('a br_table target that skips the write makes the local live, and one that does not skip it leaves it dead', () => {
+    const skipping = `(param $k i32) (result i32) (local $a i32)
+      (block $out
+        (block $write
+          (br_table $write $out (local.get $k)))
+        (local.set $a (i32.const 1)))
+      (local.get $a)`
+    expect(liveIn(skipping)).toEqual([0, 1])
+    const writing = `(param $k i32) (result i32) (local $a i32)
+      (block $out
+        (block $write
+          (br_table $write $write (local.get $k)))
+        (local.set $a (i32.const 1)))
+      (local.get $a)`
+    expect(liveIn(writing)).toEqual([0])
+  })
+
+  it('return kills liveness: a read after it on no path that returned does not count', () => {
+    const body = `(param $x i32) (result i32) (local $a i32)
+      (if (local.get $x)
+        (then (return (i32.const 0)))
+        (else (local.set $a (i32.const 2))))
+      (local.get $a)`
+    expect(liveIn(body)).toEqual([0])
+  })
+
+  it('unreachable kills liveness as return does', () => {
+    const body = `(param $x i32) (result i32) (local $a i32)
+      (if (local.get $x)
+        (then (unreachable))
+        (else (local.set $a (i32.const 2))))
+      (local.get $a)`
+    expect(liveIn(body)).toEqual([0])
+  })
+
+  it('a branch to the function\'s own label leaves the function: what follows it is not read on that path', () => {
+    const body = `(param $x i32) (local $a i32)
+      (br_if 0 (local.get $x))
+      (local.set $a (i32.const 1))
+      (i32.store (i32.const 0) (local.get $a))`
+    expect(liveIn(body)).toEqual([0])
+  })
+
+  it('locals of every type are tracked, past the first 32 locals', () => {
+    // One local beyond the first word of the bit set, of another type (declared after the i32s: index 40).
+    const declarations = Array.from({ length: 39 }, (_, k) => `(local $l${k} i32)`).join(' ')
+    const body = `(param $x i32) (result i64) ${declarations} (local $wide i64)
+      (drop (local.get $l38))
+      (i64.add (local.get $wide) (i64.extend_i32_u (local.get $x)))`
+    expect(liveIn(body)).toEqual([0, 39, 40])
+  })
+})
