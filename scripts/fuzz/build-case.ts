@@ -2,6 +2,7 @@ import { compileC } from './compile-c.js'
 import { OPTIMIZE_LEVELS, type FuzzCase } from './fuzz-case.js'
 import { generateC, STATE_BYTES, STATE_EXPORT } from './generate-c.js'
 import { generateTtf } from './generate-ttf.js'
+import { generateWat, RESET_EXPORT } from './generate-wat.js'
 import { planCase } from './plan.js'
 import { moduleSeed, Random } from './random.js'
 import { readSignatures } from './signatures.js'
@@ -9,8 +10,8 @@ import { readSignatures } from './signatures.js'
 export interface BuiltCase {
   fuzzCase: FuzzCase
   wasm: Uint8Array
-  /** The C program, for C modules. */
-  source: string | null
+  /** What the module was made from, kept in a reproducer: the C program, or the wat generator's listing. */
+  source: { file: 'program.c' | 'module.wat'; text: string } | null
 }
 
 /**
@@ -25,15 +26,17 @@ export async function buildCase(campaignSeed: number, index: number): Promise<Bu
   const seed = moduleSeed(campaignSeed, index)
   const random = new Random(seed)
   const id = `${campaignSeed}-${index}`
-  if (random.chance(0.5)) {
+  const generator = random.pick(['ttf', 'c', 'wat'] as const)
+  if (generator === 'ttf') {
     const wasm = await generateTtf(random.fork('ttf'))
     const signatures = readSignatures(wasm)
     const fuzzCase = planCase(random.fork('plan'), {
       id,
-      generator: 'ttf',
+      generator,
       seed,
       signatures,
       pure: false,
+      allAsync: false,
       init: [],
       reset: signatures.exports.has('hangLimitInitializer') ? 'hangLimitInitializer' : null,
       stackSize: TTF_STACK_SIZE,
@@ -41,18 +44,36 @@ export async function buildCase(campaignSeed: number, index: number): Promise<Bu
     })
     return { fuzzCase, wasm, source: null }
   }
+  if (generator === 'wat') {
+    const { wasm, text } = generateWat(random.fork('wat'))
+    const fuzzCase = planCase(random.fork('plan'), {
+      id,
+      generator,
+      seed,
+      signatures: readSignatures(wasm),
+      // The fuel global and the memory are shared by every call.
+      pure: false,
+      allAsync: true,
+      init: [],
+      reset: RESET_EXPORT,
+      stackSize: 65536,
+      state: null,
+    })
+    return { fuzzCase, wasm, source: { file: 'module.wat', text } }
+  }
   const program = generateC(random.fork('c'))
   const wasm = compileC(program.source, program.exports, random.fork('clang').pick(OPTIMIZE_LEVELS))
   const fuzzCase = planCase(random.fork('plan'), {
     id,
-    generator: 'c',
+    generator,
     seed,
     signatures: readSignatures(wasm),
     pure: program.pure,
+    allAsync: false,
     init: ['_initialize'],
     reset: null,
     stackSize: 65536,
     state: { export: STATE_EXPORT, bytes: STATE_BYTES },
   })
-  return { fuzzCase, wasm, source: program.source }
+  return { fuzzCase, wasm, source: { file: 'program.c', text: program.source } }
 }

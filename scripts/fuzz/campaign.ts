@@ -30,7 +30,7 @@ export interface Mismatch {
 
 export interface Summary {
   seed: number
-  modules: { ttf: number; c: number }
+  modules: { ttf: number; c: number; wat: number }
   /** Modules that could not be compared, by reason. */
   skipped: Record<string, number>
   /** Modules compared, by optimize level and by call mode. */
@@ -49,7 +49,7 @@ export interface Summary {
 export const DEFAULT_BUDGETS = { transform: 120, asyncified: 30, reference: 10 }
 
 /**
- * Checks modules 0..count-1 of a seed: generates each (ttf or C), runs it
+ * Checks modules 0..count-1 of a seed: generates each (ttf, C or wat), runs it
  * untouched and asyncified, compares, and saves a reduced reproducer for each
  * mismatch. Results depend only on the seed, never on `jobs` or timing.
  */
@@ -59,7 +59,7 @@ export async function runCampaign(options: CampaignOptions): Promise<Summary> {
   const sandbox: Runner = options.chromium ? await ChromiumRunner.start(local, options.chromium, DEFAULT_BUDGETS.asyncified) : local
   const summary: Summary = {
     seed: options.seed,
-    modules: { ttf: 0, c: 0 },
+    modules: { ttf: 0, c: 0, wat: 0 },
     skipped: {},
     levels: {},
     modes: {},
@@ -140,12 +140,13 @@ async function keep(
 
 /** The one-line summary: what ran, what was skipped and why, what was found. */
 export function summaryLine(summary: Summary): string {
+  const { modules } = summary
   const skipped = Object.values(summary.skipped).reduce((sum, n) => sum + n, 0)
   const reasons = Object.entries(summary.skipped)
     .map(([reason, n]) => `${n} ${reason}`)
     .join(', ')
   return (
-    `fuzz seed ${summary.seed}: ${summary.modules.ttf + summary.modules.c} modules (${summary.modules.ttf} ttf, ${summary.modules.c} C) in ${summary.seconds} s; ` +
+    `fuzz seed ${summary.seed}: ${modules.ttf + modules.c + modules.wat} modules (${modules.ttf} ttf, ${modules.c} C, ${modules.wat} wat) in ${summary.seconds} s; ` +
     `skipped ${skipped}${reasons ? ` (${reasons})` : ''}; ${summary.calls} export calls compared; ` +
     `${summary.suspensions} suspensions; ${summary.mismatches.length} mismatches; ${summary.nanOnly.length} NaN-only differences`
   )

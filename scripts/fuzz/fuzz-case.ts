@@ -16,7 +16,7 @@ export interface CallSpec {
 export interface FuzzCase {
   /** `<campaign seed>/<module index>`, for messages and file names. */
   id: string
-  generator: 'ttf' | 'c'
+  generator: 'ttf' | 'c' | 'wat'
   /** The module's own seed: its bytes (or C source), calls and answers all derive from it. */
   seed: number
   /**

@@ -11,6 +11,8 @@ export interface PlanInput {
   signatures: ModuleSignatures
   /** Whether the exports share no mutable state, so calls may overlap. */
   pure: boolean
+  /** Whether every import is async (the wat generator's imports exist to suspend); else a random subset is. */
+  allAsync: boolean
   /** Exports run once after instantiation, and before each call; never called as tests. */
   init: string[]
   reset: string | null
@@ -20,17 +22,15 @@ export interface PlanInput {
 }
 
 /**
- * Draws how a module is tested: which imports are async (a random subset,
- * usually not empty), the optimize level, the export calls and their
- * arguments, how imports tend to answer, and whether calls overlap.
+ * Draws how a module is tested: which imports are async (all, or a random
+ * subset, usually not empty), the optimize level, the export calls and
+ * their arguments, how imports tend to answer, and whether calls overlap.
  * Exports that take or return v128 cannot be called from JavaScript.
  */
 export function planCase(random: Random, input: PlanInput): FuzzCase {
   const { signatures } = input
   const importNames = [...signatures.imports.keys()]
-  const share = random.pick([0.3, 0.6, 1])
-  let imports = importNames.filter(() => random.chance(share))
-  if (imports.length === 0 && importNames.length > 0 && random.chance(0.9)) imports = [random.pick(importNames)]
+  const imports = input.allAsync ? importNames : someImports(random, importNames)
   const callable = [...signatures.exports.entries()]
     .filter(([name]) => !input.init.includes(name) && name !== input.reset)
     .filter(([, signature]) => ![...signature.params, ...signature.results].some((type) => type === 'v128' || type === 'ref'))
@@ -58,4 +58,10 @@ export function planCase(random: Random, input: PlanInput): FuzzCase {
     calls,
     state: input.state,
   }
+}
+
+function someImports(random: Random, names: string[]): string[] {
+  const share = random.pick([0.3, 0.6, 1])
+  const chosen = names.filter(() => random.chance(share))
+  return chosen.length === 0 && names.length > 0 && random.chance(0.9) ? [random.pick(names)] : chosen
 }

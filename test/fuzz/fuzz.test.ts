@@ -5,7 +5,9 @@ import { deliver, settleNow, type Temperament } from '../../scripts/fuzz/answers
 import { runCampaign, summaryLine } from '../../scripts/fuzz/campaign.js'
 import { compare } from '../../scripts/fuzz/compare.js'
 import type { FuzzCase } from '../../scripts/fuzz/fuzz-case.js'
+import { generateWat, RESET_EXPORT } from '../../scripts/fuzz/generate-wat.js'
 import { observe, type Observation, type Target } from '../../scripts/fuzz/harness.js'
+import { Random } from '../../scripts/fuzz/random.js'
 import { readSignatures } from '../../scripts/fuzz/signatures.js'
 import { engine } from '../helpers/engine.js'
 import { wat } from '../helpers/wat.js'
@@ -27,13 +29,25 @@ describe(`differential fuzzing of the transform and the runtime, ${engine} path`
     console.log(summaryLine(summary))
     expect(summary.mismatches.map((mismatch) => `${mismatch.id}: ${mismatch.differences[0]} (${mismatch.replay})`)).toEqual([])
     expect(summary.suspensions).toBeGreaterThan(MODULES)
-    expect(summary.modules.ttf).toBeGreaterThan(MODULES / 4)
-    expect(summary.modules.c).toBeGreaterThan(MODULES / 4)
+    for (const generator of ['ttf', 'c', 'wat'] as const) expect(summary.modules[generator]).toBeGreaterThan(MODULES / 5)
     expect(summary.modes.overlap).toBeGreaterThan(0)
     expect(Object.keys(summary.levels).sort()).toEqual(['-O0', '-O1', '-O2', '-O3', '-Os', '-Oz'])
     const skipped = Object.values(summary.skipped).reduce((sum, n) => sum + n, 0)
     expect(skipped).toBeLessThan(MODULES / 10)
   }, 240_000)
+})
+
+describe('the wat generator', () => {
+  it('makes valid modules, the same for the same seed, with a WAT listing of the same module', () => {
+    for (let seed = 0; seed < 40; seed++) {
+      const module = generateWat(new Random(seed))
+      expect(generateWat(new Random(seed)).wasm).toEqual(module.wasm)
+      const fromText = readSignatures(wat(module.text))
+      const signatures = readSignatures(module.wasm)
+      expect([fromText.imports, fromText.exports, fromText.globals]).toEqual([signatures.imports, signatures.exports, signatures.globals])
+      expect(signatures.exports.get(RESET_EXPORT)).toEqual({ params: [], results: [] })
+    }
+  })
 })
 
 describe('the fuzzer notices what it is there to notice', () => {
