@@ -14,7 +14,8 @@ import type { Observation } from './harness.js'
  *             JavaScript stack ran out (frames are larger after Asyncify),
  *             the Asyncify stack overflowed or memory could not hold it
  *             (documented limits, reported as such by the runtime), or the
- *             program wrote into the pages the runtime reserved for itself.
+ *             program wrote into the pages the runtime reserved for itself
+ *             (or read them: check.ts tells by a second reference run).
  *   mismatch  anything else.
  *
  * What is compared: the ordered log of import calls (arguments included) and

@@ -20,7 +20,7 @@ export interface Job {
    * (chromium.ts); or `reference`, given what that run reserved and wrapped
    * (no pages and no exports: to learn whether the module hangs by itself).
    */
-  only?: { phase: 'transform' } | { phase: 'reference'; reservedPages: number; suspendingExports: string[] }
+  only?: { phase: 'transform' } | { phase: 'reference'; reservedPages: number; suspendingExports: string[]; reservedFill?: number }
 }
 
 export interface JobResult {
@@ -80,7 +80,7 @@ async function run({ fuzzCase, wasm, only }: Job): Promise<JobResult> {
   }
   if (only?.phase === 'reference') {
     phase('reference')
-    result.reference = await runReference(wasm, fuzzCase, signatures, only.reservedPages, only.suspendingExports)
+    result.reference = await runReference(wasm, fuzzCase, signatures, only.reservedPages, only.suspendingExports, only.reservedFill)
     return done()
   }
   phase('transform')

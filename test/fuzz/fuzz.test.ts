@@ -2,12 +2,14 @@ import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { deliver, settleNow, type Temperament } from '../../scripts/fuzz/answers.js'
-import { runCampaign, summaryLine } from '../../scripts/fuzz/campaign.js'
+import { DEFAULT_BUDGETS, runCampaign, summaryLine } from '../../scripts/fuzz/campaign.js'
+import { checkCase } from '../../scripts/fuzz/check.js'
 import { compare } from '../../scripts/fuzz/compare.js'
 import type { FuzzCase } from '../../scripts/fuzz/fuzz-case.js'
 import { generateWat, RESET_EXPORT } from '../../scripts/fuzz/generate-wat.js'
 import { observe, type Observation, type Target } from '../../scripts/fuzz/harness.js'
 import { Random } from '../../scripts/fuzz/random.js'
+import { Sandbox } from '../../scripts/fuzz/sandbox.js'
 import { readSignatures } from '../../scripts/fuzz/signatures.js'
 import { engine } from '../helpers/engine.js'
 import { wat } from '../helpers/wat.js'
@@ -139,4 +141,39 @@ describe('the fuzzer notices what it is there to notice', () => {
     expect(compare(withPointer('67104', false), withPointer('67120', false), overlap).kind).toBe('mismatch')
     expect(compare(withPointer('67104', true), withPointer('67120', true), context).kind).toBe('mismatch')
   })
+})
+
+describe('reading the pages the runtime reserved', () => {
+  // No allocator: the runtime grows a page for its Asyncify data past the one the module declares.
+  const reader = (address: number) =>
+    wat(`(module
+      (import "env" "get" (func $get (param i32) (result i32)))
+      (memory (export "memory") 1 3)
+      (func (export "run") (param $x i32) (result i32)
+        (i32.add (call $get (local.get $x)) (i32.load (i32.const ${address})))))`)
+  const fuzzCase: FuzzCase = {
+    id: 'reserved',
+    generator: 'ttf',
+    seed: 7,
+    mode: 'sequential',
+    transform: { imports: ['env.get'], optimize: 0, stackSize: 1024 },
+    temperament: { asyncShare: 1, failRate: 0, reenterRate: 0 },
+    init: [],
+    reset: null,
+    calls: [{ export: 'run', args: ['5'] }, { export: 'run', args: ['9'] }],
+    state: null,
+  }
+
+  it('is told apart from a mismatch by a reference run with those pages filled, and a read of the program\'s own memory is not', async () => {
+    process.env.ASYNCIFY_FUZZ_ENGINE = engine
+    const sandbox = new Sandbox(1, DEFAULT_BUDGETS)
+    try {
+      const past = await checkCase(sandbox, fuzzCase, reader(65536))
+      expect(past.verdict).toEqual({ kind: 'skip', reason: 'the program read the pages the runtime reserved' })
+      const own = await checkCase(sandbox, fuzzCase, reader(64))
+      expect(own.verdict).toEqual({ kind: 'same' })
+    } finally {
+      await sandbox.close()
+    }
+  }, 60_000)
 })
