@@ -165,7 +165,9 @@ describe('reading the pages the runtime reserved', () => {
   }
 
   it('is told apart from a mismatch by a reference run with those pages filled, and a read of the program\'s own memory is not', async () => {
-    process.env.ASYNCIFY_FUZZ_ENGINE = engine
+    // Only the Asyncify path reserves pages in the program's memory; the sandbox's worker reads this when it starts.
+    const before = process.env.ASYNCIFY_FUZZ_ENGINE
+    process.env.ASYNCIFY_FUZZ_ENGINE = 'asyncify'
     const sandbox = new Sandbox(1, DEFAULT_BUDGETS)
     try {
       const past = await checkCase(sandbox, fuzzCase, reader(65536))
@@ -174,6 +176,7 @@ describe('reading the pages the runtime reserved', () => {
       expect(own.verdict).toEqual({ kind: 'same' })
     } finally {
       await sandbox.close()
+      process.env.ASYNCIFY_FUZZ_ENGINE = before
     }
   }, 60_000)
 })
