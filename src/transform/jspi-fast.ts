@@ -9,7 +9,7 @@
  * module already put through Asyncify, or one that uses fibers; the caller
  * then runs the pipeline.
  */
-import type { Signature } from '../runtime-shim/metadata.js'
+import { ASYNCIFY_API_EXPORTS, type Signature } from '../runtime-shim/metadata.js'
 import type { FunctionImport, ModuleFacts } from './analyse.js'
 import { suspendingByCallGraph } from './call-graph.js'
 import { checkReservedNames } from './check-supported.js'
@@ -40,16 +40,8 @@ export function jspiWithoutBinaryen(bytes: Uint8Array, options: ResolvedTransfor
   const resolved: ResolvedTransformOptions = { ...options, mode: 'jspi' }
   const { filename } = resolved
   checkWasmHeader(bytes, filename)
-  let scanned: ScannedModule
-  try {
-    scanned = scanModule(bytes)
-  } catch (error) {
-    if (error instanceof ScanError) return null
-    throw error
-  }
-  if (scanned.exports.some((entry) => entry.name === 'asyncify_start_unwind') || scanned.globals.some((g) => g.name === '__asyncify_state')) {
-    return null
-  }
+  const scanned = scanOrNull(bytes)
+  if (scanned === null || alreadyAsyncified(scanned)) return null
   const stackPointer = findStackPointerByName(scanned, resolved.stackPointer)
   if (stackPointer === undefined) return null
 
@@ -93,6 +85,21 @@ export function jspiWithoutBinaryen(bytes: Uint8Array, options: ResolvedTransfor
       warnings: [...selection.warnings, ...debugWarnings],
     },
   }
+}
+
+/** The module's scan, or null when the scanner cannot read it (the pipeline then decides, and explains). */
+export function scanOrNull(bytes: Uint8Array): ScannedModule | null {
+  try {
+    return scanModule(bytes)
+  } catch (error) {
+    if (error instanceof ScanError) return null
+    throw error
+  }
+}
+
+/** Whether Asyncify's pass (Binaryen's, or ours) already ran on the module: only the pipeline refuses it with its reason. */
+export function alreadyAsyncified(scanned: ScannedModule): boolean {
+  return scanned.exports.some((entry) => ASYNCIFY_API_EXPORTS.includes(entry.name)) || scanned.globals.some((global) => global.name === '__asyncify_state')
 }
 
 /** A function's name for patterns and the call graph: its name-section name, else Binaryen's name for it. */

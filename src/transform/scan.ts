@@ -54,6 +54,8 @@ export interface ScannedGlobal {
 export interface ScannedMemory {
   imported: ScannedImport | null
   name: string | null
+  /** 64-bit addresses (limits flag 0x04). */
+  memory64: boolean
 }
 
 /** Where a body lies: all a scan that skips the code records of it. */
@@ -210,8 +212,9 @@ function scan(reader: WasmReader, code: CodeScan): ScannedLayout & Pick<ScannedM
         break
       case 5: // memory
         for (let n = reader.u32(); n > 0; n--) {
+          const memory64 = (bytes[reader.offset]! & 0x04) !== 0
           reader.limits()
-          module.memories.push({ imported: null, name: null })
+          module.memories.push({ imported: null, name: null, memory64 })
         }
         break
       case 6: // global
@@ -336,10 +339,12 @@ function readImports(reader: WasmReader, module: Pick<ScannedModule, 'functions'
       case 0x01:
         module.tables.push(reader.table())
         break
-      case 0x02:
+      case 0x02: {
+        const memory64 = (reader.bytes[reader.offset]! & 0x04) !== 0
         reader.limits()
-        module.memories.push({ imported, name: null })
+        module.memories.push({ imported, name: null, memory64 })
         break
+      }
       case 0x03:
         module.globals.push({ name: null, imported, type: reader.valueType(), mutable: (reader.byte() & 1) === 1, initI32: null })
         break

@@ -20,11 +20,10 @@ import { checkReservedNames } from '../check-supported.js'
 import { declaredAsyncImports } from '../declared-imports.js'
 import { asyncImportMetadata, importArities } from '../describe.js'
 import { usesFibers } from '../fibers.js'
-import { factsOf, findStackPointerByName, functionName, planOf } from '../jspi-fast.js'
+import { alreadyAsyncified, factsOf, findStackPointerByName, functionName, planOf, scanOrNull } from '../jspi-fast.js'
 import { resolveTransformOptions, type ResolvedTransformOptions, type TransformOptions } from '../options.js'
 import { explainInstrumentation } from '../explain.js'
 import type { TransformResult } from '../pipeline.js'
-import { ScanError, scanModule, type ScannedModule } from '../scan.js'
 import { ASYNCIFY_API_MODULE, selectFunctions } from '../select.js'
 import { checkWasmHeader, customSectionPayloads, withCustomSection, withExports, withoutCustomSection } from '../wasm-sections.js'
 import { WasmReader } from '../wasm-reader.js'
@@ -49,15 +48,8 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
   checkWasmHeader(bytes, filename)
   // The features option is checked by validating with Binaryen; preoptimize is Binaryen's work.
   if (resolved.preoptimize || resolved.features !== null) return null
-  let scanned: ScannedModule
-  try {
-    scanned = scanModule(bytes)
-  } catch (error) {
-    if (error instanceof ScanError) return null
-    throw error
-  }
-  if (scanned.memories.length !== 1) return null
-  if (scanned.exports.some((entry) => ASYNCIFY_API_EXPORTS.includes(entry.name)) || scanned.globals.some((g) => g.name === '__asyncify_state')) return null
+  const scanned = scanOrNull(bytes)
+  if (scanned === null || scanned.memories.length !== 1 || alreadyAsyncified(scanned)) return null
   let stackPointer = findStackPointerByName(scanned, resolved.stackPointer)
   const warnings: string[] = []
   if (stackPointer === undefined && resolved.stackPointer === 'auto') {

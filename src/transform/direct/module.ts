@@ -39,8 +39,8 @@ export function directAsyncify(bytes: Uint8Array, plan: DirectPlan, addresses?: 
 }
 
 function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan, addresses: CodeAddresses | undefined): Uint8Array {
-  if (hasMemory64(bytes)) throw new DecodeUnsupported('memory64')
   const scanned = scanModule(bytes, { code: false })
+  if (scanned.memories.some((memory) => memory.memory64)) throw new DecodeUnsupported('memory64')
   // The API's bodies go into the code section: a module without one is left to Binaryen.
   if (scanned.bodies.length === 0) throw new DecodeUnsupported('no code section')
   const types: (FuncType | null)[] = scanned.types.map((type) => type && { params: type.params as ValType[], results: type.results as ValType[] })
@@ -187,35 +187,4 @@ function codeSection(
     bodies.push(concatBytes(leb(body.length), body))
   }
   return concatBytes(leb(count + api.length), ...bodies)
-}
-
-/** Whether any memory, imported or defined, has 64-bit addresses (limits flag 0x04). */
-function hasMemory64(bytes: Uint8Array): boolean {
-  const reader = new WasmReader(bytes, 8)
-  while (reader.offset < bytes.length) {
-    const id = reader.byte()
-    const size = reader.u32()
-    const end = reader.offset + size
-    if (id === 2) {
-      for (let n = reader.u32(); n > 0; n--) {
-        reader.name()
-        reader.name()
-        const kind = reader.byte()
-        if (kind === 2) {
-          if (reader.bytes[reader.offset]! & 0x04) return true
-          reader.limits()
-        } else if (kind === 0) reader.u32()
-        else if (kind === 1) reader.table()
-        else if (kind === 3) { reader.valueType(); reader.byte() }
-        else throw new DecodeUnsupported(`import kind ${kind}`)
-      }
-    } else if (id === 5) {
-      for (let n = reader.u32(); n > 0; n--) {
-        if (reader.bytes[reader.offset]! & 0x04) return true
-        reader.limits()
-      }
-    }
-    reader.offset = end
-  }
-  return false
 }
