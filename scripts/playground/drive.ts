@@ -109,8 +109,9 @@ export async function driveInput(page: Page, screenshotDir: string): Promise<Dem
   const answer = async (line: string, promptsBefore: number) => {
     await box.fill(line)
     await box.press('Enter')
+    // The game's last line can reach the page in pieces: wait for all of it.
     return until(output, `the answer to "${line}"`, (text) =>
-      /Yes! It was/.test(text) || prompts(text) > promptsBefore ? text : undefined,
+      /Yes! It was .*\.\n?$/.test(text) || prompts(text) > promptsBefore ? text : undefined,
     )
   }
   let text = await until(output, 'the first prompt', (t) => (prompts(t) === 1 ? t : undefined))
