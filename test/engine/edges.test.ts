@@ -59,14 +59,18 @@ describe('every entry into wasm is seen', () => {
 
 describe('an overflow never leaves damage unreported', () => {
   // Each frame of $deep keeps eight i64 locals live across the call (at
-  // optimize 0; the optimizer would fold the copies away).
+  // optimize 0; the optimizer would fold the copies away). They start from a
+  // mutable global, so that the direct engine saves them rather than
+  // computing them again on the rewind.
   const deep = (memory: string) => `(module
     (import "env" "get" (func $get (param i32) (result i32)))
     ${memory}
+    (global $zero (mut i32) (i32.const 0))
     (func $deep (param $n i32) (result i32)
       (local $a i64) (local $b i64) (local $c i64) (local $d i64)
       (local $e i64) (local $f i64) (local $g i64) (local $h i64) (local $below i32)
-      (local.set $a (i64.extend_i32_u (local.get $n))) (local.set $b (local.get $a)) (local.set $c (local.get $a))
+      (local.set $a (i64.extend_i32_u (i32.add (local.get $n) (global.get $zero))))
+      (local.set $b (local.get $a)) (local.set $c (local.get $a))
       (local.set $d (local.get $a)) (local.set $e (local.get $a)) (local.set $f (local.get $a))
       (local.set $g (local.get $a)) (local.set $h (local.get $a))
       (if (i32.eqz (local.get $n))

@@ -13,8 +13,10 @@
  * restored at a rewind, so the values a skipped segment computed, an `if`'s
  * condition among them, are what they were. Pure code that computes a call's
  * arguments right before it runs again instead (nothing runs between it and
- * the call, so the restored locals are the ones it read). Code after a
- * frame's last site runs unguarded: a rewind
+ * the call, so the restored locals are the ones it read), and so does a
+ * segment that only branches and moves locals in a way the item after it
+ * cannot disturb (`replayable`): a rewind takes its branches as the first run
+ * did. Code after a frame's last site runs unguarded: a rewind
  * entered that frame only for a site in it, and the state is normal once the
  * site's call has rewound.
  */
@@ -43,6 +45,8 @@ const OP = {
   localSet: 0x21,
   localTee: 0x22,
   globalGet: 0x23,
+  drop: 0x1a,
+  select: 0x1b,
   i32Const: 0x41,
   i32Eq: 0x46,
   i32Ne: 0x47,
@@ -267,12 +271,16 @@ export class BodyInstrumenter {
         // What the segment leaves under the item (its inputs too, unless computed again): held in temporaries.
         const stack = node.before!.slice(0, node.before!.length - (tail === null ? 0 : inputs))
         const spill = this.temps(stack, base)
-        const body = this.added(() => [
+        const emit = () => [
           ...held.map((value) => op(OP.localGet, ...leb(value.local))),
           ...segment.map((inner) => this.copy(inner)),
           ...[...spill.locals].reverse().map((local) => op(OP.localSet, ...leb(local))),
-        ])
-        out.push(...guard(this.isState(STATE_REWINDING, false), body))
+        ]
+        // A segment a rewind can run again, and get what it got before the call, needs no guard: one state check less per run.
+        // A rewind runs it on its way to any site from this item to the frame's last: all of them may run between it and the call.
+        // It must leave nothing in temporaries: a later segment of the frame reuses them, and running it again would undo that.
+        if (held.length === 0 && stack.length === 0 && replayable(segment, live.slice(i, last + 1))) out.push(...emit())
+        else out.push(...guard(this.isState(STATE_REWINDING, false), this.added(emit)))
         held = stack.map((type, k) => ({ type, local: spill.locals[k]! }))
         top = maxBase(top, spill.next)
         segment = []
@@ -506,6 +514,62 @@ function writesAny(lists: Node[][], locals: Set<number>): boolean {
     }
   }
   return false
+}
+
+/**
+ * Whether `segment`, run again on a rewind before `after` (the rest of its
+ * frame, up to the last item with a site), takes the branches and writes the
+ * locals it did before the call: its instructions are pure, local writes,
+ * drops, selects and control flow (no call, no memory or global access); no
+ * local it reads before writing it is written by it or by `after`, nor one
+ * it writes by `after`. So the locals it reads were restored to the values it
+ * read, and the ones it writes get the values they held at the call. A write
+ * counts as before a read only in the segment's own straight line, not
+ * inside a block, loop or if of it.
+ */
+function replayable(segment: Node[], after: Node[]): boolean {
+  const exposed = new Set<number>()
+  const writes = new Set<number>()
+  const written = new Set<number>()
+  for (const node of segment) {
+    if (node.kind === 'op' && (node.bytes[0] === OP.localSet || node.bytes[0] === OP.localTee)) {
+      const local = localIndex(node.bytes)
+      written.add(local)
+      writes.add(local)
+      continue
+    }
+    const reads = new Set<number>()
+    if (!replayableAccess(node, reads, writes)) return false
+    for (const local of reads) if (!written.has(local)) exposed.add(local)
+  }
+  for (const local of exposed) if (writes.has(local)) return false
+  return !writesAny([after], new Set([...exposed, ...writes]))
+}
+
+/** Collects the locals `node` reads and writes, nested code included; false when it does anything else a rewind could not run again. */
+function replayableAccess(node: Node, reads: Set<number>, writes: Set<number>): boolean {
+  switch (node.kind) {
+    case 'block':
+    case 'loop':
+      return node.body.every((inner) => replayableAccess(inner, reads, writes))
+    case 'if':
+      return [...node.then, ...(node.else ?? [])].every((inner) => replayableAccess(inner, reads, writes))
+    case 'br':
+    case 'br_if':
+    case 'br_table':
+    case 'return':
+    case 'unreachable':
+      return true
+    case 'op': {
+      const code = node.bytes[0]!
+      if (code === OP.localGet) reads.add(localIndex(node.bytes))
+      else if (code === OP.localSet || code === OP.localTee) writes.add(localIndex(node.bytes))
+      else return code === OP.drop || code === OP.select || pure(node)
+      return true
+    }
+    default:
+      return false
+  }
 }
 
 /**
