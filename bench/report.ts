@@ -57,7 +57,7 @@ export function renderMarkdown(result: BenchResult): string {
     `| native wasm-opt | ${machine.wasmOpt} |`,
     `| clang | ${machine.clang} |`,
     `| Chromium | ${machine.chromium} |`,
-    `| repeats | ${options.repeats} (cold builds of npm subjects: ${options.largeRepeats}); ${options.calls} calls per timed round trip; timeout ${options.timeoutMs / 1000} s |`,
+    `| repeats | ${options.repeats} (cold builds of npm subjects: ${options.largeRepeats}; run-time rows: each repeat in a fresh process or page); ${options.calls} calls per timed round trip; timeout ${options.timeoutMs / 1000} s |`,
     `| run time | ${(result.durationMs / 1000).toFixed(0)} s |`,
   ]
   for (const section of options.sections) {

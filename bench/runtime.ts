@@ -16,7 +16,13 @@ export async function runtimeModules(): Promise<Pick<WireInput, 'untouched' | 'a
   return { untouched: base64(untouched), asyncified: base64(built.wasm!), jspi: base64(built.jspi!.wasm) }
 }
 
-/** One engine's runs: each of our paths measured in a process (a page) of its own (see measure.ts). */
+/**
+ * One engine's runs: each of our paths measured in a process (a page) of its
+ * own (see measure.ts), and each repeat in a fresh one. In one process the
+ * engine's tiering and code layout are fixed for every repeat: the loop on an
+ * async path measured 1.04x untouched in one Node 26 process and 1.84x in the
+ * next, with nothing changed, so samples from one process said little.
+ */
 export interface PathOutputs {
   asyncify: HarnessOutput
   jspi: HarnessOutput
@@ -30,10 +36,24 @@ export async function measureInEngines(
   minMs: number,
   timeoutMs: number,
 ): Promise<Map<EngineName, PathOutputs>> {
-  const run = (path: HarnessInput['path']) => runInEngines({ ...modules, kind, path, repeats, calls, minMs, depths: DEPTHS }, timeoutMs)
-  const asyncify = await run('asyncify')
-  const jspi = await run('jspi')
-  return new Map([...asyncify].map(([engine, output]) => [engine, { asyncify: output, jspi: jspi.get(engine)! }]))
+  const runs: Map<EngineName, PathOutputs>[] = []
+  for (let repeat = 0; repeat < repeats; repeat++) {
+    const run = (path: HarnessInput['path']) => runInEngines({ ...modules, kind, path, repeats: 1, rotation: repeat, calls, minMs, depths: DEPTHS }, timeoutMs)
+    const asyncify = await run('asyncify')
+    const jspi = await run('jspi')
+    runs.push(new Map([...asyncify].map(([engine, output]) => [engine, { asyncify: output, jspi: jspi.get(engine)! }])))
+  }
+  return new Map([...runs[0]!.keys()].map((engine) => {
+    const outputs = runs.map((run) => run.get(engine)!)
+    return [engine, { asyncify: mergeOutputs(outputs.map((output) => output.asyncify)), jspi: mergeOutputs(outputs.map((output) => output.jspi)) }]
+  }))
+}
+
+/** The samples of several runs of one path, in run order. */
+function mergeOutputs(outputs: HarnessOutput[]): HarnessOutput {
+  const samples: Record<string, number[]> = {}
+  for (const output of outputs) for (const [key, values] of Object.entries(output.samples)) (samples[key] ??= []).push(...values)
+  return { jspi: outputs[0]!.jspi, samples }
 }
 
 const LABELS: Record<string, string> = {

@@ -23,6 +23,8 @@ export interface HarnessInput {
   asyncified: Uint8Array
   jspi: Uint8Array
   repeats: number
+  /** Where the order of the timed paths starts (rotated by one per repeat): repeats run in processes of their own, each given its number. */
+  rotation: number
   /** Async-import calls per timed run; the compute loops run a multiple of it. */
   calls: number
   depths: number[]
@@ -158,7 +160,7 @@ export async function runHarness(input: HarnessInput): Promise<HarnessOutput> {
   const samples: Record<string, number[]> = {}
   for (let repeat = 0; repeat < input.repeats; repeat++) {
     for (let i = 0; i < timers.length; i++) {
-      const timed = timers[(i + repeat) % timers.length]!
+      const timed = timers[(i + repeat + input.rotation) % timers.length]!
       const ms = await timed.run(input.minMs)
       ;(samples[timed.key] ??= []).push(input.kind === 'roundtrip' ? ms * 1e6 : ms)
     }
