@@ -16,18 +16,18 @@ export async function runtimeModules(): Promise<Pick<WireInput, 'untouched' | 'a
   return { untouched: base64(untouched), asyncified: base64(built.wasm!), jspi: base64(built.jspi!.wasm) }
 }
 
-/**
- * One engine's runs: each of our paths measured in a process (a page) of its
- * own (see measure.ts), and each repeat in a fresh one. In one process the
- * engine's tiering and code layout are fixed for every repeat: the loop on an
- * async path measured 1.04x untouched in one Node 26 process and 1.84x in the
- * next, with nothing changed, so samples from one process said little.
- */
+/** One engine's runs: each of our paths measured in a process (a page) of its own (see measure.ts). */
 export interface PathOutputs {
   asyncify: HarnessOutput
   jspi: HarnessOutput
 }
 
+/**
+ * Every repeat runs in fresh processes (pages). In one process the engine's
+ * tiering and code layout are fixed for every repeat: the loop on an async
+ * path measured 1.04x untouched in one Node 26 process and 1.84x in the next,
+ * with nothing changed, so samples from one process said little.
+ */
 export async function measureInEngines(
   kind: HarnessInput['kind'],
   modules: Pick<WireInput, 'untouched' | 'asyncified' | 'jspi'>,
@@ -38,7 +38,7 @@ export async function measureInEngines(
 ): Promise<Map<EngineName, PathOutputs>> {
   const runs: Map<EngineName, PathOutputs>[] = []
   for (let repeat = 0; repeat < repeats; repeat++) {
-    const run = (path: HarnessInput['path']) => runInEngines({ ...modules, kind, path, repeats: 1, rotation: repeat, calls, minMs, depths: DEPTHS }, timeoutMs)
+    const run = (path: HarnessInput['path']) => runInEngines({ ...modules, kind, path, rotation: repeat, calls, minMs, depths: DEPTHS }, timeoutMs)
     const asyncify = await run('asyncify')
     const jspi = await run('jspi')
     runs.push(new Map([...asyncify].map(([engine, output]) => [engine, { asyncify: output, jspi: jspi.get(engine)! }])))

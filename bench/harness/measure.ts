@@ -22,8 +22,7 @@ export interface HarnessInput {
   untouched: Uint8Array
   asyncified: Uint8Array
   jspi: Uint8Array
-  repeats: number
-  /** Where the order of the timed paths starts (rotated by one per repeat): repeats run in processes of their own, each given its number. */
+  /** Which repeat this process runs (each runs in a process of its own): the order of the timed paths is rotated by it. */
   rotation: number
   /** Async-import calls per timed run; the compute loops run a multiple of it. */
   calls: number
@@ -158,12 +157,10 @@ export async function runHarness(input: HarnessInput): Promise<HarnessOutput> {
   // leaves its baseline tier.
   for (const timed of timers) await timed.run(input.minMs * 5)
   const samples: Record<string, number[]> = {}
-  for (let repeat = 0; repeat < input.repeats; repeat++) {
-    for (let i = 0; i < timers.length; i++) {
-      const timed = timers[(i + repeat + input.rotation) % timers.length]!
-      const ms = await timed.run(input.minMs)
-      ;(samples[timed.key] ??= []).push(input.kind === 'roundtrip' ? ms * 1e6 : ms)
-    }
+  for (let i = 0; i < timers.length; i++) {
+    const timed = timers[(i + input.rotation) % timers.length]!
+    const ms = await timed.run(input.minMs)
+    samples[timed.key] = [input.kind === 'roundtrip' ? ms * 1e6 : ms]
   }
   return { jspi: hasJspi(), samples }
 }

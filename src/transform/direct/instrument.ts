@@ -37,7 +37,6 @@ export interface AsyncifyGlobals {
   data: number
 }
 
-
 const OP = {
   localGet: 0x20,
   localSet: 0x21,
