@@ -195,7 +195,7 @@ async function instantiateJspi(
   if (sharedPointer) wrapped[STACK_POINTER_IMPORT.module] = { [STACK_POINTER_IMPORT.name]: sharedPointer }
   let pointerTable: WebAssembly.Table | null = null
   if (trampolined.length > 0) {
-    const t: WebAssembly.ModuleImports = { m: driver.block.memory, b: new WebAssembly.Global({ value: 'i32' }, driver.block.base) }
+    const t: WebAssembly.ModuleImports = { m: driver.block.memory }
     if (sharedPointer) t.g = sharedPointer
     const wait = driver.wait()
     t.f = driver.resumeAt()
@@ -206,7 +206,7 @@ async function instantiateJspi(
       t[`b${i}`] = new jspi.Suspending(booked)
     })
     const kind = sharedPointer ? 'import, shared pointer' : 'import'
-    const trampolines = await instantiateTrampolines(kind, trampolined.map(({ entry }) => entry), { t }, metadata.types)
+    const trampolines = await instantiateTrampolines(kind, trampolined.map(({ entry }) => entry), driver.block.base, { t }, metadata.types)
     pointerTable = sharedPointer ? null : (trampolines.sp as WebAssembly.Table)
     trampolined.forEach(({ entry }, i) => {
       wrapped[entry.module]![entry.name] = trampolines[`f${i}`] as WasmFunction
@@ -225,6 +225,7 @@ async function instantiateJspi(
       : await instantiateTrampolines(
           'export',
           exits.map((name) => metadata.exportSignatures[name]!),
+          0,
           { t: Object.fromEntries([['x', driver.exit()], ...exits.map((name, i) => [`r${i}`, rawExports[name]])]) },
           metadata.types,
         )
@@ -339,23 +340,29 @@ function wrapExports(
 }
 
 const TRAMPOLINES = {
-  import: (signatures: Signature[], types?: TypeSection) => importTrampolines(signatures, false, types),
-  'import, shared pointer': (signatures: Signature[], types?: TypeSection) => importTrampolines(signatures, true, types),
-  export: exportTrampolines,
+  import: (signatures: Signature[], base: number, types?: TypeSection) => importTrampolines(signatures, false, base, types),
+  'import, shared pointer': (signatures: Signature[], base: number, types?: TypeSection) => importTrampolines(signatures, true, base, types),
+  export: (signatures: Signature[], _base: number, types?: TypeSection) => exportTrampolines(signatures, types),
 }
 
-/** Trampoline modules depend only on their kind and signatures (and the module's types they name): each distinct set is encoded and compiled once per page. */
+/**
+ * Trampoline modules depend only on their kind, signatures (and the module's
+ * types they name) and, for imports, where their cells start: each distinct
+ * set is encoded and compiled once per page. Cell blocks start at one of
+ * 1,024 offsets of a page (shared-cells.ts), so the set stays small.
+ */
 const compiled = new Map<string, Promise<WebAssembly.Module>>()
 
 async function instantiateTrampolines(
   kind: keyof typeof TRAMPOLINES,
   signatures: Signature[],
+  base: number,
   imports: WebAssembly.Imports,
   types: TypeSection | undefined,
 ): Promise<WebAssembly.Exports> {
   const typed = signatures.some((signature) => signature.typed)
-  const key = `${kind} ${JSON.stringify(signatures.map(({ params, results, typed }) => [params, results, typed]))}${typed ? ` ${types?.section}` : ''}`
+  const key = `${kind} ${base} ${JSON.stringify(signatures.map(({ params, results, typed }) => [params, results, typed]))}${typed ? ` ${types?.section}` : ''}`
   let module = compiled.get(key)
-  if (!module) compiled.set(key, (module = WebAssembly.compile(TRAMPOLINES[kind](signatures, typed ? types : undefined) as Uint8Array<ArrayBuffer>)))
+  if (!module) compiled.set(key, (module = WebAssembly.compile(TRAMPOLINES[kind](signatures, base, typed ? types : undefined) as Uint8Array<ArrayBuffer>)))
   return (await WebAssembly.instantiate(await module, imports)).exports
 }

@@ -269,6 +269,7 @@ export class JspiDriver {
     const id = cells[CELL.resumed]!
     if (id === 0) return
     cells[CELL.resumed] = 0
+    cells[CELL.steady] = 0
     const call = this.calls[id]!
     call.suspended = false
     this.suspended--
@@ -334,6 +335,7 @@ export class JspiDriver {
       call = this.calls[resumed]!
       if (importName !== null && cells[CELL.currentDepth] !== this.imports.current) throw suspendOutsideCall(this.label, importName)
       cells[CELL.resumed] = 0
+      cells[CELL.steady] = 0
       call.nested = false
       this.stacks.park(call, live, cells[CELL.restSp]! >>> 0, cells[CELL.resumeSp]! >>> 0)
     } else {
