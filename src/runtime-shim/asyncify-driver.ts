@@ -98,7 +98,12 @@ export interface DriverOptions {
 /** The functions the Asyncify pass exports. */
 export interface AsyncifyExports {
   asyncify_start_unwind(data: number): void
-  asyncify_stop_unwind(): void
+  /**
+   * In the direct engine's builds with a C stack pointer, also saves the
+   * pointer and returns it, and `asyncify_start_rewind` puts it back (see
+   * `restoredSp`); Binaryen's return nothing.
+   */
+  asyncify_stop_unwind(): number | undefined
   asyncify_start_rewind(data: number): void
   asyncify_stop_rewind(): void
   /** In modules that use fibers (transform/fibers.ts). */
@@ -158,6 +163,13 @@ export class AsyncifyDriver {
   private readonly fibers: FiberTable<Call>
 
   private api!: AsyncifyExports
+  /**
+   * The C stack pointer's value (unsigned) that `asyncify_start_rewind` puts
+   * back, in builds whose API saves it at `asyncify_stop_unwind`
+   * (transform/direct/module.ts), else null. A call that resumes at that
+   * value needs no call into wasm to set it.
+   */
+  private restoredSp: number | null = null
   private memory: WebAssembly.Memory | null = null
   private owned!: OwnedMemory
   private view: DataView | null = null
@@ -294,7 +306,7 @@ export class AsyncifyDriver {
       }
       let result: unknown
       try {
-        result = this.enter(call, run, args)
+        result = this.enter(call, run, args, false)
       } catch (error) {
         return Promise.reject(error)
       }
@@ -331,15 +343,16 @@ export class AsyncifyDriver {
         throw this.poisoned
       }
       this.suspended--
+      let pointerSet = false
       if (call.fiber) {
         call.fiber.state = 'running'
         this.startFiberRewind(call, call.fiber)
       } else {
-        this.startRewind(call)
+        pointerSet = this.startRewind(call, true)
       }
       // A nested call records the import count of the JS that resumes it: none.
       call.importDepth = this.imports.current
-      result = this.enter(call, run, args)
+      result = this.enter(call, run, args, pointerSet)
     }
     return result
   }
@@ -349,8 +362,8 @@ export class AsyncifyDriver {
    * fiber switch is an unwind too: the next fiber starts or rewinds at once,
    * in this loop, without returning to JavaScript.
    */
-  private enter(call: Call, run: (args: unknown[]) => unknown, args: unknown[]): unknown {
-    const outerSp = this.stacks.enter(call, this.active.length === 0)
+  private enter(call: Call, run: (args: unknown[]) => unknown, args: unknown[], pointerSet: boolean): unknown {
+    const outerSp = this.stacks.enter(call, this.active.length === 0, pointerSet)
     if (call.fiber !== null) this.toFiberStack(call, call.fiber)
     this.active.push(call)
     let result: unknown
@@ -369,20 +382,24 @@ export class AsyncifyDriver {
       this.rewinding = null
       this.api.asyncify_stop_rewind()
       const error = this.rewindMismatch(call, null)
-      this.leave(call, outerSp, true)
+      this.leave(call, outerSp, true, undefined)
       throw error
     }
+    let live: number | undefined
     if (call.pending !== null) {
       try {
-        this.finishUnwind(call)
+        live = this.finishUnwind(call)
       } catch (error) {
-        this.leave(call, outerSp, true)
+        this.leave(call, outerSp, true, undefined)
         throw error
       }
     }
-    if (call.fiber !== null) this.toContextStack(call, call.fiber)
+    if (call.fiber !== null) {
+      this.toContextStack(call, call.fiber)
+      live = undefined
+    }
     if (call.pending === null && call.context !== null) this.endFibers(call)
-    this.leave(call, outerSp, call.pending === null)
+    this.leave(call, outerSp, call.pending === null, live)
     return result
   }
 
@@ -481,12 +498,13 @@ export class AsyncifyDriver {
     call.suspendedAt = to.suspendedAt
     if (to.main === null) {
       call.fiber = to
-      this.pointer?.set(to.sp)
+      // The pointer is set after the rewind starts, which may move it (`restoredSp`).
       if (!fresh) this.startFiberRewind(call, to)
+      this.pointer?.set(to.sp)
     } else {
       call.fiber = null
+      this.startRewind(call, false)
       this.pointer?.set(call.contextSp)
-      this.startRewind(call)
     }
   }
 
@@ -498,8 +516,9 @@ export class AsyncifyDriver {
     call.context = null
   }
 
-  private leave(call: Call, outerSp: number, done: boolean): void {
-    this.stacks.leave(call, outerSp, this.active.length > 0, done)
+  /** `live`: the C stack pointer's value, when the caller has just read it. */
+  private leave(call: Call, outerSp: number, done: boolean, live: number | undefined): void {
+    this.stacks.leave(call, outerSp, this.active.length > 0, done, live)
   }
 
   private startUnwind(call: Call, pending: PromiseLike<unknown> | typeof SWITCHING, importName: string): void {
@@ -523,23 +542,28 @@ export class AsyncifyDriver {
     this.api.asyncify_start_unwind(region.start)
   }
 
-  private finishUnwind(call: Call): void {
-    if (call.fiber !== null) return this.finishFiberUnwind(call, call.fiber)
+  /** Ends an unwind; returns the C stack pointer (unsigned) when the module's API read it on the way, else undefined. */
+  private finishUnwind(call: Call): number | undefined {
+    if (call.fiber !== null) {
+      this.finishFiberUnwind(call, call.fiber)
+      return undefined
+    }
     const region = this.region!
     const view = this.header()
     const cur = view.getUint32(region.start, true)
     if (cur > region.end) {
       view.setUint32(region.start, region.start + HEADER, true)
-      this.api.asyncify_stop_unwind()
+      this.stopUnwind()
       call.pending = null
       const overflow = this.overflowError(cur - region.start - HEADER, null)
       if (cur > region.top) this.poison(overflow, 'wrote past the memory reserved for it')
       throw overflow
     }
-    this.api.asyncify_stop_unwind()
+    const live = this.stopUnwind()
     call.dataEnd = cur
     this.owner = call
     if (call.pending !== SWITCHING) this.suspended++
+    return live
   }
 
   /** The same for a created fiber, whose unwind went to its own buffer; any overflow wrote past it into the program's memory. */
@@ -549,13 +573,13 @@ export class AsyncifyDriver {
     const cur = view.getUint32(start, true)
     if (cur > end) {
       view.setUint32(start, start + HEADER, true)
-      this.api.asyncify_stop_unwind()
+      this.stopUnwind()
       call.pending = null
       const overflow = this.overflowError(cur - start - HEADER, fiber)
       this.poison(overflow, 'wrote past the end of a fiber\'s Asyncify buffer')
       throw overflow
     }
-    this.api.asyncify_stop_unwind()
+    this.stopUnwind()
     fiber.dataEnd = cur
     if (call.pending !== SWITCHING) {
       fiber.state = 'waiting'
@@ -578,7 +602,12 @@ export class AsyncifyDriver {
     this.api.asyncify_start_rewind(fiber.buffer.start)
   }
 
-  private startRewind(call: Call): void {
+  /**
+   * Starts the rewind of a call's own context. `resuming`: the call enters
+   * next (from `settle`); returns whether the module's API put the C stack
+   * pointer back where `enter` would set it (`restoredSp`), which then need not.
+   */
+  private startRewind(call: Call, resuming: boolean): boolean {
     const region = this.region!
     const view = this.header()
     if (this.owner !== call) {
@@ -593,6 +622,14 @@ export class AsyncifyDriver {
     this.owner = null
     this.rewinding = call
     this.api.asyncify_start_rewind(region.start)
+    return resuming && this.restoredSp !== null && this.restoredSp === this.stacks.resumePointer(call, this.active.length === 0)
+  }
+
+  /** `asyncify_stop_unwind`; returns the C stack pointer when the build's API read it on the way. */
+  private stopUnwind(): number | undefined {
+    const saved = this.api.asyncify_stop_unwind()
+    this.restoredSp = typeof saved === 'number' && this.pointer !== null ? saved >>> 0 : null
+    return this.restoredSp ?? undefined
   }
 
   private evict(call: Call, region: Block): void {
@@ -625,12 +662,12 @@ export class AsyncifyDriver {
       call.next = null
       const block = this.unwindBlock(call)
       this.header().setUint32(block.start, block.start + HEADER, true)
-      this.api.asyncify_stop_unwind()
+      this.stopUnwind()
       if (error instanceof WebAssembly.RuntimeError) reported = this.classifyUnwindTrap(call, error, block)
     } else if (isEngineStackOverflow(error)) {
       reported = engineStackOverflow(this.options.label, error)
     }
-    this.leave(call, outerSp, true)
+    this.leave(call, outerSp, true, undefined)
     return reported
   }
 

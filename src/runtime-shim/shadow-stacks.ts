@@ -54,13 +54,13 @@ export class ShadowStacks {
    * other call is running, so the live pointer is where JS left it (under a
    * running call it may be on one of our stacks). The pointer is read or
    * written only when its value is needed or differs: each access is a call
-   * into wasm.
+   * into wasm. `pointerSet`: the caller already set it to `resumePointer`'s value.
    */
-  enter(user: StackUser, fromJs: boolean): number {
+  enter(user: StackUser, fromJs: boolean, pointerSet: boolean): number {
     const sp = this.pointer
     if (!sp) return 0
     if (fromJs && user.stack !== UNASSIGNED) {
-      sp.set(user.sp)
+      if (!pointerSet) sp.set(user.sp)
       return 0
     }
     const outer = sp.get()
@@ -77,6 +77,15 @@ export class ShadowStacks {
     }
     if (user.sp !== outer) sp.set(user.sp)
     return outer
+  }
+
+  /**
+   * The value `enter(user, fromJs)` would set the pointer to without reading
+   * it first (a call resuming from JS), or null: the caller may set it itself
+   * and tell `enter` so (`pointerSet`).
+   */
+  resumePointer(user: StackUser, fromJs: boolean): number | null {
+    return this.pointer && fromJs && user.stack !== UNASSIGNED ? user.sp : null
   }
 
   /**

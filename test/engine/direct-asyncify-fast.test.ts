@@ -53,13 +53,72 @@ describe('the metadata of a direct build', () => {
     expect(result.metadata!.suspendingExports).toEqual(['logs'])
   })
 
-  it('adds Binaryen\'s Asyncify API as exports, each listed as internal', () => {
-    const result = build(app)!
-    const exported = WebAssembly.Module.exports(new WebAssembly.Module(result.wasm as Uint8Array<ArrayBuffer>)).map((entry) => entry.name)
+  const apiOf = (wasm: Uint8Array) => {
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>), { env: { wait: () => 0, log: () => {} } })
+    return instance.exports as Record<string, unknown>
+  }
+
+  it('adds Binaryen\'s Asyncify API as exports, each listed as internal; without a stack pointer, of Binaryen\'s signatures', () => {
+    const result = build(app, { stackPointer: false })!
+    const api = apiOf(result.wasm!)
     for (const name of ASYNCIFY_API_EXPORTS) {
-      expect(exported).toContain(name)
+      expect(typeof api[name]).toBe('function')
       expect(result.metadata!.internalExports).toContain(name)
     }
+    expect((api.asyncify_start_rewind as () => void).length).toBe(1)
+    expect((api.asyncify_stop_unwind as () => unknown)()).toBeUndefined()
+  })
+
+  // The pointer moves down 16 bytes around the call and back after it, as clang's prologue and epilogue do.
+  const framed = wat(`(module
+    (import "env" "wait" (func $wait (param i32) (result i32)))
+    (memory (export "memory") 2)
+    (global $__stack_pointer (mut i32) (i32.const 65536))
+    (func (export "run") (param $x i32) (result i32) (local $sp i32) (local $r i32)
+      (global.set $__stack_pointer (local.tee $sp (i32.sub (global.get $__stack_pointer) (i32.const 16))))
+      (i32.store (local.get $sp) (local.get $x))
+      (local.set $r (i32.add (call $wait (local.get $x)) (i32.load (global.get $__stack_pointer))))
+      (global.set $__stack_pointer (i32.add (local.get $sp) (i32.const 16)))
+      (local.get $r))
+    (func (export "sp") (result i32) (global.get $__stack_pointer))
+    (func (export "alloc") (param $n i32) (global.set $__stack_pointer (i32.sub (global.get $__stack_pointer) (local.get $n)))))`)
+
+  it('with a C stack pointer, keeps Binaryen\'s signatures: stop_unwind also returns the pointer and start_rewind puts it back', () => {
+    const result = build(framed)!
+    expect(result.report.engine).toBe('direct')
+    const api = apiOf(result.wasm!) as Record<string, (...args: number[]) => number>
+    expect(api.asyncify_start_rewind!.length).toBe(1)
+    const sp = api.sp!
+    const alloc = api.alloc!
+    const data = 1024
+    new Int32Array((api.memory as unknown as WebAssembly.Memory).buffer, data, 2).set([data + 8, data + 1024])
+    alloc(32)
+    api.asyncify_start_unwind!(data)
+    expect(api.asyncify_stop_unwind!()).toBe(65536 - 32)
+    // JavaScript moves the pointer while nothing runs (a stackAlloc); the rewind starts where the unwind ended.
+    alloc(64)
+    api.asyncify_start_rewind!(data)
+    expect(sp()).toBe(65536 - 32)
+    api.asyncify_stop_rewind!()
+  })
+
+  it('with a C stack pointer, the runtime keeps it right through the API alone', async () => {
+    const result = build(framed)!
+    // While a call waits, JavaScript moves the pointer (a stackAlloc): the call must resume on its own frame, which the
+    // code after the call finds through the pointer.
+    let alloc: (n: number) => void = () => {}
+    const wait = (x: number) => new Promise((resolve) => setTimeout(() => {
+      alloc(64)
+      resolve(x * 10)
+    }))
+    const { instance } = await instantiate(result.wasm!, { env: { wait } }, { mode: 'asyncify' })
+    const exports = instance.exports as { run: (x: number) => Promise<number>; sp: () => number; alloc: (n: number) => void }
+    alloc = exports.alloc
+    const rest = exports.sp()
+    // Two calls overlap: each has its frame on a stack of its own, and both read their own argument back.
+    expect(await Promise.all([exports.run(3), exports.run(5)])).toEqual([33, 55])
+    expect(await exports.run(7)).toBe(77)
+    expect(exports.sp()).toBe(rest)
   })
 
   it('is what the runtime follows: listed exports return Promises, the others plain values', async () => {

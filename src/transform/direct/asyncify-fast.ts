@@ -71,7 +71,7 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
   const instrument = new Set(instrumentedNames.map((name) => indexOf.get(name)!))
   const unwinding = new Set([...instrument, ...asyncNames.map((name) => indexOf.get(name)!)])
   const addresses = resolved.debug ? new CodeAddresses() : undefined
-  const instrumented = directAsyncify(bytes, { unwinding, instrument }, addresses)
+  const instrumented = directAsyncify(bytes, { unwinding, instrument, stackPointer }, addresses)
   if (instrumented === null) return null
 
   const plan = planOf(scanned, stackPointer)
