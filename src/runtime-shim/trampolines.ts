@@ -351,6 +351,8 @@ export function importTrampolines(signatures: Signature[], sharedPointer: boolea
       inPlace
         ? [...load(CELL.booked), LOCAL_GET, ...leb(token), I32_EQ, ...IF_EMPTY, LOCAL_GET, ...leb(token), CALL, ...leb(resumeKept), ELSE, ...resumed, END]
         : resumed
+    // `call` (which leaves the import's results), then `after` whether it returned or threw.
+    const always = (call: number[], after: number[]) => [...TRY_EMPTY, ...call, ...setResults, CATCH_ALL, ...after, RETHROW, 0, END, ...after]
     const book = (inPlace: boolean) => [
       ...store(CELL.bookedImport, [I32_CONST, ...sleb(inPlace ? i : ~i)]),
       ...store(CELL.bookedSp, [LOCAL_GET, ...leb(saved)]),
@@ -360,15 +362,7 @@ export function importTrampolines(signatures: Signature[], sharedPointer: boolea
       // No call runs now; the gate reads currentDepth only under a call.
       ...store(CELL.current, [I32_CONST, 0]),
       // Whether it suspended and resumed or threw at once (the import's JS threw), the call runs on.
-      ...TRY_EMPTY,
-      ...params,
-      CALL, ...leb(booked(i)),
-      ...setResults,
-      CATCH_ALL,
-      ...resumedBooked(inPlace),
-      RETHROW, 0,
-      END,
-      ...resumedBooked(inPlace),
+      ...always([...params, CALL, ...leb(booked(i))], resumedBooked(inPlace)),
       ...getResults,
       RETURN,
     ]
@@ -445,14 +439,7 @@ export function importTrampolines(signatures: Signature[], sharedPointer: boolea
         ...IF_EMPTY,
         ...store(CELL.signal, [I32_CONST, 0]),
         ...saveSp,
-        ...TRY_EMPTY,
-        CALL, ...leb(wait(i)),
-        ...setResults,
-        CATCH_ALL,
-        ...resumed,
-        RETHROW, 0,
-        END,
-        ...resumed,
+        ...always([CALL, ...leb(wait(i))], resumed),
         END,
         ...getResults,
       ]),
