@@ -306,7 +306,7 @@ export class AsyncifyDriver {
       }
       let result: unknown
       try {
-        result = this.enter(call, run, args, false)
+        result = this.enter(call, run, args, null)
       } catch (error) {
         return Promise.reject(error)
       }
@@ -343,16 +343,16 @@ export class AsyncifyDriver {
         throw this.poisoned
       }
       this.suspended--
-      let pointerSet = false
       if (call.fiber) {
         call.fiber.state = 'running'
         this.startFiberRewind(call, call.fiber)
       } else {
-        pointerSet = this.startRewind(call, true)
+        this.startRewind(call)
       }
       // A nested call records the import count of the JS that resumes it: none.
       call.importDepth = this.imports.current
-      result = this.enter(call, run, args, pointerSet)
+      // The rewind put the pointer back where the last unwind left it, in builds whose API does.
+      result = this.enter(call, run, args, this.restoredSp)
     }
     return result
   }
@@ -362,8 +362,9 @@ export class AsyncifyDriver {
    * fiber switch is an unwind too: the next fiber starts or rewinds at once,
    * in this loop, without returning to JavaScript.
    */
-  private enter(call: Call, run: (args: unknown[]) => unknown, args: unknown[], pointerSet: boolean): unknown {
-    const outerSp = this.stacks.enter(call, this.active.length === 0, pointerSet)
+  /** `knownSp`: the C stack pointer's value when the caller knows it, else null. */
+  private enter(call: Call, run: (args: unknown[]) => unknown, args: unknown[], knownSp: number | null): unknown {
+    const outerSp = this.stacks.enter(call, this.active.length === 0, knownSp)
     if (call.fiber !== null) this.toFiberStack(call, call.fiber)
     this.active.push(call)
     let result: unknown
@@ -503,7 +504,7 @@ export class AsyncifyDriver {
       this.pointer?.set(to.sp)
     } else {
       call.fiber = null
-      this.startRewind(call, false)
+      this.startRewind(call)
       this.pointer?.set(call.contextSp)
     }
   }
@@ -602,12 +603,7 @@ export class AsyncifyDriver {
     this.api.asyncify_start_rewind(fiber.buffer.start)
   }
 
-  /**
-   * Starts the rewind of a call's own context. `resuming`: the call enters
-   * next (from `settle`); returns whether the module's API put the C stack
-   * pointer back where `enter` would set it (`restoredSp`), which then need not.
-   */
-  private startRewind(call: Call, resuming: boolean): boolean {
+  private startRewind(call: Call): void {
     const region = this.region!
     const view = this.header()
     if (this.owner !== call) {
@@ -622,7 +618,6 @@ export class AsyncifyDriver {
     this.owner = null
     this.rewinding = call
     this.api.asyncify_start_rewind(region.start)
-    return resuming && this.restoredSp !== null && this.restoredSp === this.stacks.resumePointer(call, this.active.length === 0)
   }
 
   /** `asyncify_stop_unwind`; returns the C stack pointer when the build's API read it on the way. */

@@ -220,7 +220,7 @@ export class JspiDriver {
       this.calls[call.id] = call
       this.sync()
       call.nested = this.active.length > 0
-      call.outerSp = this.stacks.enter(call, !call.nested, false)
+      call.outerSp = this.stacks.enter(call, !call.nested, null)
       this.active.push(call)
       this.publish()
       let promise: Promise<unknown>

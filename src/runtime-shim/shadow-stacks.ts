@@ -52,18 +52,19 @@ export class ShadowStacks {
    * A call enters or resumes: the pointer moves to its stack. Returns the value
    * to give back when it leaves while another call is running. `fromJs`: no
    * other call is running, so the live pointer is where JS left it (under a
-   * running call it may be on one of our stacks). The pointer is read or
+   * running call it may be on one of our stacks). `known`: the pointer's value
+   * (unsigned) when the caller knows it, else null. The pointer is read or
    * written only when its value is needed or differs: each access is a call
-   * into wasm. `pointerSet`: the caller already set it to `resumePointer`'s value.
+   * into wasm.
    */
-  enter(user: StackUser, fromJs: boolean, pointerSet: boolean): number {
+  enter(user: StackUser, fromJs: boolean, known: number | null): number {
     const sp = this.pointer
     if (!sp) return 0
     if (fromJs && user.stack !== UNASSIGNED) {
-      if (!pointerSet) sp.set(user.sp)
+      if (user.sp !== known) sp.set(user.sp)
       return 0
     }
-    const outer = sp.get()
+    const outer = known ?? sp.get()
     if (user.stack === UNASSIGNED) {
       if (this.mainHolder === null) {
         if (fromJs) this.restSp = outer
@@ -77,15 +78,6 @@ export class ShadowStacks {
     }
     if (user.sp !== outer) sp.set(user.sp)
     return outer
-  }
-
-  /**
-   * The value `enter(user, fromJs)` would set the pointer to without reading
-   * it first (a call resuming from JS), or null: the caller may set it itself
-   * and tell `enter` so (`pointerSet`).
-   */
-  resumePointer(user: StackUser, fromJs: boolean): number | null {
-    return this.pointer && fromJs && user.stack !== UNASSIGNED ? user.sp : null
   }
 
   /**

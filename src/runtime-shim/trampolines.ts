@@ -366,30 +366,29 @@ export function importTrampolines(signatures: Signature[], sharedPointer: boolea
       ...getResults,
       RETURN,
     ]
-    const gate = [...load(CELL.depth), ...load(CELL.currentDepth), I32_EQ]
+    // The call the cell names (into `token`), when there is one and it runs at its own depth: opens two blocks.
+    const underCall = (cell: number) => [
+      ...load(cell),
+      LOCAL_TEE, ...leb(token),
+      ...IF_EMPTY,
+      ...load(CELL.depth),
+      ...load(CELL.currentDepth),
+      I32_EQ,
+      ...IF_EMPTY,
+      ...getSp,
+      LOCAL_SET, ...leb(saved),
+    ]
     bodies.push(
       functionBody([...resultTypes.map(nullable), [VALUE_TYPE.i32!], [VALUE_TYPE.i32!]], [
         // Predicted Promise, under a call from instance.exports at its own depth.
         ...load(CELL.predict + i),
         ...IF_EMPTY,
         // Booked in place: the loop of awaits, with the fewest tests (CELL.steady).
-        ...load(CELL.steady),
-        LOCAL_TEE, ...leb(token),
-        ...IF_EMPTY,
-        ...gate,
-        ...IF_EMPTY,
-        ...getSp,
-        LOCAL_SET, ...leb(saved),
+        ...underCall(CELL.steady),
         ...book(true),
         END,
         END,
-        ...load(CELL.current),
-        LOCAL_TEE, ...leb(token),
-        ...IF_EMPTY,
-        ...gate,
-        ...IF_EMPTY,
-        ...getSp,
-        LOCAL_SET, ...leb(saved),
+        ...underCall(CELL.current),
         // Booked with the pointer put back where it rested: it resumed and nothing ran since, no other booked call
         // waits, and its own frames are not where the pointer rested (then it is steady, above).
         ...load(CELL.resumed),

@@ -21,6 +21,8 @@ export interface DirectPlan {
   instrument: Set<number>
 }
 
+const signature = (type: FuncType) => `${type.params.join(',')}->${type.results.join(',')}`
+
 /** Section ids in the order a module must have them (the tag section sits between memory and global). */
 const ORDER = [1, 2, 3, 4, 5, 13, 6, 7, 8, 9, 12, 10, 11]
 
@@ -55,7 +57,6 @@ function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan, addresses: CodeAd
   }
   const state = scanned.globals.length
   const data = state + 1
-  const signature = (type: FuncType) => `${type.params.join(',')}->${type.results.join(',')}`
   const unwindingSignatures = new Set([...plan.unwinding].map((index) => signature(functions[index]!)))
   const sites = {
     call: (func: number) => plan.unwinding.has(func),
@@ -182,29 +183,26 @@ function codeSection(
   return concatBytes(leb(count + api.length), ...bodies)
 }
 
-type ApiSignature = 'i32 ->' | '->' | '-> i32'
-
 /**
  * The API's function types: the module's own where it has one of the same
  * signature (not in a module with subtyping, where equal signatures may be
  * distinct types), else appended after its `count` types.
  */
-function apiTypes(types: (FuncType | null)[], count: number): { added: number[][]; index: (signature: ApiSignature) => number } {
+function apiTypes(types: (FuncType | null)[], count: number): { added: number[][]; index: (params: ValType[], results: ValType[]) => number } {
   const added: number[][] = []
-  const found = new Map<ApiSignature, number>()
+  const found = new Map(types.flatMap((type, index) => (type === null ? [] : [[signature(type), index] as const])).reverse())
   return {
     added,
-    index(signature) {
-      let index = found.get(signature)
-      if (index !== undefined) return index
-      const [params, results] = signature.split('->').map((side) => side.trim().split(' ').filter(Boolean))
-      index = types.findIndex((type) => type !== null && type.params.join() === params!.join() && type.results.join() === results!.join())
-      if (index === -1) {
+    index(params, results) {
+      const key = signature({ params, results })
+      let index = found.get(key)
+      if (index === undefined) {
         index = count + added.length
-        const encode = (list: string[]) => [list.length, ...list.map(() => 0x7f)]
-        added.push([0x60, ...encode(params!), ...encode(results!)])
+        // The API's types hold only i32.
+        const encode = (list: ValType[]) => [list.length, ...list.map(() => 0x7f)]
+        added.push([0x60, ...encode(params), ...encode(results)])
+        found.set(key, index)
       }
-      found.set(signature, index)
       return index
     },
   }
@@ -225,7 +223,7 @@ function apiFunctions(
   state: number,
   data: number,
   stackPointer: number | null,
-  typeOf: (signature: ApiSignature) => number,
+  typeOf: (params: ValType[], results: ValType[]) => number,
   first: number,
 ): { name: string | null; type: number; code: number[] }[] {
   const check = [0x10, ...leb(first + 5)]
@@ -233,17 +231,17 @@ function apiFunctions(
   const startRewind = [...setState(2), 0x20, 0, 0x24, ...leb(data), ...check]
   const [sp, saved] = stackPointer === null ? [null, null] : [leb(stackPointer), leb(data + 1)]
   return [
-    { name: 'asyncify_start_unwind', type: typeOf('i32 ->'), code: [...setState(1), 0x20, 0, 0x24, ...leb(data), ...check] },
+    { name: 'asyncify_start_unwind', type: typeOf(['i32'], []), code: [...setState(1), 0x20, 0, 0x24, ...leb(data), ...check] },
     sp === null
-      ? { name: 'asyncify_stop_unwind', type: typeOf('->'), code: [...setState(0), ...check] }
-      : { name: 'asyncify_stop_unwind', type: typeOf('-> i32'), code: [...setState(0), ...check, 0x23, ...sp, 0x24, ...saved!, 0x23, ...sp] },
+      ? { name: 'asyncify_stop_unwind', type: typeOf([], []), code: [...setState(0), ...check] }
+      : { name: 'asyncify_stop_unwind', type: typeOf([], ['i32']), code: [...setState(0), ...check, 0x23, ...sp, 0x24, ...saved!, 0x23, ...sp] },
     {
       name: 'asyncify_start_rewind',
-      type: typeOf('i32 ->'),
+      type: typeOf(['i32'], []),
       code: sp === null ? startRewind : [0x23, ...saved!, 0x24, ...sp, ...startRewind],
     },
-    { name: 'asyncify_stop_rewind', type: typeOf('->'), code: [...setState(0), ...check] },
-    { name: 'asyncify_get_state', type: typeOf('-> i32'), code: [0x23, ...leb(state)] },
-    { name: null, type: typeOf('->'), code: [0x23, ...leb(data), 0x28, 2, 0, 0x23, ...leb(data), 0x28, 2, 4, 0x4b, 0x04, 0x40, 0x00, 0x0b] },
+    { name: 'asyncify_stop_rewind', type: typeOf([], []), code: [...setState(0), ...check] },
+    { name: 'asyncify_get_state', type: typeOf([], ['i32']), code: [0x23, ...leb(state)] },
+    { name: null, type: typeOf([], []), code: [0x23, ...leb(data), 0x28, 2, 0, 0x23, ...leb(data), 0x28, 2, 4, 0x4b, 0x04, 0x40, 0x00, 0x0b] },
   ]
 }
