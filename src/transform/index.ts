@@ -2,6 +2,7 @@ import { inputBytes, type WasmInput } from './input.js'
 import { resolveTransformOptions, type TransformOptions } from './options.js'
 import type { TransformResult } from './pipeline.js'
 import { checkWasmHeader } from './wasm-sections.js'
+import { AsyncifyError } from '../runtime-shim/errors.js'
 import { transformPool } from './worker-pool.js'
 
 export type { WasmInput } from './input.js'
@@ -13,13 +14,31 @@ export { AsyncifyError, type AsyncifyErrorCode } from '../runtime-shim/errors.js
 export type { AsyncifyMetadata } from '../runtime-shim/metadata.js'
 
 /**
- * Runs Binaryen's Asyncify on a module so that its async imports can suspend it.
- * Runs in a worker thread (several calls at once run side by side); rejects with an `AsyncifyError` that names the file,
- * the cause and the fix for bad input.
+ * Modules up to this size that the direct engine builds are built in the caller's thread:
+ * it takes them a few milliseconds, less than a worker takes to start (about 40 ms with
+ * its code loaded), and blocks the caller no longer than that.
+ */
+const IN_THREAD_BYTES = 64 * 1024
+
+/**
+ * Runs Asyncify on a module so that its async imports can suspend it.
+ * Runs in a worker thread (several calls at once run side by side), except small modules the
+ * direct engine builds; rejects with an `AsyncifyError` that names the file, the cause and the
+ * fix for bad input.
  */
 export async function asyncifyWasm(input: WasmInput, options?: TransformOptions): Promise<TransformResult> {
   const resolved = resolveTransformOptions(options)
   const bytes = inputBytes(input, resolved.filename)
   checkWasmHeader(bytes, resolved.filename)
+  if (bytes.length <= IN_THREAD_BYTES) {
+    const { buildWithoutBinaryen } = await import('./without-binaryen.js')
+    try {
+      const built = buildWithoutBinaryen(bytes, resolved)
+      if (built) return built
+    } catch (error) {
+      // Bad input is said as the pipeline would say it; anything else, the worker's Binaryen pipeline decides.
+      if (error instanceof AsyncifyError) throw error
+    }
+  }
   return transformPool.run(bytes, resolved)
 }

@@ -12,8 +12,7 @@ import { loadBinaryen } from './binaryen-load.js'
 import type { ResolvedTransformOptions } from './options.js'
 import { runPipeline, type TransformResult } from './pipeline.js'
 import type { Binaryen } from './binaryen.js'
-import { asyncifyWithoutBinaryen } from './direct/asyncify-fast.js'
-import { jspiWithoutBinaryen } from './jspi-fast.js'
+import { buildWithoutBinaryen } from './without-binaryen.js'
 
 export interface WorkerRequest {
   id: number
@@ -46,7 +45,7 @@ port.on('message', (request: WorkerRequest) => {
 async function handle(request: WorkerRequest): Promise<void> {
   let fast: TransformResult | null = null
   try {
-    fast = withoutBinaryen(request.bytes, request.options)
+    fast = buildWithoutBinaryen(request.bytes, request.options)
   } catch (error) {
     // Bad input is said as the pipeline would say it; anything else, Binaryen's pipeline decides.
     if (error instanceof AsyncifyError) {
@@ -102,22 +101,4 @@ async function handle(request: WorkerRequest): Promise<void> {
 
 function transferables(result: TransformResult): ArrayBuffer[] {
   return [result.wasm, result.jspi?.wasm].filter((bytes) => bytes != null).map((bytes) => bytes.buffer as ArrayBuffer)
-}
-
-/**
- * The builds the direct engine and the JSPI fast path make without Binaryen,
- * when they make every build the mode asks for; else null (the pipeline runs).
- */
-function withoutBinaryen(bytes: Uint8Array, options: ResolvedTransformOptions): TransformResult | null {
-  if (options.engine === 'binaryen' || options.mode === 'jspi') return null
-  const asyncified = asyncifyWithoutBinaryen(bytes, options)
-  if (!asyncified) return null
-  if (options.mode === 'asyncify') return asyncified
-  const jspi = jspiWithoutBinaryen(bytes, options)
-  if (!jspi?.jspi) return null
-  return {
-    ...asyncified,
-    jspi: jspi.jspi,
-    report: { ...asyncified.report, paths: ['asyncify', 'jspi'], timeMs: asyncified.report.timeMs + jspi.report.timeMs },
-  }
 }

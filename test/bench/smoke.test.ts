@@ -49,7 +49,7 @@ describe('npm run bench -- --smoke', () => {
   test('the build rows cover both small fixtures (cold, memory, warm) and the Vite app', () => {
     const rows = keys('build')
     for (const subject of ['suspend.c', 'loop.c']) {
-      for (const measure of ['cold transform', 'peak memory', 'warm rebuild (plugin cache)']) {
+      for (const measure of ['cold transform in a bundler', 'cold transform, own process', 'peak memory added to a bundler', 'peak memory, own process', 'warm rebuild (plugin cache)']) {
         expect(rows.some((key) => key.startsWith(`${subject} / ${measure} /`)), `${subject} ${measure}`).toBe(true)
       }
     }

@@ -248,19 +248,32 @@ describe('wasm-asyncify CLI', () => {
     }
   })
 
+  const noThreads = `data:text/javascript,${encodeURIComponent(
+    `import threads from 'node:worker_threads'; import { syncBuiltinESMExports } from 'node:module';
+     threads.Worker = class { constructor() { throw new Error('ERR_WORKER_INIT_FAILED: out of resources') } };
+     syncBuiltinESMExports()`,
+  )}`
+
   it('an unexpected failure (here: no thread can start) gives one line, not a stack trace', async () => {
     const input = join(dir, 'loop-for-crash.wasm')
     writeFileSync(input, compileC('loop.c'))
-    const noThreads = `data:text/javascript,${encodeURIComponent(
-      `import threads from 'node:worker_threads'; import { syncBuiltinESMExports } from 'node:module';
-       threads.Worker = class { constructor() { throw new Error('ERR_WORKER_INIT_FAILED: out of resources') } };
-       syncBuiltinESMExports()`,
-    )}`
-    const result = await run([input, '-o', join(dir, 'crash.wasm')], ['--import', noThreads])
+    // Binaryen runs in a worker thread; a small module the direct engine builds would need none.
+    const result = await run([input, '-o', join(dir, 'crash.wasm'), '--engine', 'binaryen'], ['--import', noThreads])
     expect(result.code).toBe(1)
     expect(result.stderr.trim().split('\n')).toEqual([
       'wasm-asyncify: internal error: ERR_WORKER_INIT_FAILED: out of resources; this is a bug in unplugin-asyncify, please report it',
     ])
+  })
+
+  it('a small module the direct engine builds is built in the calling thread, without a worker', async () => {
+    const input = join(dir, 'loop-in-thread.wasm')
+    writeFileSync(input, compileC('loop.c'))
+    const output = join(dir, 'loop-in-thread.async.wasm')
+    const result = await run([input, '-o', output, '--imports', 'env.next', '--mode', 'asyncify'], ['--import', noThreads])
+    expect(result.stderr).toBe('')
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/^wrote .*loop-in-thread\.async\.wasm \(asyncify build, \d+ bytes\)/)
+    expect(WebAssembly.validate(readFileSync(output))).toBe(true)
   })
 
   it('--features limits what the output may use; an unknown name is refused in one line', async () => {
