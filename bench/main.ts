@@ -45,8 +45,8 @@ async function buildSections(options: BenchOptions, workDir: string): Promise<Ro
   return rows
 }
 
-async function runtimeSections(options: BenchOptions): Promise<Row[]> {
-  const modules = await runtimeModules()
+async function runtimeSections(options: BenchOptions, workDir: string): Promise<Row[]> {
+  const modules = await runtimeModules(workDir)
   const rows: Row[] = []
   for (const [section, toRows] of [
     ['roundtrip', roundTripRows],
@@ -67,7 +67,7 @@ try {
   const machine = describeMachine()
   const rows = [
     ...(options.sections.some((section) => section === 'build' || section === 'size') ? await buildSections(options, workDir) : []),
-    ...(await runtimeSections(options)),
+    ...(await runtimeSections(options, workDir)),
   ]
   const { outDir, ...recorded } = options
   const written = writeReport({ machine, options: recorded, durationMs: performance.now() - started, rows }, outDir)

@@ -1,25 +1,37 @@
+import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { nativeCommand } from './build/native.js'
 import { asyncifyWasm } from 'unplugin-asyncify/transform'
 import { runInEngines, type EngineName } from './harness/engines.js'
-import type { HarnessInput, HarnessOutput } from './harness/measure.js'
+import type { HarnessInput, HarnessOutput, HarnessPath } from './harness/measure.js'
 import type { WireInput } from './harness/wire.js'
 import { compare, type Row } from './rows.js'
 import { SUSPEND_IMPORTS, suspendFixture } from './subjects.js'
 
 export const DEPTHS = [1, 20]
 
-/** The three builds of bench/fixtures/suspend.c every run-time row uses, as base64 for the wire. */
-export async function runtimeModules(): Promise<Pick<WireInput, 'untouched' | 'asyncified' | 'jspi'>> {
-  const untouched = new Uint8Array(readFileSync(suspendFixture()))
+type RuntimeModules = Pick<WireInput, 'untouched' | 'asyncified' | 'nativeAsyncified' | 'jspi'>
+
+/** The four builds of bench/fixtures/suspend.c the run-time rows use, as base64 for the wire. */
+export async function runtimeModules(workDir: string): Promise<RuntimeModules> {
+  const fixture = suspendFixture()
+  const untouched = new Uint8Array(readFileSync(fixture))
   const built = await asyncifyWasm(untouched, { imports: SUSPEND_IMPORTS, mode: 'auto', filename: 'suspend.wasm' })
+  const native = join(workDir, 'suspend.native.wasm')
+  const [command, args] = nativeCommand(fixture, native, SUSPEND_IMPORTS, [])
+  execFileSync(command, args)
   const base64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64')
-  return { untouched: base64(untouched), asyncified: base64(built.wasm!), jspi: base64(built.jspi!.wasm) }
+  return { untouched: base64(untouched), asyncified: base64(built.wasm!), nativeAsyncified: base64(readFileSync(native)), jspi: base64(built.jspi!.wasm) }
 }
 
-/** One engine's runs: each of our paths measured in a process (a page) of its own (see measure.ts). */
+/** One engine's runs: each of our paths, and each reference of the round trip, measured in a process (a page) of its own (see measure.ts). */
 export interface PathOutputs {
   asyncify: HarnessOutput
   jspi: HarnessOutput
+  /** Round trips only: asyncify-wasm on native wasm-opt's build, and the Asyncify floor. */
+  native: HarnessOutput | null
+  floor: HarnessOutput | null
 }
 
 /**
@@ -30,23 +42,26 @@ export interface PathOutputs {
  */
 export async function measureInEngines(
   kind: HarnessInput['kind'],
-  modules: Pick<WireInput, 'untouched' | 'asyncified' | 'jspi'>,
+  modules: RuntimeModules,
   repeats: number,
   calls: number,
   minMs: number,
   timeoutMs: number,
 ): Promise<Map<EngineName, PathOutputs>> {
-  const runs: Map<EngineName, PathOutputs>[] = []
+  const paths: HarnessPath[] = kind === 'roundtrip' ? ['asyncify', 'jspi', 'asyncify-native', 'asyncify-floor'] : ['asyncify', 'jspi']
+  const runs: Map<HarnessPath, Map<EngineName, HarnessOutput>>[] = []
   for (let repeat = 0; repeat < repeats; repeat++) {
-    const run = (path: HarnessInput['path']) => runInEngines({ ...modules, kind, path, rotation: repeat, calls, minMs, depths: DEPTHS }, timeoutMs)
-    const asyncify = await run('asyncify')
-    const jspi = await run('jspi')
-    runs.push(new Map([...asyncify].map(([engine, output]) => [engine, { asyncify: output, jspi: jspi.get(engine)! }])))
+    const run = new Map<HarnessPath, Map<EngineName, HarnessOutput>>()
+    for (const path of paths) run.set(path, await runInEngines({ ...modules, kind, path, rotation: repeat, calls, minMs, depths: DEPTHS }, timeoutMs))
+    runs.push(run)
   }
-  return new Map([...runs[0]!.keys()].map((engine) => {
-    const outputs = runs.map((run) => run.get(engine)!)
-    return [engine, { asyncify: mergeOutputs(outputs.map((output) => output.asyncify)), jspi: mergeOutputs(outputs.map((output) => output.jspi)) }]
-  }))
+  const merged = (path: HarnessPath, engine: EngineName) => (paths.includes(path) ? mergeOutputs(runs.map((run) => run.get(path)!.get(engine)!)) : null)
+  return new Map(
+    [...runs[0]!.get('asyncify')!.keys()].map((engine) => [
+      engine,
+      { asyncify: merged('asyncify', engine)!, jspi: merged('jspi', engine)!, native: merged('asyncify-native', engine), floor: merged('asyncify-floor', engine) },
+    ]),
+  )
 }
 
 /** The samples of several runs of one path, in run order. */
@@ -60,6 +75,8 @@ const LABELS: Record<string, string> = {
   'ours-asyncify': 'ours, Asyncify',
   'ours-jspi': 'ours, JSPI',
   'asyncify-wasm': 'asyncify-wasm',
+  'asyncify-wasm-native': "asyncify-wasm on native wasm-opt's build",
+  'asyncify-floor': 'Asyncify floor (fewest JS steps, no checks)',
   'raw-jspi': 'raw JSPI',
   untouched: 'untouched',
   await: 'JavaScript await',
@@ -73,20 +90,26 @@ function pick(samples: Record<string, number[]>, key: string, suffix = ''): { la
 /** Round-trip rows of one engine: every pair the issue's targets name, candidate first, each pair from one run. */
 export function roundTripRows(engine: EngineName, outputs: PathOutputs): Row[] {
   const rows: Row[] = []
-  const row = (output: HarnessOutput, subject: string, measure: string, candidate: string, baseline: string, suffixes = ['', '']) =>
+  /** `candidate` from `output`, `baseline` from `baselineOutput` (the same run by default). */
+  const row = (output: HarnessOutput, subject: string, measure: string, candidate: string, baseline: string, suffixes = ['', ''], baselineOutput = output) =>
     rows.push(
       compare(
         { section: 'roundtrip', subject, measure, engine, unit: 'ns/call' },
         pick(output.samples, candidate, suffixes[0]),
-        pick(output.samples, baseline, suffixes[1]),
+        pick(baselineOutput.samples, baseline, suffixes[1]),
       ),
     )
   const floor = 'js floor|await'
-  const { asyncify, jspi } = outputs
+  const { asyncify, jspi, native, floor: asyncifyFloor } = outputs
   for (const depth of DEPTHS) {
     const at = (path: string) => `depth ${depth}|${path}`
     const subject = `resolved Promise, depth ${depth}`
     row(asyncify, subject, 'suspension', at('ours-asyncify'), at('asyncify-wasm'))
+    if (native) row(asyncify, subject, 'suspension', at('ours-asyncify'), at('asyncify-wasm-native'), ['', ''], native)
+    if (asyncifyFloor) {
+      row(asyncify, subject, 'suspension', at('ours-asyncify'), at('asyncify-floor'), ['', ''], asyncifyFloor)
+      row(asyncify, subject, 'suspension', at('asyncify-wasm'), at('asyncify-floor'), ['', ''], asyncifyFloor)
+    }
     row(asyncify, subject, 'suspension', at('ours-asyncify'), floor)
     row(asyncify, subject, 'suspension', at('asyncify-wasm'), floor)
     if (jspi.jspi) {

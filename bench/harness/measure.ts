@@ -8,19 +8,31 @@
  * JSPI instance in the same isolate made the Asyncify path's calls between
  * wasm and JavaScript dearer (ours 1.05x asyncify-wasm alone, 1.16x-1.23x
  * beside a JSPI instance, Node 26, depth 1; predicted-import.ts records the
- * same of an Asyncify instance for the JSPI path). Within one repeat each
+ * same of an Asyncify instance for the JSPI path). The references that are no
+ * runtime of ours run in processes of their own for the same reason:
+ * asyncify-wasm on native wasm-opt's build (two asyncify-wasm instances in one
+ * isolate made its calls 30-50% dearer, its code shared by both), and the
+ * Asyncify floor (floor-driver.ts). Within one repeat each
  * path is timed once, in an order rotated per repeat, so load from elsewhere
  * on the machine falls on all of them.
  */
 import { hasJspi, instantiate } from 'unplugin-asyncify/runtime'
 import { instantiate as asyncifyWasmInstantiate } from 'asyncify-wasm'
+import { floorRoundTrip } from './floor-driver.js'
+
+export type HarnessPath = 'asyncify' | 'jspi' | 'asyncify-native' | 'asyncify-floor'
 
 export interface HarnessInput {
   kind: 'roundtrip' | 'compute'
-  /** Which of our paths this run measures, with its baselines (raw JSPI, asyncify-wasm, untouched, the await floor). */
-  path: 'asyncify' | 'jspi'
+  /**
+   * Which of our paths this run measures, with its baselines (raw JSPI, asyncify-wasm, untouched, the await floor),
+   * or which reference of the round trip: asyncify-wasm on native wasm-opt's build, or the Asyncify floor.
+   */
+  path: HarnessPath
   untouched: Uint8Array
   asyncified: Uint8Array
+  /** The build asyncify-wasm's users make: native `wasm-opt --asyncify -O2` with the same import list. */
+  nativeAsyncified: Uint8Array
   jspi: Uint8Array
   /** Which repeat this process runs (each runs in a process of its own): the order of the timed paths is rotated by it. */
   rotation: number
@@ -96,13 +108,21 @@ async function instances(input: HarnessInput) {
   const exportsOf = (instance: WebAssembly.Instance) => instance.exports as Record<string, Fn>
   const untouchedModule = await WebAssembly.compile(input.untouched as BufferSource)
   const untouched = exportsOf(await WebAssembly.instantiate(untouchedModule, { env: { tick: echo, value: echo, plain: echo } }))
-  const none = { ours: null, theirs: null, oursJspi: null, rawJspi: null }
+  const none = { ours: null, theirs: null, theirsNative: null, floor: null, oursJspi: null, rawJspi: null }
   if (input.path === 'asyncify') {
     const asyncified = await WebAssembly.compile(input.asyncified as BufferSource)
     const ours = (await instantiate(asyncified, imports(), { mode: 'asyncify' })).instance.exports as Record<string, Fn>
     // asyncify-wasm drives the very module our runtime drives: its exports are Binaryen's own asyncify_* names.
     const theirs = exportsOf(await asyncifyWasmInstantiate(asyncified, imports()))
     return { ...none, untouched, ours, theirs }
+  }
+  if (input.path === 'asyncify-native') {
+    const native = await WebAssembly.compile(input.nativeAsyncified as BufferSource)
+    return { ...none, untouched, theirsNative: exportsOf(await asyncifyWasmInstantiate(native, imports())) }
+  }
+  if (input.path === 'asyncify-floor') {
+    const asyncified = await WebAssembly.compile(input.asyncified as BufferSource)
+    return { ...none, untouched, floor: { round_trip: await floorRoundTrip(asyncified, tick, echo) } }
   }
   if (!hasJspi()) return { ...none, untouched }
   const oursJspi = (await instantiate(input.jspi, imports(), { mode: 'jspi' })).instance.exports as Record<string, Fn>
@@ -119,6 +139,8 @@ function roundTripTimers(input: HarnessInput, built: Awaited<ReturnType<typeof i
     const expected = expectedRoundTrip(depth, calls)
     const at = (path: string, fn: Fn) => timer(`depth ${depth}|${path}`, calls, expected, () => fn(depth, calls))
     if (built.ours && built.theirs) timers.push(at('ours-asyncify', built.ours.round_trip!), at('asyncify-wasm', built.theirs.round_trip!))
+    if (built.theirsNative) timers.push(at('asyncify-wasm-native', built.theirsNative.round_trip!))
+    if (built.floor) timers.push(at('asyncify-floor', built.floor.round_trip))
     if (built.oursJspi && built.rawJspi) timers.push(at('ours-jspi', built.oursJspi.round_trip!), at('raw-jspi', built.rawJspi.round_trip))
   }
   timers.push(timer('js floor|await', calls, expectedLoop(calls), () => jsFloor(calls)))

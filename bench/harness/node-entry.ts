@@ -6,5 +6,5 @@ let text = ''
 for await (const chunk of process.stdin) text += chunk
 const wire = JSON.parse(text) as WireInput
 const bytes = (base64: string) => new Uint8Array(Buffer.from(base64, 'base64'))
-const input: HarnessInput = { ...wire, untouched: bytes(wire.untouched), asyncified: bytes(wire.asyncified), jspi: bytes(wire.jspi) }
+const input: HarnessInput = { ...wire, untouched: bytes(wire.untouched), asyncified: bytes(wire.asyncified), nativeAsyncified: bytes(wire.nativeAsyncified), jspi: bytes(wire.jspi) }
 process.stdout.write(JSON.stringify(await runHarness(input)))

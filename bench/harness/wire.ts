@@ -1,4 +1,9 @@
 import type { HarnessInput } from './measure.js'
 
 /** The harness input as it crosses into a child process or a page: the modules as base64. */
-export type WireInput = Omit<HarnessInput, 'untouched' | 'asyncified' | 'jspi'> & { untouched: string; asyncified: string; jspi: string }
+export type WireInput = Omit<HarnessInput, 'untouched' | 'asyncified' | 'nativeAsyncified' | 'jspi'> & {
+  untouched: string
+  asyncified: string
+  nativeAsyncified: string
+  jspi: string
+}

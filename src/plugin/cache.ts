@@ -14,14 +14,21 @@ const require = createRequire(import.meta.url)
  * git dependency, `npm link` or a patch changes it under the same version. The
  * runtime is in it because the metadata a transform writes is read by it.
  */
-const CODE = hashCode(['../transform/', '../runtime-shim/'].map((dir) => fileURLToPath(new URL(dir, import.meta.url))))
+let code: string | null = null
+
+/** Hashed at the first key, not at import: a build without a module to transform never reads our files. */
+function codeHash(): string {
+  code ??= hashCode(['../transform/', '../runtime-shim/'].map((dir) => fileURLToPath(new URL(dir, import.meta.url))))
+  return code
+}
 
 function hashCode(dirs: string[]): string {
   const hash = createHash('sha256').update((require('binaryen/package.json') as { version: string }).version)
   const walk = (dir: string, prefix: string) => {
     for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
       if (entry.isDirectory()) walk(join(dir, entry.name), `${prefix}${entry.name}/`)
-      else if (!entry.name.endsWith('.map')) hash.update(prefix + entry.name).update(readFileSync(join(dir, entry.name)))
+      // Source maps and declarations change nothing a transform does.
+      else if (!entry.name.endsWith('.map') && !entry.name.endsWith('.d.ts')) hash.update(prefix + entry.name).update(readFileSync(join(dir, entry.name)))
     }
   }
   for (const dir of dirs) walk(dir, '')
@@ -34,7 +41,7 @@ function hashCode(dirs: string[]): string {
  */
 export function cacheKey(bytes: Uint8Array, options: TransformOptions): string {
   const { filename: _label, ...shaping } = options
-  return createHash('sha256').update(CODE).update(JSON.stringify(shaping)).update(bytes).digest('hex').slice(0, 32)
+  return createHash('sha256').update(codeHash()).update(JSON.stringify(shaping)).update(bytes).digest('hex').slice(0, 32)
 }
 
 /**

@@ -71,6 +71,17 @@ describe('npm run bench -- --smoke', () => {
         for (const path of ['ours, Asyncify', 'asyncify-wasm']) expect(rows, `${engine} depth ${depth} ${path}`).toContain(`${at} ${path}`)
         const jspi = [`${at} ours, JSPI`, `${at} raw JSPI`]
         for (const key of jspi) expect(rows.includes(key), key).toBe(engine !== 'Node 20')
+        const against = (candidate: string) =>
+          result.rows
+            .filter((row) => row.subject === `resolved Promise, depth ${depth}` && row.engine === engine && row.candidate.label === candidate)
+            .map((row) => row.baseline.label)
+        expect(against('ours, Asyncify'), `${engine} depth ${depth}`).toEqual([
+          'asyncify-wasm',
+          "asyncify-wasm on native wasm-opt's build",
+          'Asyncify floor (fewest JS steps, no checks)',
+          'JavaScript await',
+        ])
+        expect(against('asyncify-wasm'), `${engine} depth ${depth}`).toEqual(['Asyncify floor (fewest JS steps, no checks)', 'JavaScript await'])
       }
     }
     const plainRows = (engine: string, path: string) =>
