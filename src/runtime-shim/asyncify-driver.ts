@@ -73,7 +73,7 @@ import {
 } from './errors.js'
 import type { SuspendEngine } from './metadata.js'
 import { OwnedMemory, type Block, type Malloc } from './owned-memory.js'
-import { CALL, ImportDepth, countedImport, countedSyncImport, isThenable } from './import-depth.js'
+import { CALL, ImportDepth, countedImport, countedSyncImport, isThenable, type ImportHooks } from './import-depth.js'
 import { i32Global, type I32Global } from './i32-global.js'
 import { invoker, type WasmFunction } from './invoke.js'
 import { ShadowStacks, UNASSIGNED, type StackUser } from './shadow-stacks.js'
@@ -108,6 +108,15 @@ export interface AsyncifyExports {
   asyncify_stop_rewind(): void
   /** In modules that use fibers (transform/fibers.ts). */
   [FIBER_ENTRY_EXPORT]?: (fn: number, arg: number) => void
+}
+
+/** An async import, as the driver's import hooks see it. */
+interface AsyncSite {
+  importName: string
+  /** What wasm receives from an import that unwinds: a value of its result type. */
+  placeholder: unknown
+  /** fiber_switch, which unwinds for a fiber rather than a Promise. */
+  switches: boolean
 }
 
 /** `pending` of a call unwinding for a fiber switch (to `next`) rather than for a Promise; compared by identity. */
@@ -150,7 +159,7 @@ export interface AsyncifyStats {
   asyncifyStackUsed: number
 }
 
-export class AsyncifyDriver {
+export class AsyncifyDriver implements ImportHooks<AsyncSite> {
   private readonly active: Call[] = []
   private rewinding: Call | null = null
   private readonly imports = new ImportDepth()
@@ -224,43 +233,35 @@ export class AsyncifyDriver {
 
   /** Wraps an async-listed import of `arity` parameters: a thenable result suspends the wasm. */
   asyncImport(fn: WasmFunction, arity: number, placeholder: unknown, importName: string): WasmFunction {
-    if (importName === SWITCH_IMPORT) return this.switchImport(fn, importName)
-    return countedImport(fn, arity, this.imports, {
-      before: this.rewoundAt(importName),
-      after: (result) => {
-        if (!isThenable(result)) return result
-        this.startUnwind(this.suspendingCall(importName), result, importName)
-        return placeholder
-      },
-    })
+    // fiber_switch returns the fiber to switch to, or undefined when there is nothing to do.
+    const switches = importName === SWITCH_IMPORT
+    return countedImport<AsyncSite>(fn, switches ? 1 : arity, this.imports, this, { importName, placeholder, switches })
   }
 
-  /** `fiber_switch`: `fn` answers the fiber to switch to, or undefined when there is nothing to do. */
-  private switchImport(fn: WasmFunction, importName: string): WasmFunction {
-    return countedImport(fn, 1, this.imports, {
-      before: this.rewoundAt(importName),
-      after: (next) => {
-        if (next === undefined) return undefined
-        const call = this.suspendingCall(importName)
-        call.next = next as Fiber<Call>
-        this.startUnwind(call, SWITCHING, importName)
-        return undefined
-      },
-    })
+  /** countedImport's first hook for an async import: during a rewind, where it ends with the settled value (or the rejection). */
+  importBefore(site: AsyncSite): unknown {
+    const resumed = this.rewinding
+    if (resumed === null) return CALL
+    // On a mismatch `rewinding` stays set, so that `recover` stops the rewind.
+    if (resumed.suspendedAt !== site.importName) throw this.rewindMismatch(resumed, site.importName)
+    this.rewinding = null
+    this.api.asyncify_stop_rewind()
+    if (resumed.failed) throw resumed.error
+    return resumed.value
   }
 
-  /** The `before` hook of an async import: during a rewind, where it ends with the settled value (or the rejection). */
-  private rewoundAt(importName: string): () => unknown {
-    return () => {
-      const resumed = this.rewinding
-      if (resumed === null) return CALL
-      // On a mismatch `rewinding` stays set, so that `recover` stops the rewind.
-      if (resumed.suspendedAt !== importName) throw this.rewindMismatch(resumed, importName)
-      this.rewinding = null
-      this.api.asyncify_stop_rewind()
-      if (resumed.failed) throw resumed.error
-      return resumed.value
+  /** countedImport's last hook for an async import: a thenable (or, from fiber_switch, a fiber) unwinds. */
+  importAfter(result: unknown, site: AsyncSite): unknown {
+    if (site.switches) {
+      if (result === undefined) return undefined
+      const call = this.suspendingCall(site.importName)
+      call.next = result as Fiber<Call>
+      this.startUnwind(call, SWITCHING, site.importName)
+      return undefined
     }
+    if (!isThenable(result)) return result
+    this.startUnwind(this.suspendingCall(site.importName), result, site.importName)
+    return site.placeholder
   }
 
   /**

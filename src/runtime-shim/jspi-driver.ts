@@ -18,7 +18,7 @@
  */
 import { engineStackOverflow, isEngineStackOverflow, suspendOutsideCall } from './errors.js'
 import type { AsyncifyStats } from './asyncify-driver.js'
-import { CALL, ImportDepth, countedImport, countedSyncImport, isThenable } from './import-depth.js'
+import { CALL, ImportDepth, countedImport, countedSyncImport, isThenable, type ImportHooks } from './import-depth.js'
 import { i32Global, type I32Global } from './i32-global.js'
 import { invoker, type WasmFunction } from './invoke.js'
 import { bookedImport, predictedImport } from './predicted-import.js'
@@ -57,7 +57,16 @@ export function hasJspi(): boolean {
   return typeof WebAssembly === 'object' && 'Suspending' in WebAssembly && 'promising' in WebAssembly
 }
 
-export class JspiDriver {
+/** An async import's plain half, as the driver's import hooks see it. */
+interface JspiSite {
+  importName: string
+  /** What wasm receives from an import that suspends: a value of its result type. */
+  placeholder: unknown
+  /** The import's number among the async imports (its prediction cell). */
+  index: number
+}
+
+export class JspiDriver implements ImportHooks<JspiSite> {
   private readonly active: Call[] = []
   /** Shared with the import trampolines: see CELL. */
   readonly block: CellBlock
@@ -108,19 +117,23 @@ export class JspiDriver {
 
   /** The plain half of the async import number `index`, of `arity` parameters: a thenable is kept for `wait`, and `signal` set. */
   asyncImport(fn: WasmFunction, arity: number, placeholder: unknown, importName: string, index: number): WasmFunction {
-    const { cells } = this
-    return countedImport(fn, arity, this.imports, {
-      before: () => CALL,
-      after: (result) => {
-        if (!isThenable(result)) return result
-        const call = this.callOf(importName)
-        call.suspendedAt = importName
-        this.pending = result
-        cells[CELL.signal] = call.id
-        cells[CELL.predict + index] = 1
-        return placeholder
-      },
-    })
+    return countedImport<JspiSite>(fn, arity, this.imports, this, { importName, placeholder, index })
+  }
+
+  /** countedImport's first hook: JSPI has no rewind to end, so the import is always called. */
+  importBefore(): unknown {
+    return CALL
+  }
+
+  /** countedImport's last hook: a thenable is kept for `wait`, and the call signalled. */
+  importAfter(result: unknown, site: JspiSite): unknown {
+    if (!isThenable(result)) return result
+    const call = this.callOf(site.importName)
+    call.suspendedAt = site.importName
+    this.pending = result
+    this.cells[CELL.signal] = call.id
+    this.cells[CELL.predict + site.index] = 1
+    return site.placeholder
   }
 
   /**
