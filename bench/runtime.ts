@@ -114,6 +114,8 @@ export function roundTripRows(engine: EngineName, outputs: PathOutputs): Row[] {
     row(asyncify, subject, 'suspension', at('asyncify-wasm'), floor)
     if (jspi.jspi) {
       row(jspi, subject, 'suspension', at('ours-jspi'), at('raw-jspi'))
+      // What mode 'auto' (the default) runs where the engine has JSPI, against the incumbent.
+      row(jspi, subject, 'suspension', at('ours-jspi'), at('asyncify-wasm'), ['', ''], asyncify)
       row(jspi, subject, 'suspension', at('raw-jspi'), floor)
     }
   }

@@ -82,6 +82,7 @@ describe('npm run bench -- --smoke', () => {
           'JavaScript await',
         ])
         expect(against('asyncify-wasm'), `${engine} depth ${depth}`).toEqual(['Asyncify floor (fewest JS steps, no checks)', 'JavaScript await'])
+        if (engine !== 'Node 20') expect(against('ours, JSPI'), `${engine} depth ${depth}`).toEqual(['raw JSPI', 'asyncify-wasm'])
       }
     }
     const plainRows = (engine: string, path: string) =>
