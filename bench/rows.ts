@@ -14,7 +14,7 @@ export interface Row {
   subject: string
   measure: string
   engine: string | null
-  unit: 'ms' | 'MB' | 'ns/call' | 'bytes/byte'
+  unit: 'ms' | 'MB' | 'ns/call' | 'bytes/call' | 'bytes/byte'
   candidate: Side
   baseline: Side
   /** candidate / baseline, per repeat; null when either side has no figure. */

@@ -101,6 +101,18 @@ export function roundTripRows(engine: EngineName, outputs: PathOutputs): Row[] {
     )
   const floor = 'js floor|await'
   const { asyncify, jspi, native, floor: asyncifyFloor } = outputs
+  /** Bytes allocated per suspension, where the engine counts them (Node 26): ours against what it is built on. */
+  const allocation = (output: HarnessOutput, subject: string, candidate: string, baseline: string, baselineOutput: HarnessOutput) => {
+    const [ours, theirs] = [`allocation, ${candidate}`, `allocation, ${baseline}`]
+    if (!output.samples[ours] || !baselineOutput.samples[theirs]) return
+    rows.push(
+      compare(
+        { section: 'roundtrip', subject, measure: 'allocation per suspension', engine, unit: 'bytes/call' },
+        pick(output.samples, ours),
+        pick(baselineOutput.samples, theirs),
+      ),
+    )
+  }
   for (const depth of DEPTHS) {
     const at = (path: string) => `depth ${depth}|${path}`
     const subject = `resolved Promise, depth ${depth}`
@@ -112,11 +124,13 @@ export function roundTripRows(engine: EngineName, outputs: PathOutputs): Row[] {
     }
     row(asyncify, subject, 'suspension', at('ours-asyncify'), floor)
     row(asyncify, subject, 'suspension', at('asyncify-wasm'), floor)
+    if (asyncifyFloor) allocation(asyncify, subject, at('ours-asyncify'), at('asyncify-floor'), asyncifyFloor)
     if (jspi.jspi) {
       row(jspi, subject, 'suspension', at('ours-jspi'), at('raw-jspi'))
       // What mode 'auto' (the default) runs where the engine has JSPI, against the incumbent.
       row(jspi, subject, 'suspension', at('ours-jspi'), at('asyncify-wasm'), ['', ''], asyncify)
       row(jspi, subject, 'suspension', at('raw-jspi'), floor)
+      allocation(jspi, subject, at('ours-jspi'), at('raw-jspi'), jspi)
     }
   }
   const plain = (output: HarnessOutput, path: string) => {

@@ -48,7 +48,9 @@ export interface HarnessInput {
 
 /**
  * Samples by `measure|path`: ns per import call for round trips and plain
- * values, ms per run for compute. Paths an engine lacks (JSPI in Node 20) are absent.
+ * values, ms per run for compute; with an allocation probe, bytes allocated
+ * per suspension under `allocation, depth N|path`. Paths an engine lacks
+ * (JSPI in Node 20) are absent.
  */
 export interface HarnessOutput {
   jspi: boolean
@@ -57,7 +59,10 @@ export interface HarnessOutput {
 
 type Fn = (...args: number[]) => unknown
 /** One measured path; `run` returns ms per import call (`perCall` of them in each call) or, for compute, per run. */
-type Timed = { key: string; run: (minMs: number) => Promise<number> }
+type Timed = { key: string; perCall: number; call: () => unknown; run: (minMs: number) => Promise<number> }
+
+/** Bytes the engine's heap has allocated so far (V8's total_allocated_bytes, Node 26), where the engine tells. */
+export type AllocatedBytes = () => number
 
 /** JSPI's API, absent from TypeScript's lib (2026). */
 interface JspiApi {
@@ -88,6 +93,8 @@ async function jsFloor(calls: number): Promise<number> {
 function timer(key: string, perCall: number, expected: number | null, call: () => unknown): Timed {
   return {
     key,
+    perCall,
+    call,
     async run(minMs) {
       const started = performance.now()
       let elapsed = 0
@@ -171,7 +178,17 @@ function computeTimers(input: HarnessInput, built: Awaited<ReturnType<typeof ins
   ])
 }
 
-export async function runHarness(input: HarnessInput): Promise<HarnessOutput> {
+/** V8 counts allocation by its allocation buffers (tens of KB), so a count spans at least this many bytes... */
+const ALLOCATION_SPAN = 4 << 20
+/** ...or this many calls, for a path that allocates next to nothing. */
+const ALLOCATION_RUNS = 1000
+
+/**
+ * Runs every timer of the input's kind. With `allocatedBytes`, each round
+ * trip also runs again, untimed, to count the bytes it allocates per
+ * suspension.
+ */
+export async function runHarness(input: HarnessInput, allocatedBytes: AllocatedBytes | null = null): Promise<HarnessOutput> {
   const built = await instances(input)
   const timers = input.kind === 'roundtrip' ? roundTripTimers(input, built) : computeTimers(input, built)
   // Untimed runs first, long enough for the engine to tier the code up: V8
@@ -183,6 +200,15 @@ export async function runHarness(input: HarnessInput): Promise<HarnessOutput> {
     const timed = timers[(i + input.rotation) % timers.length]!
     const ms = await timed.run(input.minMs)
     samples[timed.key] = [input.kind === 'roundtrip' ? ms * 1e6 : ms]
+    if (allocatedBytes && timed.key.startsWith('depth ')) {
+      const before = allocatedBytes()
+      let runs = 0
+      do {
+        await timed.call()
+        runs++
+      } while (allocatedBytes() - before < ALLOCATION_SPAN && runs < ALLOCATION_RUNS)
+      samples[`allocation, ${timed.key}`] = [(allocatedBytes() - before) / (runs * timed.perCall)]
+    }
   }
   return { jspi: hasJspi(), samples }
 }

@@ -73,7 +73,7 @@ describe('npm run bench -- --smoke', () => {
         for (const key of jspi) expect(rows.includes(key), key).toBe(engine !== 'Node 20')
         const against = (candidate: string) =>
           result.rows
-            .filter((row) => row.subject === `resolved Promise, depth ${depth}` && row.engine === engine && row.candidate.label === candidate)
+            .filter((row) => row.subject === `resolved Promise, depth ${depth}` && row.engine === engine && row.measure === 'suspension' && row.candidate.label === candidate)
             .map((row) => row.baseline.label)
         expect(against('ours, Asyncify'), `${engine} depth ${depth}`).toEqual([
           'asyncify-wasm',
@@ -83,6 +83,11 @@ describe('npm run bench -- --smoke', () => {
         ])
         expect(against('asyncify-wasm'), `${engine} depth ${depth}`).toEqual(['Asyncify floor (fewest JS steps, no checks)', 'JavaScript await'])
         if (engine !== 'Node 20') expect(against('ours, JSPI'), `${engine} depth ${depth}`).toEqual(['raw JSPI', 'asyncify-wasm'])
+        // Only Node 26 counts allocated bytes.
+        const allocation = result.rows.filter((row) => row.subject === `resolved Promise, depth ${depth}` && row.engine === engine && row.measure === 'allocation per suspension')
+        expect(allocation.map((row) => `${row.candidate.label} / ${row.baseline.label}`), `${engine} depth ${depth}`).toEqual(
+          engine === 'Node 26' ? ['ours, Asyncify / Asyncify floor (fewest JS steps, no checks)', 'ours, JSPI / raw JSPI'] : [],
+        )
       }
     }
     const plainRows = (engine: string, path: string) =>
