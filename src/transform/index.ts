@@ -36,7 +36,7 @@ export async function asyncifyWasm(input: WasmInput, options?: TransformOptions)
       const built = buildWithoutBinaryen(bytes, resolved)
       if (built) return built
     } catch (error) {
-      // Bad input is said as the pipeline would say it; anything else, the worker's Binaryen pipeline decides.
+      // Bad input is said as the pipeline would say it; anything else goes to the worker, which runs the whole transform again.
       if (error instanceof AsyncifyError) throw error
     }
   }

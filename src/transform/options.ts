@@ -25,6 +25,8 @@ export interface TransformOptions {
    * reference-typed locals across a suspension, a stack pointer known by neither name
    * nor shape, ...) goes to Binaryen's pipeline, and `report.engine` says which one
    * built. `binaryen`: always Binaryen's Asyncify pass and its optimizer, at `optimize`.
+   * The JSPI build is the same either way; `direct` reads it from the bytes where it can
+   * (mode `jspi` included), `binaryen` always through Binaryen's pipeline.
    */
   engine?: AsyncifyEngine
   /**

@@ -9,7 +9,9 @@ import { jspiWithoutBinaryen } from './jspi-fast.js'
  * Throws an `AsyncifyError` for bad input, said as the pipeline would say it.
  */
 export function buildWithoutBinaryen(bytes: Uint8Array, options: ResolvedTransformOptions): TransformResult | null {
-  if (options.engine === 'binaryen' || options.mode === 'jspi') return null
+  if (options.engine === 'binaryen') return null
+  // The features option is checked by validating with Binaryen, as the direct engine declines it too.
+  if (options.mode === 'jspi') return options.features === null && !options.preoptimize ? jspiWithoutBinaryen(bytes, options) : null
   const asyncified = asyncifyWithoutBinaryen(bytes, options)
   if (!asyncified) return null
   if (options.mode === 'asyncify') return asyncified

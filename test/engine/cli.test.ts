@@ -265,7 +265,7 @@ describe('wasm-asyncify CLI', () => {
     ])
   })
 
-  it('a small module the direct engine builds is built in the calling thread, without a worker', async () => {
+  it('a small module the direct engine builds is built in the calling thread, without a worker, in mode asyncify and in mode jspi', async () => {
     const input = join(dir, 'loop-in-thread.wasm')
     writeFileSync(input, compileC('loop.c'))
     const output = join(dir, 'loop-in-thread.async.wasm')
@@ -274,6 +274,12 @@ describe('wasm-asyncify CLI', () => {
     expect(result.code).toBe(0)
     expect(result.stdout).toMatch(/^wrote .*loop-in-thread\.async\.wasm \(asyncify build, \d+ bytes\)/)
     expect(WebAssembly.validate(readFileSync(output))).toBe(true)
+    // The JSPI build alone is read from the bytes too.
+    const jspiOutput = join(dir, 'loop-in-thread.jspi.wasm')
+    const jspi = await run([input, '-o', jspiOutput, '--imports', 'env.next', '--mode', 'jspi'], ['--import', noThreads])
+    expect(jspi.stderr).toBe('')
+    expect(jspi.code).toBe(0)
+    expect(jspi.stdout).toMatch(/^wrote .*loop-in-thread\.jspi\.wasm \(jspi build, \d+ bytes\)/)
   })
 
   it('--features limits what the output may use; an unknown name is refused in one line', async () => {
