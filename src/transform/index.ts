@@ -15,8 +15,9 @@ export type { AsyncifyMetadata } from '../runtime-shim/metadata.js'
 
 /**
  * Modules up to this size that the direct engine builds are built in the caller's thread:
- * it takes them a few milliseconds, less than a worker takes to start (about 40 ms with
- * its code loaded), and blocks the caller no longer than that.
+ * a worker takes about 40 ms to start with its code loaded, and a real program of this
+ * size builds in less (sort.c with libc, 62 KB: 23 ms). The worst made on purpose, 5,200
+ * locals all live across 5,200 calls in 62 KB, took 300 ms, once: the plugin caches it.
  */
 const IN_THREAD_BYTES = 64 * 1024
 
