@@ -3,7 +3,10 @@ import { AsyncifyError } from './errors.js'
 /** Name of the custom section in which the transform leaves everything the runtime needs. */
 export const METADATA_SECTION = 'unplugin-asyncify'
 
-export const METADATA_VERSION = 5
+export const METADATA_VERSION = 6
+
+/** Bytes of Asyncify stack for one suspended call stack, unless the build or the instance says otherwise. */
+export const DEFAULT_STACK_SIZE = 65536
 
 /** Export names the transform adds for the runtime; they never reach user code. */
 export const STACK_POINTER_EXPORT = '__asyncify_stack_pointer'
@@ -123,25 +126,31 @@ export const ASYNCIFY_API_EXPORTS: readonly string[] = [
 /**
  * What a field holds when the section leaves it out: the section says only
  * what is not a given, since for a small module it is most of what the
- * transform adds (a loop of 666 bytes gained 509 bytes of it in full).
+ * transform adds (a loop of 666 bytes gained 509 bytes of it in full, 304
+ * with empty fields left out, 168 with the usual values left out too). A
+ * field that differs, null included, is written.
  */
 const OMITTED = {
   exportSignatures: {},
-  stackPointer: null,
+  stackSize: DEFAULT_STACK_SIZE,
+  stackPointer: STACK_POINTER_EXPORT,
   stackPointerImport: null,
-  memory: null,
+  memory: { export: 'memory' },
   malloc: null,
+  // Stored without the Asyncify API exports, which an asyncified module always has.
+  internalExports: [STACK_POINTER_EXPORT],
   asyncifyUnsupported: null,
   importArities: {},
 } satisfies Partial<AsyncifyMetadata>
 
 export function encodeMetadata(metadata: AsyncifyMetadata): Uint8Array {
+  const internalExports =
+    metadata.engine === 'asyncify' ? metadata.internalExports.filter((name) => !ASYNCIFY_API_EXPORTS.includes(name)) : metadata.internalExports
   const section: Record<string, unknown> = {}
-  for (const [key, value] of Object.entries(metadata)) {
-    const empty = value === null || (typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0)
-    if (!(empty && key in OMITTED)) section[key] = value
+  for (const [key, value] of Object.entries({ ...metadata, internalExports })) {
+    const given = key in OMITTED && JSON.stringify(value) === JSON.stringify(OMITTED[key as keyof typeof OMITTED])
+    if (!given) section[key] = value
   }
-  if (metadata.engine === 'asyncify') section.internalExports = metadata.internalExports.filter((name) => !ASYNCIFY_API_EXPORTS.includes(name))
   return new TextEncoder().encode(JSON.stringify(section))
 }
 
@@ -164,7 +173,8 @@ export function readMetadata(module: WebAssembly.Module, label: string): Asyncif
         `this runtime reads v${METADATA_VERSION}); rebuild the module with the same version as the runtime`,
     )
   }
-  const metadata: AsyncifyMetadata = { ...OMITTED, ...stored }
+  // A copy of the givens: a decoded field must never be the shared default itself.
+  const metadata: AsyncifyMetadata = { ...structuredClone(OMITTED), ...stored }
   if (metadata.engine === 'asyncify') metadata.internalExports = [...ASYNCIFY_API_EXPORTS, ...metadata.internalExports]
   return metadata
 }

@@ -1,5 +1,6 @@
 import { AsyncifyError } from '../runtime-shim/errors.js'
 import { FEATURE_NAMES, isFeatureName, type FeatureName } from './features.js'
+import { DEFAULT_STACK_SIZE } from '../runtime-shim/metadata.js'
 
 export type OptimizeLevel = 0 | 1 | 2 | 3 | 's' | 'z'
 
@@ -104,7 +105,7 @@ export interface ResolvedTransformOptions {
   filename: string
 }
 
-export const DEFAULT_STACK_SIZE = 65536
+export { DEFAULT_STACK_SIZE }
 const OPTIMIZE_LEVELS: readonly OptimizeLevel[] = [0, 1, 2, 3, 's', 'z']
 
 /** Every default lives here; the rest of the transform sees resolved options only. */
