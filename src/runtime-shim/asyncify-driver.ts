@@ -361,9 +361,9 @@ export class AsyncifyDriver implements ImportHooks<AsyncSite> {
   /**
    * Runs the export for `call` until it returns or waits for a Promise. A
    * fiber switch is an unwind too: the next fiber starts or rewinds at once,
-   * in this loop, without returning to JavaScript.
+   * in this loop, without returning to JavaScript. `knownSp`: the C stack
+   * pointer's value when the caller knows it, else null.
    */
-  /** `knownSp`: the C stack pointer's value when the caller knows it, else null. */
   private enter(call: Call, run: (args: unknown[]) => unknown, args: unknown[], knownSp: number | null): unknown {
     const outerSp = this.stacks.enter(call, this.active.length === 0, knownSp)
     if (call.fiber !== null) this.toFiberStack(call, call.fiber)

@@ -26,7 +26,6 @@ const signature = (type: FuncType) => `${type.params.join(',')}->${type.results.
 /** Section ids in the order a module must have them (the tag section sits between memory and global). */
 const ORDER = [1, 2, 3, 4, 5, 13, 6, 7, 8, 9, 12, 10, 11]
 
-
 /**
  * The module asyncified, or null when it holds what this engine does not
  * handle (Binaryen's pass then runs). `addresses`, when given, learns where
