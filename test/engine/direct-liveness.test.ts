@@ -9,16 +9,22 @@
  * are those of the text.
  */
 import { describe, expect, it } from 'vitest'
-import type { FuncType, ModuleTypes, ValType } from '../../src/transform/direct/body.js'
+import type { FuncType, ModuleTypes, Node, ValType } from '../../src/transform/direct/body.js'
 import { decodeBody } from '../../src/transform/direct/decode.js'
-import { liveAtStart } from '../../src/transform/direct/liveness.js'
+import { liveAtStart, type RewindMarks } from '../../src/transform/direct/liveness.js'
 import { codeBodies } from '../../src/transform/direct/stack-shape.js'
 import { scanModule } from '../../src/transform/scan.js'
 import { wat } from '../helpers/wat.js'
 
-/** The locals live at the start of `func`'s body, its own label leading out of the function. */
-function liveIn(func: string): number[] {
-  const bytes = wat(`(module (memory 1) (func (export "f") ${func}))`)
+/**
+ * The locals live at the start of `func`'s body, its own label leading out
+ * of the function. With `guards`, the body's top-level ifs are the
+ * instrumenter's guards, in order (a segment's or a site's), and every call
+ * is one a rewind re-enters.
+ */
+function liveIn(func: string, guards?: ('forward' | 'sites')[]): number[] {
+  const bytes = wat(`(module (import "env" "g" (func $g (param i32) (result i32))) (global $state (mut i32) (i32.const 0))
+    (memory 1) (func (export "f") ${func}))`)
   const scanned = scanModule(bytes, { code: false })
   const functionType = (type: { params: string[]; results: string[] }) => type as FuncType
   const module: ModuleTypes = {
@@ -28,9 +34,23 @@ function liveIn(func: string): number[] {
     tables: scanned.tables as ValType[],
   }
   const [body] = codeBodies(bytes)
-  const { params } = module.functions[0]!
+  const { params } = module.functions[1]!
   const decoded = decodeBody(body!, params, module)
-  return [...liveAtStart(decoded.body, 1, params.length + decoded.locals.length)].sort((a, b) => a - b)
+  const marks: RewindMarks = { forward: new Set(), sites: new Set(), calls: new Set() }
+  if (guards) {
+    const ifs = decoded.body.filter((node) => node.kind === 'if')
+    expect(ifs).toHaveLength(guards.length)
+    ifs.forEach((node, k) => marks[guards[k]!].add(node))
+    for (const call of decoded.body.flatMap(callsIn)) marks.calls.add(call)
+  }
+  return [...liveAtStart(decoded.body, 1, params.length + decoded.locals.length, marks)].sort((a, b) => a - b)
+}
+
+function callsIn(node: Node): Node[] {
+  if (node.kind === 'call') return [node]
+  if (node.kind === 'block' || node.kind === 'loop') return node.body.flatMap(callsIn)
+  if (node.kind === 'if') return [...node.then, ...(node.else ?? [])].flatMap(callsIn)
+  return []
 }
 
 describe('liveAtStart', () => {
@@ -164,5 +184,44 @@ describe('liveAtStart', () => {
       (drop (local.get $l38))
       (i64.add (local.get $wide) (i64.extend_i32_u (local.get $x)))`
     expect(liveIn(body)).toEqual([0, 39, 40])
+  })
+})
+
+describe('liveAtStart on the paths a rewind takes (the guards marked)', () => {
+  // The shape of the instrumenter's output: a site's guard, a segment's guard, the frame's last site (never
+  // guarded: a rewind reaches it only for it). A rewind to
+  // site 1 skips the segment, so $t (set there, read by site 1) is live; $r, which carries site 0's result to
+  // the segment going forward, is read on no rewind's path and is not, though an unmarked analysis (every
+  // guard an if that may be skipped) finds it live.
+  const body = `(param $p i32) (result i32) (local $idx i32) (local $t i32) (local $r i32)
+    (if (i32.or (i32.eqz (global.get $state)) (i32.eq (local.get $idx) (i32.const 0)))
+      (then (local.set $r (call $g (local.get $p)))))
+    (if (i32.eqz (global.get $state))
+      (then (local.set $t (i32.add (local.get $r) (i32.const 1)))))
+    (local.set $r (call $g (local.get $t)))
+    (local.get $r)`
+
+  it('a temporary that carries a value between two sites going forward is not live; what a skipped segment set is', () => {
+    expect(liveIn(body, ['sites', 'forward'])).toEqual([0, 1, 2])
+    expect(liveIn(body)).toEqual([0, 1, 2, 3])
+  })
+
+  it('what the code after a site reads, set only going forward before it, is live through the call', () => {
+    const after = `(param $p i32) (result i32) (local $idx i32) (local $q i32)
+      (if (i32.eqz (global.get $state))
+        (then (local.set $q (i32.mul (local.get $p) (i32.const 3)))))
+      (if (i32.or (i32.eqz (global.get $state)) (i32.eq (local.get $idx) (i32.const 0)))
+        (then (drop (call $g (i32.const 0)))))
+      (local.get $q)`
+    expect(liveIn(after, ['forward', 'sites'])).toEqual([1, 2])
+  })
+
+  it("a site's guard may be skipped by a rewind (for a later site): what it sets and the code after it reads is live", () => {
+    const skipped = `(param $p i32) (result i32) (local $idx i32) (local $q i32)
+      (if (i32.or (i32.eqz (global.get $state)) (i32.eq (local.get $idx) (i32.const 0)))
+        (then (local.set $q (call $g (local.get $p)))))
+      (drop (call $g (local.get $q)))
+      (local.get $q)`
+    expect(liveIn(skipped, ['sites'])).toEqual([0, 1, 2])
   })
 })

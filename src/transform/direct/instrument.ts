@@ -8,21 +8,25 @@
  * by `state != rewinding || idx in its sites`, and the code before it by
  * `state != rewinding`, so a rewind runs straight to the site it left. Values
  * on the operand stack across a guard live in temporaries: a guarded segment
- * reloads them, runs, and stores what it leaves. The locals a rewind can
- * read (liveness.ts; temporaries included) are saved at an unwind and
+ * reloads them, runs, and stores what it leaves. The locals a rewind's paths
+ * read (liveness.ts, told which guard is which; temporaries included) are saved at an unwind and
  * restored at a rewind, so the values a skipped segment computed, an `if`'s
- * condition among them, are what they were. Pure code that computes a call's
- * arguments right before it runs again instead (nothing runs between it and
- * the call, so the restored locals are the ones it read), and so does a
- * segment that only branches and moves locals in a way the item after it
- * cannot disturb (`replayable`): a rewind takes its branches as the first run
- * did. Code after a frame's last site runs unguarded: a rewind
+ * condition among them, are what they were. The code that computes an item's
+ * inputs right before it runs again instead when running it again has no
+ * effect but its values (`rerunTail`): pure code gives the same values (nothing
+ * runs between it and the item, so the restored locals are the ones it read);
+ * loads may give others, which a call's arguments may be (the callee restores
+ * what it reads on a rewind), but not an if's condition or a call_indirect's
+ * table index. So does a segment that only branches and moves locals in a way
+ * the item after it cannot disturb (`replayable`): a rewind takes its branches
+ * as the first run did. A drop or local.set of an item's one result runs
+ * inside its guard. Code after a frame's last site runs unguarded: a rewind
  * entered that frame only for a site in it, and the state is normal once the
  * site's call has rewound.
  */
 import { leb, sleb } from '../../runtime-shim/wasm-writer.js'
 import { localIndex } from './decode.js'
-import { liveAtStart } from './liveness.js'
+import { liveAtStart, type RewindMarks } from './liveness.js'
 import { DecodeUnsupported, type DecodedBody, type FuncType, type Node, type ValType } from './body.js'
 
 export interface Sites {
@@ -75,8 +79,10 @@ function op(...bytes: number[]): Node {
   return { kind: 'op', bytes: new Uint8Array(bytes), pops: [], pushes: [], before: null }
 }
 
-function guard(condition: Node[], body: Node[]): Node[] {
-  return [...condition, { kind: 'if', type: EMPTY, typeBytes: EMPTY_TYPE, then: body, else: null, before: null }]
+function guard(condition: Node[], body: Node[], marks?: Set<Node>): Node[] {
+  const node: Node = { kind: 'if', type: EMPTY, typeBytes: EMPTY_TYPE, then: body, else: null, before: null }
+  marks?.add(node)
+  return [...condition, node]
 }
 
 /** A frame of the output: original (an input label, by its position among input labels) or added. */
@@ -99,6 +105,8 @@ export class BodyInstrumenter {
   /** Each site's `idx = k`, and whether any guard reads idx: when none does, the sets are dropped. */
   private readonly indexSets: Extract<Node, { kind: 'op' }>[] = []
   private indexRead = false
+  /** What the state decides in the output, for the liveness of a rewind. */
+  private readonly marks: RewindMarks = { forward: new Set(), sites: new Set(), calls: new Set() }
 
   constructor(
     private readonly decoded: DecodedBody,
@@ -125,7 +133,7 @@ export class BodyInstrumenter {
     // Every site is the last item of its frame, entered unguarded: nothing asks which site a rewind is for.
     if (!this.indexRead) for (const set of this.indexSets) set.bytes = NOTHING
     // The unwind block's label and the body's own both lead out of the function.
-    this.saved = [...liveAtStart(body, 2, this.locals.length)].filter((local) => local !== this.ptr).sort((a, b) => a - b)
+    this.saved = [...liveAtStart(body, 2, this.locals.length, this.marks)].filter((local) => local !== this.ptr).sort((a, b) => a - b)
     const functionType = encodeResultType(results)
     const code: Node[] = [
       {
@@ -261,7 +269,7 @@ export class BodyInstrumenter {
       const inputs = inputCount(node)
       // Inputs computed by pure code right before the item are computed again inside its guard, from the locals
       // a rewind restores: as they were at the call, so for an if's condition only if its arms write none of them.
-      let tail = pureTail(segment, inputs)
+      let tail = rerunTail(segment, inputs, exactInputs(node))
       if (tail !== null && node.kind === 'if' && writesAny([node.then, node.else ?? []], localsRead(tail))) tail = null
       if (tail !== null) segment = segment.slice(0, segment.length - tail.length)
       if (segment.length > 0) {
@@ -277,7 +285,7 @@ export class BodyInstrumenter {
         // A rewind runs it on its way to any site from this item to the frame's last: all of them may run between it and the call.
         // It must leave nothing in temporaries: a later segment of the frame reuses them, and running it again would undo that.
         if (held.length === 0 && stack.length === 0 && replayable(segment, live.slice(i, last + 1))) out.push(...emit())
-        else out.push(...guard(this.notRewinding(), this.added(emit)))
+        else out.push(...guard(this.notRewinding(), this.added(emit), this.marks.forward))
         held = stack.map((type, k) => ({ type, local: spill.locals[k]! }))
         top = maxBase(top, spill.next)
         segment = []
@@ -293,7 +301,11 @@ export class BodyInstrumenter {
         for (let k = last + 1; k < live.length; k++) out.push(this.copy(live[k]!))
         return out
       }
-      const { produced, emitted, next } = this.item(node, emitInputs, top, true)
+      // A drop or local.set right after takes the item's one result inside its guard: no temporary, no segment.
+      const after = live[i + 1]!
+      const consumer = 'type' in node && node.type.results.length === 1 && after.kind === 'op' && (after.bytes[0] === OP.drop || after.bytes[0] === OP.localSet)
+      const { produced, emitted, next } = this.item(node, emitInputs, top, consumer ? after : true)
+      if (consumer) i++
       held = [...below, ...produced]
       top = next
       out.push(...emitted)
@@ -304,38 +316,43 @@ export class BodyInstrumenter {
   /**
    * One item holding a site; `inputs` emits what puts its inputs on the
    * stack. Guarded: inside a guard on its sites' range, its results stored
-   * in new temporaries from `base` on. Not guarded: in place, its results
-   * left on the stack.
+   * in new temporaries from `base` on, or taken by `guarded` when that is the
+   * instruction after it (a drop or local.set of its one result). Not
+   * guarded: in place, its results left on the stack.
    */
   private item(
     node: Node,
     inputs: (copy: (node: Node) => Node) => Node[],
     base: Map<ValType, number>,
-    guarded: boolean,
+    guarded: boolean | Node,
   ): { produced: { type: ValType; local: number }[]; emitted: Node[]; next: Map<ValType, number> } {
     if (node.kind !== 'call' && node.kind !== 'call_indirect' && node.kind !== 'block' && node.kind !== 'loop' && node.kind !== 'if') {
       throw new Error(`not an item: ${node.kind}`)
     }
     const first = this.nextSite
     const copy = (inner: Node) => this.copy(inner)
-    const out = this.temps(node.type.results, base)
-    const stored = guarded ? [...out.locals].reverse().map((local) => op(OP.localSet, ...leb(local))) : []
-    const produced = guarded ? node.type.results.map((type, k) => ({ type, local: out.locals[k]! })) : []
+    const consumer = typeof guarded === 'object' ? guarded : null
+    const out = this.temps(consumer === null ? node.type.results : [], base)
+    const stored =
+      consumer !== null ? [this.copy(consumer)] : guarded ? [...out.locals].reverse().map((local) => op(OP.localSet, ...leb(local))) : []
+    const produced = guarded && consumer === null ? node.type.results.map((type, k) => ({ type, local: out.locals[k]! })) : []
     const wrap = (body: () => Node[]) => {
       if (!guarded) return body()
       // The body first: it numbers the sites the guard's range covers.
       const inside = this.added(body)
-      return guard(this.siteGuard(first, this.nextSite - 1), inside)
+      return guard(this.siteGuard(first, this.nextSite - 1), inside, this.marks.sites)
     }
     if (node.kind === 'call' || node.kind === 'call_indirect') {
       const site = this.nextSite++
       // The index is set before the call, so that an unwind after it is one branch.
       const setIndex = op(OP.i32Const, ...sleb(site), OP.localSet, ...leb(this.idx)) as Extract<Node, { kind: 'op' }>
       this.indexSets.push(setIndex)
+      const call = this.copy(node)
+      this.marks.calls.add(call)
       const emitted = wrap(() => [
         ...inputs(copy),
         setIndex,
-        this.copy(node),
+        call,
         // Normal (0) goes on; unwinding (1) leaves. Rewinding (2) after a call means the rewind missed its import:
         // leaving too ends the export still rewinding, which the runtime reports as ASYNCIFY_REWIND_MISMATCH.
         op(OP.globalGet, ...leb(this.globals.state)),
@@ -470,6 +487,19 @@ function encodeResultType(results: ValType[]): Uint8Array {
 
 const VALUE: Record<ValType, number> = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c, v128: 0x7b, funcref: 0x70, externref: 0x6f }
 
+/**
+ * The top inputs of an item a rewind must compute as they were: an if's
+ * condition, a call_indirect's table index. A call's arguments may differ:
+ * whatever it calls on a rewind restores the locals it reads (an instrumented
+ * function) or ends the rewind without reading them (an async import's
+ * wrapper in the runtime).
+ */
+function exactInputs(node: Node): number {
+  if (node.kind === 'call') return 0
+  if (node.kind === 'call_indirect' || node.kind === 'if') return 1
+  return inputCount(node)
+}
+
 /** Values an item takes from the stack: a call's arguments (and table index), an if's condition. */
 function inputCount(node: Node): number {
   if (node.kind === 'call') return node.type.params.length
@@ -576,25 +606,64 @@ function replayableAccess(node: Node, reads: Set<number>, writes: Set<number>): 
   }
 }
 
+/** How an instruction runs again on a rewind, when it has no effect but its result (and a trap). */
+type Rerun =
+  /** The same result from the same inputs; never traps. */
+  | 'exact'
+  /** The same result from the same inputs; traps on some (division, truncation, a memory access). */
+  | 'traps'
+  /** A result that may differ (memory, a global, float bits); never traps. */
+  | 'varies'
+  /** May differ, and traps on some inputs: a load, whose address decides the trap. */
+  | 'load'
+
+function rerun(node: Node): Rerun | null {
+  if (node.kind !== 'op') return null
+  if (pure(node) || node.bytes[0] === OP.select) return 'exact'
+  const code = node.bytes[0]!
+  if (code >= 0x28 && code <= 0x35) return 'load'
+  if ((code >= 0x6d && code <= 0x70) || (code >= 0x7f && code <= 0x82) || (code >= 0xa8 && code <= 0xb1)) return 'traps'
+  if (
+    code === OP.globalGet ||
+    code === 0x3f || // memory.size
+    (code >= 0x5b && code <= 0x66) || // float comparisons
+    (code >= 0x8b && code <= 0xa6) || // float arithmetic
+    (code >= 0xb2 && code <= 0xbf) // conversions to float, demote, promote, reinterpret
+  ) {
+    return 'varies'
+  }
+  return null
+}
+
 /**
- * The shortest run of pure instructions at the end of `segment` that pushes
- * exactly the top `inputs` values without taking any from below it; null when
- * there is none (or nothing to compute).
+ * The shortest run of instructions at the end of `segment` that pushes
+ * exactly the top `inputs` values without taking any from below it, and that
+ * a rewind can run again right before the item, from the locals restored as
+ * they were at the call: no effect but its results, and no trap the first run
+ * did not take (what may trap does so only on inputs that are the same again).
+ * The top `exact` values must come out as they did; the others may differ. Null
+ * when there is none (or nothing to compute).
  */
-function pureTail(segment: Node[], inputs: number): Node[] | null {
+function rerunTail(segment: Node[], inputs: number, exact: number): Node[] | null {
   if (inputs === 0) return null
   let first = segment.length
-  while (first > 0 && pure(segment[first - 1]!)) first--
+  while (first > 0 && rerun(segment[first - 1]!) !== null) first--
   for (let start = segment.length - 1; start >= first; start--) {
-    let height = 0
-    let closed = true
-    for (let k = start; k < segment.length && closed; k++) {
+    // Whether each value the run pushed may differ on the rewind, bottom first.
+    const varies: boolean[] = []
+    let fits = true
+    for (let k = start; k < segment.length && fits; k++) {
       const node = segment[k] as Node & { kind: 'op' }
-      height -= node.pops.length
-      if (height < 0) closed = false
-      height += node.pushes.length
+      if (varies.length < node.pops.length) fits = false
+      else {
+        const from = varies.splice(varies.length - node.pops.length).some(Boolean)
+        const kind = rerun(node)!
+        if (from && (kind === 'traps' || kind === 'load')) fits = false
+        const result = from || kind === 'varies' || kind === 'load'
+        for (let n = 0; n < node.pushes.length; n++) varies.push(result)
+      }
     }
-    if (closed && height === inputs) return segment.slice(start)
+    if (fits && varies.length === inputs && !varies.slice(inputs - exact).some(Boolean)) return segment.slice(start)
   }
   return null
 }

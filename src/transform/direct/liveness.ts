@@ -1,11 +1,18 @@
 /*
- * Which locals a rewind must restore: those some path from the start of the
- * instrumented body may read before writing. The paths include the rewind's
- * (a guard's skipped branch is a path like any other), so a local set in a
- * segment a rewind skips and read after the site is live; one that every path
- * writes first is not, and neither an unwind nor a rewind touches it.
- * Branches to the unwind block count as leaving the function: what the unwind
- * saves is exactly this set.
+ * Which locals a rewind must restore: those some path a rewind takes from the
+ * start of the instrumented body may read before writing. A rewind runs with
+ * the state rewinding until it re-enters the call it left, and normally from
+ * there on; the instrumenter marks what the state decides (`RewindMarks`), so
+ * the paths are the ones the state allows: going forward, the guarded code
+ * runs and no guard is skipped; rewinding, the code before a site is skipped,
+ * a site's guard may be entered or skipped, and a site's call leads on to
+ * whatever is live after it going forward. So a local set in a segment a
+ * rewind skips and read after the site is live; a temporary that only carries
+ * a value between two sites going forward is not, and neither an unwind nor a
+ * rewind touches it. Without marks every guard is an ordinary `if`, both of
+ * its branches paths. Branches to the unwind block count as leaving the
+ * function: what the unwind saves is exactly this set, and whatever else it
+ * holds there is never read.
  *
  * Sets are bit vectors, changed in place along a sequence and copied only
  * where control flow joins (labels, if arms, loop headers): a set per
@@ -18,19 +25,45 @@ const LOCAL_GET = 0x20
 const LOCAL_SET = 0x21
 const LOCAL_TEE = 0x22
 
+/** The nodes the instrumenter added whose path depends on the state. */
+export interface RewindMarks {
+  /** `if`s entered only going forward (a segment's guard). */
+  forward: Set<Node>
+  /** `if`s entered going forward, and rewinding for one of their sites (a site's guard). */
+  sites: Set<Node>
+  /** The calls a rewind re-enters. */
+  calls: Set<Node>
+}
+
+const UNMARKED: RewindMarks = { forward: new Set(), sites: new Set(), calls: new Set() }
+
+type Mode = 'forward' | 'rewinding'
+
 /**
- * Locals live at the start of `body`, whose enclosing labels (outermost
- * first) lead out of the function. `localCount` bounds the indices (all
- * locals, parameters included); without it the body is walked for the largest.
+ * Locals live at the start of `body` on the paths a rewind takes, whose
+ * enclosing labels (outermost first) lead out of the function. `localCount`
+ * bounds the indices (all locals, parameters included); without it the body
+ * is walked for the largest.
  */
-export function liveAtStart(body: Node[], enclosingLabels: number, localCount = largestLocal(body) + 1): Set<number> {
+export function liveAtStart(
+  body: Node[],
+  enclosingLabels: number,
+  localCount = largestLocal(body) + 1,
+  marks: RewindMarks = UNMARKED,
+): Set<number> {
   const words = Math.max(1, Math.ceil(localCount / 32))
-  const analysis = new Analysis(words)
-  const labels = Array.from({ length: enclosingLabels }, () => new Uint32Array(words))
+  // A rewind goes on forward after its call: what each call needs then comes first.
+  const afterCalls = new Map<Node, Uint32Array>()
+  if (marks.calls.size > 0) solve(new Analysis(words, marks, 'forward', afterCalls), body, enclosingLabels)
+  return members(solve(new Analysis(words, marks, 'rewinding', afterCalls), body, enclosingLabels))
+}
+
+function solve(analysis: Analysis, body: Node[], enclosingLabels: number): Uint32Array {
+  const labels = Array.from({ length: enclosingLabels }, () => new Uint32Array(analysis.words))
   for (;;) {
     analysis.changed = false
-    const live = analysis.sequence(body, new Uint32Array(words), labels)
-    if (!analysis.changed) return members(live)
+    const live = analysis.sequence(body, new Uint32Array(analysis.words), labels)
+    if (!analysis.changed) return live
   }
 }
 
@@ -39,7 +72,13 @@ class Analysis {
   /** The set at each loop's header, from the last round. */
   private readonly loops = new Map<Node, Uint32Array>()
 
-  constructor(private readonly words: number) {}
+  constructor(
+    readonly words: number,
+    private readonly marks: RewindMarks,
+    private readonly mode: Mode,
+    /** Going forward: filled with what is live after each marked call. Rewinding: read. */
+    private readonly afterCalls: Map<Node, Uint32Array>,
+  ) {}
 
   /** What is live before `nodes`, given `live` after them; `live` may be reused for the result. */
   sequence(nodes: Node[], live: Uint32Array, labels: Uint32Array[]): Uint32Array {
@@ -85,7 +124,25 @@ class Analysis {
         }
         return start
       }
+      case 'call':
+      case 'call_indirect':
+        if (!this.marks.calls.has(node)) return live
+        if (this.mode === 'forward') {
+          this.afterCalls.set(node, live.slice())
+          return live
+        }
+        live.set(this.afterCalls.get(node)!)
+        return live
       case 'if': {
+        if (this.marks.forward.has(node) || this.marks.sites.has(node)) {
+          const rewinding = this.mode === 'rewinding'
+          // Going forward the guard is always entered; rewinding, a segment's never, a site's when the rewind is for it.
+          const skipped = rewinding ? live.slice() : null
+          if (rewinding && this.marks.forward.has(node)) return live
+          const entered = this.within(labels, live.slice(), () => this.sequence(node.then, live, labels))
+          if (skipped !== null) or(entered, skipped)
+          return entered
+        }
         const label = live.slice()
         const otherwise = live.slice()
         const then = this.within(labels, label, () => this.sequence(node.then, live, labels))
