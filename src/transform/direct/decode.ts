@@ -551,12 +551,21 @@ export function encodeBody(decoded: DecodedBody, placed?: (at: number, offset: n
   return out.result()
 }
 
-/** Writes instructions alone, without an `end` after them (a piece of a body); `placed` offsets count from `out`'s start. */
-export function writeCodePiece(out: ByteWriter, nodes: Node[], placed?: (at: number, offset: number) => void): void {
-  writeCode(out, nodes, placed, false)
+/** A body's local declarations alone. */
+export function encodeLocals(locals: ValType[]): Uint8Array {
+  const out = new ByteWriter()
+  writeLocals(out, locals)
+  return out.result()
 }
 
-export function writeLocals(out: ByteWriter, locals: ValType[]): void {
+/** Instructions alone, without an `end` after them: a piece of a body. */
+export function encodeCode(nodes: Node[], placed?: (at: number, offset: number) => void): Uint8Array {
+  const out = new ByteWriter()
+  writeCode(out, nodes, placed, false)
+  return out.result()
+}
+
+function writeLocals(out: ByteWriter, locals: ValType[]): void {
   let groups = 0
   for (let i = 0; i < locals.length; i++) if (locals[i] !== locals[i - 1]) groups++
   out.u32(groups)
@@ -639,7 +648,7 @@ function writeCode(out: ByteWriter, body: Node[], placed: ((at: number, offset: 
 }
 
 /** A growable byte buffer. */
-export class ByteWriter {
+class ByteWriter {
   private buffer = new Uint8Array(1024)
   private length = 0
 
@@ -662,7 +671,7 @@ export class ByteWriter {
     this.buffer[this.length++] = value
   }
 
-  bytes(data: Uint8Array | number[]): void {
+  bytes(data: Uint8Array): void {
     this.reserve(data.length)
     this.buffer.set(data, this.length)
     this.length += data.length
@@ -670,16 +679,6 @@ export class ByteWriter {
 
   result(): Uint8Array {
     return this.buffer.slice(0, this.length)
-  }
-
-  /** Starts again from nothing, keeping the buffer. */
-  clear(): void {
-    this.length = 0
-  }
-
-  /** Bytes written so far, without a copy: valid until the next write. */
-  view(start: number, end: number): Uint8Array {
-    return this.buffer.subarray(start, end)
   }
 
   private reserve(size: number): void {

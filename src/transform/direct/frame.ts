@@ -6,18 +6,17 @@
  * locals is copied by a shared function (frame-copies.ts) depends on how many
  * frames of the module have one like it.
  */
-import { sleb } from '../../runtime-shim/wasm-writer.js'
-import type { ByteWriter } from './decode.js'
+import { leb, sleb } from '../../runtime-shim/wasm-writer.js'
 import { DecodeUnsupported, type ValType } from './body.js'
 import { MIN_RUN, runs, type FrameCopies } from './frame-copies.js'
 import { LOAD, SIZE, STORE } from './value-types.js'
 
-/** What an unwind saves of one function: kept for every body until the ends are made, so only this. */
+/** What an unwind saves of one function. */
 export interface SavedFrame {
+  /** Every local's type by index, parameters first. */
+  types: ValType[]
   /** The locals saved, in index order. */
   saved: number[]
-  /** Their types, in the same order. */
-  types: ValType[]
   /** The local holding the record's address. */
   ptr: number
   results: ValType[]
@@ -33,7 +32,7 @@ interface FrameRecord {
   /** Runs copied by a shared function, one after another from offset 0. */
   runs: { type: ValType; locals: number[] }[]
   /** The other locals, each at its offset after them. */
-  offsets: Map<number, { type: ValType; offset: number }>
+  offsets: Map<number, number>
   size: number
 }
 
@@ -42,53 +41,43 @@ export function frameRuns(frame: SavedFrame): { type: ValType; count: number }[]
   return [...byType(frame)].flatMap(([type, locals]) => (locals.length < MIN_RUN ? [] : runs(locals.length).map((count) => ({ type, count }))))
 }
 
-/**
- * Writes the prologue, then the epilogue, to `out` (with the runs `copies`
- * shares copied by its functions); returns where the epilogue starts.
- */
-export function writeFrameCode(out: ByteWriter, frame: SavedFrame, globals: AsyncifyGlobals, copies: FrameCopies): number {
+/** The prologue and the epilogue, with the runs `copies` shares copied by its functions. */
+export function frameCode(frame: SavedFrame, globals: AsyncifyGlobals, copies: FrameCopies): { prologue: number[]; epilogue: number[] } {
   const record = layout(frame, copies)
-  rewindPrologue(out, frame, record, globals, copies)
-  const epilogue = out.size
-  unwindEpilogue(out, frame, record, globals, copies)
-  return epilogue
+  return { prologue: rewindPrologue(frame, record, globals, copies), epilogue: unwindEpilogue(frame, record, globals, copies) }
 }
 
 function byType(frame: SavedFrame): Map<ValType, number[]> {
   const types = new Map<ValType, number[]>()
-  for (let k = 0; k < frame.saved.length; k++) {
-    const type = frame.types[k]!
+  for (const local of frame.saved) {
+    const type = frame.types[local]!
     if (SIZE[type] === 0 || LOAD[type] < 0) throw new DecodeUnsupported(`a ${type} local cannot be saved`)
-    const locals = types.get(type)
-    if (locals) locals.push(frame.saved[k]!)
-    else types.set(type, [frame.saved[k]!])
+    types.set(type, [...(types.get(type) ?? []), local])
   }
   return types
 }
 
 function layout(frame: SavedFrame, copies: FrameCopies): FrameRecord {
   const chained: { type: ValType; locals: number[] }[] = []
-  const shared = new Set<number>()
+  const single: number[] = []
   for (const [type, locals] of byType(frame)) {
-    if (locals.length < MIN_RUN) continue
+    if (locals.length < MIN_RUN) {
+      single.push(...locals)
+      continue
+    }
     let from = 0
     for (const count of runs(locals.length)) {
-      if (copies.shares(type, count)) {
-        const run = locals.slice(from, from + count)
-        chained.push({ type, locals: run })
-        for (const local of run) shared.add(local)
-      }
+      const run = locals.slice(from, from + count)
+      if (copies.shares(type, count)) chained.push({ type, locals: run })
+      else single.push(...run)
       from += count
     }
   }
   let size = chained.reduce((total, run) => total + run.locals.length * SIZE[run.type], 0)
-  const offsets = new Map<number, { type: ValType; offset: number }>()
-  for (let k = 0; k < frame.saved.length; k++) {
-    const local = frame.saved[k]!
-    if (shared.has(local)) continue
-    const type = frame.types[k]!
-    offsets.set(local, { type, offset: size })
-    size += SIZE[type]
+  const offsets = new Map<number, number>()
+  for (const local of single.sort((a, b) => a - b)) {
+    offsets.set(local, size)
+    size += SIZE[frame.types[local]!]
   }
   return { runs: chained, offsets, size }
 }
@@ -119,85 +108,45 @@ const CONST: Record<ValType, number[]> = {
 }
 
 /** `if (state) { ptr = data.current -= size; restore }`: a function is entered normal or rewinding, never unwinding. */
-function rewindPrologue(out: ByteWriter, frame: SavedFrame, record: FrameRecord, globals: AsyncifyGlobals, copies: FrameCopies): void {
+function rewindPrologue(frame: SavedFrame, record: FrameRecord, globals: AsyncifyGlobals, copies: FrameCopies): number[] {
   const { ptr } = frame
-  out.byte(GLOBAL_GET)
-  out.u32(globals.state)
-  out.bytes(IF_EMPTY)
-  out.byte(GLOBAL_GET)
-  out.u32(globals.data)
-  out.byte(GLOBAL_GET)
-  out.u32(globals.data)
-  out.bytes([I32_LOAD, 2, 0, I32_CONST, ...sleb(record.size), I32_SUB, LOCAL_TEE])
-  out.u32(ptr)
-  out.bytes([I32_STORE, 2, 0])
+  const data = leb(globals.data)
+  const code = [GLOBAL_GET, ...leb(globals.state), ...IF_EMPTY]
+  code.push(GLOBAL_GET, ...data, GLOBAL_GET, ...data, I32_LOAD, 2, 0, I32_CONST, ...sleb(record.size), I32_SUB)
+  code.push(LOCAL_TEE, ...leb(ptr), I32_STORE, 2, 0)
   if (record.runs.length > 0) {
-    out.byte(LOCAL_GET)
-    out.u32(ptr)
+    code.push(LOCAL_GET, ...leb(ptr))
     for (const run of record.runs) {
-      out.byte(CALL)
-      out.u32(copies.restore(run.type, run.locals.length))
-      for (let k = run.locals.length - 1; k >= 0; k--) {
-        out.byte(LOCAL_SET)
-        out.u32(run.locals[k]!)
-      }
+      code.push(CALL, ...leb(copies.restore(run.type, run.locals.length)))
+      for (const local of [...run.locals].reverse()) code.push(LOCAL_SET, ...leb(local))
     }
-    out.byte(DROP)
+    code.push(DROP)
   }
-  for (const [local, { type, offset }] of record.offsets) {
-    out.byte(LOCAL_GET)
-    out.u32(ptr)
-    out.byte(LOAD[type])
-    out.byte(0)
-    out.u32(offset)
-    out.byte(LOCAL_SET)
-    out.u32(local)
-  }
-  out.byte(END)
+  for (const [local, offset] of record.offsets) code.push(LOCAL_GET, ...leb(ptr), LOAD[frame.types[local]!], 0, ...leb(offset), LOCAL_SET, ...leb(local))
+  code.push(END)
+  return code
 }
 
 /**
  * `ptr = data.current; if (ptr + size <= data.end) save; data.current = ptr + size`, then the results' zeros:
  * past the end nothing is written, but the position still moves on, so the runtime finds it past the end after the unwind.
  */
-function unwindEpilogue(out: ByteWriter, frame: SavedFrame, record: FrameRecord, globals: AsyncifyGlobals, copies: FrameCopies): void {
+function unwindEpilogue(frame: SavedFrame, record: FrameRecord, globals: AsyncifyGlobals, copies: FrameCopies): number[] {
   const { ptr } = frame
-  out.byte(GLOBAL_GET)
-  out.u32(globals.data)
-  out.bytes([I32_LOAD, 2, 0, LOCAL_SET])
-  out.u32(ptr)
-  out.byte(LOCAL_GET)
-  out.u32(ptr)
-  out.bytes([I32_CONST, ...sleb(record.size), I32_ADD, GLOBAL_GET])
-  out.u32(globals.data)
-  out.bytes([I32_LOAD, 2, 4, I32_LE_U, ...IF_EMPTY])
+  const data = leb(globals.data)
+  const code = [GLOBAL_GET, ...data, I32_LOAD, 2, 0, LOCAL_SET, ...leb(ptr)]
+  code.push(LOCAL_GET, ...leb(ptr), I32_CONST, ...sleb(record.size), I32_ADD, GLOBAL_GET, ...data, I32_LOAD, 2, 4, I32_LE_U, ...IF_EMPTY)
   if (record.runs.length > 0) {
-    out.byte(LOCAL_GET)
-    out.u32(ptr)
+    code.push(LOCAL_GET, ...leb(ptr))
     for (const run of record.runs) {
-      for (const local of run.locals) {
-        out.byte(LOCAL_GET)
-        out.u32(local)
-      }
-      out.byte(CALL)
-      out.u32(copies.save(run.type, run.locals.length))
+      for (const local of run.locals) code.push(LOCAL_GET, ...leb(local))
+      code.push(CALL, ...leb(copies.save(run.type, run.locals.length)))
     }
-    out.byte(DROP)
+    code.push(DROP)
   }
-  for (const [local, { type, offset }] of record.offsets) {
-    out.byte(LOCAL_GET)
-    out.u32(ptr)
-    out.byte(LOCAL_GET)
-    out.u32(local)
-    out.byte(STORE[type])
-    out.byte(0)
-    out.u32(offset)
-  }
-  out.byte(END)
-  out.byte(GLOBAL_GET)
-  out.u32(globals.data)
-  out.byte(LOCAL_GET)
-  out.u32(ptr)
-  out.bytes([I32_CONST, ...sleb(record.size), I32_ADD, I32_STORE, 2, 0])
-  for (const type of frame.results) out.bytes(CONST[type])
+  for (const [local, offset] of record.offsets) code.push(LOCAL_GET, ...leb(ptr), LOCAL_GET, ...leb(local), STORE[frame.types[local]!], 0, ...leb(offset))
+  code.push(END)
+  code.push(GLOBAL_GET, ...data, LOCAL_GET, ...leb(ptr), I32_CONST, ...sleb(record.size), I32_ADD, I32_STORE, 2, 0)
+  for (const type of frame.results) code.push(...CONST[type])
+  return code
 }

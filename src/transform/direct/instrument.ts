@@ -135,7 +135,7 @@ export class BodyInstrumenter {
     return {
       locals: this.locals.slice(this.type.params.length),
       code: { kind: 'block', type: { params: [], results }, typeBytes: encodeResultType(results), body, before: null },
-      frame: { saved: this.saved, types: this.saved.map((local) => this.locals[local]!), ptr: this.ptr, results },
+      frame: { types: this.locals, saved: this.saved, ptr: this.ptr, results },
     }
   }
 

@@ -9,10 +9,10 @@ import { concatBytes, encodeName, leb, section, vector } from '../../runtime-shi
 import { scanModule } from '../scan.js'
 import { WasmReader } from '../wasm-reader.js'
 import { DecodeUnsupported, type FuncType, type ModuleTypes, type ValType } from './body.js'
-import { ByteWriter, decodeBody, writeCodePiece, writeLocals } from './decode.js'
+import { decodeBody, encodeCode, encodeLocals } from './decode.js'
 import type { AnchorKind, CodeAddresses } from './addresses.js'
 import { FrameCopyFunctions } from './frame-copies.js'
-import { frameRuns, writeFrameCode, type AsyncifyGlobals, type SavedFrame } from './frame.js'
+import { frameCode, frameRuns, type AsyncifyGlobals, type SavedFrame } from './frame.js'
 import { BodyInstrumenter } from './instrument.js'
 import { VALUE } from './value-types.js'
 
@@ -179,11 +179,8 @@ function codeSection(
 ): { count: number; bodies: Uint8Array; place(prefix: number): void } {
   const reader = new WasmReader(bytes, contents)
   const count = reader.u32()
-  // Instrumented bodies' locals and code, one after another in one buffer: thousands of small arrays kept
-  // until the end made the transform's peak memory grow by tens of MB.
-  const pieces = new ByteWriter()
-  /** Each body as it was, or where its locals and code are in `pieces`, its frame still to be made. */
-  const made: ({ entry: number; start: number; body: Uint8Array } | { entry: number; start: number; locals: number; code: number; end: number; frame: SavedFrame; placed: { at: number; offset: number }[] })[] = []
+  /** Each body as it was, or instrumented: its locals and code encoded, its frame still to be made. */
+  const made: ({ entry: number; start: number; body: Uint8Array } | { entry: number; start: number; locals: Uint8Array; code: Uint8Array; frame: SavedFrame; placed: { at: number; offset: number }[] })[] = []
   for (let i = 0; i < count; i++) {
     const entry = reader.offset - contents
     const size = reader.u32()
@@ -199,51 +196,42 @@ function codeSection(
       continue
     }
     for (const run of frameRuns(instrumented.frame)) copies.note(run.type, run.count)
-    const locals = pieces.size
-    writeLocals(pieces, instrumented.locals)
-    const code = pieces.size
     const placed: { at: number; offset: number }[] = []
-    writeCodePiece(pieces, [instrumented.code], addresses && ((at, offset) => placed.push({ at, offset: offset - code })))
-    made.push({ entry, start, locals, code, end: pieces.size, frame: instrumented.frame, placed })
+    const code = encodeCode([instrumented.code], addresses && ((at, offset) => placed.push({ at, offset })))
+    made.push({ entry, start, locals: encodeLocals(instrumented.locals), code, frame: instrumented.frame, placed })
   }
   if (reader.offset !== end) throw new Error('code section size mismatch')
 
-  const out = new ByteWriter()
-  const ends = new ByteWriter()
+  const bodies: Uint8Array[] = []
   // Anchors at output offsets after the count, which place() adds.
   const anchors: { input: number; output: number; kind: AnchorKind | 'body' }[] = []
+  let output = 0
   for (const body of made) {
-    const output = out.size
-    anchors.push({ input: body.entry, output, kind: 'exact' })
+    let encoded: Uint8Array
     if ('body' in body) {
-      out.u32(body.body.length)
-      anchors.push({ input: body.start, output: out.size, kind: 'verbatim' })
-      out.bytes(body.body)
-      continue
+      encoded = body.body
+      anchors.push({ input: body.entry, output, kind: 'exact' })
+      anchors.push({ input: body.start, output: output + leb(encoded.length).length, kind: 'verbatim' })
+    } else {
+      // block { prologue, code, return } epilogue
+      const { prologue, epilogue } = frameCode(body.frame, globals, copies)
+      encoded = concatBytes(body.locals, [0x02, 0x40], prologue, body.code, [0x0f, 0x0b], epilogue, [0x0b])
+      const bodyOutput = output + leb(encoded.length).length
+      const codeOutput = bodyOutput + body.locals.length + 2 + prologue.length
+      anchors.push({ input: body.entry, output, kind: 'exact' })
+      anchors.push({ input: body.start, output: bodyOutput, kind: 'forward' })
+      anchors.push({ input: -1, output, kind: 'body' })
+      for (const { at, offset } of body.placed.sort((a, b) => a.at - b.at)) anchors.push({ input: body.start + at, output: codeOutput + offset, kind: 'exact' })
     }
-    // block { prologue, code, return } epilogue
-    ends.clear()
-    const split = writeFrameCode(ends, body.frame, globals, copies)
-    const prologue = ends.view(0, split)
-    const epilogue = ends.view(split, ends.size)
-    out.u32(body.end - body.locals + 2 + prologue.length + 2 + epilogue.length + 1)
-    anchors.push({ input: body.start, output: out.size, kind: 'forward' })
-    anchors.push({ input: -1, output, kind: 'body' })
-    out.bytes(pieces.view(body.locals, body.code))
-    out.bytes([0x02, 0x40])
-    out.bytes(prologue)
-    const codeOutput = out.size
-    out.bytes(pieces.view(body.code, body.end))
-    out.bytes([0x0f, 0x0b])
-    out.bytes(epilogue)
-    out.byte(0x0b)
-    for (const { at, offset } of body.placed.sort((a, b) => a.at - b.at)) anchors.push({ input: body.start + at, output: codeOutput + offset, kind: 'exact' })
+    const sized = concatBytes(leb(encoded.length), encoded)
+    output += sized.length
+    bodies.push(sized)
   }
   // The end of the last body (a line table's last end of sequence).
-  anchors.push({ input: reader.offset - contents, output: out.size, kind: 'exact' })
+  anchors.push({ input: reader.offset - contents, output, kind: 'exact' })
   return {
     count,
-    bodies: out.result(),
+    bodies: concatBytes(...bodies),
     place(prefix) {
       if (!addresses) return
       for (const anchor of anchors) {
