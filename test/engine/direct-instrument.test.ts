@@ -12,9 +12,6 @@ import { prepareAsyncifyWithoutBinaryen } from '../../src/transform/direct/async
 import { instantiate } from '../../src/runtime-shim/index.js'
 import binaryen from 'binaryen'
 import { wat } from '../helpers/wat.js'
-import { scanModule } from '../../src/transform/scan.js'
-import { customSectionPayloads, withCustomSection } from '../../src/transform/wasm-sections.js'
-import { concatBytes, encodeName, vector } from '../../src/runtime-shim/wasm-writer.js'
 
 type Value = number | bigint
 
@@ -507,62 +504,6 @@ describe('arguments a rewind computes again, from memory a suspension may have c
 
   it('a call_indirect whose index the callee changes before it suspends rewinds into the function it called', async () => {
     expect(await agree(text, 'indirect', [[5]])).toBe(1)
-  })
-})
-
-describe('frames with many locals, saved and restored by shared functions', () => {
-  // 20 i32 locals with the parameter and the site's index (runs of 7, 7 and 6), 5 i64 (one run), 4 f64 (one run) and 2 f32 (stored one by one, as
-  // every type with fewer than 4 is), all live across each of three sites; each local is changed after each
-  // site, so a value restored into the wrong local, or from the wrong place, changes the sum.
-  const counts = { i32: 18, i64: 5, f64: 4, f32: 2 }
-  const names = Object.entries(counts).flatMap(([type, n]) => Array.from({ length: n }, (_, k) => ({ name: `$${type}_${k}`, type })))
-  const declare = names.map(({ name, type }) => `(local ${name} ${type})`).join(' ')
-  const set = (round: number) =>
-    names.map(({ name, type }, k) => `(local.set ${name} (${type}.add (local.get ${name}) (${type}.const ${k * 3 + round + 1})))`).join('\n')
-  const sum = names
-    .map(({ name, type }) =>
-      type === 'i32' ? `(local.get ${name})` : type === 'i64' ? `(i32.wrap_i64 (local.get ${name}))` : `(i32.trunc_${type}_s (local.get ${name}))`,
-    )
-    .reduce((total, value) => `(i32.add (i32.mul ${total} (i32.const 3)) ${value})`)
-  const frame = (k: number) => `(func (export "many${k}") (param $x i32) (result i32) ${declare}
-    ${set(k)}
-    (drop (call $wait (local.get $x)))
-    ${set(k + 1)}
-    (drop (call $wait (i32.add (local.get $x) (i32.const 1))))
-    ${set(k + 2)}
-    (i32.add (call $wait (i32.const 2)) ${sum}))`
-  // A shared function pays for itself in a module with enough runs like its own (frame-copies.ts): three of
-  // these frames share them all, one shares none.
-  const text = [0, 1, 2].map(frame).join('\n')
-  const functions = (wasm: Uint8Array) => scanModule(wasm, { code: false }).functions.length
-
-  it('every local of every type comes back to its own place, whichever sites suspend', async () => {
-    for (const name of ['many0', 'many2']) {
-      for (const mask of everySubset(3)) await agree(text, name, [[4]], (n) => ((mask >> n) & 1) === 1)
-    }
-  })
-
-  it('the runs share one function per type and length, each way; fewer than four locals of a type stay inline', () => {
-    const { bytes, asyncified } = built(text, [])
-    // The six API functions, then saves and restores of 7 and of 6 i32s, of 5 i64s and of 4 f64s.
-    expect(functions(asyncified) - functions(bytes)).toBe(6 + 2 * 4)
-  })
-
-  it('a module with one such frame copies every local inline: the module gets only the API', async () => {
-    const single = frame(1)
-    const { bytes, asyncified } = built(single, [])
-    expect(functions(asyncified) - functions(bytes)).toBe(6)
-    for (const mask of everySubset(3)) await agree(single, 'many1', [[-3]], (n) => ((mask >> n) & 1) === 1)
-  })
-
-  it('a target_features section names multivalue (the restores return several values) beside mutable-globals', () => {
-    const payload = vector([concatBytes([0x2b], encodeName('sign-ext'))])
-    const input = withCustomSection(wat(`(module ${IMPORTS} ${text})`), 'target_features', payload)
-    const [features] = customSectionPayloads(direct(input), 'target_features')
-    const names = new TextDecoder().decode(features)
-    expect(names).toContain('+\x0fmutable-globals')
-    expect(names).toContain('+\x0amultivalue')
-    expect(names).toContain('+\x08sign-ext')
   })
 })
 

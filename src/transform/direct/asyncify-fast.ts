@@ -98,8 +98,7 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
   // The input's DWARF and source map describe the code before instrumentation; with debug, its lines where they went.
   const debugWarnings: string[] = []
   const lines = resolved.debug ? readLineTable(bytes, filename, debugWarnings) : null
-  const features = instrumented.multiValue ? ['mutable-globals', 'multivalue'] : ['mutable-globals']
-  const built = withFeaturesDeclared(withExports(withoutDebugSections(instrumented.wasm), plan.added), features)
+  const built = withMutableGlobalsDeclared(withExports(withoutDebugSections(instrumented), plan.added))
   const wasm = withCustomSection(
     lines ? withDebugInfo({ wasm: built }, { ...lines, rows: addresses!.rows(lines.rows) }).wasm : built,
     METADATA_SECTION,
@@ -130,21 +129,19 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
 }
 
 /**
- * A `target_features` section names what the module uses: the output exports
- * mutable globals (the stack pointer; Asyncify's state for tools), and may
- * have functions with several results (frame-copies.ts). The section names
- * each of `features` with `+` (entries by name, as Binaryen writes it),
- * unless it names them all already.
+ * A `target_features` section names what the module uses, and the output
+ * exports mutable globals (the stack pointer; Asyncify's state for tools):
+ * the section gains `+mutable-globals`, entries by name, as Binaryen writes it.
  */
-function withFeaturesDeclared(wasm: Uint8Array, features: string[]): Uint8Array {
+function withMutableGlobalsDeclared(wasm: Uint8Array): Uint8Array {
   const [payload] = customSectionPayloads(wasm, TARGET_FEATURES)
   if (!payload) return wasm
   const entries: { prefix: number; name: string }[] = []
   const reader = new WasmReader(payload)
   for (let n = reader.u32(); n > 0; n--) entries.push({ prefix: reader.byte(), name: reader.name() })
-  if (features.every((name) => entries.some((entry) => entry.name === name && entry.prefix !== 0x2d))) return wasm
-  const kept = entries.filter((entry) => !features.includes(entry.name))
-  for (const name of features) kept.push({ prefix: 0x2b, name })
+  if (entries.some((entry) => entry.name === 'mutable-globals' && entry.prefix !== 0x2d)) return wasm
+  const kept = entries.filter((entry) => entry.name !== 'mutable-globals')
+  kept.push({ prefix: 0x2b, name: 'mutable-globals' })
   kept.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   const encoded = vector(kept.map((entry) => concatBytes([entry.prefix], encodeName(entry.name))))
   return withCustomSection(withoutCustomSection(wasm, TARGET_FEATURES)!, TARGET_FEATURES, encoded)

@@ -547,21 +547,7 @@ function hex(value: number): string {
 export function encodeBody(decoded: DecodedBody, placed?: (at: number, offset: number) => void): Uint8Array {
   const out = new ByteWriter()
   writeLocals(out, decoded.locals)
-  writeCode(out, decoded.body, placed, true)
-  return out.result()
-}
-
-/** A body's local declarations alone. */
-export function encodeLocals(locals: ValType[]): Uint8Array {
-  const out = new ByteWriter()
-  writeLocals(out, locals)
-  return out.result()
-}
-
-/** Instructions alone, without an `end` after them: a piece of a body. */
-export function encodeCode(nodes: Node[], placed?: (at: number, offset: number) => void): Uint8Array {
-  const out = new ByteWriter()
-  writeCode(out, nodes, placed, false)
+  writeCode(out, decoded.body, placed)
   return out.result()
 }
 
@@ -585,15 +571,14 @@ interface Pending {
   otherwise: Node[] | null
 }
 
-/** Writes `body` and the `end` of each list in it (the function's too, if `closed`), without recursion. */
-function writeCode(out: ByteWriter, body: Node[], placed: ((at: number, offset: number) => void) | undefined, closed: boolean): void {
+/** Writes `body` and the `end` of each list in it (the function's included), without recursion. */
+function writeCode(out: ByteWriter, body: Node[], placed?: (at: number, offset: number) => void): void {
   const lists: Pending[] = [{ nodes: body, next: 0, otherwise: null }]
   while (lists.length > 0) {
     const list = lists[lists.length - 1]!
     const node = list.nodes[list.next++]
     if (node === undefined) {
       lists.pop()
-      if (lists.length === 0 && !closed) break
       if (list.otherwise === null) out.byte(0x0b)
       else {
         out.byte(0x05)

@@ -28,14 +28,17 @@ import { leb, sleb } from '../../runtime-shim/wasm-writer.js'
 import { localIndex } from './decode.js'
 import { liveAtStart, type RewindMarks } from './liveness.js'
 import { DecodeUnsupported, type DecodedBody, type FuncType, type Node, type ValType } from './body.js'
-import type { AsyncifyGlobals, SavedFrame } from './frame.js'
-import { VALUE } from './value-types.js'
 
 export interface Sites {
   /** Whether a direct call to `func` may unwind. */
   call(func: number): boolean
   /** Whether a `call_indirect` naming `typeIndex` may unwind. */
   indirect(typeIndex: number): boolean
+}
+
+export interface AsyncifyGlobals {
+  state: number
+  data: number
 }
 
 const OP = {
@@ -56,6 +59,18 @@ const OP = {
   i32Store: 0x36,
 } as const
 
+const LOAD: Record<ValType, number> = { i32: 0x28, i64: 0x29, f32: 0x2a, f64: 0x2b, v128: -1, funcref: -1, externref: -1 }
+const STORE: Record<ValType, number> = { i32: 0x36, i64: 0x37, f32: 0x38, f64: 0x39, v128: -1, funcref: -1, externref: -1 }
+const SIZE: Record<ValType, number> = { i32: 4, i64: 8, f32: 4, f64: 8, v128: 16, funcref: 0, externref: 0 }
+const CONST: Record<ValType, number[]> = {
+  i32: [0x41, 0],
+  i64: [0x42, 0],
+  f32: [0x43, 0, 0, 0, 0],
+  f64: [0x44, 0, 0, 0, 0, 0, 0, 0, 0],
+  v128: [],
+  funcref: [],
+  externref: [],
+}
 const EMPTY: FuncType = { params: [], results: [] }
 const EMPTY_TYPE = new Uint8Array([0x40])
 const NOTHING = new Uint8Array(0)
@@ -68,19 +83,6 @@ function guard(condition: Node[], body: Node[], marks?: Set<Node>): Node[] {
   const node: Node = { kind: 'if', type: EMPTY, typeBytes: EMPTY_TYPE, then: body, else: null, before: null }
   marks?.add(node)
   return [...condition, node]
-}
-
-/**
- * A body instrumented, but for its two ends (frame.ts): it runs as
- * `block { <prologue> <code> return } <epilogue>`, where the unwind leaves
- * the outer block.
- */
-export interface InstrumentedBody {
-  /** Declared locals, after the parameters: the input's and the ones added. */
-  locals: ValType[]
-  /** A block with the function's results: the input's code instrumented. */
-  code: Node
-  frame: SavedFrame
 }
 
 /** A frame of the output: original (an input label, by its position among input labels) or added. */
@@ -118,7 +120,7 @@ export class BodyInstrumenter {
   }
 
   /** The instrumented body, or null when it has no site (it is returned as it was). */
-  instrument(): InstrumentedBody | null {
+  instrument(): DecodedBody | null {
     if (!this.hasSite(this.decoded.body)) return null
     const results = this.type.results
     // Frames: the unwind block, then the body's own (the function's label).
@@ -132,11 +134,22 @@ export class BodyInstrumenter {
     if (!this.indexRead) for (const set of this.indexSets) set.bytes = NOTHING
     // The unwind block's label and the body's own both lead out of the function.
     this.saved = [...liveAtStart(body, 2, this.locals.length, this.marks)].filter((local) => local !== this.ptr).sort((a, b) => a - b)
-    return {
-      locals: this.locals.slice(this.type.params.length),
-      code: { kind: 'block', type: { params: [], results }, typeBytes: encodeResultType(results), body, before: null },
-      frame: { types: this.locals, saved: this.saved, ptr: this.ptr, results },
-    }
+    const functionType = encodeResultType(results)
+    const code: Node[] = [
+      {
+        kind: 'block',
+        type: EMPTY,
+        typeBytes: EMPTY_TYPE,
+        before: null,
+        body: [
+          ...this.rewindPrologue(),
+          { kind: 'block', type: { params: [], results }, typeBytes: functionType, body, before: null },
+          { kind: 'return', before: null },
+        ],
+      },
+      ...this.unwindEpilogue(),
+    ]
+    return { locals: this.locals.slice(this.type.params.length), body: code }
   }
 
   private addLocal(type: ValType): number {
@@ -386,6 +399,77 @@ export class BodyInstrumenter {
           ]
     return [...this.notRewinding(), ...inRange, op(OP.i32Or)]
   }
+
+  /** Where each local lives in the frame's record, and the record's size. */
+  private layout(): { offsets: Map<number, number>; size: number } {
+    let size = 0
+    const offsets = new Map<number, number>()
+    for (const local of this.saved) {
+      const type = this.locals[local]!
+      if (SIZE[type] === 0 || LOAD[type] < 0) throw new DecodeUnsupported(`a ${type} local cannot be saved`)
+      offsets.set(local, size)
+      size += SIZE[type]
+    }
+    return { offsets, size }
+  }
+
+  private rewindPrologue(): Node[] {
+    const { offsets, size } = this.layout()
+    const data = this.globals.data
+    const restore: Node[] = [
+      // ptr = data.current - size; data.current = ptr
+      op(OP.globalGet, ...leb(data)),
+      op(OP.globalGet, ...leb(data)),
+      op(OP.i32Load, 2, 0),
+      op(OP.i32Const, ...sleb(size)),
+      op(OP.i32Sub),
+      op(OP.localTee, ...leb(this.ptr)),
+      op(OP.i32Store, 2, 0),
+      ...this.saved.flatMap((local) => [
+        op(OP.localGet, ...leb(this.ptr)),
+        op(LOAD[this.locals[local]!], 0, ...leb(offsets.get(local)!)),
+        op(OP.localSet, ...leb(local)),
+      ]),
+    ]
+    // A function is entered normal or rewinding, never unwinding: any state but normal is a rewind.
+    return guard([op(OP.globalGet, ...leb(this.globals.state))], restore)
+  }
+
+  private unwindEpilogue(): Node[] {
+    const { offsets, size } = this.layout()
+    const data = this.globals.data
+    return [
+      // ptr = data.current; trap past data.end
+      op(OP.globalGet, ...leb(data)),
+      op(OP.i32Load, 2, 0),
+      op(OP.localSet, ...leb(this.ptr)),
+      op(OP.localGet, ...leb(this.ptr)),
+      op(OP.i32Const, ...sleb(size)),
+      op(OP.i32Add),
+      op(OP.globalGet, ...leb(data)),
+      op(OP.i32Load, 2, 4),
+      op(OP.i32LeU),
+      // Past the end nothing is written, but the position still moves on: the runtime finds it past the end after the unwind.
+      {
+        kind: 'if',
+        type: EMPTY,
+        typeBytes: EMPTY_TYPE,
+        then: this.saved.flatMap((local) => [
+          op(OP.localGet, ...leb(this.ptr)),
+          op(OP.localGet, ...leb(local)),
+          op(STORE[this.locals[local]!], 0, ...leb(offsets.get(local)!)),
+        ]),
+        else: null,
+        before: null,
+      },
+      op(OP.globalGet, ...leb(data)),
+      op(OP.localGet, ...leb(this.ptr)),
+      op(OP.i32Const, ...sleb(size)),
+      op(OP.i32Add),
+      op(OP.i32Store, 2, 0),
+      ...this.type.results.map((type) => op(...CONST[type])),
+    ]
+  }
 }
 
 /** Per type, the larger of two temporaries' bases. */
@@ -401,6 +485,7 @@ function encodeResultType(results: ValType[]): Uint8Array {
   throw new DecodeUnsupported('functions with several results are not handled')
 }
 
+const VALUE: Record<ValType, number> = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c, v128: 0x7b, funcref: 0x70, externref: 0x6f }
 
 /**
  * The top inputs of an item a rewind must compute as they were: an if's

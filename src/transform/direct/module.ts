@@ -1,20 +1,16 @@
 /*
  * Asyncify a whole module without Binaryen: the listed functions are
  * instrumented (instrument.ts), and the module gets Asyncify's two globals and
- * its five exports (and a function they share), and the functions the
- * instrumented bodies share to save and restore their locals
- * (frame-copies.ts), appended so that no index changes.
+ * its five exports (and a function they share), appended so that no index
+ * changes.
  */
 import { concatBytes, encodeName, leb, section, vector } from '../../runtime-shim/wasm-writer.js'
 import { scanModule } from '../scan.js'
 import { WasmReader } from '../wasm-reader.js'
 import { DecodeUnsupported, type FuncType, type ModuleTypes, type ValType } from './body.js'
-import { decodeBody, encodeCode, encodeLocals } from './decode.js'
-import type { AnchorKind, CodeAddresses } from './addresses.js'
-import { FrameCopyFunctions } from './frame-copies.js'
-import { frameCode, frameRuns, type AsyncifyGlobals, type SavedFrame } from './frame.js'
+import { decodeBody, encodeBody } from './decode.js'
+import type { CodeAddresses } from './addresses.js'
 import { BodyInstrumenter } from './instrument.js'
-import { VALUE } from './value-types.js'
 
 export interface DirectPlan {
   /** The C stack pointer's global, which the API also saves and restores (see `apiFunctions`); null: none. */
@@ -30,18 +26,12 @@ const signature = (type: FuncType) => `${type.params.join(',')}->${type.results.
 /** Section ids in the order a module must have them (the tag section sits between memory and global). */
 const ORDER = [1, 2, 3, 4, 5, 13, 6, 7, 8, 9, 12, 10, 11]
 
-export interface DirectOutput {
-  wasm: Uint8Array
-  /** Whether it has functions with several results (frame-copies.ts), which a `target_features` section must name. */
-  multiValue: boolean
-}
-
 /**
  * The module asyncified, or null when it holds what this engine does not
  * handle (Binaryen's pass then runs). `addresses`, when given, learns where
  * the input's code went (for line tables).
  */
-export function directAsyncify(bytes: Uint8Array, plan: DirectPlan, addresses?: CodeAddresses): DirectOutput | null {
+export function directAsyncify(bytes: Uint8Array, plan: DirectPlan, addresses?: CodeAddresses): Uint8Array | null {
   try {
     return asyncifyDirectly(bytes, plan, addresses)
   } catch (error) {
@@ -50,7 +40,7 @@ export function directAsyncify(bytes: Uint8Array, plan: DirectPlan, addresses?: 
   }
 }
 
-function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan, addresses: CodeAddresses | undefined): DirectOutput {
+function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan, addresses: CodeAddresses | undefined): Uint8Array {
   const scanned = scanModule(bytes, { code: false })
   if (scanned.memories.some((memory) => memory.memory64)) throw new DecodeUnsupported('memory64')
   // The API's bodies go into the code section: a module without one is left to Binaryen.
@@ -75,14 +65,6 @@ function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan, addresses: CodeAd
   const { added: addedTypes, index: typeOf } = apiTypes(scanned.subtyping ? [] : types, scanned.types.length)
   const functionCount = scanned.functions.length
   const api = apiFunctions(state, data, plan.stackPointer, typeOf, functionCount)
-  const copies = new FrameCopyFunctions(functionCount + api.length, typeOf)
-  // The code first: the functions it shares are appended, and their types, in the sections before it.
-  const code = sectionBounds(bytes, 10)!
-  const codePayload = codeSection(bytes, code.contents, code.end, imported, plan, functions, moduleTypes, sites, { state, data }, copies, addresses)
-  const appended = [...api, ...copies.functions]
-  const prefix = leb(codePayload.count + appended.length)
-  codePayload.place(prefix.length)
-  const codeWithAppended = concatBytes(prefix, codePayload.bodies, ...appended.map(encodeAppended))
 
   const reader = new WasmReader(bytes, 8)
   const parts: Uint8Array[] = [bytes.subarray(0, 8)]
@@ -92,7 +74,7 @@ function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan, addresses: CodeAd
     // Sections the module lacks but the additions need, in their place.
     const rank = ORDER.indexOf(id)
     if (rank > ORDER.indexOf(1) && !seen.has(1)) { seen.add(1); add(1, vector(addedTypes)) }
-    if (rank > ORDER.indexOf(3) && !seen.has(3)) { seen.add(3); add(3, vector(appended.map((entry) => leb(entry.type)))) }
+    if (rank > ORDER.indexOf(3) && !seen.has(3)) { seen.add(3); add(3, vector(api.map((entry) => leb(entry.type)))) }
     if (rank > ORDER.indexOf(6) && !seen.has(6)) { seen.add(6); add(6, vector(globalsAdded())) }
     if (rank > ORDER.indexOf(7) && !seen.has(7)) { seen.add(7); add(7, vector(exportsAdded())) }
   }
@@ -107,7 +89,7 @@ function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan, addresses: CodeAd
     const end = contents + size
     reader.offset = end
     if (id !== 0) ensure(id)
-    const withAppended = (items: (Uint8Array | number[])[]) => {
+    const appended = (items: (Uint8Array | number[])[]) => {
       const inner = new WasmReader(bytes, contents)
       const count = inner.u32()
       return concatBytes(leb(count + items.length), bytes.subarray(inner.offset, end), ...items)
@@ -115,55 +97,30 @@ function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan, addresses: CodeAd
     switch (id) {
       case 1:
         seen.add(1)
-        parts.push(section(1, withAppended(addedTypes)))
+        parts.push(section(1, appended(addedTypes)))
         break
       case 3:
         seen.add(3)
-        parts.push(section(3, withAppended(appended.map((entry) => leb(entry.type)))))
+        parts.push(section(3, appended(api.map((entry) => leb(entry.type)))))
         break
       case 6:
         seen.add(6)
-        parts.push(section(6, withAppended(globalsAdded())))
+        parts.push(section(6, appended(globalsAdded())))
         break
       case 7:
         seen.add(7)
-        parts.push(section(7, withAppended(exportsAdded())))
+        parts.push(section(7, appended(exportsAdded())))
         break
       case 10:
-        parts.push(section(10, codeWithAppended))
+        parts.push(section(10, codeSection(bytes, contents, end, imported, plan, functions, moduleTypes, sites, { state, data }, api, addresses)))
         break
       default:
         parts.push(bytes.subarray(start, end))
     }
   }
-  return { wasm: concatBytes(...parts), multiValue: copies.multiValue }
+  return concatBytes(...parts)
 }
 
-/** Where section `id`'s contents are. */
-function sectionBounds(bytes: Uint8Array, id: number): { contents: number; end: number } | null {
-  const reader = new WasmReader(bytes, 8)
-  while (reader.offset < bytes.length) {
-    const found = reader.byte()
-    const size = reader.u32()
-    if (found === id) return { contents: reader.offset, end: reader.offset + size }
-    reader.offset += size
-  }
-  return null
-}
-
-function encodeAppended(entry: { code: number[] }): Uint8Array {
-  const body = concatBytes([0], entry.code, [0x0b])
-  return concatBytes(leb(body.length), body)
-}
-
-/**
- * The code section's bodies, instrumented where the plan says, without the
- * count before them: the functions appended after them are known only once
- * the bodies are made. Each instrumented body gets its two ends last
- * (frame.ts), once every frame of the module has said which runs of locals
- * it could share with others. `addresses` learns where the input's code
- * went once the count is written, through `place(prefix)`.
- */
 function codeSection(
   bytes: Uint8Array,
   contents: number,
@@ -173,73 +130,56 @@ function codeSection(
   functions: FuncType[],
   moduleTypes: ModuleTypes,
   sites: { call(func: number): boolean; indirect(typeIndex: number): boolean },
-  globals: AsyncifyGlobals,
-  copies: FrameCopyFunctions,
+  globals: { state: number; data: number },
+  api: { code: number[] }[],
   addresses: CodeAddresses | undefined,
-): { count: number; bodies: Uint8Array; place(prefix: number): void } {
+): Uint8Array {
   const reader = new WasmReader(bytes, contents)
   const count = reader.u32()
-  /** Each body as it was, or instrumented: its locals and code encoded, its frame still to be made. */
-  const made: ({ entry: number; start: number; body: Uint8Array } | { entry: number; start: number; locals: Uint8Array; code: Uint8Array; frame: SavedFrame; placed: { at: number; offset: number }[] })[] = []
+  const bodies: Uint8Array[] = []
+  // Output offsets in the section's contents, as the input's are.
+  let output = leb(count + api.length).length
   for (let i = 0; i < count; i++) {
     const entry = reader.offset - contents
     const size = reader.u32()
-    const start = reader.offset - contents
-    const body = bytes.subarray(reader.offset, reader.offset + size)
+    const start = reader.offset
+    const body = bytes.subarray(start, start + size)
     reader.offset += size
     const index = imported + i
-    const instrumented = plan.instrument.has(index)
-      ? new BodyInstrumenter(decodeBody(body, functions[index]!.params, moduleTypes), functions[index]!, sites, globals).instrument()
-      : null
-    if (instrumented === null) {
-      made.push({ entry, start, body })
-      continue
-    }
-    for (const run of frameRuns(instrumented.frame)) copies.note(run.type, run.count)
-    const placed: { at: number; offset: number }[] = []
-    const code = encodeCode([instrumented.code], addresses && ((at, offset) => placed.push({ at, offset })))
-    made.push({ entry, start, locals: encodeLocals(instrumented.locals), code, frame: instrumented.frame, placed })
-  }
-  if (reader.offset !== end) throw new Error('code section size mismatch')
-
-  const bodies: Uint8Array[] = []
-  // Anchors at output offsets after the count, which place() adds.
-  const anchors: { input: number; output: number; kind: AnchorKind | 'body' }[] = []
-  let output = 0
-  for (const body of made) {
-    let encoded: Uint8Array
-    if ('body' in body) {
-      encoded = body.body
-      anchors.push({ input: body.entry, output, kind: 'exact' })
-      anchors.push({ input: body.start, output: output + leb(encoded.length).length, kind: 'verbatim' })
-    } else {
-      // block { prologue, code, return } epilogue
-      const { prologue, epilogue } = frameCode(body.frame, globals, copies)
-      encoded = concatBytes(body.locals, [0x02, 0x40], prologue, body.code, [0x0f, 0x0b], epilogue, [0x0b])
-      const bodyOutput = output + leb(encoded.length).length
-      const codeOutput = bodyOutput + body.locals.length + 2 + prologue.length
-      anchors.push({ input: body.entry, output, kind: 'exact' })
-      anchors.push({ input: body.start, output: bodyOutput, kind: 'forward' })
-      anchors.push({ input: -1, output, kind: 'body' })
-      for (const { at, offset } of body.placed.sort((a, b) => a.at - b.at)) anchors.push({ input: body.start + at, output: codeOutput + offset, kind: 'exact' })
+    let encoded = body
+    let placed: { at: number; offset: number }[] | null = null
+    if (plan.instrument.has(index)) {
+      const type = functions[index]!
+      const decoded = decodeBody(body, type.params, moduleTypes)
+      const instrumented = new BodyInstrumenter(decoded, type, sites, globals).instrument()
+      if (instrumented !== null) {
+        const positions: { at: number; offset: number }[] = []
+        encoded = encodeBody(instrumented, addresses && ((at, offset) => positions.push({ at, offset })))
+        placed = positions
+      }
     }
     const sized = concatBytes(leb(encoded.length), encoded)
+    if (addresses) {
+      const bodyOutput = output + sized.length - encoded.length
+      addresses.add(entry, output, 'exact')
+      if (placed === null) addresses.add(start - contents, bodyOutput, 'verbatim')
+      else {
+        addresses.add(start - contents, bodyOutput, 'forward')
+        addresses.instrumented(output)
+        for (const { at, offset } of placed.sort((a, b) => a.at - b.at)) addresses.add(start - contents + at, bodyOutput + offset, 'exact')
+      }
+    }
     output += sized.length
     bodies.push(sized)
   }
   // The end of the last body (a line table's last end of sequence).
-  anchors.push({ input: reader.offset - contents, output, kind: 'exact' })
-  return {
-    count,
-    bodies: concatBytes(...bodies),
-    place(prefix) {
-      if (!addresses) return
-      for (const anchor of anchors) {
-        if (anchor.kind === 'body') addresses.instrumented(prefix + anchor.output)
-        else addresses.add(anchor.input, prefix + anchor.output, anchor.kind)
-      }
-    },
+  addresses?.add(reader.offset - contents, output, 'exact')
+  if (reader.offset !== end) throw new Error('code section size mismatch')
+  for (const entry of api) {
+    const body = concatBytes([0], entry.code, [0x0b])
+    bodies.push(concatBytes(leb(body.length), body))
   }
+  return concatBytes(leb(count + api.length), ...bodies)
 }
 
 /**
@@ -257,7 +197,8 @@ function apiTypes(types: (FuncType | null)[], count: number): { added: number[][
       let index = found.get(key)
       if (index === undefined) {
         index = count + added.length
-        const encode = (list: ValType[]) => [...leb(list.length), ...list.map((type) => VALUE[type])]
+        // The API's types hold only i32.
+        const encode = (list: ValType[]) => [list.length, ...list.map(() => 0x7f)]
         added.push([0x60, ...encode(params), ...encode(results)])
         found.set(key, index)
       }
