@@ -267,8 +267,9 @@ export class BodyInstrumenter {
         continue
       }
       const inputs = inputCount(node)
-      // Inputs computed by pure code right before the item are computed again inside its guard, from the locals
-      // a rewind restores: as they were at the call, so for an if's condition only if its arms write none of them.
+      // Inputs computed right before the item by code a rewind can run again (rerunTail) are computed again inside
+      // its guard, from the locals a rewind restores: as they were at the call, so for an if's condition only if its
+      // arms write none of them.
       let tail = rerunTail(segment, inputs, exactInputs(node))
       if (tail !== null && node.kind === 'if' && writesAny([node.then, node.else ?? []], localsRead(tail))) tail = null
       if (tail !== null) segment = segment.slice(0, segment.length - tail.length)

@@ -137,8 +137,8 @@ class Analysis {
         if (this.marks.forward.has(node) || this.marks.sites.has(node)) {
           const rewinding = this.mode === 'rewinding'
           // Going forward the guard is always entered; rewinding, a segment's never, a site's when the rewind is for it.
-          const skipped = rewinding ? live.slice() : null
           if (rewinding && this.marks.forward.has(node)) return live
+          const skipped = rewinding ? live.slice() : null
           const entered = this.within(labels, live.slice(), () => this.sequence(node.then, live, labels))
           if (skipped !== null) or(entered, skipped)
           return entered
