@@ -12,17 +12,19 @@ const require = createRequire(import.meta.url)
  * A transform depends on the input bytes, the options, Binaryen and our own
  * code; any of them changing must miss. Our code is hashed, not versioned: a
  * git dependency, `npm link` or a patch changes it under the same version. The
- * runtime is in it because the metadata a transform writes is read by it.
+ * whole package's code is in it: the runtime because the metadata a transform
+ * writes is read by it, and the bundled chunks (dist/chunks/) because the
+ * transform runs from them.
  */
 let code: string | null = null
 
 /** Hashed at the first key, not at import: a build without a module to transform never reads our files. */
 function codeHash(): string {
-  code ??= hashCode(['../transform/', '../runtime-shim/'].map((dir) => fileURLToPath(new URL(dir, import.meta.url))))
+  code ??= hashCode(fileURLToPath(new URL('../', import.meta.url)))
   return code
 }
 
-function hashCode(dirs: string[]): string {
+function hashCode(root: string): string {
   const hash = createHash('sha256').update((require('binaryen/package.json') as { version: string }).version)
   const walk = (dir: string, prefix: string) => {
     for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
@@ -31,7 +33,7 @@ function hashCode(dirs: string[]): string {
       else if (!entry.name.endsWith('.map') && !entry.name.endsWith('.d.ts')) hash.update(prefix + entry.name).update(readFileSync(join(dir, entry.name)))
     }
   }
-  for (const dir of dirs) walk(dir, '')
+  walk(root, '')
   return hash.digest('hex')
 }
 

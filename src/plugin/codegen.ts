@@ -21,7 +21,8 @@ export const LOADER_ID = '/@asyncify/load-wasm'
  * and a page or a server process holds one runtime.
  */
 export const LOADER_SPECIFIER = 'unplugin-asyncify/load-wasm'
-export const LOADER_FILE = fileURLToPath(new URL('./load-wasm.js', import.meta.url))
+// By the folder's name, which holds wherever the bundle puts this code (scripts/bundle-node.ts).
+export const LOADER_FILE = fileURLToPath(new URL('../plugin/load-wasm.js', import.meta.url))
 
 /** How the generated module reaches the bytes. */
 export type WasmSource =

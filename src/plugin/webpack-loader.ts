@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url'
 
-export const LOADER_PATH = fileURLToPath(import.meta.url)
+// The loader's entry by the folder's name, which holds wherever the bundle puts this code (scripts/bundle-node.ts).
+export const LOADER_PATH = fileURLToPath(new URL('../plugin/webpack-loader.js', import.meta.url))
 
 /** What loading a module needs from the bundler, whichever bundler it is. */
 export interface ModuleHost {

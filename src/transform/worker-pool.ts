@@ -51,7 +51,8 @@ class TransformWorker {
     if (this.worker) return this.worker
     // The direct engine makes short-lived trees, one function at a time: V8's default young
     // generation grows to tens of MB for them (QuickJS: 116 MB peak, 99 MB with this).
-    const worker = new Worker(new URL('./worker.js', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } })
+    // By the folder's name, which holds wherever the bundle puts this code (scripts/bundle-node.ts).
+    const worker = new Worker(new URL('../transform/worker.js', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } })
     worker.on('message', (response: WorkerResponse) => this.finish(worker, response))
     worker.on('error', (error) => this.crash(worker, error))
     worker.on('exit', (code) => this.crash(worker, new Error(`the transform worker exited with code ${code}`)))

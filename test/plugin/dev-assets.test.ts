@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { describe, expect, it } from 'vitest'
-import { DevAssets } from '../../dist/plugin/dev-assets.js'
+import { DevAssets } from '../../src/plugin/dev-assets.js'
 
 /** The status and body the middleware answers `path` with (404 for "not ours"). */
 async function request(assets: DevAssets, path: string): Promise<[number, string]> {

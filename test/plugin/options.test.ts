@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { resolveOptions } from '../../dist/plugin/options.js'
+import { resolveOptions } from '../../src/plugin/options.js'
 
 describe('plugin options', () => {
   it('features reaches each module\'s transform, overrides included', () => {
