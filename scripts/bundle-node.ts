@@ -10,20 +10,20 @@
  * plugin's transform and `unplugin-asyncify/transform` load), `engine` (the
  * direct engine, loaded when a module is first built) and `binaryen`
  * (Binaryen's pipeline, loaded in the worker only). The bundler glue goes
- * into plugin/index.js, which each bundler's entry imports. Modules whose own file
- * matters stay in their entry: the worker (its top level runs the worker), the
- * CLI (it is a bin) and the engine's entry (the front imports it lazily, and a
- * test replaces it). Each other entry is a facade over its chunk; code that
- * finds a file beside its own names the file's folder (`../plugin/…`), which
- * holds from dist/chunks/ as from where tsc put it. tsc's JavaScript for what was bundled is removed; its
- * declarations stay, as the types of the entries.
+ * into plugin/index.js, which each bundler's entry imports. Modules whose own
+ * file matters stay in their entry: the worker (its top level runs the
+ * worker), the CLI (it is a bin) and the engine's entry (the front imports it
+ * lazily, and a test replaces it). Each other entry is a facade over its
+ * chunk; code that finds a file beside its own names the file's folder
+ * (`../plugin/…`), which holds from dist/chunks/ as from where tsc put it.
+ * tsc's JavaScript for what was bundled is removed; its declarations stay, as
+ * the types of the entries.
  *
  * What ships to browsers (dist/runtime-shim, plugin/load-wasm.js) is left as
  * tsc wrote it, module per module, for the user's bundler: the Node side
  * imports it as external modules, so its classes (AsyncifyError) are one.
  */
 import { readdirSync, rmSync, statSync } from 'node:fs'
-import { builtinModules } from 'node:module'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import { rollup, type GetModuleInfo } from 'rollup'
 
@@ -92,7 +92,7 @@ function chunkOf(id: string, info: GetModuleInfo): string | undefined {
     const engine = reachable([file('transform/without-binaryen')], info)
     const worker = reachable([file('transform/worker')], info)
     return (module: string) => {
-      if (OWN_FILE.has(module) || !module.startsWith(dist)) return undefined
+      if (OWN_FILE.has(module)) return undefined
       if (front.has(module)) return 'transform'
       if (engine.has(module)) return 'engine'
       if (worker.has(module)) return 'binaryen'
@@ -107,7 +107,7 @@ const before = nodeSideFiles()
 const bundle = await rollup({
   input: Object.fromEntries(ENTRIES.map((entry) => [entry, file(entry)])),
   external: (id, importer) => {
-    if (id.startsWith('node:') || builtinModules.includes(id)) return true
+    // Bare specifiers: Node's builtins and the package's dependencies.
     if (!id.startsWith('.') && !id.startsWith('/')) return true
     const path = importer && id.startsWith('.') ? resolve(dirname(importer), id) : id
     return browserSide(path)
