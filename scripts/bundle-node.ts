@@ -22,9 +22,14 @@
  * What ships to browsers (dist/runtime-shim, plugin/load-wasm.js) is left as
  * tsc wrote it, module per module, for the user's bundler: the Node side
  * imports it as external modules, so its classes (AsyncifyError) are one.
+ *
+ * The transform's two small dependencies are bundled into its chunks too:
+ * resolving and loading each package on its own took a first transform about
+ * 4 ms. Their licenses go to dist/THIRD-PARTY-LICENSES.md.
  */
-import { readdirSync, rmSync, statSync } from 'node:fs'
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative, resolve, sep } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { rollup, type GetModuleInfo } from 'rollup'
 
 const dist = resolve(import.meta.dirname, '../dist')
@@ -60,6 +65,12 @@ function file(entry: string): string {
   return join(dist, `${entry}.js`)
 }
 
+/** Dependencies bundled into the chunks that use them; each is a devDependency, resolved as Node resolves it. */
+const INLINED = ['matcher', '@jridgewell/sourcemap-codec']
+const inlinedEntry = new Map(INLINED.map((name) => [name, fileURLToPath(import.meta.resolve(name))]))
+const inlinedRoot = (name: string) => resolve(import.meta.dirname, '../node_modules', name)
+const isInlined = (id: string) => INLINED.some((name) => id.startsWith(inlinedRoot(name) + sep))
+
 const browserSide = (id: string) => id.startsWith(join(dist, 'runtime-shim') + sep) || id === file('plugin/load-wasm')
 
 function nodeSideFiles(): string[] {
@@ -79,7 +90,7 @@ function reachable(roots: string[], info: GetModuleInfo): Set<string> {
     const id = stack.pop()!
     if (seen.has(id)) continue
     seen.add(id)
-    for (const next of info(id)?.importedIds ?? []) if (next.startsWith(dist) && !browserSide(next)) stack.push(next)
+    for (const next of info(id)?.importedIds ?? []) if ((next.startsWith(dist) && !browserSide(next)) || isInlined(next)) stack.push(next)
   }
   return seen
 }
@@ -106,9 +117,10 @@ function chunkOf(id: string, info: GetModuleInfo): string | undefined {
 const before = nodeSideFiles()
 const bundle = await rollup({
   input: Object.fromEntries(ENTRIES.map((entry) => [entry, file(entry)])),
+  plugins: [{ name: 'inline-dependencies', resolveId: (id) => inlinedEntry.get(id) ?? null }],
   external: (id, importer) => {
-    // Bare specifiers: Node's builtins and the package's dependencies.
-    if (!id.startsWith('.') && !id.startsWith('/')) return true
+    // Other bare specifiers: Node's builtins and the package's dependencies.
+    if (!id.startsWith('.') && !id.startsWith('/')) return !inlinedEntry.has(id)
     const path = importer && id.startsWith('.') ? resolve(dirname(importer), id) : id
     return browserSide(path)
   },
@@ -126,5 +138,19 @@ const { output } = await bundle.write({
 })
 await bundle.close()
 const written = new Set(output.map((item) => join(dist, item.fileName)))
+const bundledPackages = INLINED.filter((name) => output.some((item) => item.type === 'chunk' && Object.keys(item.modules).some((id) => id.startsWith(inlinedRoot(name) + sep))))
+writeFileSync(join(dist, 'THIRD-PARTY-LICENSES.md'), licenses(bundledPackages))
 for (const path of before) if (!written.has(path)) rmSync(path)
 console.log(`bundled the Node side of dist into ${written.size} files: ${[...written].filter((path) => path.includes(`${sep}chunks${sep}`)).map((path) => relative(dist, path)).join(', ')}`)
+
+/** Each bundled package's name, version and license text, as its MIT license asks copies to carry. */
+function licenses(names: string[]): string {
+  const sections = names.map((name) => {
+    const root = inlinedRoot(name)
+    const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }
+    const text = readdirSync(root).find((entry) => /^licen[sc]e(\.|$)/i.test(entry))
+    if (text === undefined) throw new Error(`bundling dist: ${name} has no license file to ship`)
+    return `## ${name} ${version}\n\n\`\`\`\n${readFileSync(join(root, text), 'utf8').trim()}\n\`\`\`\n`
+  })
+  return `# Third-party licenses\n\nCode of these packages is bundled into dist/chunks/.\n\n${sections.join('\n')}`
+}

@@ -69,8 +69,10 @@ export class TransformCache {
 
   async set(key: string, result: TransformResult): Promise<void> {
     await mkdir(this.dir, { recursive: true })
-    if (result.wasm !== null) await atomicWrite(join(this.dir, `${key}.wasm`), result.wasm)
-    if (result.jspi !== null) await atomicWrite(join(this.dir, `${key}.jspi.wasm`), result.jspi.wasm)
+    await Promise.all([
+      result.wasm === null ? null : atomicWrite(join(this.dir, `${key}.wasm`), result.wasm),
+      result.jspi === null ? null : atomicWrite(join(this.dir, `${key}.jspi.wasm`), result.jspi.wasm),
+    ])
     const entry: CacheEntry = {
       metadata: result.wasm === null ? null : result.metadata,
       jspiMetadata: result.jspi?.metadata ?? null,

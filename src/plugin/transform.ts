@@ -31,10 +31,11 @@ export async function transformCached(
   cacheDir: string | null,
   log: Log,
 ): Promise<TransformResult> {
-  const key = `${cacheDir}\0${cacheKey(bytes, options)}`
+  const entry = cacheKey(bytes, options)
+  const key = `${cacheDir}\0${entry}`
   let pending = inFlight.get(key)
   if (!pending) {
-    inFlight.set(key, (pending = transformOnce(bytes, options, cacheDir, log)))
+    inFlight.set(key, (pending = transformOnce(bytes, options, cacheDir, entry, log)))
     void pending.finally(() => inFlight.delete(key)).catch(() => {})
   }
   const result = await pending
@@ -42,9 +43,8 @@ export async function transformCached(
   return { ...result, report: { ...result.report, filename: options.filename ?? result.report.filename } }
 }
 
-async function transformOnce(bytes: Uint8Array, options: TransformOptions, cacheDir: string | null, log: Log): Promise<TransformResult> {
+async function transformOnce(bytes: Uint8Array, options: TransformOptions, cacheDir: string | null, key: string, log: Log): Promise<TransformResult> {
   const cache = cacheDir === null ? null : new TransformCache(cacheDir)
-  const key = cacheKey(bytes, options)
   const hit = await cache?.get(key)
   if (hit) return hit
   binaryenRuns.count++

@@ -47,7 +47,8 @@ export function explainInstrumentation(
         addedBytes: was === undefined || is === undefined ? null : is - was,
       }
     })
-    .sort((a, b) => (b.addedBytes ?? -Infinity) - (a.addedBytes ?? -Infinity) || a.name.localeCompare(b.name))
+    // Ties by code unit, not localeCompare: its first call sets up ICU's collator, about 8 ms of a small module's transform.
+    .sort((a, b) => (b.addedBytes ?? -Infinity) - (a.addedBytes ?? -Infinity) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
 }
 
 /** One line per function: `+1,234 bytes  f -> g -> env.sleep`. */

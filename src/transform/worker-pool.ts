@@ -1,11 +1,16 @@
+import { createRequire } from 'node:module'
 import { availableParallelism } from 'node:os'
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
 import { AsyncifyError } from '../runtime-shim/errors.js'
 import type { ResolvedTransformOptions } from './options.js'
 import type { TransformResult } from './pipeline.js'
 import type { WorkerRequest, WorkerResponse } from './worker.js'
 
 const YOUNG_GENERATION_MB = 8
+
+// Loaded at the first worker, not at import: modules small enough to build in the calling thread never start one,
+// and loading node:worker_threads took a first transform about 1.5 ms.
+const require = createRequire(import.meta.url)
 
 interface Job {
   request: WorkerRequest
@@ -52,6 +57,7 @@ class TransformWorker {
     // The direct engine makes short-lived trees, one function at a time: V8's default young
     // generation grows to tens of MB for them (QuickJS: 116 MB peak, 99 MB with this).
     // By the folder's name, which holds wherever the bundle puts this code (scripts/bundle-node.ts).
+    const { Worker } = require('node:worker_threads') as typeof import('node:worker_threads')
     const worker = new Worker(new URL('../transform/worker.js', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB } })
     worker.on('message', (response: WorkerResponse) => this.finish(worker, response))
     worker.on('error', (error) => this.crash(worker, error))

@@ -37,3 +37,40 @@ describe('the published package', () => {
     expect(missing).toEqual([])
   })
 })
+
+describe('the bundled Node side', () => {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string } & Record<string, Record<string, string>>
+  // Its own name too: the examples in its comments import it.
+  const declared = new Set([pkg.name, ...Object.keys(pkg.dependencies!), ...Object.keys(pkg.peerDependencies!)])
+
+  // What scripts/bundle-node.ts inlines is a devDependency: an import of it left in dist would fail in a user's install.
+  test('imports only Node builtins, its own files and the packages it declares', async () => {
+    const undeclared: string[] = []
+    for (const path of await packedFiles()) {
+      if (!path.endsWith('.js')) continue
+      const code = readFileSync(join(root, path), 'utf8')
+      for (const [, specifier] of code.matchAll(/(?:^import[^'"]*|\bfrom |\bimport\(|\brequire\()\s*['"]([^'"]+)['"]/gm)) {
+        if (specifier!.startsWith('.') || specifier!.startsWith('node:')) continue
+        const name = specifier!.startsWith('@') ? specifier!.split('/').slice(0, 2).join('/') : specifier!.split('/')[0]!
+        if (!declared.has(name)) undeclared.push(`${path} imports ${specifier}`)
+      }
+    }
+    expect(undeclared).toEqual([])
+  })
+
+  test('ships the license of each package bundled into it', async () => {
+    const files = await packedFiles()
+    expect(files).toContain('dist/THIRD-PARTY-LICENSES.md')
+    const notices = readFileSync(join(root, 'dist/THIRD-PARTY-LICENSES.md'), 'utf8')
+    const chunks = [...files].filter((path) => path.startsWith('dist/chunks/')).map((path) => readFileSync(join(root, path), 'utf8')).join('\n')
+    // Each inlined package, found by code only it has, with its license text as its package ships it.
+    for (const [name, marker, license] of [
+      ['matcher', 'Expected \'${inputName}\' to be a string or an array', 'license'],
+      ['@jridgewell/sourcemap-codec', 'var StringReader = class', 'LICENSE'],
+    ] as const) {
+      expect(chunks).toContain(marker)
+      expect(notices).toContain(`## ${name} `)
+      expect(notices).toContain(readFileSync(join(root, 'node_modules', name, license), 'utf8').trim())
+    }
+  })
+})
