@@ -159,9 +159,12 @@ function infoAttribute(
     case 0x22: // loclistx
     case 0x23: // rnglistx
       return reader.u32()
-    case 0x18: // exprloc
-      reader.offset += reader.u32()
+    case 0x18: { // exprloc
+      // Its length is read before the offset moves past it: `offset += u32()` would add to the offset before the read.
+      const length = reader.u32()
+      reader.offset += length
       return null
+    }
     default:
       return attribute(reader, form, context)
   }
@@ -304,9 +307,11 @@ function attribute(reader: WasmReader, form: number, { offsetSize, sections }: {
     case DW_FORM.data16:
       reader.offset += 16
       return null
-    case DW_FORM.block:
-      reader.offset += reader.u32()
+    case DW_FORM.block: {
+      const length = reader.u32()
+      reader.offset += length
       return null
+    }
     default:
       throw new Error(`unsupported DWARF form 0x${form.toString(16)} in a line table header`)
   }

@@ -11,6 +11,7 @@ import { DecodeUnsupported, type FuncType, type ModuleTypes, type ValType } from
 import { decodeBody, encodeBody } from './decode.js'
 import type { CodeAddresses } from './addresses.js'
 import { BodyInstrumenter } from './instrument.js'
+import { CODE_METADATA_PREFIX, codeMetadataKept } from './code-metadata.js'
 
 export interface DirectPlan {
   /** The C stack pointer's global, which the API also saves and restores (see `apiFunctions`); null: none. */
@@ -114,6 +115,16 @@ function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan, addresses: CodeAd
       case 10:
         parts.push(section(10, codeSection(bytes, contents, end, imported, plan, functions, moduleTypes, sites, { state, data }, api, addresses)))
         break
+      case 0: {
+        const named = new WasmReader(bytes, contents)
+        const name = named.name()
+        if (!name.startsWith(CODE_METADATA_PREFIX)) parts.push(bytes.subarray(start, end))
+        else {
+          const kept = codeMetadataKept(name, bytes, named.offset, end, plan.instrument)
+          if (kept !== null) parts.push(kept)
+        }
+        break
+      }
       default:
         parts.push(bytes.subarray(start, end))
     }

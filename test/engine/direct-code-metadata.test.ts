@@ -1,0 +1,98 @@
+/*
+ * Branch hints and other `metadata.code.*` sections point at instructions by
+ * their offset in a body. The direct engine rewrites the bodies it
+ * instruments, so their entries must go, while the entries of untouched
+ * functions, still true, stay.
+ */
+import { describe, expect, it } from 'vitest'
+import { concatBytes, encodeName, leb, section } from '../../src/runtime-shim/wasm-writer.js'
+import { prepareAsyncifyWithoutBinaryen } from '../../src/transform/direct/asyncify-fast.js'
+import { codeBodies } from '../../src/transform/direct/stack-shape.js'
+import { customSectionPayloads } from '../../src/transform/wasm-sections.js'
+import { WasmReader } from '../../src/transform/wasm-reader.js'
+import { wat } from '../helpers/wat.js'
+
+const BRANCH_HINTS = 'metadata.code.branch_hint'
+
+// Function 0 is the import; 1 (`run`) reaches it and is instrumented, 2 (`pick`) is left as it was.
+const module = wat(`(module
+  (import "env" "wait" (func $wait (param i32) (result i32)))
+  (memory 1)
+  (func (export "run") (param $x i32) (result i32)
+    (if (result i32) (local.get $x) (then (call $wait (local.get $x))) (else (i32.const 0))))
+  (func (export "pick") (param $x i32) (result i32)
+    (if (result i32) (local.get $x) (then (i32.const 1)) (else (i32.const 2)))))`)
+
+/** `bytes` with a custom section inserted right before the code section, where code metadata belongs. */
+function withSectionBeforeCode(bytes: Uint8Array, name: string, payload: Uint8Array): Uint8Array {
+  const reader = new WasmReader(bytes, 8)
+  while (reader.offset < bytes.length) {
+    const start = reader.offset
+    const id = reader.byte()
+    const length = reader.u32()
+    reader.offset += length
+    if (id === 10) return concatBytes(bytes.subarray(0, start), section(0, concatBytes(encodeName(name), payload)), bytes.subarray(start))
+  }
+  throw new Error('no code section')
+}
+
+/** A hint for each function's `if`, by defined function (its first 0x04 after the empty local declarations). */
+function hinted(bytes: Uint8Array, functions: number[]): Uint8Array {
+  const bodies = codeBodies(bytes)
+  const entries = functions.map((index) => {
+    const offset = bodies[index - 1]!.indexOf(0x04, 1)
+    return concatBytes(leb(index), leb(1), leb(offset), leb(1), [1])
+  })
+  return withSectionBeforeCode(bytes, BRANCH_HINTS, concatBytes(leb(entries.length), ...entries))
+}
+
+/** The function indices a branch hint section names, or null without one. */
+function hintedFunctions(bytes: Uint8Array): number[] | null {
+  const [payload] = customSectionPayloads(bytes, BRANCH_HINTS)
+  if (!payload) return null
+  const reader = new WasmReader(payload)
+  const functions: number[] = []
+  for (let n = reader.u32(); n > 0; n--) {
+    functions.push(reader.u32())
+    for (let k = reader.u32(); k > 0; k--) {
+      reader.u32()
+      const length = reader.u32()
+      reader.offset += length
+    }
+  }
+  return functions
+}
+
+function build(bytes: Uint8Array) {
+  const result = prepareAsyncifyWithoutBinaryen(bytes, { imports: ['env.wait'] })
+  expect(result?.report.engine).toBe('direct')
+  return result!.wasm!
+}
+
+describe('code metadata in a direct build', () => {
+  it('keeps the entries of functions it leaves as they were and drops those of functions it instruments', async () => {
+    const input = hinted(module, [1, 2])
+    expect(WebAssembly.validate(input as Uint8Array<ArrayBuffer>)).toBe(true)
+    const output = build(input)
+    expect(hintedFunctions(output)).toEqual([2])
+    // The kept entry (the last five bytes: function, count, offset, size, hint) is byte for byte the input's, and `pick`'s body with it.
+    expect(customSectionPayloads(output, BRANCH_HINTS)[0]).toEqual(concatBytes(leb(1), customSectionPayloads(input, BRANCH_HINTS)[0]!.slice(-5)))
+    expect(codeBodies(output)[1]).toEqual(codeBodies(input)[1])
+    const { instance } = await WebAssembly.instantiate(output as Uint8Array<ArrayBuffer>, { env: { wait: (x: number) => x } })
+    expect((instance.exports.pick as (x: number) => number)(0)).toBe(2)
+  })
+
+  it('drops the section when every function it names is instrumented', () => {
+    expect(hintedFunctions(build(hinted(module, [1])))).toBeNull()
+  })
+
+  it('drops a section it cannot read rather than pass on offsets it cannot check', () => {
+    const truncated = withSectionBeforeCode(module, BRANCH_HINTS, concatBytes(leb(1), leb(2), leb(1), leb(3), leb(9)))
+    expect(hintedFunctions(build(truncated))).toBeNull()
+  })
+
+  it('leaves other custom sections alone', () => {
+    const input = withSectionBeforeCode(module, 'producers.extra', new Uint8Array([1, 2, 3]))
+    expect(customSectionPayloads(build(input), 'producers.extra')).toEqual([new Uint8Array([1, 2, 3])])
+  })
+})
