@@ -144,9 +144,12 @@ function infoAttribute(
     case 0x01: // addr
       reader.offset += context.addressSize
       return null
-    case 0x0a: // block1
-      reader.offset += reader.byte()
+    case 0x0a: { // block1
+      // The length first: `offset += byte()` would add it to the offset from before its own byte.
+      const length = reader.byte()
+      reader.offset += length
       return null
+    }
     case 0x0d: // sdata
       return reader.s32()
     case 0x10: // ref_addr
@@ -160,7 +163,6 @@ function infoAttribute(
     case 0x23: // rnglistx
       return reader.u32()
     case 0x18: { // exprloc
-      // Its length is read before the offset moves past it: `offset += u32()` would add to the offset before the read.
       const length = reader.u32()
       reader.offset += length
       return null
