@@ -16,14 +16,7 @@ const STACK_ALIGN = 16
 
 type Symbolic = { global: number; lowered: boolean } | { constant: number } | null
 
-/**
- * Global indices shaped like the C stack pointer; null when a body that may
- * add to the evidence cannot be decoded. Only a `global.set` of a candidate
- * adds to it, and evidence only accumulates, so a body is decoded only when
- * its bytes hold a `global.set` of a candidate not yet both lowered and
- * raised: most bodies of a large module (QuickJS: 105 of the engine's 235 ms)
- * need no decoding once the stack pointer has been seen both ways.
- */
+/** Global indices shaped like the C stack pointer; null when a body cannot be decoded. */
 export function globalsShapedLikeStackPointer(bytes: Uint8Array, scanned: ScannedModule): number[] | null {
   const bodies = codeBodies(bytes)
   const evidence = new Map<number, { lowered: boolean; raised: boolean }>()
@@ -39,7 +32,6 @@ export function globalsShapedLikeStackPointer(bytes: Uint8Array, scanned: Scanne
   }
   const imported = scanned.functions.filter((fn) => fn.imported).length
   for (const [k, body] of bodies.entries()) {
-    if (!maySetUndecided(body, evidence)) continue
     let nodes: Node[]
     try {
       nodes = decodeBody(body, module.functions[imported + k]!.params, module).body
@@ -54,28 +46,6 @@ export function globalsShapedLikeStackPointer(bytes: Uint8Array, scanned: Scanne
     }
   }
   return [...evidence].filter(([, found]) => found.lowered && found.raised).map(([index]) => index)
-}
-
-/**
- * Whether the body's bytes hold a `global.set` (0x24, then the index as a
- * LEB128, padded or not) of a global still lacking evidence. Bytes that only
- * look like one (inside an immediate) make it decoded for nothing, never
- * skipped; so does an index that runs off the end.
- */
-function maySetUndecided(body: Uint8Array, evidence: Map<number, { lowered: boolean; raised: boolean }>): boolean {
-  for (let at = body.indexOf(0x24); at >= 0; at = body.indexOf(0x24, at + 1)) {
-    let index = 0
-    let next = at + 1
-    for (let shift = 0; ; shift += 7) {
-      if (next >= body.length || shift > 28) return true
-      const byte = body[next++]!
-      index += (byte & 0x7f) * 2 ** shift
-      if ((byte & 0x80) === 0) break
-    }
-    const found = evidence.get(index)
-    if (found && !(found.lowered && found.raised)) return true
-  }
-  return false
 }
 
 /** Each defined function's body bytes (local declarations and code), from the code section. */
