@@ -1,3 +1,4 @@
+import { digitGroups } from '../transform/digit-groups.js'
 import { whyLines } from '../transform/explain.js'
 import { asyncifyWasm, type TransformOptions, type TransformResult } from '../transform/index.js'
 import { TransformCache, cacheKey } from './cache.js'
@@ -88,7 +89,7 @@ function growthMessage(report: TransformResult['report']): string {
   const { filename, size, why } = report
   return [
     `${filename}: the asyncified build is ${(size.after / size.before).toFixed(1)}x the input ` +
-      `(${size.before.toLocaleString('en')} -> ${size.after.toLocaleString('en')} bytes); the instrumented functions that added most, and why:`,
+      `(${digitGroups(size.before)} -> ${digitGroups(size.after)} bytes); the instrumented functions that added most, and why:`,
     ...whyLines(why.slice(0, GROWTH_SHOWN)),
     `  (all ${why.length} in report.why, or wasm-asyncify --explain; listing only the imports that return Promises, ` +
       `or naming functions that never suspend in asyncify({ runtime }), instruments less)`,

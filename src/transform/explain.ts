@@ -6,6 +6,7 @@
 import type { ModuleFacts } from './analyse.js'
 import { suspendChain, type SuspendReason } from './call-graph.js'
 import { ScanError, scanModule } from './scan.js'
+import { digitGroups } from './digit-groups.js'
 
 export interface InstrumentedFunction {
   /** The function's name (name section, else Binaryen's index name). */
@@ -54,7 +55,7 @@ export function explainInstrumentation(
 /** One line per function: `+1,234 bytes  f -> g -> env.sleep`. */
 export function whyLines(why: InstrumentedFunction[]): string[] {
   return why.map((entry) => {
-    const added = entry.addedBytes === null ? '? bytes' : `+${entry.addedBytes.toLocaleString('en')} bytes`
+    const added = entry.addedBytes === null ? '? bytes' : `+${digitGroups(entry.addedBytes)} bytes`
     return `${added.padStart(14)}  ${entry.chain.join(' -> ')}`
   })
 }
