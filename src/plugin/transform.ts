@@ -73,9 +73,22 @@ async function transformOnce(bytes: Uint8Array, options: TransformOptions, cache
     )
   }
   if (grewMuch(report)) log(growthMessage(report))
-  await cache?.set(key, result)
+  try {
+    await cache?.set(key, result)
+  } catch (error) {
+    // A cache only saves time: a build it cannot store still ships, and the first one in its directory says why.
+    if (unwritable.has(cacheDir!)) return result
+    unwritable.add(cacheDir!)
+    const warning =
+      `cannot write the transform cache in ${cacheDir} (${(error as Error).message}); this build was not cached. ` +
+      `Set the plugin's cacheDir option to a writable directory, or to false to build without a cache`
+    return { ...result, report: { ...report, warnings: [...report.warnings, warning] } }
+  }
   return result
 }
+
+/** Cache directories a write already failed in, in this process. */
+const unwritable = new Set<string>()
 
 /** Growth worth explaining: a quarter of the input and at least this many bytes. */
 const GROWTH_BYTES = 16 * 1024

@@ -1,7 +1,9 @@
-import { appendFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs'
+import { appendFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { rollup } from 'rollup'
+import rollupPlugin from 'unplugin-asyncify/rollup'
 import { binaryenRuns, transformCached } from '../../dist/plugin/transform.js'
 import { compileC } from '../helpers/compile-c.js'
 import { describe, expect, test } from 'vitest'
@@ -34,6 +36,36 @@ describe('transform cache', () => {
     // Once settled, a new request transforms again (without a cache there is nothing to hit).
     await transformCached(bytes, { imports: ['env.next'], filename: 'loop.wasm' }, null, () => {})
     expect(binaryenRuns.count - before).toBe(2)
+  })
+
+  test('a cache it cannot write to costs the build nothing but a warning, given once per directory', async () => {
+    // A directory under a regular file: mkdir fails with ENOTDIR, even for root.
+    const blocker = join(mkdtempSync(join(tmpdir(), 'asyncify-cache-')), 'file')
+    writeFileSync(blocker, '')
+    const cacheDir = join(blocker, 'cache')
+    const options = { imports: ['env.next'], filename: 'loop.wasm' }
+    const first = await transformCached(compileC('loop.c'), options, cacheDir, () => {})
+    expect(first.wasm).not.toBeNull()
+    expect(first.report.warnings).toEqual([expect.stringMatching(/^cannot write the transform cache in .*\/file\/cache \(ENOTDIR: .*\); this build was not cached\. Set the plugin's cacheDir option to a writable directory, or to false/)])
+    const second = await transformCached(compileC('sort.c'), { imports: ['env.compare'], filename: 'sort.wasm' }, cacheDir, () => {})
+    expect(second.wasm).not.toBeNull()
+    expect(second.report.warnings).toEqual([])
+  })
+
+  test('a Rollup build with a cache directory it cannot write to works, and warns once, naming a module', async () => {
+    const dir = makeApp('cache-unwritable')
+    writeFileSync(join(dir, 'not-a-directory'), '')
+    const warnings: string[] = []
+    const bundle = await rollup({
+      input: join(dir, 'main.js'),
+      plugins: [rollupPlugin(appOptions(join(dir, 'not-a-directory', 'cache')))],
+      onwarn: (warning) => void warnings.push(warning.message),
+    })
+    await bundle.write({ dir: join(dir, 'dist-rollup'), format: 'es' })
+    await bundle.close()
+    expect(await runMain(join(dir, 'dist-rollup', 'main.js'))).toEqual(expectedResult())
+    const cache = warnings.filter((message) => message.includes('cannot write the transform cache'))
+    expect(cache).toEqual([expect.stringMatching(/(app|other)\.wasm: cannot write the transform cache in .*not-a-directory\/cache \(ENOTDIR/)])
   })
 
   test('a hit returns both builds, the asyncified and the JSPI module, each with its metadata', async () => {
