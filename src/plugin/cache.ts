@@ -46,6 +46,23 @@ export function cacheKey(bytes: Uint8Array, options: TransformOptions): string {
   return createHash('sha256').update(codeHash()).update(JSON.stringify(shaping)).update(bytes).digest('hex').slice(0, 32)
 }
 
+/** Cache directories a write already failed in, in this process: each is reported once. */
+const unwritable = new Set<string>()
+
+/**
+ * What to tell the user when a write into the cache directory `dir` failed:
+ * a warning the first time in this process, null after. A cache only saves
+ * time, so the build goes on without it.
+ */
+export function cacheWriteWarning(dir: string, error: unknown): string | null {
+  if (unwritable.has(dir)) return null
+  unwritable.add(dir)
+  return (
+    `cannot write the transform cache in ${dir} (${error instanceof Error ? error.message : String(error)}); this build was not cached. ` +
+    `Set the plugin's cacheDir option to a writable directory, or to false to build without a cache`
+  )
+}
+
 /**
  * Transformed modules on disk: `<key>.wasm` holds the asyncified bytes,
  * `<key>.jspi.wasm` the JSPI build's, `<key>.json` both metadata and the

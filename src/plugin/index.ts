@@ -45,10 +45,10 @@ import { LOADER_FILE, LOADER_ID, LOADER_SPECIFIER, moduleCode, moduleReport, typ
 import { DevAssets } from './dev-assets.js'
 import { LOADER_PATH, type ModuleHost } from './webpack-loader.js'
 import { DtsWriter, renderDts } from './dts.js'
-import { resolveOptions, type AsyncifyPluginOptions } from './options.js'
+import { relativePath, resolveOptions, type AsyncifyPluginOptions } from './options.js'
 import { ScratchDir } from './scratch-dir.js'
 import { SourceMapAssets } from './source-map-assets.js'
-import { cacheKey } from './cache.js'
+import { cacheKey, cacheWriteWarning } from './cache.js'
 import { transformCached, type Log } from './transform.js'
 
 export type { AsyncifyPluginOptions, ModuleOptions } from './options.js'
@@ -158,11 +158,31 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
   const loaderId = () => (meta.framework === 'vite' ? LOADER_SPECIFIER : LOADER_ID)
 
   /** Every build the transform produced, each delivered on its own (see the top of this file). */
-  async function deliver(context: unknown, file: string, result: TransformResult): Promise<WasmSources> {
+  async function deliver(context: unknown, host: ModuleHost, file: string, result: TransformResult): Promise<WasmSources> {
     const sources: WasmSources = {}
-    if (result.wasm !== null) sources.asyncify = await deliverBuild(context, file, basename(file), result.wasm)
-    if (result.jspi !== null) sources.jspi = await deliverBuild(context, file, jspiName(file), result.jspi.wasm)
+    if (result.wasm !== null) sources.asyncify = await deliverBuild(context, host, file, basename(file), result.wasm)
+    if (result.jspi !== null) sources.jspi = await deliverBuild(context, host, file, jspiName(file), result.jspi.wasm)
     return sources
+  }
+
+  /**
+   * Where webpack and Rspack read a build from: the cache directory, which
+   * lasts, else (none, or one that cannot be written) the scratch directory,
+   * which the compiler's close removes, so the module stays out of their
+   * persistent cache.
+   */
+  async function writeWebpackAsset(host: ModuleHost, file: string, name: string, wasm: Uint8Array): Promise<string> {
+    const cache = cacheDir()
+    if (cache !== null) {
+      try {
+        return await writeAsset(join(cache, 'assets'), name, wasm)
+      } catch (error) {
+        const warning = cacheWriteWarning(cache, error)
+        if (warning !== null) host.warn(`${relativePath(file, state.root)}: ${warning}`)
+        host.uncacheable?.()
+      }
+    }
+    return writeAsset(await scratch.path(), name, wasm)
   }
 
   /** A build served by the Vite dev server (or inlined when small). */
@@ -173,7 +193,7 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
   }
 
   /** One build of `file`, as the asset `name` (`prog.wasm`, or `prog.jspi.wasm` for the JSPI build). */
-  async function deliverBuild(context: unknown, file: string, name: string, wasm: Uint8Array): Promise<WasmSource> {
+  async function deliverBuild(context: unknown, host: ModuleHost, file: string, name: string, wasm: Uint8Array): Promise<WasmSource> {
     if (wasm.length <= options.inlineLimit) return { kind: 'inline', bytes: wasm }
     const rollup = context as RollupLikeContext | null
     const server = rollup?.environment?.config.consumer === 'server'
@@ -196,10 +216,8 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
       case 'webpack':
       case 'rspack': {
         // webpack and Rspack turn this into a hashed asset themselves, with publicPath and worker support.
-        const cache = cacheDir()
-        const dir = cache === null ? await scratch.path() : join(cache, 'assets')
         wasm = sourceMaps.detach(wasm)
-        const path = await writeAsset(dir, hashedName(name, wasm), wasm)
+        const path = await writeWebpackAsset(host, file, hashedName(name, wasm), wasm)
         return { kind: 'url', expression: `new URL(${JSON.stringify(path)}, import.meta.url)`, relative: false }
       }
       case 'esbuild': {
@@ -269,7 +287,7 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
     if (options.dts) {
       await dts.write(file, state.root, host, () => renderDts(file, result.wasm ?? result.jspi!.wasm, result.metadata ?? result.jspi!.metadata))
     }
-    return moduleCode(basename(file), await deliver(context, file, result), moduleReport(result.report), loaderId())
+    return moduleCode(basename(file), await deliver(context, host, file, result), moduleReport(result.report), loaderId())
   }
 
   /** Rules that send claimed modules through our loader, as JavaScript whatever `experiments` say. */

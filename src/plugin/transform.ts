@@ -1,7 +1,7 @@
 import { digitGroups } from '../transform/digit-groups.js'
 import { whyLines } from '../transform/explain.js'
 import { asyncifyWasm, type TransformOptions, type TransformResult } from '../transform/index.js'
-import { TransformCache, cacheKey } from './cache.js'
+import { TransformCache, cacheKey, cacheWriteWarning } from './cache.js'
 
 /** Where the plugin reports progress: each bundler's own log. */
 export type Log = (message: string) => void
@@ -76,19 +76,11 @@ async function transformOnce(bytes: Uint8Array, options: TransformOptions, cache
   try {
     await cache?.set(key, result)
   } catch (error) {
-    // A cache only saves time: a build it cannot store still ships, and the first one in its directory says why.
-    if (unwritable.has(cacheDir!)) return result
-    unwritable.add(cacheDir!)
-    const warning =
-      `cannot write the transform cache in ${cacheDir} (${(error as Error).message}); this build was not cached. ` +
-      `Set the plugin's cacheDir option to a writable directory, or to false to build without a cache`
-    return { ...result, report: { ...report, warnings: [...report.warnings, warning] } }
+    const warning = cacheWriteWarning(cacheDir!, error)
+    if (warning !== null) return { ...result, report: { ...report, warnings: [...report.warnings, warning] } }
   }
   return result
 }
-
-/** Cache directories a write already failed in, in this process. */
-const unwritable = new Set<string>()
 
 /** Growth worth explaining: a quarter of the input and at least this many bytes. */
 const GROWTH_BYTES = 16 * 1024

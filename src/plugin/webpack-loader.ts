@@ -7,6 +7,8 @@ export const LOADER_PATH = fileURLToPath(new URL('../plugin/webpack-loader.js', 
 export interface ModuleHost {
   addWatchFile(file: string): void
   warn(message: string): void
+  /** Keeps the module out of the bundler's persistent cache: it names a file that will not last. Only webpack and Rspack have one to keep it out of. */
+  uncacheable?(): void
 }
 
 interface LoaderContext {
@@ -34,6 +36,7 @@ export default function asyncifyLoader(this: LoaderContext): void {
   const host: ModuleHost = {
     addWatchFile: (file) => this.addDependency(file),
     warn: (message) => this.emitWarning(new Error(message)),
+    uncacheable: () => this.cacheable(false),
   }
   this.query.load(this.resourcePath, host).then(
     (code) => callback(null, code),

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import rspackPlugin from 'unplugin-asyncify/rspack'
@@ -49,6 +49,17 @@ test("webpack's persistent cache with cacheDir: false: a later build makes again
   const extra = { cache: { type: 'filesystem' as const, cacheDirectory: join(dir, '.webpack-cache') } }
   for (const build of ['first', 'second']) {
     const bundle = await bundlers.webpack(dir, 'main', appOptions(false), extra)
+    expect({ build, result: await runMain(bundle) }).toEqual({ build, result: expectedResult() })
+  }
+})
+
+test("webpack's persistent cache with a cacheDir it cannot write to: both builds work, their assets from the scratch directory", async () => {
+  const dir = makeApp('unwritable-persistent-webpack')
+  // A directory under a regular file: every write into it fails with ENOTDIR, even for root.
+  writeFileSync(join(dir, 'not-a-directory'), '')
+  const extra = { cache: { type: 'filesystem' as const, cacheDirectory: join(dir, '.webpack-cache') } }
+  for (const build of ['first', 'second']) {
+    const bundle = await bundlers.webpack(dir, 'main', appOptions(join(dir, 'not-a-directory', 'cache')), extra)
     expect({ build, result: await runMain(bundle) }).toEqual({ build, result: expectedResult() })
   }
 })
