@@ -169,7 +169,8 @@ function codeSection(
         placed = positions
       }
     }
-    const sized = concatBytes(leb(encoded.length), encoded)
+    // A body left as it was goes out as the input's own bytes, its size included: a view, not a copy.
+    const sized = encoded === body ? bytes.subarray(contents + entry, start + size) : concatBytes(leb(encoded.length), encoded)
     if (addresses) {
       const bodyOutput = output + sized.length - encoded.length
       addresses.add(entry, output, 'exact')
