@@ -27,6 +27,7 @@ import { checkReservedNames, checkSupported } from './check-supported.js'
 import { declaredAsyncImports } from './declared-imports.js'
 import { asyncImportMetadata, describeModule, exportMemoryZero, importArities } from './describe.js'
 import { explainInstrumentation, type InstrumentedFunction } from './explain.js'
+import { withoutUnmaintainedCodeMetadata } from './code-metadata.js'
 import { FIBERS_NEED_ASYNCIFY, usesFibers, withFiberEntry } from './fibers.js'
 import { attachLineLocations, emitWithSourceMap, type AttachedLines } from './debug-locations.js'
 import { readLineTable } from './line-table.js'
@@ -238,7 +239,7 @@ function asyncifyModule(
     stackSize: options.stackSize,
   })
   binaryen.setDebugInfo(true)
-  const wasm = sourceMap ? emitWithSourceMap(module, sourceMap) : withoutSourceMapUrl(module.emitBinary())
+  const wasm = withoutUnmaintainedCodeMetadata(sourceMap ? emitWithSourceMap(module, sourceMap) : withoutSourceMapUrl(module.emitBinary()))
   binaryen.setDebugInfo(false)
   // Binaryen writes defined functions in the module's order: the output's names even when it has no name section.
   const emitted = { bytes: wasm, names: definedFunctions(binaryen, module) }

@@ -11,7 +11,7 @@ import { DecodeUnsupported, type FuncType, type ModuleTypes, type ValType } from
 import { decodeBody, encodeBody } from './decode.js'
 import type { CodeAddresses } from './addresses.js'
 import { BodyInstrumenter } from './instrument.js'
-import { CODE_METADATA_PREFIX, codeMetadataKept } from './code-metadata.js'
+import { CODE_METADATA_PREFIX, codeMetadataKept } from '../code-metadata.js'
 
 export interface DirectPlan {
   /** The C stack pointer's global, which the API also saves and restores (see `apiFunctions`); null: none. */

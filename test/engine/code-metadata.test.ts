@@ -2,10 +2,12 @@
  * Branch hints and other `metadata.code.*` sections point at instructions by
  * their offset in a body. The direct engine rewrites the bodies it
  * instruments, so their entries must go, while the entries of untouched
- * functions, still true, stay.
+ * functions, still true, stay. Binaryen keeps branch hints true itself and
+ * passes any other kind through unread, so its builds drop those.
  */
 import { describe, expect, it } from 'vitest'
 import { concatBytes, encodeName, leb, section } from '../../src/runtime-shim/wasm-writer.js'
+import { asyncifyWasm } from 'unplugin-asyncify/transform'
 import { prepareAsyncifyWithoutBinaryen } from '../../src/transform/direct/asyncify-fast.js'
 import { codeBodies } from '../../src/transform/direct/stack-shape.js'
 import { customSectionPayloads } from '../../src/transform/wasm-sections.js'
@@ -46,9 +48,9 @@ function hinted(bytes: Uint8Array, functions: number[]): Uint8Array {
   return withSectionBeforeCode(bytes, BRANCH_HINTS, concatBytes(leb(entries.length), ...entries))
 }
 
-/** The function indices a branch hint section names, or null without one. */
-function hintedFunctions(bytes: Uint8Array): number[] | null {
-  const [payload] = customSectionPayloads(bytes, BRANCH_HINTS)
+/** The function indices a code metadata section names, or null without one. */
+function hintedFunctions(bytes: Uint8Array, name = BRANCH_HINTS): number[] | null {
+  const [payload] = customSectionPayloads(bytes, name)
   if (!payload) return null
   const reader = new WasmReader(payload)
   const functions: number[] = []
@@ -94,5 +96,18 @@ describe('code metadata in a direct build', () => {
   it('leaves other custom sections alone', () => {
     const input = withSectionBeforeCode(module, 'producers.extra', new Uint8Array([1, 2, 3]))
     expect(customSectionPayloads(build(input), 'producers.extra')).toEqual([new Uint8Array([1, 2, 3])])
+  })
+})
+
+describe('code metadata in a Binaryen build', () => {
+  it('keeps the branch hints Binaryen maintains and drops another kind it passed through unread', async () => {
+    const payload = customSectionPayloads(hinted(module, [1, 2]), BRANCH_HINTS)[0]!
+    const input = withSectionBeforeCode(hinted(module, [1, 2]), 'metadata.code.other', payload)
+    const result = await asyncifyWasm(input, { imports: ['env.wait'], mode: 'asyncify', engine: 'binaryen' })
+    expect(result.report.engine).toBe('binaryen')
+    expect(hintedFunctions(result.wasm!)).toEqual([2])
+    expect(hintedFunctions(result.wasm!, 'metadata.code.other')).toBeNull()
+    const { instance } = await WebAssembly.instantiate(result.wasm as Uint8Array<ArrayBuffer>, { env: { wait: (x: number) => x } })
+    expect((instance.exports.pick as (x: number) => number)(0)).toBe(2)
   })
 })
