@@ -149,8 +149,18 @@ function effects(ranges: Ranges): (Effect | undefined)[] {
   return table
 }
 
-/** The bytes of one- and two-byte instructions, by content (see `Decoder.bytes`). */
+/** The bytes of one- and two-byte instructions, by content. */
 const SHORT: (Uint8Array | undefined)[] = new Array(0x10100).fill(undefined)
+
+/**
+ * An instruction of one or two bytes, as one array per content that every
+ * node with those bytes shares (nothing writes into a node's bytes): the
+ * decoder's nodes and the instrumenter's own, most of them this short.
+ */
+export function shortBytes(first: number, second?: number): Uint8Array {
+  if (second === undefined) return (SHORT[first] ??= new Uint8Array([first]))
+  return (SHORT[0x100 + ((first << 8) | second)] ??= new Uint8Array([first, second]))
+}
 const FIXED = effects(FIXED_RANGES)
 const MISC = effects(MISC_RANGES)
 
@@ -478,8 +488,7 @@ class Decoder {
   private bytes(start: number, end: number): Uint8Array {
     const code = this.code
     if (end - start > 2) return code.subarray(start, end)
-    const key = end - start === 1 ? code[start]! : 0x100 + ((code[start]! << 8) | code[start + 1]!)
-    return (SHORT[key] ??= code.slice(start, end))
+    return end - start === 1 ? shortBytes(code[start]!) : shortBytes(code[start]!, code[start + 1]!)
   }
 
   private append(node: Node): void {

@@ -25,7 +25,7 @@
  * site's call has rewound.
  */
 import { leb, sleb } from '../../runtime-shim/wasm-writer.js'
-import { localIndex } from './decode.js'
+import { localIndex, shortBytes } from './decode.js'
 import { liveAtStart, type RewindMarks } from './liveness.js'
 import { DecodeUnsupported, type DecodedBody, type FuncType, type Node, type ValType } from './body.js'
 
@@ -75,8 +75,12 @@ const EMPTY: FuncType = { params: [], results: [] }
 const EMPTY_TYPE = new Uint8Array([0x40])
 const NOTHING = new Uint8Array(0)
 
+/** The stack effects of added instructions: left empty, as nothing asks for them, and one list for all (nothing writes to it). */
+const NO_TYPES: ValType[] = []
+
 function op(...bytes: number[]): Node {
-  return { kind: 'op', bytes: new Uint8Array(bytes), pops: [], pushes: [], before: null }
+  const shared = bytes.length === 1 ? shortBytes(bytes[0]!) : bytes.length === 2 ? shortBytes(bytes[0]!, bytes[1]!) : new Uint8Array(bytes)
+  return { kind: 'op', bytes: shared, pops: NO_TYPES, pushes: NO_TYPES, before: null }
 }
 
 function guard(condition: Node[], body: Node[], marks?: Set<Node>): Node[] {
