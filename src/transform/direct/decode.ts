@@ -683,12 +683,26 @@ class ByteWriter {
   }
 }
 
-/** The index after a local instruction's opcode (local.get, set, tee): read where every local access is walked. */
-export function localIndex(bytes: Uint8Array): number {
+/** The index after an instruction's opcode (a local's, a global's): read where every local access is walked. */
+export function indexImmediate(bytes: Uint8Array): number {
   let value = 0
   for (let k = 1, shift = 0; ; k++, shift += 7) {
     const byte = bytes[k]!
     value |= (byte & 0x7f) << shift
     if (byte < 0x80) return value >>> 0
   }
+}
+
+/** The signed immediate after an instruction's opcode (`i32.const`'s), as WasmReader.s32 reads it. */
+export function i32Immediate(bytes: Uint8Array): number {
+  let value = 0
+  let shift = 0
+  let byte: number
+  let k = 1
+  do {
+    byte = bytes[k++]!
+    value |= (byte & 0x7f) << shift
+    shift += 7
+  } while (byte & 0x80)
+  return shift < 32 && byte & 0x40 ? value | (-1 << shift) : value | 0
 }

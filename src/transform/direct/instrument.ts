@@ -25,7 +25,7 @@
  * site's call has rewound.
  */
 import { leb, sleb } from '../../runtime-shim/wasm-writer.js'
-import { localIndex, shortBytes } from './decode.js'
+import { indexImmediate, shortBytes } from './decode.js'
 import { liveAtStart, type RewindMarks } from './liveness.js'
 import { DecodeUnsupported, type DecodedBody, type FuncType, type Node, type ValType } from './body.js'
 
@@ -537,7 +537,7 @@ function pure(node: Node): boolean {
 /** The locals `nodes` (op nodes) read. */
 function localsRead(nodes: Node[]): Set<number> {
   const read = new Set<number>()
-  for (const node of nodes) if (node.kind === 'op' && node.bytes[0] === OP.localGet) read.add(localIndex(node.bytes))
+  for (const node of nodes) if (node.kind === 'op' && node.bytes[0] === OP.localGet) read.add(indexImmediate(node.bytes))
   return read
 }
 
@@ -547,7 +547,7 @@ function writesAny(lists: Node[][], locals: Set<number>): boolean {
   const pending = [...lists]
   for (let nodes = pending.pop(); nodes !== undefined; nodes = pending.pop()) {
     for (const node of nodes) {
-      if (node.kind === 'op' && (node.bytes[0] === OP.localSet || node.bytes[0] === OP.localTee) && locals.has(localIndex(node.bytes))) return true
+      if (node.kind === 'op' && (node.bytes[0] === OP.localSet || node.bytes[0] === OP.localTee) && locals.has(indexImmediate(node.bytes))) return true
       if (node.kind === 'block' || node.kind === 'loop') pending.push(node.body)
       else if (node.kind === 'if') pending.push(node.then, node.else ?? [])
     }
@@ -572,7 +572,7 @@ function replayable(segment: Node[], after: Node[]): boolean {
   const written = new Set<number>()
   for (const node of segment) {
     if (node.kind === 'op' && (node.bytes[0] === OP.localSet || node.bytes[0] === OP.localTee)) {
-      const local = localIndex(node.bytes)
+      const local = indexImmediate(node.bytes)
       written.add(local)
       writes.add(local)
       continue
@@ -601,8 +601,8 @@ function replayableAccess(node: Node, reads: Set<number>, writes: Set<number>): 
       return true
     case 'op': {
       const code = node.bytes[0]!
-      if (code === OP.localGet) reads.add(localIndex(node.bytes))
-      else if (code === OP.localSet || code === OP.localTee) writes.add(localIndex(node.bytes))
+      if (code === OP.localGet) reads.add(indexImmediate(node.bytes))
+      else if (code === OP.localSet || code === OP.localTee) writes.add(indexImmediate(node.bytes))
       else return code === OP.drop || code === OP.select || pure(node)
       return true
     }

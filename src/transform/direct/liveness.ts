@@ -19,7 +19,7 @@
  * instruction made this most of the instrumenter's time and garbage.
  */
 import type { Node } from './body.js'
-import { localIndex } from './decode.js'
+import { indexImmediate } from './decode.js'
 
 const LOCAL_GET = 0x20
 const LOCAL_SET = 0x21
@@ -87,37 +87,36 @@ class Analysis {
   }
 
   private step(node: Node, live: Uint32Array, labels: Uint32Array[]): Uint32Array {
-    const target = (depth: number) => labels[labels.length - 1 - depth]!
     switch (node.kind) {
       case 'op': {
         const code = node.bytes[0]
         if (code !== LOCAL_GET && code !== LOCAL_SET && code !== LOCAL_TEE) return live
-        const local = localIndex(node.bytes)
+        const local = indexImmediate(node.bytes)
         const bit = 1 << (local & 31)
         if (code === LOCAL_GET) live[local >>> 5]! |= bit
         else live[local >>> 5]! &= ~bit
         return live
       }
       case 'br':
-        live.set(target(node.depth))
+        live.set(target(labels, node.depth))
         return live
       case 'br_if':
-        or(live, target(node.depth))
+        or(live, target(labels, node.depth))
         return live
       case 'br_table':
         live.fill(0)
-        for (const depth of node.depths) or(live, target(depth))
-        or(live, target(node.fallback))
+        for (const depth of node.depths) or(live, target(labels, depth))
+        or(live, target(labels, node.fallback))
         return live
       case 'return':
       case 'unreachable':
         live.fill(0)
         return live
       case 'block':
-        return this.within(labels, live.slice(), () => this.sequence(node.body, live, labels))
+        return this.within(labels, live.slice(), node.body, live)
       case 'loop': {
         const header = this.loops.get(node) ?? new Uint32Array(this.words)
-        const start = this.within(labels, header, () => this.sequence(node.body, live, labels))
+        const start = this.within(labels, header, node.body, live)
         if (!equal(start, header)) {
           this.loops.set(node, start.slice())
           this.changed = true
@@ -139,14 +138,14 @@ class Analysis {
           // Going forward the guard is always entered; rewinding, a segment's never, a site's when the rewind is for it.
           if (rewinding && this.marks.forward.has(node)) return live
           const skipped = rewinding ? live.slice() : null
-          const entered = this.within(labels, live.slice(), () => this.sequence(node.then, live, labels))
+          const entered = this.within(labels, live.slice(), node.then, live)
           if (skipped !== null) or(entered, skipped)
           return entered
         }
         const label = live.slice()
         const otherwise = live.slice()
-        const then = this.within(labels, label, () => this.sequence(node.then, live, labels))
-        if (node.else !== null) this.within(labels, label, () => this.sequence(node.else!, otherwise, labels))
+        const then = this.within(labels, label, node.then, live)
+        if (node.else !== null) this.within(labels, label, node.else, otherwise)
         or(then, otherwise)
         return then
       }
@@ -155,14 +154,20 @@ class Analysis {
     }
   }
 
-  private within(labels: Uint32Array[], label: Uint32Array, walk: () => Uint32Array): Uint32Array {
+  /** `sequence` inside a block, loop or if whose label holds `label`; no closure per construct, as the analysis runs often. */
+  private within(labels: Uint32Array[], label: Uint32Array, nodes: Node[], live: Uint32Array): Uint32Array {
     labels.push(label)
     try {
-      return walk()
+      return this.sequence(nodes, live, labels)
     } finally {
       labels.pop()
     }
   }
+}
+
+/** What is live at the label `depth` levels out: a function, not a closure made at every step (it was most of a transform's garbage). */
+function target(labels: Uint32Array[], depth: number): Uint32Array {
+  return labels[labels.length - 1 - depth]!
 }
 
 function or(into: Uint32Array, from: Uint32Array): void {
@@ -186,7 +191,7 @@ function largestLocal(nodes: Node[]): number {
   let largest = -1
   for (const node of nodes) {
     if (node.kind === 'op' && (node.bytes[0] === LOCAL_GET || node.bytes[0] === LOCAL_SET || node.bytes[0] === LOCAL_TEE)) {
-      largest = Math.max(largest, localIndex(node.bytes))
+      largest = Math.max(largest, indexImmediate(node.bytes))
     } else if (node.kind === 'block' || node.kind === 'loop') largest = Math.max(largest, largestLocal(node.body))
     else if (node.kind === 'if') largest = Math.max(largest, largestLocal(node.then), node.else === null ? -1 : largestLocal(node.else))
   }

@@ -8,7 +8,7 @@
 import { WasmReader } from '../wasm-reader.js'
 import type { ScannedModule } from '../scan.js'
 import type { Node } from './body.js'
-import { decodeBody } from './decode.js'
+import { decodeBody, i32Immediate, indexImmediate } from './decode.js'
 import type { ModuleTypes, ValType } from './body.js'
 
 const WINDOW = 24
@@ -119,11 +119,13 @@ function frameChanges(nodes: Node[]): { global: number; lowered: boolean }[] {
   const all = statements(nodes)
   const windows = all.length <= 2 * WINDOW ? [all] : [all.slice(0, WINDOW), all.slice(-WINDOW)]
   const changes: { global: number; lowered: boolean }[] = []
+  // One stack and one pop for the whole body, not per statement: this runs over every body of the module.
+  const stack: Symbolic[] = []
+  const pop = () => stack.pop() ?? null
   for (const window of windows) {
     const locals = new Map<number, Symbolic>()
     for (const statement of window) {
-      const stack: Symbolic[] = []
-      const pop = () => stack.pop() ?? null
+      stack.length = 0
       for (const node of statement) {
         if (node.kind !== 'op') {
           // Opaque: what it takes and leaves, as unknowns.
@@ -134,19 +136,18 @@ function frameChanges(nodes: Node[]): { global: number; lowered: boolean }[] {
           continue
         }
         const code = node.bytes[0]!
-        const immediate = () => new WasmReader(node.bytes, 1)
-        if (code === 0x41) stack.push({ constant: immediate().s32() })
-        else if (code === 0x23) stack.push({ global: immediate().u32(), lowered: false })
-        else if (code === 0x20) stack.push(locals.get(immediate().u32()) ?? null)
+        if (code === 0x41) stack.push({ constant: i32Immediate(node.bytes) })
+        else if (code === 0x23) stack.push({ global: indexImmediate(node.bytes), lowered: false })
+        else if (code === 0x20) stack.push(locals.get(indexImmediate(node.bytes)) ?? null)
         else if (code === 0x21 || code === 0x22) {
           const value = pop()
-          const local = immediate().u32()
+          const local = indexImmediate(node.bytes)
           if (value) locals.set(local, value)
           else locals.delete(local)
           if (code === 0x22) stack.push(value)
         } else if (code === 0x24) {
           const value = pop()
-          const global = immediate().u32()
+          const global = indexImmediate(node.bytes)
           if (value && 'global' in value && value.global === global) changes.push({ global, lowered: value.lowered })
         } else if (code === 0x6b || code === 0x71 || code === 0x6a) {
           const amount = pop()
