@@ -161,6 +161,7 @@ export function shortBytes(first: number, second?: number): Uint8Array {
   if (second === undefined) return (SHORT[first] ??= new Uint8Array([first]))
   return (SHORT[0x100 + ((first << 8) | second)] ??= new Uint8Array([first, second]))
 }
+
 const FIXED = effects(FIXED_RANGES)
 const MISC = effects(MISC_RANGES)
 
@@ -691,18 +692,4 @@ export function indexImmediate(bytes: Uint8Array): number {
     value |= (byte & 0x7f) << shift
     if (byte < 0x80) return value >>> 0
   }
-}
-
-/** The signed immediate after an instruction's opcode (`i32.const`'s), as WasmReader.s32 reads it. */
-export function i32Immediate(bytes: Uint8Array): number {
-  let value = 0
-  let shift = 0
-  let byte: number
-  let k = 1
-  do {
-    byte = bytes[k++]!
-    value |= (byte & 0x7f) << shift
-    shift += 7
-  } while (byte & 0x80)
-  return shift < 32 && byte & 0x40 ? value | (-1 << shift) : value | 0
 }

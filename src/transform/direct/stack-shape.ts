@@ -8,7 +8,7 @@
 import { WasmReader } from '../wasm-reader.js'
 import type { ScannedModule } from '../scan.js'
 import type { Node } from './body.js'
-import { decodeBody, i32Immediate, indexImmediate } from './decode.js'
+import { decodeBody, indexImmediate } from './decode.js'
 import type { ModuleTypes, ValType } from './body.js'
 
 const WINDOW = 24
@@ -136,7 +136,7 @@ function frameChanges(nodes: Node[]): { global: number; lowered: boolean }[] {
           continue
         }
         const code = node.bytes[0]!
-        if (code === 0x41) stack.push({ constant: i32Immediate(node.bytes) })
+        if (code === 0x41) stack.push({ constant: new WasmReader(node.bytes, 1).s32() })
         else if (code === 0x23) stack.push({ global: indexImmediate(node.bytes), lowered: false })
         else if (code === 0x20) stack.push(locals.get(indexImmediate(node.bytes)) ?? null)
         else if (code === 0x21 || code === 0x22) {
