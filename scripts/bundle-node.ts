@@ -69,7 +69,8 @@ function file(entry: string): string {
 const INLINED = ['matcher', '@jridgewell/sourcemap-codec']
 const inlinedEntry = new Map(INLINED.map((name) => [name, fileURLToPath(import.meta.resolve(name))]))
 const inlinedRoot = (name: string) => resolve(import.meta.dirname, '../node_modules', name)
-const isInlined = (id: string) => INLINED.some((name) => id.startsWith(inlinedRoot(name) + sep))
+const inPackage = (name: string, id: string) => id.startsWith(inlinedRoot(name) + sep)
+const isInlined = (id: string) => INLINED.some((name) => inPackage(name, id))
 
 const browserSide = (id: string) => id.startsWith(join(dist, 'runtime-shim') + sep) || id === file('plugin/load-wasm')
 
@@ -138,7 +139,7 @@ const { output } = await bundle.write({
 })
 await bundle.close()
 const written = new Set(output.map((item) => join(dist, item.fileName)))
-const bundledPackages = INLINED.filter((name) => output.some((item) => item.type === 'chunk' && Object.keys(item.modules).some((id) => id.startsWith(inlinedRoot(name) + sep))))
+const bundledPackages = INLINED.filter((name) => output.some((item) => item.type === 'chunk' && Object.keys(item.modules).some((id) => inPackage(name, id))))
 writeFileSync(join(dist, 'THIRD-PARTY-LICENSES.md'), licenses(bundledPackages))
 for (const path of before) if (!written.has(path)) rmSync(path)
 console.log(`bundled the Node side of dist into ${written.size} files: ${[...written].filter((path) => path.includes(`${sep}chunks${sep}`)).map((path) => relative(dist, path)).join(', ')}`)
