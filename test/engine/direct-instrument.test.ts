@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { prepareAsyncifyWithoutBinaryen } from '../../src/transform/direct/asyncify-fast.js'
-import { instantiate } from '../../src/runtime-shim/index.js'
+import { asyncifyStats, instantiate } from '../../src/runtime-shim/index.js'
 import binaryen from 'binaryen'
 import { wat } from '../helpers/wat.js'
 
@@ -641,5 +641,68 @@ describe('a rewind that misses its import', () => {
     table = exports.table
     await expect(exports.run(5)).rejects.toMatchObject({ code: 'ASYNCIFY_REWIND_MISMATCH' })
     await expect(exports.run(5)).rejects.toMatchObject({ code: 'ASYNCIFY_INSTANCE_POISONED' })
+  })
+})
+
+describe('what a rewind does not read is not saved', () => {
+  // The call a rewind re-enters ignores its arguments: an instrumented callee restores what it reads, an async
+  // import's wrapper returns the settled value. So locals that only compute them are not saved, unless computing
+  // them from a value the rewind did not restore could trap (a load, a division), or the value must be the same
+  // (a call_indirect's table index).
+  const text = `
+    (type $unary (func (param i32) (result i32)))
+    (table 2 funcref)
+    (elem (i32.const 0) $double $waited)
+    (func $double (param $x i32) (result i32) (i32.mul (local.get $x) (i32.const 2)))
+    (func $waited (param $x i32) (result i32) (call $wait (local.get $x)))
+    (func $sum (param $a i32) (param $b i32) (result i32) (call $wait (i32.add (local.get $a) (local.get $b))))
+    (func (export "arguments") (param $x i32) (result i32)
+      (call $sum (local.get $x) (i32.mul (local.get $x) (i32.const 3))))
+    (func (export "after") (param $x i32) (result i32) (i32.add (call $wait (local.get $x)) (local.get $x)))
+    (func (export "loaded") (param $p i32) (result i32)
+      (i32.store (i32.const 64) (local.get $p))
+      (call $wait (i32.load (i32.const 64))))
+    (func (export "through") (param $p i32) (result i32) (call $wait (i32.load (local.get $p))))
+    (func (export "divided") (param $a i32) (param $b i32) (result i32) (call $wait (i32.div_s (local.get $a) (local.get $b))))
+    (func (export "indirect") (param $k i32) (param $x i32) (result i32) (call_indirect (type $unary) (local.get $x) (local.get $k)))`
+
+  /** Bytes on the Asyncify stack while `name(...args)` waits for its one suspension. */
+  async function savedWhileSuspended(name: string, args: number[]): Promise<number> {
+    const { asyncified } = built(text, [])
+    let settle!: (value: number) => void
+    const env = { ...host(() => false).env, wait: (x: number) => new Promise<number>((resolve) => (settle = () => resolve(x + 1))) }
+    const { instance } = await instantiate(asyncified, { env }, { mode: 'asyncify' })
+    const pending = (instance.exports as Record<string, (...args: number[]) => Promise<number>>)[name]!(...args)
+    const used = asyncifyStats(instance).asyncifyStackUsed
+    settle(0)
+    await pending
+    return used
+  }
+
+  it('locals that only compute the arguments of the suspending call, in its function and its caller, are not saved', async () => {
+    expect(await agree(text, 'arguments', [[5], [-9]])).toBe(2)
+    expect(await savedWhileSuspended('arguments', [5])).toBe(0)
+  })
+
+  it('a local read after the call as well is saved', async () => {
+    expect(await agree(text, 'after', [[5]])).toBe(1)
+    expect(await savedWhileSuspended('after', [5])).toBe(4)
+  })
+
+  it('an address an argument is loaded from is saved, while a constant address needs nothing', async () => {
+    expect(await agree(text, 'through', [[64]])).toBe(1)
+    expect(await savedWhileSuspended('through', [64])).toBe(4)
+    expect(await agree(text, 'loaded', [[7]])).toBe(1)
+    expect(await savedWhileSuspended('loaded', [7])).toBe(0)
+  })
+
+  it('the operands of a division that computes an argument are saved', async () => {
+    expect(await agree(text, 'divided', [[50, 7]])).toBe(1)
+    expect(await savedWhileSuspended('divided', [50, 7])).toBe(8)
+  })
+
+  it('a call_indirect\'s table index is saved, its arguments are not', async () => {
+    expect(await agree(text, 'indirect', [[1, 8]])).toBe(1)
+    expect(await savedWhileSuspended('indirect', [1, 8])).toBe(4)
   })
 })

@@ -36,7 +36,7 @@ function liveIn(func: string, guards?: ('forward' | 'sites')[]): number[] {
   const [body] = codeBodies(bytes)
   const { params } = module.functions[1]!
   const decoded = decodeBody(body!, params, module)
-  const marks: RewindMarks = { forward: new Set(), sites: new Set(), calls: new Set() }
+  const marks: RewindMarks = { forward: new Set(), sites: new Set(), calls: new Set(), ignored: new Set() }
   if (guards) {
     const ifs = decoded.body.filter((node) => node.kind === 'if')
     expect(ifs).toHaveLength(guards.length)

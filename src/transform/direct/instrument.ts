@@ -11,7 +11,10 @@
  * reloads them, runs, and stores what it leaves. The locals a rewind's paths
  * read (liveness.ts, told which guard is which; temporaries included) are saved at an unwind and
  * restored at a rewind, so the values a skipped segment computed, an `if`'s
- * condition among them, are what they were. The code that computes an item's
+ * condition among them, are what they were. The call a rewind re-enters
+ * ignores its arguments, so what only computes them, if it cannot trap, reads
+ * nothing that needs saving (`ignoreArgumentReads`); a function with nothing
+ * to save writes no record. The code that computes an item's
  * inputs right before it runs again instead when running it again has no
  * effect but its values (`rerunTail`): pure code gives the same values (nothing
  * runs between it and the item, so the restored locals are the ones it read);
@@ -110,7 +113,7 @@ export class BodyInstrumenter {
   private readonly indexSets: Extract<Node, { kind: 'op' }>[] = []
   private indexRead = false
   /** What the state decides in the output, for the liveness of a rewind. */
-  private readonly marks: RewindMarks = { forward: new Set(), sites: new Set(), calls: new Set() }
+  private readonly marks: RewindMarks = { forward: new Set(), sites: new Set(), calls: new Set(), ignored: new Set() }
 
   constructor(
     private readonly decoded: DecodedBody,
@@ -354,16 +357,20 @@ export class BodyInstrumenter {
       this.indexSets.push(setIndex)
       const call = this.copy(node)
       this.marks.calls.add(call)
-      const emitted = wrap(() => [
-        ...inputs(copy),
-        setIndex,
-        call,
-        // Normal (0) goes on; unwinding (1) leaves. Rewinding (2) after a call means the rewind missed its import:
-        // leaving too ends the export still rewinding, which the runtime reports as ASYNCIFY_REWIND_MISMATCH.
-        op(OP.globalGet, ...leb(this.globals.state)),
-        { kind: 'br_if', depth: this.frames.length - 1, before: null } as Node,
-        ...stored,
-      ])
+      const emitted = wrap(() => {
+        const computed = inputs(copy)
+        this.ignoreArgumentReads(node, computed)
+        return [
+          ...computed,
+          setIndex,
+          call,
+          // Normal (0) goes on; unwinding (1) leaves. Rewinding (2) after a call means the rewind missed its import:
+          // leaving too ends the export still rewinding, which the runtime reports as ASYNCIFY_REWIND_MISMATCH.
+          op(OP.globalGet, ...leb(this.globals.state)),
+          { kind: 'br_if', depth: this.frames.length - 1, before: null } as Node,
+          ...stored,
+        ]
+      })
       return { produced, emitted, next: out.next }
     }
     if (node.type.params.length > 0) throw new DecodeUnsupported('blocks with parameters are not handled')
@@ -379,6 +386,27 @@ export class BodyInstrumenter {
       return [...inputs(copy), inner, ...stored]
     })
     return { produced, emitted, next: out.next }
+  }
+
+  /**
+   * Marks the reads in `computed` (the code that puts a site call's inputs on
+   * the stack) that only compute arguments as ignored by a rewind
+   * (liveness.ts): a rewind re-enters the call, which ignores them, so the
+   * locals they read need no saving for it. Run from locals a rewind did not
+   * restore, that code must not trap: no load, division or truncation, else
+   * nothing is marked. A call_indirect's table index must be as it was: it is
+   * the last value, and its own instruction's reads count (a local.get or a
+   * constant, else nothing is marked).
+   */
+  private ignoreArgumentReads(call: Node, computed: Node[]): void {
+    let args = computed
+    if (call.kind === 'call_indirect') {
+      const index = computed[computed.length - 1]
+      if (index === undefined || index.kind !== 'op' || (index.bytes[0] !== OP.localGet && index.bytes[0] !== OP.i32Const)) return
+      args = computed.slice(0, -1)
+    }
+    if (!args.every((node) => rerun(node) === 'exact' || rerun(node) === 'varies')) return
+    for (const node of args) if (node.kind === 'op' && node.bytes[0] === OP.localGet) this.marks.ignored.add(node)
   }
 
   /**
@@ -419,6 +447,8 @@ export class BodyInstrumenter {
   }
 
   private rewindPrologue(): Node[] {
+    // Nothing to restore: no record, and the unwind writes none.
+    if (this.saved.length === 0) return []
     const { offsets, size } = this.layout()
     const data = this.globals.data
     const restore: Node[] = [
@@ -441,6 +471,8 @@ export class BodyInstrumenter {
   }
 
   private unwindEpilogue(): Node[] {
+    const placeholders = this.type.results.map((type) => op(...CONST[type]))
+    if (this.saved.length === 0) return placeholders
     const { offsets, size } = this.layout()
     const data = this.globals.data
     return [
@@ -472,7 +504,7 @@ export class BodyInstrumenter {
       op(OP.i32Const, ...sleb(size)),
       op(OP.i32Add),
       op(OP.i32Store, 2, 0),
-      ...this.type.results.map((type) => op(...CONST[type])),
+      ...placeholders,
     ]
   }
 }

@@ -6,7 +6,10 @@
  * the paths are the ones the state allows: going forward, the guarded code
  * runs and no guard is skipped; rewinding, the code before a site is skipped,
  * a site's guard may be entered or skipped, and a site's call leads on to
- * whatever is live after it going forward. So a local set in a segment a
+ * whatever is live after it going forward. The call a rewind re-enters
+ * ignores its arguments (the callee restores what it reads; an async import's
+ * wrapper returns the settled value), so what only computes them reads
+ * nothing a rewind needs (`ignored`). So a local set in a segment a
  * rewind skips and read after the site is live; a temporary that only carries
  * a value between two sites going forward is not, and neither an unwind nor a
  * rewind touches it. Without marks every guard is an ordinary `if`, both of
@@ -33,9 +36,15 @@ export interface RewindMarks {
   sites: Set<Node>
   /** The calls a rewind re-enters. */
   calls: Set<Node>
+  /**
+   * `local.get`s whose values only become arguments of the call right after,
+   * which a rewind re-enters and which ignores them then: rewinding, they read
+   * nothing that matters.
+   */
+  ignored: Set<Node>
 }
 
-const UNMARKED: RewindMarks = { forward: new Set(), sites: new Set(), calls: new Set() }
+const UNMARKED: RewindMarks = { forward: new Set(), sites: new Set(), calls: new Set(), ignored: new Set() }
 
 type Mode = 'forward' | 'rewinding'
 
@@ -93,7 +102,9 @@ class Analysis {
         if (code !== LOCAL_GET && code !== LOCAL_SET && code !== LOCAL_TEE) return live
         const local = indexImmediate(node.bytes)
         const bit = 1 << (local & 31)
-        if (code === LOCAL_GET) live[local >>> 5]! |= bit
+        if (code === LOCAL_GET) {
+          if (this.mode === 'forward' || !this.marks.ignored.has(node)) live[local >>> 5]! |= bit
+        }
         else live[local >>> 5]! &= ~bit
         return live
       }
