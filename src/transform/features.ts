@@ -5,6 +5,8 @@
  * Kept free of binaryen.js so that options can be checked without loading it.
  */
 import type { Binaryen } from './binaryen.js'
+import { customSectionPayloads } from './wasm-sections.js'
+import { WasmReader } from './wasm-reader.js'
 
 export const FEATURE_NAMES = {
   atomics: ['Atomics'],
@@ -61,4 +63,26 @@ export function featureNames(binaryen: Binaryen, mask: number): FeatureName[] {
     const bits = featureMask(binaryen, [name])
     return (mask & bits) === bits
   })
+}
+
+/**
+ * The features a `target_features` section says the module uses (`+` entries
+ * Binaryen knows), as Binaryen itself would read them.
+ */
+export function declaredFeatures(bytes: Uint8Array): FeatureName[] {
+  const [payload] = customSectionPayloads(bytes, 'target_features')
+  if (!payload) return []
+  const names: FeatureName[] = []
+  const reader = new WasmReader(payload)
+  try {
+    for (let n = reader.u32(); n > 0; n--) {
+      const prefix = reader.byte()
+      const name = reader.name()
+      // '+' used, '=' required; '-' disallowed.
+      if ((prefix === 0x2b || prefix === 0x3d) && isFeatureName(name)) names.push(name)
+    }
+  } catch {
+    // A damaged section declares what was read before the damage.
+  }
+  return names
 }

@@ -18,9 +18,8 @@
 import { AsyncifyError } from '../runtime-shim/errors.js'
 import { BinaryenFailure, printedText, withOutput } from './binaryen-output.js'
 import { binaryenMessage, type Binaryen, type BinaryenModule } from './binaryen.js'
-import { everyFeature, featureMask, featureNames, isFeatureName, type FeatureName } from './features.js'
-import { customSectionNames, customSectionPayloads, withoutCustomSection } from './wasm-sections.js'
-import { WasmReader } from './wasm-reader.js'
+import { declaredFeatures, everyFeature, featureMask, featureNames, type FeatureName } from './features.js'
+import { customSectionNames, withoutCustomSection } from './wasm-sections.js'
 
 export interface ReadModule {
   module: BinaryenModule
@@ -77,28 +76,6 @@ export function read(
     module.dispose()
     throw error
   }
-}
-
-/**
- * The features a `target_features` section says the module uses (`+` entries
- * Binaryen knows), as Binaryen itself would read them.
- */
-function declaredFeatures(bytes: Uint8Array): FeatureName[] {
-  const [payload] = customSectionPayloads(bytes, 'target_features')
-  if (!payload) return []
-  const names: FeatureName[] = []
-  const reader = new WasmReader(payload)
-  try {
-    for (let n = reader.u32(); n > 0; n--) {
-      const prefix = reader.byte()
-      const name = reader.name()
-      // '+' used, '=' required; '-' disallowed.
-      if ((prefix === 0x2b || prefix === 0x3d) && isFeatureName(name)) names.push(name)
-    }
-  } catch {
-    // A damaged section declares what was read before the damage.
-  }
-  return names
 }
 
 /**

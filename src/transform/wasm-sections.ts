@@ -247,11 +247,16 @@ export function withCustomSection(bytes: Uint8Array, name: string, payload: Uint
 
 /** Where the code section's contents start in the module (DWARF addresses count from there). */
 export function codeContentsStart(wasm: Uint8Array): number | null {
+  return codeContents(wasm)?.start ?? null
+}
+
+/** Where the code section's contents lie in the module. */
+export function codeContents(wasm: Uint8Array): { start: number; end: number } | null {
   const reader = new WasmReader(wasm, 8)
   while (reader.offset < wasm.length) {
     const id = reader.byte()
     const size = reader.u32()
-    if (id === 10) return reader.offset
+    if (id === 10) return { start: reader.offset, end: reader.offset + size }
     reader.offset += size
   }
   return null

@@ -56,10 +56,12 @@ describe('npm run bench -- --smoke', () => {
     expect(rows.some((key) => key.startsWith('Vite app'))).toBe(true)
   })
 
-  test('the size rows compare both fixtures with native wasm-opt', () => {
+  test('the size rows compare both fixtures with native wasm-opt, at the default optimize and at "z"', () => {
     expect(keys('size')).toEqual([
       'suspend.c / output / input / - / ours (transform, mode asyncify, engine direct)',
+      'suspend.c / output / input / - / ours (transform, mode asyncify, optimize z, engine direct)',
       'loop.c / output / input / - / ours (transform, mode asyncify, engine direct)',
+      'loop.c / output / input / - / ours (transform, mode asyncify, optimize z, engine direct)',
     ])
   })
 

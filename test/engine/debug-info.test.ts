@@ -97,8 +97,13 @@ function mappedFrames(stack: string, map: TraceMap) {
 }
 
 describe('debug info through the transform', () => {
-  it.each(['direct', 'binaryen'] as const)('a trap after a resume has a stack trace whose frames map to the C functions and lines (engine %s)', async (engine) => {
-    const { exports, wasm } = await asyncified(traps, { imports: ['env.fetch_value'], debug: true, engine }, {
+  // optimize "z": the direct engine's records written by helpers the functions share, appended after them.
+  it.each([
+    ['direct', 2],
+    ['binaryen', 2],
+    ['direct', 'z'],
+  ] as const)('a trap after a resume has a stack trace whose frames map to the C functions and lines (engine %s, optimize %s)', async (engine, optimize) => {
+    const { exports, wasm } = await asyncified(traps, { imports: ['env.fetch_value'], debug: true, engine, optimize }, {
       env: { fetch_value: (key: number) => later(key - 7) },
     })
     await expect(exports.run(12)).resolves.toBe((200 + 12) * 2)
@@ -135,18 +140,25 @@ describe('debug info through the transform', () => {
    * instruction after an `unreachable`, and Asyncify's optimizer merges some).
    */
   it.each(
-    (['direct', 'binaryen'] as const).flatMap((engine) =>
+    (
+      [
+        ['direct', 2],
+        ['binaryen', 2],
+        ['direct', 'z'],
+      ] as const
+    ).flatMap(([engine, optimize]) =>
       [
         ['sort.c', '-O0'],
         ['sort.c', '-O2'],
         ['recurse.c', '-O1'],
         ['heap.c', '-Os'],
         ['trap.c', '-O2'],
-      ].map(([name, level]) => [name!, level!, engine] as const),
+        ['saved-locals.c', '-O2'],
+      ].map(([name, level]) => [name!, level!, engine, optimize] as const),
     ),
-  )('the asyncified build of %s %s maps each function to its own C lines (engine %s)', async (name, level, engine) => {
+  )('the asyncified build of %s %s maps each function to its own C lines (engine %s, optimize %s)', async (name, level, engine, optimize) => {
     const bytes = compileC(name, ['-g', level])
-    const { wasm, jspi, report } = await asyncifyWasm(bytes, { debug: true, engine })
+    const { wasm, jspi, report } = await asyncifyWasm(bytes, { debug: true, engine, optimize })
     expect(report.engine).toBe(engine)
     expect(report.warnings.filter((warning) => warning.startsWith('debug'))).toEqual([])
     expect(report.functions.instrumented).toBeGreaterThan(0)

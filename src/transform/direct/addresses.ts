@@ -32,6 +32,12 @@ export class CodeAddresses {
     this.kinds.push(kind)
   }
 
+  /** Every output address moves by `by` (the code section's count, whose length is known last). */
+  shift(by: number): void {
+    for (let k = 0; k < this.outputs.length; k++) this.outputs[k]! += by
+    for (let k = 0; k < this.bodies.length; k++) this.bodies[k]! += by
+  }
+
   /** An instrumented body starts at `output`. */
   instrumented(output: number): void {
     this.bodies.push(output)

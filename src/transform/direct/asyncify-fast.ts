@@ -71,7 +71,8 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
   const instrument = new Set(instrumentedNames.map((name) => indexOf.get(name)!))
   const unwinding = new Set([...instrument, ...asyncNames.map((name) => indexOf.get(name)!)])
   const addresses = resolved.debug ? new CodeAddresses() : undefined
-  const instrumented = directAsyncify(bytes, { unwinding, instrument, stackPointer }, addresses)
+  const sharedRecords = resolved.optimize === 's' || resolved.optimize === 'z'
+  const instrumented = directAsyncify(bytes, { unwinding, instrument, stackPointer, sharedRecords }, addresses)
   if (instrumented === null) return null
 
   const plan = planOf(scanned, stackPointer)
@@ -98,7 +99,7 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
   // The input's DWARF and source map describe the code before instrumentation; with debug, its lines where they went.
   const debugWarnings: string[] = []
   const lines = resolved.debug ? readLineTable(bytes, filename, debugWarnings) : null
-  const built = withMutableGlobalsDeclared(withExports(withoutDebugSections(instrumented), plan.added))
+  const built = withFeaturesDeclared(withExports(withoutDebugSections(instrumented.wasm), plan.added), ['mutable-globals', ...instrumented.features])
   const wasm = withCustomSection(
     lines ? withDebugInfo({ wasm: built }, { ...lines, rows: addresses!.rows(lines.rows) }).wasm : built,
     METADATA_SECTION,
@@ -130,18 +131,20 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
 
 /**
  * A `target_features` section names what the module uses, and the output
- * exports mutable globals (the stack pointer; Asyncify's state for tools):
- * the section gains `+mutable-globals`, entries by name, as Binaryen writes it.
+ * uses more: it exports mutable globals (the stack pointer; Asyncify's state
+ * for tools), and its frame-record helpers may return several values. The
+ * section gains `+` entries for `features`, by name, as Binaryen writes it.
  */
-function withMutableGlobalsDeclared(wasm: Uint8Array): Uint8Array {
+function withFeaturesDeclared(wasm: Uint8Array, features: string[]): Uint8Array {
   const [payload] = customSectionPayloads(wasm, TARGET_FEATURES)
   if (!payload) return wasm
   const entries: { prefix: number; name: string }[] = []
   const reader = new WasmReader(payload)
   for (let n = reader.u32(); n > 0; n--) entries.push({ prefix: reader.byte(), name: reader.name() })
-  if (entries.some((entry) => entry.name === 'mutable-globals' && entry.prefix !== 0x2d)) return wasm
-  const kept = entries.filter((entry) => entry.name !== 'mutable-globals')
-  kept.push({ prefix: 0x2b, name: 'mutable-globals' })
+  const missing = features.filter((feature) => !entries.some((entry) => entry.name === feature && entry.prefix !== 0x2d))
+  if (missing.length === 0) return wasm
+  const kept = entries.filter((entry) => !missing.includes(entry.name))
+  kept.push(...missing.map((name) => ({ prefix: 0x2b, name })))
   kept.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   const encoded = vector(kept.map((entry) => concatBytes([entry.prefix], encodeName(entry.name))))
   return withCustomSection(withoutCustomSection(wasm, TARGET_FEATURES)!, TARGET_FEATURES, encoded)

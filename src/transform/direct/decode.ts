@@ -27,7 +27,7 @@ const VALUE_TYPES: Partial<Record<number, ValType>> = {
   0x70: 'funcref',
   0x6f: 'externref',
 }
-const TYPE_CODES: Record<ValType, number> = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c, v128: 0x7b, funcref: 0x70, externref: 0x6f }
+export const TYPE_CODES: Record<ValType, number> = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c, v128: 0x7b, funcref: 0x70, externref: 0x6f }
 const ALL_TYPES = Object.keys(TYPE_CODES) as ValType[]
 
 // Decoding allocates little beyond the nodes: pops, pushes, block types and `before` stacks are shared

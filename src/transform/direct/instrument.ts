@@ -28,7 +28,8 @@
  * site's call has rewound.
  */
 import { leb, sleb } from '../../runtime-shim/wasm-writer.js'
-import { indexImmediate, shortBytes } from './decode.js'
+import { TYPE_CODES, indexImmediate, shortBytes } from './decode.js'
+import { LOAD, STORE, recordLayout, typeOrder, type FrameHelpers, type FrameRecords } from './frame-records.js'
 import { liveAtStart, type RewindMarks } from './liveness.js'
 import { DecodeUnsupported, type DecodedBody, type FuncType, type Node, type ValType } from './body.js'
 
@@ -60,11 +61,9 @@ const OP = {
   i32Sub: 0x6b,
   i32Load: 0x28,
   i32Store: 0x36,
+  call: 0x10,
 } as const
 
-const LOAD: Record<ValType, number> = { i32: 0x28, i64: 0x29, f32: 0x2a, f64: 0x2b, v128: -1, funcref: -1, externref: -1 }
-const STORE: Record<ValType, number> = { i32: 0x36, i64: 0x37, f32: 0x38, f64: 0x39, v128: -1, funcref: -1, externref: -1 }
-const SIZE: Record<ValType, number> = { i32: 4, i64: 8, f32: 4, f64: 8, v128: 16, funcref: 0, externref: 0 }
 const CONST: Record<ValType, number[]> = {
   i32: [0x41, 0],
   i64: [0x42, 0],
@@ -105,8 +104,10 @@ export class BodyInstrumenter {
   /** For each input label open now (outermost first): its index in `frames`. */
   private readonly labels: number[] = []
   private nextSite = 0
-  /** The locals an unwind saves and a rewind restores (liveness.ts). */
+  /** The locals an unwind saves and a rewind restores (liveness.ts), in record order. */
   private saved: number[] = []
+  /** The instrumented body, without the record's code. */
+  private body: Node[] = []
   /** Temporaries by type: pool[type][k] is the k-th temporary of that type. */
   private readonly pool = new Map<ValType, number[]>()
   /** Each site's `idx = k`, and whether any guard reads idx: when none does, the sets are dropped. */
@@ -120,28 +121,40 @@ export class BodyInstrumenter {
     private readonly type: FuncType,
     private readonly sites: Sites,
     private readonly globals: AsyncifyGlobals,
+    /** The order of the saved locals in the record: by index, or by type for records that shared helpers may write. */
+    private readonly recordOrder: 'index' | 'type',
   ) {
     this.locals = [...type.params, ...decoded.locals]
     this.idx = this.addLocal('i32')
     this.ptr = this.addLocal('i32')
   }
 
-  /** The instrumented body, or null when it has no site (it is returned as it was). */
-  instrument(): DecodedBody | null {
+  /**
+   * Instruments the body and returns the types its frame record holds, in
+   * record order; null when it has no site (it is returned as it was). Then
+   * `finish` adds the code that writes and reads the record.
+   */
+  instrument(): ValType[] | null {
     if (!this.hasSite(this.decoded.body)) return null
-    const results = this.type.results
     // Frames: the unwind block, then the body's own (the function's label).
     this.frames.push({ original: false })
     this.frames.push({ original: true })
     this.labels.push(1)
-    const body = this.sequence(this.decoded.body)
+    this.body = this.sequence(this.decoded.body)
     this.labels.pop()
     this.frames.length = 0
     // Every site is the last item of its frame, entered unguarded: nothing asks which site a rewind is for.
     if (!this.indexRead) for (const set of this.indexSets) set.bytes = NOTHING
     // The unwind block's label and the body's own both lead out of the function.
-    this.saved = [...liveAtStart(body, 2, this.locals.length, this.marks)].filter((local) => local !== this.ptr).sort((a, b) => a - b)
-    const functionType = encodeResultType(results)
+    const saved = [...liveAtStart(this.body, 2, this.locals.length, this.marks)].filter((local) => local !== this.ptr).sort((a, b) => a - b)
+    this.saved = this.recordOrder === 'index' ? saved : typeOrder(saved, (local) => this.locals[local]!)
+    return this.saved.map((local) => this.locals[local]!)
+  }
+
+  /** The instrumented body, its record written in place, or by the helpers `records` has for its types. */
+  finish(records: FrameRecords | null): DecodedBody {
+    const helpers = records === null || this.saved.length === 0 ? null : records.helpers(this.saved.map((local) => this.locals[local]!))
+    const results = this.type.results
     const code: Node[] = [
       {
         kind: 'block',
@@ -149,12 +162,12 @@ export class BodyInstrumenter {
         typeBytes: EMPTY_TYPE,
         before: null,
         body: [
-          ...this.rewindPrologue(),
-          { kind: 'block', type: { params: [], results }, typeBytes: functionType, body, before: null },
+          ...this.rewindPrologue(helpers),
+          { kind: 'block', type: { params: [], results }, typeBytes: encodeResultType(results), body: this.body, before: null },
           { kind: 'return', before: null },
         ],
       },
-      ...this.unwindEpilogue(),
+      ...this.unwindEpilogue(helpers),
     ]
     return { locals: this.locals.slice(this.type.params.length), body: code }
   }
@@ -433,47 +446,51 @@ export class BodyInstrumenter {
     return [...this.notRewinding(), ...inRange, op(OP.i32Or)]
   }
 
-  /** Where each local lives in the frame's record, and the record's size. */
-  private layout(): { offsets: Map<number, number>; size: number } {
-    let size = 0
-    const offsets = new Map<number, number>()
-    for (const local of this.saved) {
-      const type = this.locals[local]!
-      if (SIZE[type] === 0 || LOAD[type] < 0) throw new DecodeUnsupported(`a ${type} local cannot be saved`)
-      offsets.set(local, size)
-      size += SIZE[type]
-    }
-    return { offsets, size }
-  }
-
-  private rewindPrologue(): Node[] {
+  /** At a rewind, the saved locals come back from the frame's record: in place, or through shared helpers. */
+  private rewindPrologue(helpers: FrameHelpers | null): Node[] {
     // Nothing to restore: no record, and the unwind writes none.
     if (this.saved.length === 0) return []
-    const { offsets, size } = this.layout()
-    const data = this.globals.data
-    const restore: Node[] = [
-      // ptr = data.current - size; data.current = ptr
-      op(OP.globalGet, ...leb(data)),
-      op(OP.globalGet, ...leb(data)),
-      op(OP.i32Load, 2, 0),
-      op(OP.i32Const, ...sleb(size)),
-      op(OP.i32Sub),
-      op(OP.localTee, ...leb(this.ptr)),
-      op(OP.i32Store, 2, 0),
-      ...this.saved.flatMap((local) => [
-        op(OP.localGet, ...leb(this.ptr)),
-        op(LOAD[this.locals[local]!], 0, ...leb(offsets.get(local)!)),
-        op(OP.localSet, ...leb(local)),
-      ]),
-    ]
+    const types = this.saved.map((local) => this.locals[local]!)
+    let restore: Node[]
+    if (helpers === null) {
+      const { offsets, size } = recordLayout(types)
+      const data = this.globals.data
+      restore = [
+        // ptr = data.current - size; data.current = ptr
+        op(OP.globalGet, ...leb(data)),
+        op(OP.globalGet, ...leb(data)),
+        op(OP.i32Load, 2, 0),
+        op(OP.i32Const, ...sleb(size)),
+        op(OP.i32Sub),
+        op(OP.localTee, ...leb(this.ptr)),
+        op(OP.i32Store, 2, 0),
+        ...this.loads(offsets),
+      ]
+    } else {
+      restore =
+        helpers.offsets === null
+          ? [op(OP.call, ...leb(helpers.restore)), ...[...this.saved].reverse().map((local) => op(OP.localSet, ...leb(local)))]
+          : [op(OP.call, ...leb(helpers.restore)), op(OP.localSet, ...leb(this.ptr)), ...this.loads(helpers.offsets)]
+    }
     // A function is entered normal or rewinding, never unwinding: any state but normal is a rewind.
     return guard([op(OP.globalGet, ...leb(this.globals.state))], restore)
   }
 
-  private unwindEpilogue(): Node[] {
+  /** Each saved local, loaded from its offset in the record at `ptr`. */
+  private loads(offsets: number[]): Node[] {
+    return this.saved.flatMap((local, k) => [
+      op(OP.localGet, ...leb(this.ptr)),
+      op(LOAD[this.locals[local]!]!, 0, ...leb(offsets[k]!)),
+      op(OP.localSet, ...leb(local)),
+    ])
+  }
+
+  /** At an unwind, the saved locals go into the frame's record (in place, or through a shared helper), and the function returns placeholders. */
+  private unwindEpilogue(helpers: FrameHelpers | null): Node[] {
     const placeholders = this.type.results.map((type) => op(...CONST[type]))
     if (this.saved.length === 0) return placeholders
-    const { offsets, size } = this.layout()
+    if (helpers !== null) return [...this.saved.map((local) => op(OP.localGet, ...leb(local))), op(OP.call, ...leb(helpers.save)), ...placeholders]
+    const { offsets, size } = recordLayout(this.saved.map((local) => this.locals[local]!))
     const data = this.globals.data
     return [
       // ptr = data.current; trap past data.end
@@ -491,10 +508,10 @@ export class BodyInstrumenter {
         kind: 'if',
         type: EMPTY,
         typeBytes: EMPTY_TYPE,
-        then: this.saved.flatMap((local) => [
+        then: this.saved.flatMap((local, k) => [
           op(OP.localGet, ...leb(this.ptr)),
           op(OP.localGet, ...leb(local)),
-          op(STORE[this.locals[local]!], 0, ...leb(offsets.get(local)!)),
+          op(STORE[this.locals[local]!]!, 0, ...leb(offsets[k]!)),
         ]),
         else: null,
         before: null,
@@ -518,11 +535,10 @@ function maxBase(a: Map<ValType, number>, b: Map<ValType, number>): Map<ValType,
 
 function encodeResultType(results: ValType[]): Uint8Array {
   if (results.length === 0) return EMPTY_TYPE
-  if (results.length === 1) return new Uint8Array([VALUE[results[0]!]])
+  if (results.length === 1) return new Uint8Array([TYPE_CODES[results[0]!]])
   throw new DecodeUnsupported('functions with several results are not handled')
 }
 
-const VALUE: Record<ValType, number> = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c, v128: 0x7b, funcref: 0x70, externref: 0x6f }
 
 /**
  * The top inputs of an item a rewind must compute as they were: an if's

@@ -1,17 +1,21 @@
 /*
  * Asyncify a whole module without Binaryen: the listed functions are
  * instrumented (instrument.ts), and the module gets Asyncify's two globals and
- * its five exports (and a function they share), appended so that no index
- * changes.
+ * its five exports (and a function they share), and with shared records the
+ * helpers that write and read them (frame-records.ts), appended so that no
+ * index changes.
  */
 import { concatBytes, encodeName, leb, section, vector } from '../../runtime-shim/wasm-writer.js'
 import { scanModule } from '../scan.js'
 import { WasmReader } from '../wasm-reader.js'
 import { DecodeUnsupported, type FuncType, type ModuleTypes, type ValType } from './body.js'
-import { decodeBody, encodeBody } from './decode.js'
+import { TYPE_CODES, decodeBody, encodeBody } from './decode.js'
 import type { CodeAddresses } from './addresses.js'
-import { BodyInstrumenter } from './instrument.js'
+import { BodyInstrumenter, type AsyncifyGlobals, type Sites } from './instrument.js'
+import { FrameRecords, type AppendedFunction } from './frame-records.js'
 import { CODE_METADATA_PREFIX, codeMetadataKept } from '../code-metadata.js'
+import { codeContents, customSectionPayloads } from '../wasm-sections.js'
+import { declaredFeatures } from '../features.js'
 
 export interface DirectPlan {
   /** The C stack pointer's global, which the API also saves and restores (see `apiFunctions`); null: none. */
@@ -20,6 +24,8 @@ export interface DirectPlan {
   unwinding: Set<number>
   /** Defined functions to instrument, by function index. */
   instrument: Set<number>
+  /** Records written by helpers the functions share (frame-records.ts; optimize 's' or 'z'), not in place. */
+  sharedRecords: boolean
 }
 
 const signature = (type: FuncType) => `${type.params.join(',')}->${type.results.join(',')}`
@@ -27,12 +33,18 @@ const signature = (type: FuncType) => `${type.params.join(',')}->${type.results.
 /** Section ids in the order a module must have them (the tag section sits between memory and global). */
 const ORDER = [1, 2, 3, 4, 5, 13, 6, 7, 8, 9, 12, 10, 11]
 
+export interface DirectOutput {
+  wasm: Uint8Array
+  /** Features the output uses that the input may not have: `multivalue` when a frame-record helper returns several values. */
+  features: string[]
+}
+
 /**
  * The module asyncified, or null when it holds what this engine does not
  * handle (Binaryen's pass then runs). `addresses`, when given, learns where
  * the input's code went (for line tables).
  */
-export function directAsyncify(bytes: Uint8Array, plan: DirectPlan, addresses?: CodeAddresses): Uint8Array | null {
+export function directAsyncify(bytes: Uint8Array, plan: DirectPlan, addresses?: CodeAddresses): DirectOutput | null {
   try {
     return asyncifyDirectly(bytes, plan, addresses)
   } catch (error) {
@@ -41,7 +53,7 @@ export function directAsyncify(bytes: Uint8Array, plan: DirectPlan, addresses?: 
   }
 }
 
-function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan, addresses: CodeAddresses | undefined): Uint8Array {
+function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan, addresses: CodeAddresses | undefined): DirectOutput {
   const scanned = scanModule(bytes, { code: false })
   if (scanned.memories.some((memory) => memory.memory64)) throw new DecodeUnsupported('memory64')
   // The API's bodies go into the code section: a module without one is left to Binaryen.
@@ -63,9 +75,13 @@ function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan, addresses: CodeAd
     indirect: (typeIndex: number) => unwindingSignatures.has(signature(types[typeIndex]!)),
   }
 
-  const { added: addedTypes, index: typeOf } = apiTypes(scanned.subtyping ? [] : types, scanned.types.length)
+  const { added: addedTypes, index: typeOf } = appendedTypes(scanned.subtyping ? [] : types, scanned.types.length)
   const functionCount = scanned.functions.length
   const api = apiFunctions(state, data, plan.stackPointer, typeOf, functionCount)
+  const records = plan.sharedRecords ? new FrameRecords(functionCount + api.length, data, typeOf, multiValueAllowed(bytes, types)) : null
+  // First: the helpers it appends are known once every body is instrumented, and their types and functions are declared before the code.
+  const code = codeSection(bytes, codeContents(bytes)!, imported, plan, functions, moduleTypes, sites, { state, data }, records, api, addresses)
+  const appended: AppendedFunction[] = [...api, ...(records?.functions ?? [])]
 
   const reader = new WasmReader(bytes, 8)
   const parts: Uint8Array[] = [bytes.subarray(0, 8)]
@@ -75,7 +91,7 @@ function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan, addresses: CodeAd
     // Sections the module lacks but the additions need, in their place.
     const rank = ORDER.indexOf(id)
     if (rank > ORDER.indexOf(1) && !seen.has(1)) { seen.add(1); add(1, vector(addedTypes)) }
-    if (rank > ORDER.indexOf(3) && !seen.has(3)) { seen.add(3); add(3, vector(api.map((entry) => leb(entry.type)))) }
+    if (rank > ORDER.indexOf(3) && !seen.has(3)) { seen.add(3); add(3, vector(appended.map((entry) => leb(entry.type)))) }
     if (rank > ORDER.indexOf(6) && !seen.has(6)) { seen.add(6); add(6, vector(globalsAdded())) }
     if (rank > ORDER.indexOf(7) && !seen.has(7)) { seen.add(7); add(7, vector(exportsAdded())) }
   }
@@ -90,7 +106,7 @@ function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan, addresses: CodeAd
     const end = contents + size
     reader.offset = end
     if (id !== 0) ensure(id)
-    const appended = (items: (Uint8Array | number[])[]) => {
+    const appendedTo = (items: (Uint8Array | number[])[]) => {
       const inner = new WasmReader(bytes, contents)
       const count = inner.u32()
       return concatBytes(leb(count + items.length), bytes.subarray(inner.offset, end), ...items)
@@ -98,22 +114,22 @@ function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan, addresses: CodeAd
     switch (id) {
       case 1:
         seen.add(1)
-        parts.push(section(1, appended(addedTypes)))
+        parts.push(section(1, appendedTo(addedTypes)))
         break
       case 3:
         seen.add(3)
-        parts.push(section(3, appended(api.map((entry) => leb(entry.type)))))
+        parts.push(section(3, appendedTo(appended.map((entry) => leb(entry.type)))))
         break
       case 6:
         seen.add(6)
-        parts.push(section(6, appended(globalsAdded())))
+        parts.push(section(6, appendedTo(globalsAdded())))
         break
       case 7:
         seen.add(7)
-        parts.push(section(7, appended(exportsAdded())))
+        parts.push(section(7, appendedTo(exportsAdded())))
         break
       case 10:
-        parts.push(section(10, codeSection(bytes, contents, end, imported, plan, functions, moduleTypes, sites, { state, data }, api, addresses)))
+        parts.push(section(10, code))
         break
       case 0: {
         const named = new WasmReader(bytes, contents)
@@ -129,45 +145,70 @@ function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan, addresses: CodeAd
         parts.push(bytes.subarray(start, end))
     }
   }
-  return concatBytes(...parts)
+  return { wasm: concatBytes(...parts), features: records?.multiValue ? ['multivalue'] : [] }
 }
 
 function codeSection(
   bytes: Uint8Array,
-  contents: number,
-  end: number,
+  { start: contents, end }: { start: number; end: number },
   imported: number,
   plan: DirectPlan,
   functions: FuncType[],
   moduleTypes: ModuleTypes,
-  sites: { call(func: number): boolean; indirect(typeIndex: number): boolean },
-  globals: { state: number; data: number },
-  api: { code: number[] }[],
+  sites: Sites,
+  globals: AsyncifyGlobals,
+  records: FrameRecords | null,
+  api: AppendedFunction[],
   addresses: CodeAddresses | undefined,
 ): Uint8Array {
   const reader = new WasmReader(bytes, contents)
   const count = reader.u32()
-  const bodies: Uint8Array[] = []
-  // Output offsets in the section's contents, as the input's are.
-  let output = leb(count + api.length).length
+  const extents: { entry: number; start: number; size: number }[] = []
   for (let i = 0; i < count; i++) {
     const entry = reader.offset - contents
     const size = reader.u32()
-    const start = reader.offset
-    const body = bytes.subarray(start, start + size)
+    extents.push({ entry, start: reader.offset, size })
     reader.offset += size
-    const index = imported + i
+  }
+  if (reader.offset !== end) throw new Error('code section size mismatch')
+  const instrumenter = (i: number) => {
+    const type = functions[imported + i]!
+    const { start, size } = extents[i]!
+    return new BodyInstrumenter(decodeBody(bytes.subarray(start, start + size), type.params, moduleTypes), type, sites, globals, records ? 'type' : 'index')
+  }
+  // Shared helpers pay only for record types several functions use, so every body is instrumented before any is
+  // finished; records written in place need no such count, and each body is finished (and freed) at once.
+  const waiting: (BodyInstrumenter | null)[] = []
+  if (records) {
+    for (let i = 0; i < count; i++) {
+      if (!plan.instrument.has(imported + i)) continue
+      const instrumenting = instrumenter(i)
+      const types = instrumenting.instrument()
+      if (types === null) continue
+      records.count(types)
+      waiting[i] = instrumenting
+    }
+  }
+  const bodies: Uint8Array[] = []
+  // Output offsets from the end of the count (known once the helpers are), then shifted into the section's contents.
+  let output = 0
+  for (let i = 0; i < count; i++) {
+    const { entry, start, size } = extents[i]!
+    const body = bytes.subarray(start, start + size)
+    let instrumented: BodyInstrumenter | null = null
+    if (records) {
+      instrumented = waiting[i] ?? null
+      waiting[i] = null
+    } else if (plan.instrument.has(imported + i)) {
+      instrumented = instrumenter(i)
+      if (instrumented.instrument() === null) instrumented = null
+    }
     let encoded = body
     let placed: { at: number; offset: number }[] | null = null
-    if (plan.instrument.has(index)) {
-      const type = functions[index]!
-      const decoded = decodeBody(body, type.params, moduleTypes)
-      const instrumented = new BodyInstrumenter(decoded, type, sites, globals).instrument()
-      if (instrumented !== null) {
-        const positions: { at: number; offset: number }[] = []
-        encoded = encodeBody(instrumented, addresses && ((at, offset) => positions.push({ at, offset })))
-        placed = positions
-      }
+    if (instrumented !== null) {
+      const positions: { at: number; offset: number }[] = []
+      encoded = encodeBody(instrumented.finish(records), addresses && ((at, offset) => positions.push({ at, offset })))
+      placed = positions
     }
     // A body left as it was goes out as the input's own bytes, its size included: a view, not a copy.
     const sized = encoded === body ? bytes.subarray(contents + entry, start + size) : concatBytes(leb(encoded.length), encoded)
@@ -185,21 +226,20 @@ function codeSection(
     bodies.push(sized)
   }
   // The end of the last body (a line table's last end of sequence).
-  addresses?.add(reader.offset - contents, output, 'exact')
-  if (reader.offset !== end) throw new Error('code section size mismatch')
-  for (const entry of api) {
-    const body = concatBytes([0], entry.code, [0x0b])
-    bodies.push(concatBytes(leb(body.length), body))
-  }
-  return concatBytes(leb(count + api.length), ...bodies)
+  addresses?.add(end - contents, output, 'exact')
+  const appended = [...api, ...(records?.functions ?? [])]
+  for (const entry of appended) bodies.push(concatBytes(leb(entry.body.length), entry.body))
+  const total = leb(count + appended.length)
+  addresses?.shift(total.length)
+  return concatBytes(total, ...bodies)
 }
 
 /**
- * The API's function types: the module's own where it has one of the same
- * signature (not in a module with subtyping, where equal signatures may be
- * distinct types), else appended after its `count` types.
+ * The types of the functions appended: the module's own where it has one of
+ * the same signature (not in a module with subtyping, where equal signatures
+ * may be distinct types), else appended after its `count` types.
  */
-function apiTypes(types: (FuncType | null)[], count: number): { added: number[][]; index: (params: ValType[], results: ValType[]) => number } {
+function appendedTypes(types: (FuncType | null)[], count: number): { added: number[][]; index: (params: ValType[], results: ValType[]) => number } {
   const added: number[][] = []
   const found = new Map(types.flatMap((type, index) => (type === null ? [] : [[signature(type), index] as const])).reverse())
   return {
@@ -209,8 +249,7 @@ function apiTypes(types: (FuncType | null)[], count: number): { added: number[][
       let index = found.get(key)
       if (index === undefined) {
         index = count + added.length
-        // The API's types hold only i32.
-        const encode = (list: ValType[]) => [list.length, ...list.map(() => 0x7f)]
+        const encode = (list: ValType[]) => [...leb(list.length), ...list.map((type) => TYPE_CODES[type])]
         added.push([0x60, ...encode(params), ...encode(results)])
         found.set(key, index)
       }
@@ -236,23 +275,31 @@ function apiFunctions(
   stackPointer: number | null,
   typeOf: (params: ValType[], results: ValType[]) => number,
   first: number,
-): { name: string | null; type: number; code: number[] }[] {
+): (AppendedFunction & { name: string | null })[] {
   const check = [0x10, ...leb(first + 5)]
   const setState = (value: number) => [0x41, value, 0x24, ...leb(state)]
   const startRewind = [...setState(2), 0x20, 0, 0x24, ...leb(data), ...check]
   const [sp, saved] = stackPointer === null ? [null, null] : [leb(stackPointer), leb(data + 1)]
+  // No locals; the code, then `end`.
+  const entry = (name: string | null, type: number, code: number[]) => ({ name, type, body: [0, ...code, 0x0b] })
   return [
-    { name: 'asyncify_start_unwind', type: typeOf(['i32'], []), code: [...setState(1), 0x20, 0, 0x24, ...leb(data), ...check] },
+    entry('asyncify_start_unwind', typeOf(['i32'], []), [...setState(1), 0x20, 0, 0x24, ...leb(data), ...check]),
     sp === null
-      ? { name: 'asyncify_stop_unwind', type: typeOf([], []), code: [...setState(0), ...check] }
-      : { name: 'asyncify_stop_unwind', type: typeOf([], ['i32']), code: [...setState(0), ...check, 0x23, ...sp, 0x24, ...saved!, 0x23, ...sp] },
-    {
-      name: 'asyncify_start_rewind',
-      type: typeOf(['i32'], []),
-      code: sp === null ? startRewind : [0x23, ...saved!, 0x24, ...sp, ...startRewind],
-    },
-    { name: 'asyncify_stop_rewind', type: typeOf([], []), code: [...setState(0), ...check] },
-    { name: 'asyncify_get_state', type: typeOf([], ['i32']), code: [0x23, ...leb(state)] },
-    { name: null, type: typeOf([], []), code: [0x23, ...leb(data), 0x28, 2, 0, 0x23, ...leb(data), 0x28, 2, 4, 0x4b, 0x04, 0x40, 0x00, 0x0b] },
+      ? entry('asyncify_stop_unwind', typeOf([], []), [...setState(0), ...check])
+      : entry('asyncify_stop_unwind', typeOf([], ['i32']), [...setState(0), ...check, 0x23, ...sp, 0x24, ...saved!, 0x23, ...sp]),
+    entry('asyncify_start_rewind', typeOf(['i32'], []), sp === null ? startRewind : [0x23, ...saved!, 0x24, ...sp, ...startRewind]),
+    entry('asyncify_stop_rewind', typeOf([], []), [...setState(0), ...check]),
+    entry('asyncify_get_state', typeOf([], ['i32']), [0x23, ...leb(state)]),
+    entry(null, typeOf([], []), [0x23, ...leb(data), 0x28, 2, 0, 0x23, ...leb(data), 0x28, 2, 4, 0x4b, 0x04, 0x40, 0x00, 0x0b]),
   ]
+}
+
+/**
+ * Whether the output may use multi-value, keeping to the input's features as
+ * read.ts does: its `target_features` section says so, or, without one, it
+ * already has a function type with several results.
+ */
+function multiValueAllowed(bytes: Uint8Array, types: (FuncType | null)[]): boolean {
+  if (customSectionPayloads(bytes, 'target_features').length > 0) return declaredFeatures(bytes).includes('multivalue')
+  return types.some((type) => type !== null && type.results.length > 1)
 }
