@@ -416,12 +416,15 @@ describe('calls between instrumented functions', () => {
   })
 })
 
-describe('indirect calls', () => {
-  const table = `
-    (type $unary (func (param i32) (result i32)))
+/** A table of two unary functions: `$double`, and `$waited`, which each module defines with a call to `wait`. */
+const UNARY_TABLE = `(type $unary (func (param i32) (result i32)))
     (table 2 funcref)
     (elem (i32.const 0) $double $waited)
-    (func $double (param $x i32) (result i32) (i32.mul (local.get $x) (i32.const 2)))
+    (func $double (param $x i32) (result i32) (i32.mul (local.get $x) (i32.const 2)))`
+
+describe('indirect calls', () => {
+  const table = `
+    ${UNARY_TABLE}
     (func $waited (param $x i32) (result i32) (i32.add (call $wait (local.get $x)) (i32.const 1)))
     (func (export "one") (param $k i32) (param $x i32) (result i32)
       (i32.add (local.get $x) (call_indirect (type $unary) (local.get $x) (local.get $k))))
@@ -650,10 +653,7 @@ describe('what a rewind does not read is not saved', () => {
   // them from a value the rewind did not restore could trap (a load, a division), or the value must be the same
   // (a call_indirect's table index).
   const text = `
-    (type $unary (func (param i32) (result i32)))
-    (table 2 funcref)
-    (elem (i32.const 0) $double $waited)
-    (func $double (param $x i32) (result i32) (i32.mul (local.get $x) (i32.const 2)))
+    ${UNARY_TABLE}
     (func $waited (param $x i32) (result i32) (call $wait (local.get $x)))
     (func $sum (param $a i32) (param $b i32) (result i32) (call $wait (i32.add (local.get $a) (local.get $b))))
     (func (export "arguments") (param $x i32) (result i32)
