@@ -534,11 +534,9 @@ export class AsyncifyDriver implements ImportHooks<AsyncSite> {
       this.api.asyncify_start_unwind(start)
       return
     }
+    // The region's header already reads { start + HEADER, end } whenever no call's data sits in it (`ensureRegion`).
     const region = this.ensureRegion()
     if (this.owner !== null) this.evict(this.owner, region)
-    const view = this.header()
-    view.setUint32(region.start, region.start + HEADER, true)
-    view.setUint32(region.start + 4, region.end, true)
     call.pending = pending
     call.suspendedAt = importName
     this.api.asyncify_start_unwind(region.start)
@@ -606,16 +604,15 @@ export class AsyncifyDriver implements ImportHooks<AsyncSite> {
 
   private startRewind(call: Call): void {
     const region = this.region!
-    const view = this.header()
     if (this.owner !== call) {
       if (this.owner !== null) this.evict(this.owner, region)
       const data = call.data as Uint8Array
       new Uint8Array(this.memory!.buffer).set(data, region.start + HEADER)
       call.dataEnd = region.start + HEADER + data.length
       call.data = null
-      view.setUint32(region.start, call.dataEnd, true)
+      this.header().setUint32(region.start, call.dataEnd, true)
     }
-    view.setUint32(region.start + 4, region.end, true)
+    // The rewind takes every record back off, so the header reads { start + HEADER, end } again once it has ended.
     this.owner = null
     this.rewinding = call
     this.api.asyncify_start_rewind(region.start)
@@ -631,6 +628,7 @@ export class AsyncifyDriver implements ImportHooks<AsyncSite> {
   private evict(call: Call, region: Block): void {
     const start = region.start + HEADER
     call.data = new Uint8Array(this.memory!.buffer, start, call.dataEnd - start).slice()
+    this.header().setUint32(region.start, start, true)
     this.owner = null
   }
 
@@ -648,6 +646,8 @@ export class AsyncifyDriver implements ImportHooks<AsyncSite> {
     if (this.rewinding !== null) {
       this.rewinding = null
       this.api.asyncify_stop_rewind()
+      // A rewind cut short leaves records in the region; the next unwind expects its header at the start.
+      if (this.owner === null && this.region !== null) this.header().setUint32(this.region.start, this.region.start + HEADER, true)
     }
     let reported = error
     if (call.pending !== null) {
@@ -733,6 +733,12 @@ export class AsyncifyDriver implements ImportHooks<AsyncSite> {
     }
     // Taking the region may have grown a shared memory, whose old views stay shorter.
     this.probe = null
+    // Written here once, not at every unwind: an unwind ends with `cur` past the data it wrote, which a rewind
+    // takes back off, an eviction copies out, or a failed unwind gives up (`finishUnwind`, `recover`), each
+    // leaving `cur` at the start again; `end` never changes.
+    const view = this.header()
+    view.setUint32(this.region.start, this.region.start + HEADER, true)
+    view.setUint32(this.region.start + 4, this.region.end, true)
     return this.region
   }
 
