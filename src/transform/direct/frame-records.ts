@@ -45,8 +45,14 @@ export function typeOrder(locals: number[], typeOfLocal: (local: number) => ValT
   return [...locals].sort((a, b) => rank(a) - rank(b) || a - b)
 }
 
-/** Where each local of a record of `types` lives, and the record's size. */
-export function recordLayout(types: ValType[]): { offsets: number[]; size: number } {
+/** Where each local of a record lives (its offset, in record order), and the record's size. */
+export interface RecordLayout {
+  offsets: number[]
+  size: number
+}
+
+/** The layout of a record of locals of `types`. */
+export function recordLayout(types: ValType[]): RecordLayout {
   const offsets: number[] = []
   let size = 0
   for (const type of types) {

@@ -29,7 +29,7 @@
  */
 import { leb, sleb } from '../../runtime-shim/wasm-writer.js'
 import { TYPE_CODES, indexImmediate, shortBytes } from './decode.js'
-import { LOAD, STORE, recordLayout, typeOrder, type FrameHelpers, type FrameRecords } from './frame-records.js'
+import { LOAD, STORE, recordLayout, typeOrder, type FrameHelpers, type FrameRecords, type RecordLayout } from './frame-records.js'
 import { liveAtStart, type RewindMarks } from './liveness.js'
 import { DecodeUnsupported, type DecodedBody, type FuncType, type Node, type ValType } from './body.js'
 
@@ -104,8 +104,9 @@ export class BodyInstrumenter {
   /** For each input label open now (outermost first): its index in `frames`. */
   private readonly labels: number[] = []
   private nextSite = 0
-  /** The locals an unwind saves and a rewind restores (liveness.ts), in record order. */
+  /** The locals an unwind saves and a rewind restores (liveness.ts), in record order, and their types. */
   private saved: number[] = []
+  private recordTypes: ValType[] = []
   /** The instrumented body, without the record's code. */
   private body: Node[] = []
   /** Temporaries by type: pool[type][k] is the k-th temporary of that type. */
@@ -148,12 +149,15 @@ export class BodyInstrumenter {
     // The unwind block's label and the body's own both lead out of the function.
     const saved = [...liveAtStart(this.body, 2, this.locals.length, this.marks)].filter((local) => local !== this.ptr).sort((a, b) => a - b)
     this.saved = this.recordOrder === 'index' ? saved : typeOrder(saved, (local) => this.locals[local]!)
-    return this.saved.map((local) => this.locals[local]!)
+    this.recordTypes = this.saved.map((local) => this.locals[local]!)
+    return this.recordTypes
   }
 
   /** The instrumented body, its record written in place, or by the helpers `records` has for its types. */
   finish(records: FrameRecords | null): DecodedBody {
-    const helpers = records === null || this.saved.length === 0 ? null : records.helpers(this.saved.map((local) => this.locals[local]!))
+    const helpers = records === null || this.saved.length === 0 ? null : records.helpers(this.recordTypes)
+    // Written in place: where each local lives in the record, and its size.
+    const layout = helpers === null && this.saved.length > 0 ? recordLayout(this.recordTypes) : null
     const results = this.type.results
     const code: Node[] = [
       {
@@ -162,12 +166,12 @@ export class BodyInstrumenter {
         typeBytes: EMPTY_TYPE,
         before: null,
         body: [
-          ...this.rewindPrologue(helpers),
+          ...this.rewindPrologue(helpers, layout),
           { kind: 'block', type: { params: [], results }, typeBytes: encodeResultType(results), body: this.body, before: null },
           { kind: 'return', before: null },
         ],
       },
-      ...this.unwindEpilogue(helpers),
+      ...this.unwindEpilogue(helpers, layout),
     ]
     return { locals: this.locals.slice(this.type.params.length), body: code }
   }
@@ -447,13 +451,10 @@ export class BodyInstrumenter {
   }
 
   /** At a rewind, the saved locals come back from the frame's record: in place, or through shared helpers. */
-  private rewindPrologue(helpers: FrameHelpers | null): Node[] {
-    // Nothing to restore: no record, and the unwind writes none.
-    if (this.saved.length === 0) return []
-    const types = this.saved.map((local) => this.locals[local]!)
+  private rewindPrologue(helpers: FrameHelpers | null, layout: RecordLayout | null): Node[] {
     let restore: Node[]
-    if (helpers === null) {
-      const { offsets, size } = recordLayout(types)
+    if (layout !== null) {
+      const { offsets, size } = layout
       const data = this.globals.data
       restore = [
         // ptr = data.current - size; data.current = ptr
@@ -466,11 +467,14 @@ export class BodyInstrumenter {
         op(OP.i32Store, 2, 0),
         ...this.loads(offsets),
       ]
-    } else {
+    } else if (helpers !== null) {
       restore =
         helpers.offsets === null
           ? [op(OP.call, ...leb(helpers.restore)), ...[...this.saved].reverse().map((local) => op(OP.localSet, ...leb(local)))]
           : [op(OP.call, ...leb(helpers.restore)), op(OP.localSet, ...leb(this.ptr)), ...this.loads(helpers.offsets)]
+    } else {
+      // Nothing to restore: no record, and the unwind writes none.
+      return []
     }
     // A function is entered normal or rewinding, never unwinding: any state but normal is a rewind.
     return guard([op(OP.globalGet, ...leb(this.globals.state))], restore)
@@ -486,11 +490,11 @@ export class BodyInstrumenter {
   }
 
   /** At an unwind, the saved locals go into the frame's record (in place, or through a shared helper), and the function returns placeholders. */
-  private unwindEpilogue(helpers: FrameHelpers | null): Node[] {
+  private unwindEpilogue(helpers: FrameHelpers | null, layout: RecordLayout | null): Node[] {
     const placeholders = this.type.results.map((type) => op(...CONST[type]))
-    if (this.saved.length === 0) return placeholders
     if (helpers !== null) return [...this.saved.map((local) => op(OP.localGet, ...leb(local))), op(OP.call, ...leb(helpers.save)), ...placeholders]
-    const { offsets, size } = recordLayout(this.saved.map((local) => this.locals[local]!))
+    if (layout === null) return placeholders
+    const { offsets, size } = layout
     const data = this.globals.data
     return [
       // ptr = data.current; trap past data.end

@@ -80,8 +80,7 @@ function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan, addresses: CodeAd
   const api = apiFunctions(state, data, plan.stackPointer, typeOf, functionCount)
   const records = plan.sharedRecords ? new FrameRecords(functionCount + api.length, data, typeOf, multiValueAllowed(bytes, types)) : null
   // First: the helpers it appends are known once every body is instrumented, and their types and functions are declared before the code.
-  const code = codeSection(bytes, codeContents(bytes)!, imported, plan, functions, moduleTypes, sites, { state, data }, records, api, addresses)
-  const appended: AppendedFunction[] = [...api, ...(records?.functions ?? [])]
+  const { code, appended } = codeSection(bytes, codeContents(bytes)!, imported, plan, functions, moduleTypes, sites, { state, data }, records, api, addresses)
 
   const reader = new WasmReader(bytes, 8)
   const parts: Uint8Array[] = [bytes.subarray(0, 8)]
@@ -148,6 +147,7 @@ function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan, addresses: CodeAd
   return { wasm: concatBytes(...parts), features: records?.multiValue ? ['multivalue'] : [] }
 }
 
+/** The code section, and the functions appended to it: the API's, then the helpers its records needed. */
 function codeSection(
   bytes: Uint8Array,
   { start: contents, end }: { start: number; end: number },
@@ -160,7 +160,7 @@ function codeSection(
   records: FrameRecords | null,
   api: AppendedFunction[],
   addresses: CodeAddresses | undefined,
-): Uint8Array {
+): { code: Uint8Array; appended: AppendedFunction[] } {
   const reader = new WasmReader(bytes, contents)
   const count = reader.u32()
   const extents: { entry: number; start: number; size: number }[] = []
@@ -226,7 +226,7 @@ function codeSection(
   for (const entry of appended) bodies.push(concatBytes(leb(entry.body.length), entry.body))
   const total = leb(count + appended.length)
   addresses?.shift(total.length)
-  return concatBytes(total, ...bodies)
+  return { code: concatBytes(total, ...bodies), appended }
 }
 
 /**
