@@ -18,11 +18,11 @@ import { wat } from '../helpers/wat.js'
 
 /**
  * The locals live at the start of `func`'s body, its own label leading out
- * of the function. With `guards`, the body's top-level ifs are the
- * instrumenter's guards, in order (a segment's or a site's), and every call
- * is one a rewind re-enters.
+ * of the function. With `dispatchers` (how many the body has), the ifs and
+ * br_ifs on the state are the instrumenter's dispatchers, and every call is
+ * one a rewind re-enters.
  */
-function liveIn(func: string, guards?: ('forward' | 'sites')[]): number[] {
+function liveIn(func: string, dispatchers?: number): number[] {
   const bytes = wat(`(module (import "env" "g" (func $g (param i32) (result i32))) (global $state (mut i32) (i32.const 0))
     (memory 1) (func (export "f") ${func}))`)
   const scanned = scanModule(bytes, { code: false })
@@ -36,14 +36,23 @@ function liveIn(func: string, guards?: ('forward' | 'sites')[]): number[] {
   const [body] = codeBodies(bytes)
   const { params } = module.functions[1]!
   const decoded = decodeBody(body!, params, module)
-  const marks: RewindMarks = { forward: new Set(), sites: new Set(), calls: new Set(), ignored: new Set() }
-  if (guards) {
-    const ifs = decoded.body.filter((node) => node.kind === 'if')
-    expect(ifs).toHaveLength(guards.length)
-    ifs.forEach((node, k) => marks[guards[k]!].add(node))
+  const marks: RewindMarks = { rewinding: new Set(), calls: new Set(), ignored: new Set() }
+  if (dispatchers !== undefined) {
+    const found = decoded.body.flatMap(dispatchersIn)
+    expect(found).toHaveLength(dispatchers)
+    for (const node of found) marks.rewinding.add(node)
     for (const call of decoded.body.flatMap(callsIn)) marks.calls.add(call)
   }
   return [...liveAtStart(decoded.body, 1, params.length + decoded.locals.length, marks)].sort((a, b) => a - b)
+}
+
+/** The ifs and br_ifs on the state (global 0): a frame's dispatcher. */
+function dispatchersIn(node: Node, k: number, nodes: Node[]): Node[] {
+  const previous = nodes[k - 1]
+  const onState = previous?.kind === 'op' && previous.bytes[0] === 0x23 && previous.bytes[1] === 0
+  if ((node.kind === 'if' || node.kind === 'br_if') && onState) return [node]
+  if (node.kind === 'block' || node.kind === 'loop') return node.body.flatMap(dispatchersIn)
+  return []
 }
 
 function callsIn(node: Node): Node[] {
@@ -187,41 +196,34 @@ describe('liveAtStart', () => {
   })
 })
 
-describe('liveAtStart on the paths a rewind takes (the guards marked)', () => {
-  // The shape of the instrumenter's output: a site's guard, a segment's guard, the frame's last site (never
-  // guarded: a rewind reaches it only for it). A rewind to
-  // site 1 skips the segment, so $t (set there, read by site 1) is live; $r, which carries site 0's result to
-  // the segment going forward, is read on no rewind's path and is not, though an unmarked analysis (every
-  // guard an if that may be skipped) finds it live.
-  const body = `(param $p i32) (result i32) (local $idx i32) (local $t i32) (local $r i32)
-    (if (i32.or (i32.eqz (global.get $state)) (i32.eq (local.get $idx) (i32.const 0)))
-      (then (local.set $r (call $g (local.get $p)))))
-    (if (i32.eqz (global.get $state))
-      (then (local.set $t (i32.add (local.get $r) (i32.const 1)))))
-    (local.set $r (call $g (local.get $t)))
-    (local.get $r)`
+describe('liveAtStart on the paths a rewind takes (the dispatchers marked)', () => {
+  // The shape of the instrumenter's output: a frame's items each after a block a rewind branches to the end of,
+  // from a dispatcher first in the innermost block (an if on the state, or a br_if for a frame with one item).
+  // Rewinding, the dispatcher always branches and the segments are skipped; going forward it never does.
+  const twoSites = `(param $p i32) (result i32) (local $idx i32) (local $t i32) (local $q i32)
+    (block $b1
+      (block $b0
+        (if (global.get $state) (then (br_table 1 2 (local.get $idx))))
+        (local.set $t (i32.mul (local.get $q) (i32.const 2))))
+      (drop (call $g (local.get $t)))
+      (local.set $t (i32.add (local.get $p) (i32.const 1))))
+    (drop (call $g (local.get $t)))
+    (local.get $p)`
 
-  it('a temporary that carries a value between two sites going forward is not live; what a skipped segment set is', () => {
-    expect(liveIn(body, ['sites', 'forward'])).toEqual([0, 1, 2])
-    expect(liveIn(body)).toEqual([0, 1, 2, 3])
+  it('what a skipped segment reads is not live, what it sets and a site reads is, and so is what code after a site reads', () => {
+    expect(liveIn(twoSites, 1)).toEqual([0, 1, 2])
+    // Unmarked, the dispatcher is an if that may be skipped, and the first segment reads $q.
+    expect(liveIn(twoSites)).toEqual([0, 1, 2, 3])
   })
 
-  it('what the code after a site reads, set only going forward before it, is live through the call', () => {
-    const after = `(param $p i32) (result i32) (local $idx i32) (local $q i32)
-      (if (i32.eqz (global.get $state))
-        (then (local.set $q (i32.mul (local.get $p) (i32.const 3)))))
-      (if (i32.or (i32.eqz (global.get $state)) (i32.eq (local.get $idx) (i32.const 0)))
-        (then (drop (call $g (i32.const 0)))))
+  it('a frame with one item: its segment is skipped by a br_if taken only rewinding, and what follows the call is live through it', () => {
+    const one = `(param $p i32) (result i32) (local $idx i32) (local $q i32)
+      (block $b0
+        (br_if $b0 (global.get $state))
+        (local.set $q (i32.mul (local.get $p) (i32.const 3))))
+      (drop (call $g (i32.const 0)))
       (local.get $q)`
-    expect(liveIn(after, ['forward', 'sites'])).toEqual([1, 2])
-  })
-
-  it("a site's guard may be skipped by a rewind (for a later site): what it sets and the code after it reads is live", () => {
-    const skipped = `(param $p i32) (result i32) (local $idx i32) (local $q i32)
-      (if (i32.or (i32.eqz (global.get $state)) (i32.eq (local.get $idx) (i32.const 0)))
-        (then (local.set $q (call $g (local.get $p)))))
-      (drop (call $g (local.get $q)))
-      (local.get $q)`
-    expect(liveIn(skipped, ['sites'])).toEqual([0, 1, 2])
+    expect(liveIn(one, 1)).toEqual([2])
+    expect(liveIn(one)).toEqual([0, 2])
   })
 })

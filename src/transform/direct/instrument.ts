@@ -4,26 +4,28 @@
  * the state, data layout and API of Binaryen's Asyncify.
  *
  * The body is walked frame by frame. In a frame, each item that holds a site
- * (a call that may unwind, or a block, loop or if with one inside) is guarded
- * by `state != rewinding || idx in its sites`, and the code before it by
- * `state != rewinding`, so a rewind runs straight to the site it left. Values
- * on the operand stack across a guard live in temporaries: a guarded segment
- * reloads them, runs, and stores what it leaves. The locals a rewind's paths
- * read (liveness.ts, told which guard is which; temporaries included) are saved at an unwind and
- * restored at a rewind, so the values a skipped segment computed, an `if`'s
- * condition among them, are what they were. The call a rewind re-enters
- * ignores its arguments, so what only computes them, if it cannot trap, reads
- * nothing that needs saving (`ignoreArgumentReads`); a function with nothing
- * to save writes no record. The code that computes an item's
- * inputs right before it runs again instead when running it again has no
- * effect but its values (`rerunTail`): pure code gives the same values (nothing
- * runs between it and the item, so the restored locals are the ones it read);
- * loads may give others, which a call's arguments may be (the callee restores
- * what it reads on a rewind), but not an if's condition or a call_indirect's
- * table index. So does a segment that only branches and moves locals in a way
- * the item after it cannot disturb (`replayable`): a rewind takes its branches
- * as the first run did. A drop or local.set of an item's one result runs
- * inside its guard. Code after a frame's last site runs unguarded: a rewind
+ * (a call that may unwind, or a block, loop or if with one inside) follows
+ * the end of a block opened at the frame's start, and a dispatcher first in
+ * the innermost of them branches, when rewinding, by the site index to the
+ * end of the block before the item holding that site: the code before it is
+ * skipped, with one state check per frame going forward and none per item.
+ * Values on the operand stack across a block's end live in temporaries. The
+ * locals a rewind's paths read (liveness.ts, told which branches are the
+ * dispatchers'; temporaries included) are saved at an unwind and restored at
+ * a rewind, so the values a skipped segment computed, an `if`'s condition
+ * among them, are what they were. The call a rewind re-enters ignores its
+ * arguments, so what only computes them, if it cannot trap, reads nothing
+ * that needs saving (`ignoreArgumentReads`); a function with nothing to save
+ * writes no record. The code that computes an item's inputs right before it
+ * runs again instead, after the block's end, when running it again has no
+ * effect but its values (`rerunTail`): pure code gives the same values
+ * (nothing runs between it and the item, so the restored locals are the ones
+ * it read); loads may give others, which a call's arguments may be (the
+ * callee restores what it reads on a rewind), but not an if's condition or a
+ * call_indirect's table index. So does a frame's first segment when it only
+ * branches and moves locals in a way the item after it cannot disturb
+ * (`replayable`): a rewind takes its branches as the first run did, and it
+ * needs no block. Code after a frame's last site runs as it was: a rewind
  * entered that frame only for a site in it, and the state is normal once the
  * site's call has rewound.
  */
@@ -53,10 +55,8 @@ const OP = {
   drop: 0x1a,
   select: 0x1b,
   i32Const: 0x41,
-  i32Eqz: 0x45,
-  i32Eq: 0x46,
+  i32LtU: 0x49,
   i32LeU: 0x4d,
-  i32Or: 0x72,
   i32Add: 0x6a,
   i32Sub: 0x6b,
   i32Load: 0x28,
@@ -85,10 +85,8 @@ function op(...bytes: number[]): Node {
   return { kind: 'op', bytes: shared, pops: NO_TYPES, pushes: NO_TYPES, before: null }
 }
 
-function guard(condition: Node[], body: Node[], marks?: Set<Node>): Node[] {
-  const node: Node = { kind: 'if', type: EMPTY, typeBytes: EMPTY_TYPE, then: body, else: null, before: null }
-  marks?.add(node)
-  return [...condition, node]
+function guard(condition: Node[], body: Node[]): Node[] {
+  return [...condition, { kind: 'if', type: EMPTY, typeBytes: EMPTY_TYPE, then: body, else: null, before: null }]
 }
 
 /** A frame of the output: original (an input label, by its position among input labels) or added. */
@@ -115,7 +113,7 @@ export class BodyInstrumenter {
   private readonly indexSets: Extract<Node, { kind: 'op' }>[] = []
   private indexRead = false
   /** What the state decides in the output, for the liveness of a rewind. */
-  private readonly marks: RewindMarks = { forward: new Set(), sites: new Set(), calls: new Set(), ignored: new Set() }
+  private readonly marks: RewindMarks = { rewinding: new Set(), calls: new Set(), ignored: new Set() }
 
   constructor(
     private readonly decoded: DecodedBody,
@@ -257,116 +255,132 @@ export class BodyInstrumenter {
     }
   }
 
-  /** Runs `emit` inside an added frame (a guard). */
-  private added<T>(emit: () => T): T {
-    this.frames.push({ original: false })
-    try {
-      return emit()
-    } finally {
-      this.frames.pop()
-    }
-  }
-
   /**
    * A frame's instructions (input `nodes`), leaving `results` on the stack.
    * Dead code after an unconditional branch is dropped.
+   *
+   * The frame's items holding sites, I0 to In, each end a block opened at
+   * the frame's start (Bj ends right before Ij, B0 innermost), and a
+   * dispatcher first in B0 branches, when rewinding, to the end of the block
+   * before the item holding the rewind's site: every segment between is
+   * skipped, going forward nothing is. A block ends with an empty stack, so
+   * what a segment leaves under its item is held in temporaries across the
+   * block's end; an item's results stay on the stack for the segment after it.
+   * The first segment, when a rewind can run it again (`replayable`), has no
+   * block: it runs again on the rewind to I0, and leaves its values on the
+   * stack.
    */
   private sequence(nodes: Node[], base: Map<ValType, number> = new Map()): Node[] {
     const live = nodes.filter((node) => node.before !== null)
-    let last = -1
+    const items: number[] = []
     live.forEach((node, i) => {
-      if (this.holdsSite(node)) last = i
+      if (this.holdsSite(node)) items.push(i)
     })
-    if (last < 0) return live.map((node) => this.copy(node))
+    if (items.length === 0) return live.map((node) => this.copy(node))
 
-    const out: Node[] = []
-    // The frame's operand stack between items is held in temporaries, bottom first.
-    let held: { type: ValType; local: number }[] = []
-    let top = base
-    let segment: Node[] = []
-    for (let i = 0; i <= last; i++) {
-      const node = live[i]!
-      if (!this.holdsSite(node)) {
-        segment.push(node)
-        continue
-      }
+    // Each item's segment (the code since the item before), and the inputs computed right before it by code a rewind
+    // can run again (rerunTail): computed again after the block's end from the locals a rewind restores, as they were
+    // at the call, so an if's condition only if its arms write none of them.
+    const parts = items.map((at, j) => {
+      const node = live[at]!
       const inputs = inputCount(node)
-      // Inputs computed right before the item by code a rewind can run again (rerunTail) are computed again inside
-      // its guard, from the locals a rewind restores: as they were at the call, so for an if's condition only if its
-      // arms write none of them.
+      const segment = live.slice(j === 0 ? 0 : items[j - 1]! + 1, at)
       let tail = rerunTail(segment, inputs, exactInputs(node))
       if (tail !== null && node.kind === 'if' && writesAny([node.then, node.else ?? []], localsRead(tail))) tail = null
-      if (tail !== null) segment = segment.slice(0, segment.length - tail.length)
-      if (segment.length > 0) {
-        // What the segment leaves under the item (its inputs too, unless computed again): held in temporaries.
-        const stack = node.before!.slice(0, node.before!.length - (tail === null ? 0 : inputs))
-        const spill = this.temps(stack, base)
-        const emit = () => [
-          ...held.map((value) => op(OP.localGet, ...leb(value.local))),
-          ...segment.map((inner) => this.copy(inner)),
-          ...[...spill.locals].reverse().map((local) => op(OP.localSet, ...leb(local))),
-        ]
-        // A segment a rewind can run again, and get what it got before the call, needs no guard: one state check less per run.
-        // A rewind runs it on its way to any site from this item to the frame's last: all of them may run between it and the call.
-        // It must leave nothing in temporaries: a later segment of the frame reuses them, and running it again would undo that.
-        if (held.length === 0 && stack.length === 0 && replayable(segment, live.slice(i, last + 1))) out.push(...emit())
-        else out.push(...guard(this.notRewinding(), this.added(emit), this.marks.forward))
-        held = stack.map((type, k) => ({ type, local: spill.locals[k]! }))
-        top = maxBase(top, spill.next)
-        segment = []
-      }
-      const args = tail === null ? held.slice(held.length - inputs) : null
-      const below = held.slice(0, held.length - (tail === null ? inputs : 0))
-      const emitInputs = (copy: (node: Node) => Node) =>
-        tail === null ? args!.map((value) => op(OP.localGet, ...leb(value.local))) : tail.map(copy)
-      if (i === last) {
-        // A rewind reaches a frame's last item only when its site is in it: no guard, and the results stay on the stack.
-        out.push(...below.map((value) => op(OP.localGet, ...leb(value.local))))
-        out.push(...this.item(node, emitInputs, top, false).emitted)
-        for (let k = last + 1; k < live.length; k++) out.push(this.copy(live[k]!))
-        return out
-      }
-      // A drop or local.set right after takes the item's one result inside its guard: no temporary, no segment.
-      const after = live[i + 1]!
-      const consumer = 'type' in node && node.type.results.length === 1 && after.kind === 'op' && (after.bytes[0] === OP.drop || after.bytes[0] === OP.localSet)
-      const { produced, emitted, next } = this.item(node, emitInputs, top, consumer ? after : true)
-      if (consumer) i++
-      held = [...below, ...produced]
-      top = next
-      out.push(...emitted)
+      return { node, inputs, tail, code: tail === null ? segment : segment.slice(0, segment.length - tail.length) }
+    })
+    const replayed = parts[0]!.code.length > 0 && replayable(parts[0]!.code, [parts[0]!.node])
+    const first = replayed ? [] : parts[0]!.code
+    const blocked = first.length > 0
+    const n = items.length - 1
+
+    // The blocks, outermost (Bn) first; `lists` holds the bodies being written, the innermost last.
+    const out: Node[] = []
+    const lists: Node[][] = [out]
+    const frames = this.frames.length
+    for (let j = n; j >= (blocked ? 0 : 1); j--) {
+      const body: Node[] = []
+      lists[lists.length - 1]!.push({ kind: 'block', type: EMPTY, typeBytes: EMPTY_TYPE, body, before: null })
+      lists.push(body)
+      this.frames.push({ original: false })
     }
-    throw new Error('unreachable: the last item returns')
+    // The dispatcher's branch targets are known once the items are numbered: filled in at the end.
+    const dispatch: Node[] = []
+    if (n > 0) {
+      const node: Node = { kind: 'if', type: EMPTY, typeBytes: EMPTY_TYPE, then: dispatch, else: null, before: null }
+      this.marks.rewinding.add(node)
+      lists[lists.length - 1]!.push(op(OP.globalGet, ...leb(this.globals.state)), node)
+    } else if (blocked) {
+      const skip: Node = { kind: 'br_if', depth: 0, before: null }
+      this.marks.rewinding.add(skip)
+      lists[lists.length - 1]!.push(op(OP.globalGet, ...leb(this.globals.state)), skip)
+    }
+
+    const ranges: { first: number; last: number }[] = []
+    let top = base
+    try {
+      parts.forEach(({ node, inputs, tail, code }, j) => {
+        const into = () => lists[lists.length - 1]!
+        let held: { type: ValType; local: number }[] = []
+        if (j > 0 || blocked) {
+          // What the segment leaves under the item (its inputs too, unless computed again): held in temporaries across the block's end.
+          const stack = node.before!.slice(0, node.before!.length - (tail === null ? 0 : inputs))
+          const spill = this.temps(stack, base)
+          into().push(...code.map((inner) => this.copy(inner)), ...[...spill.locals].reverse().map((local) => op(OP.localSet, ...leb(local))))
+          lists.pop()
+          this.frames.pop()
+          held = stack.map((type, k) => ({ type, local: spill.locals[k]! }))
+          // The item's own frames use temporaries past these: a rewind into it reads them, after theirs, back from one record.
+          top = maxBase(base, spill.next)
+        } else if (replayed) {
+          into().push(...code.map((inner) => this.copy(inner)))
+        }
+        const args = tail === null ? held.slice(held.length - inputs) : []
+        const below = tail === null ? held.slice(0, held.length - inputs) : held
+        into().push(...below.map((value) => op(OP.localGet, ...leb(value.local))))
+        const computed = tail === null ? args.map((value) => op(OP.localGet, ...leb(value.local))) : tail.map((inner) => this.copy(inner))
+        const site = this.nextSite
+        into().push(...this.item(node, computed, top))
+        ranges.push({ first: site, last: this.nextSite - 1 })
+      })
+    } finally {
+      this.frames.length = frames
+    }
+    for (let k = items[n]! + 1; k < live.length; k++) out.push(this.copy(live[k]!))
+    if (n > 0) dispatch.push(...this.dispatcher(ranges, blocked))
+    return out
   }
 
   /**
-   * One item holding a site; `inputs` emits what puts its inputs on the
-   * stack. Guarded: inside a guard on its sites' range, its results stored
-   * in new temporaries from `base` on, or taken by `guarded` when that is the
-   * instruction after it (a drop or local.set of its one result). Not
-   * guarded: in place, its results left on the stack.
+   * The dispatcher's branch, inside its if, to the block before the item
+   * whose range holds idx: a br_table over the frame's sites, or a chain of
+   * comparisons, whichever is smaller. Depth 0 leaves the if, to I0 when it
+   * has no block; the last item is the default.
    */
-  private item(
-    node: Node,
-    inputs: (copy: (node: Node) => Node) => Node[],
-    base: Map<ValType, number>,
-    guarded: boolean | Node,
-  ): { produced: { type: ValType; local: number }[]; emitted: Node[]; next: Map<ValType, number> } {
-    if (node.kind !== 'call' && node.kind !== 'call_indirect' && node.kind !== 'block' && node.kind !== 'loop' && node.kind !== 'if') {
-      throw new Error(`not an item: ${node.kind}`)
+  private dispatcher(ranges: { first: number; last: number }[], blocked: boolean): Node[] {
+    this.indexRead = true
+    const n = ranges.length - 1
+    const target = (j: number) => (blocked ? j + 1 : j)
+    const first = ranges[0]!.first
+    const getIndex = op(OP.localGet, ...leb(this.idx))
+    const shifted = first === 0 ? [] : [op(OP.i32Const, ...sleb(first)), op(OP.i32Sub)]
+    const depths: number[] = []
+    for (let j = 0; j < n; j++) for (let site = ranges[j]!.first; site <= ranges[j]!.last; site++) depths.push(target(j))
+    const table: Node[] = [getIndex, ...shifted, { kind: 'br_table', depths, fallback: target(n), before: null }]
+    const chain: Node[] = []
+    for (let j = 0; j < n; j++) {
+      chain.push(op(OP.localGet, ...leb(this.idx)), op(OP.i32Const, ...sleb(ranges[j + 1]!.first)), op(OP.i32LtU), { kind: 'br_if', depth: target(j), before: null })
     }
-    const first = this.nextSite
-    const copy = (inner: Node) => this.copy(inner)
-    const consumer = typeof guarded === 'object' ? guarded : null
-    const out = this.temps(consumer === null ? node.type.results : [], base)
-    const stored =
-      consumer !== null ? [this.copy(consumer)] : guarded ? [...out.locals].reverse().map((local) => op(OP.localSet, ...leb(local))) : []
-    const produced = guarded && consumer === null ? node.type.results.map((type, k) => ({ type, local: out.locals[k]! })) : []
-    const wrap = (body: () => Node[]) => {
-      if (!guarded) return body()
-      // The body first: it numbers the sites the guard's range covers.
-      const inside = this.added(body)
-      return guard(this.siteGuard(first, this.nextSite - 1), inside, this.marks.sites)
-    }
+    chain.push({ kind: 'br', depth: target(n), before: null })
+    return encodedSize(table) <= encodedSize(chain) ? table : chain
+  }
+
+  /**
+   * One item holding a site, after `inputs`, the code that puts its inputs on
+   * the stack; its results stay there. Its own frames use temporaries from
+   * `base` on.
+   */
+  private item(node: Node, inputs: Node[], base: Map<ValType, number>): Node[] {
     if (node.kind === 'call' || node.kind === 'call_indirect') {
       const site = this.nextSite++
       // The index is set before the call, so that an unwind after it is one branch.
@@ -374,35 +388,25 @@ export class BodyInstrumenter {
       this.indexSets.push(setIndex)
       const call = this.copy(node)
       this.marks.calls.add(call)
-      const emitted = wrap(() => {
-        const computed = inputs(copy)
-        this.ignoreArgumentReads(node, computed)
-        return [
-          ...computed,
-          setIndex,
-          call,
-          // Normal (0) goes on; unwinding (1) leaves. Rewinding (2) after a call means the rewind missed its import:
-          // leaving too ends the export still rewinding, which the runtime reports as ASYNCIFY_REWIND_MISMATCH.
-          op(OP.globalGet, ...leb(this.globals.state)),
-          { kind: 'br_if', depth: this.frames.length - 1, before: null } as Node,
-          ...stored,
-        ]
-      })
-      return { produced, emitted, next: out.next }
+      this.ignoreArgumentReads(node, inputs)
+      return [
+        ...inputs,
+        setIndex,
+        call,
+        // Normal (0) goes on; unwinding (1) leaves. Rewinding (2) after a call means the rewind missed its import:
+        // leaving too ends the export still rewinding, which the runtime reports as ASYNCIFY_REWIND_MISMATCH.
+        op(OP.globalGet, ...leb(this.globals.state)),
+        { kind: 'br_if', depth: this.frames.length - 1, before: null },
+      ]
     }
+    if (node.kind !== 'block' && node.kind !== 'loop' && node.kind !== 'if') throw new Error(`not an item: ${node.kind}`)
     if (node.type.params.length > 0) throw new DecodeUnsupported('blocks with parameters are not handled')
-    const emitted = wrap(() => {
-      let inner: Node
-      if (node.kind === 'if') {
-        const then = this.within(() => this.sequence(node.then, out.next))
-        const otherwise = node.else === null ? null : this.within(() => this.sequence(node.else!, out.next))
-        inner = { ...node, then, else: otherwise }
-      } else {
-        inner = this.within(() => ({ ...node, body: this.sequence(node.body, out.next) }) as Node)
-      }
-      return [...inputs(copy), inner, ...stored]
-    })
-    return { produced, emitted, next: out.next }
+    if (node.kind === 'if') {
+      const then = this.within(() => this.sequence(node.then, base))
+      const otherwise = node.else === null ? null : this.within(() => this.sequence(node.else!, base))
+      return [...inputs, { ...node, then, else: otherwise }]
+    }
+    return [...inputs, this.within(() => ({ ...node, body: this.sequence(node.body, base) }) as Node)]
   }
 
   /**
@@ -424,30 +428,6 @@ export class BodyInstrumenter {
     }
     if (!args.every((node) => rerun(node) === 'exact' || rerun(node) === 'varies')) return
     for (const node of args) if (node.kind === 'op' && node.bytes[0] === OP.localGet) this.marks.ignored.add(node)
-  }
-
-  /**
-   * `state != rewinding`, as `state == normal`: code before a site runs only
-   * going forward, never while unwinding (an unwind leaves right after the
-   * call), so the state there is normal or rewinding. Two bytes less per guard.
-   */
-  private notRewinding(): Node[] {
-    return [op(OP.globalGet, ...leb(this.globals.state)), op(OP.i32Eqz)]
-  }
-
-  /** `state != rewinding || first <= idx <= last`. */
-  private siteGuard(first: number, last: number): Node[] {
-    this.indexRead = true
-    const inRange =
-      first === last
-        ? [op(OP.localGet, ...leb(this.idx)), op(OP.i32Const, ...sleb(first)), op(OP.i32Eq)]
-        : [
-            op(OP.localGet, ...leb(this.idx)),
-            ...(first === 0 ? [] : [op(OP.i32Const, ...sleb(first)), op(OP.i32Sub)]),
-            op(OP.i32Const, ...sleb(last - first)),
-            op(OP.i32LeU),
-          ]
-    return [...this.notRewinding(), ...inRange, op(OP.i32Or)]
   }
 
   /** At a rewind, the saved locals come back from the frame's record: in place, or through shared helpers. */
@@ -535,6 +515,18 @@ function maxBase(a: Map<ValType, number>, b: Map<ValType, number>): Map<ValType,
   const max = new Map(a)
   for (const [type, k] of b) max.set(type, Math.max(k, max.get(type) ?? 0))
   return max
+}
+
+/** The encoded size of dispatcher code: ops, branches and a br_table. */
+function encodedSize(nodes: Node[]): number {
+  let size = 0
+  for (const node of nodes) {
+    if (node.kind === 'op') size += node.bytes.length
+    else if (node.kind === 'br' || node.kind === 'br_if') size += 1 + leb(node.depth).length
+    else if (node.kind === 'br_table') size += 1 + leb(node.depths.length).length + [...node.depths, node.fallback].reduce((sum, depth) => sum + leb(depth).length, 0)
+    else throw new Error(`not dispatcher code: ${node.kind}`)
+  }
+  return size
 }
 
 function encodeResultType(results: ValType[]): Uint8Array {

@@ -3,17 +3,16 @@
  * start of the instrumented body may read before writing. A rewind runs with
  * the state rewinding until it re-enters the call it left, and normally from
  * there on; the instrumenter marks what the state decides (`RewindMarks`), so
- * the paths are the ones the state allows: going forward, the guarded code
- * runs and no guard is skipped; rewinding, the code before a site is skipped,
- * a site's guard may be entered or skipped, and a site's call leads on to
- * whatever is live after it going forward. The call a rewind re-enters
+ * the paths are the ones the state allows: going forward, no dispatcher
+ * branches; rewinding, each frame's dispatcher does, to any of its items, so
+ * the code before them is skipped, and a site's call leads on to whatever is
+ * live after it going forward. The call a rewind re-enters
  * ignores its arguments (the callee restores what it reads; an async import's
  * wrapper returns the settled value), so what only computes them reads
  * nothing a rewind needs (`ignored`). So a local set in a segment a
- * rewind skips and read after the site is live; a temporary that only carries
- * a value between two sites going forward is not, and neither an unwind nor a
- * rewind touches it. Without marks every guard is an ordinary `if`, both of
- * its branches paths. Branches to the unwind block count as leaving the
+ * rewind skips and read after the site is live; what only a skipped segment
+ * reads is not. Without marks every dispatcher is an ordinary `if` or
+ * `br_if`, taken or not. Branches to the unwind block count as leaving the
  * function: what the unwind saves is exactly this set, and whatever else it
  * holds there is never read.
  *
@@ -30,10 +29,8 @@ const LOCAL_TEE = 0x22
 
 /** The nodes the instrumenter added whose path depends on the state. */
 export interface RewindMarks {
-  /** `if`s entered only going forward (a segment's guard). */
-  forward: Set<Node>
-  /** `if`s entered going forward, and rewinding for one of their sites (a site's guard). */
-  sites: Set<Node>
+  /** `if`s entered and `br_if`s taken only rewinding, always then: a frame's dispatcher. */
+  rewinding: Set<Node>
   /** The calls a rewind re-enters. */
   calls: Set<Node>
   /**
@@ -44,7 +41,7 @@ export interface RewindMarks {
   ignored: Set<Node>
 }
 
-const UNMARKED: RewindMarks = { forward: new Set(), sites: new Set(), calls: new Set(), ignored: new Set() }
+const UNMARKED: RewindMarks = { rewinding: new Set(), calls: new Set(), ignored: new Set() }
 
 type Mode = 'forward' | 'rewinding'
 
@@ -112,7 +109,8 @@ class Analysis {
         live.set(target(labels, node.depth))
         return live
       case 'br_if':
-        or(live, target(labels, node.depth))
+        if (!this.marks.rewinding.has(node)) or(live, target(labels, node.depth))
+        else if (this.mode === 'rewinding') live.set(target(labels, node.depth))
         return live
       case 'br_table':
         live.fill(0)
@@ -144,14 +142,9 @@ class Analysis {
         live.set(this.afterCalls.get(node)!)
         return live
       case 'if': {
-        if (this.marks.forward.has(node) || this.marks.sites.has(node)) {
-          const rewinding = this.mode === 'rewinding'
-          // Going forward the guard is always entered; rewinding, a segment's never, a site's when the rewind is for it.
-          if (rewinding && this.marks.forward.has(node)) return live
-          const skipped = rewinding ? live.slice() : null
-          const entered = this.within(labels, live.slice(), node.then, live)
-          if (skipped !== null) or(entered, skipped)
-          return entered
+        if (this.marks.rewinding.has(node)) {
+          if (this.mode === 'forward') return live
+          return this.within(labels, live.slice(), node.then, live)
         }
         const label = live.slice()
         const otherwise = live.slice()
