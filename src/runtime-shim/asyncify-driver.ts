@@ -549,17 +549,13 @@ export class AsyncifyDriver implements ImportHooks<AsyncSite> {
       return undefined
     }
     const region = this.region!
-    const view = this.header()
-    const cur = view.getUint32(region.start, true)
+    const { cur, live } = this.stopUnwindAt(region.start, region.end)
     if (cur > region.end) {
-      view.setUint32(region.start, region.start + HEADER, true)
-      this.stopUnwind()
       call.pending = null
       const overflow = this.overflowError(cur - region.start - HEADER, null)
       if (cur > region.top) this.poison(overflow, 'wrote past the memory reserved for it')
       throw overflow
     }
-    const live = this.stopUnwind()
     call.dataEnd = cur
     this.owner = call
     if (call.pending !== SWITCHING) this.suspended++
@@ -569,17 +565,13 @@ export class AsyncifyDriver implements ImportHooks<AsyncSite> {
   /** The same for a created fiber, whose unwind went to its own buffer; any overflow wrote past it into the program's memory. */
   private finishFiberUnwind(call: Call, fiber: Fiber<Call>): void {
     const { start, end } = fiber.buffer
-    const view = this.header()
-    const cur = view.getUint32(start, true)
+    const { cur } = this.stopUnwindAt(start, end)
     if (cur > end) {
-      view.setUint32(start, start + HEADER, true)
-      this.stopUnwind()
       call.pending = null
       const overflow = this.overflowError(cur - start - HEADER, fiber)
       this.poison(overflow, 'wrote past the end of a fiber\'s Asyncify buffer')
       throw overflow
     }
-    this.stopUnwind()
     fiber.dataEnd = cur
     if (call.pending !== SWITCHING) {
       fiber.state = 'waiting'
@@ -616,6 +608,27 @@ export class AsyncifyDriver implements ImportHooks<AsyncSite> {
     this.owner = null
     this.rewinding = call
     this.api.asyncify_start_rewind(region.start)
+  }
+
+  /**
+   * Stops an unwind into the block at `start`: returns where its data ends
+   * (past `end`: an overflow, and the block's header is reset) and the C
+   * stack pointer when the build's API read it. Binaryen's API keeps the
+   * position in memory as it goes and traps at the stop when it is past the
+   * end, so it is read, and reset when past the end, first; the direct
+   * engine's keeps it in a global and writes it back at the stop, so it is
+   * read again after.
+   */
+  private stopUnwindAt(start: number, end: number): { cur: number; live: number | undefined } {
+    const view = this.header()
+    let cur = view.getUint32(start, true)
+    if (cur > end) view.setUint32(start, start + HEADER, true)
+    const live = this.stopUnwind()
+    if (cur <= end) {
+      cur = view.getUint32(start, true)
+      if (cur > end) view.setUint32(start, start + HEADER, true)
+    }
+    return { cur, live }
   }
 
   /** `asyncify_stop_unwind`; returns the C stack pointer when the build's API read it on the way. */
@@ -657,8 +670,10 @@ export class AsyncifyDriver implements ImportHooks<AsyncSite> {
       call.pending = null
       call.next = null
       const block = this.unwindBlock(call)
+      // Reset before the stop (Binaryen's API traps past the end) and after it (the direct engine's writes the position back then).
       this.header().setUint32(block.start, block.start + HEADER, true)
       this.stopUnwind()
+      this.header().setUint32(block.start, block.start + HEADER, true)
       if (error instanceof WebAssembly.RuntimeError) reported = this.classifyUnwindTrap(call, error, block)
     } else if (isEngineStackOverflow(error)) {
       reported = engineStackOverflow(this.options.label, error)

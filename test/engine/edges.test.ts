@@ -113,6 +113,20 @@ describe('an overflow never leaves damage unreported', () => {
     expect((await rejection(exports.run(1))).code).toBe('ASYNCIFY_INSTANCE_POISONED')
   })
 
+  for (const built of ['direct', 'binaryen'] as const) {
+    it(`a suspension whose unwind the program made impossible (it overwrote the Asyncify stack's header) fails alone: the next one works (${built} engine)`, async () => {
+      const { exports, report } = await asyncified(wat(deep('(memory (export "memory") 1 1)')), { imports: ['env.get'], optimize: 0, engine: built, stackPointer: false }, {
+        env: { get: (x: number) => later(x) },
+      }, { stackRegion: { start: 1024, size: 1024 } }, 'asyncify')
+      expect(report.engine).toBe(built)
+      await expect(exports.run(1)).resolves.toBe(8)
+      // The position, at the region's start, now lies past its end: asyncify_start_unwind traps.
+      exports.poke(1024, 0x7fff0000)
+      expect(await rejection(exports.run(1))).toBeInstanceOf(AsyncifyError)
+      await expect(exports.run(2)).resolves.toBe(24)
+    })
+  }
+
   it('an overflow that stays in the region\'s own slack is reported and the instance keeps working', async () => {
     const { exports } = await asyncified(wat(deep('(memory (export "memory") 1)')), { imports: ['env.get'], optimize: 0 }, {
       env: { get: (x: number) => later(x) },

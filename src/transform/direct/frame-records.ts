@@ -3,7 +3,8 @@
  * an unwind and reads back at a rewind: its saved locals, one after another.
  *
  * Written into each function (the default), a record costs about 15 bytes
- * per local and 45 per function (SQLite: 12,560 locals in 1,631 functions). With `optimize: 's'` or `'z'` the functions whose records hold
+ * per local and 31 per function.
+ * With `optimize: 's'` or `'z'` the functions whose records hold
  * the same types share two helper functions appended to the module instead:
  * `save` takes the locals as arguments and writes the record, `restore` takes
  * it off the stack and returns them: 2 bytes per local and 3 per call. The
@@ -18,11 +19,13 @@
  * `restore` for more than one local returns the record's address, and the
  * function loads its locals from there itself.
  *
- * Layout and semantics are those of Binaryen's Asyncify: `data` points at
- * `{ u32 cur, u32 end }`; a save writes at `cur` when the record fits below
- * `end` and moves `cur` on either way (the runtime finds it past `end` after
- * the unwind: an overflow, reported, never a write past the end), and a
- * restore moves `cur` back and reads the record there.
+ * Layout and semantics are those of Binaryen's Asyncify, with the stack's
+ * `{ u32 cur, u32 end }` in two globals while an unwind or a rewind runs (the
+ * API copies them from and back to memory, module.ts): a save writes at
+ * `cur` when the record fits below `end` and moves `cur` on either way (the
+ * runtime finds it past `end` after the unwind: an overflow, reported, never
+ * a write past the end), and a restore moves `cur` back and reads the record
+ * there.
  */
 import { leb, sleb } from '../../runtime-shim/wasm-writer.js'
 import { DecodeUnsupported, type ValType } from './body.js'
@@ -35,8 +38,8 @@ const SIZE: Partial<Record<ValType, number>> = { i32: 4, i64: 8, f32: 4, f64: 8 
 /** Record order for shared helpers (`typeOrder`). */
 const RANK: Partial<Record<ValType, number>> = { i32: 0, i64: 1, f32: 2, f64: 3 }
 
-const [LOCAL_GET, LOCAL_TEE, GLOBAL_GET, I32_LOAD, I32_STORE, I32_CONST, I32_ADD, I32_SUB, I32_LE_U, IF, VOID, END] = [
-  0x20, 0x22, 0x23, 0x28, 0x36, 0x41, 0x6a, 0x6b, 0x4d, 0x04, 0x40, 0x0b,
+const [LOCAL_GET, LOCAL_TEE, GLOBAL_GET, GLOBAL_SET, I32_CONST, I32_ADD, I32_SUB, I32_LE_U, IF, VOID, END] = [
+  0x20, 0x22, 0x23, 0x24, 0x41, 0x6a, 0x6b, 0x4d, 0x04, 0x40, 0x0b,
 ]
 
 /** `locals` ordered by type, so that functions saving as many locals of each type have records of the same types. */
@@ -90,8 +93,8 @@ export class FrameRecords {
   constructor(
     /** The function index the first helper gets. */
     private readonly first: number,
-    /** The global that holds the address of `{ cur, end }`. */
-    private readonly data: number,
+    /** The globals that hold the Asyncify stack's position and end while an unwind or a rewind runs (instrument.ts). */
+    private readonly globals: { cur: number; end: number },
     private readonly typeOf: (params: ValType[], results: ValType[]) => number,
     /** Whether the output may use multi-value. */
     private readonly multiValueAllowed: boolean,
@@ -114,24 +117,22 @@ export class FrameRecords {
     const known = this.byTypes.get(key)
     if (known) return known
     const { offsets, size } = recordLayout(types)
-    const data = leb(this.data)
+    const cur = leb(this.globals.cur)
     const address = leb(types.length)
-    const cur = [GLOBAL_GET, ...data, I32_LOAD, 2, 0]
     // One i32 local after the parameters: the record's address.
     const save = [
       1, 1, TYPE_CODES.i32,
-      ...cur, LOCAL_TEE, ...address, I32_CONST, ...sleb(size), I32_ADD,
-      GLOBAL_GET, ...data, I32_LOAD, 2, 4, I32_LE_U,
+      GLOBAL_GET, ...cur, LOCAL_TEE, ...address, I32_CONST, ...sleb(size), I32_ADD, GLOBAL_SET, ...cur,
+      GLOBAL_GET, ...cur, GLOBAL_GET, ...leb(this.globals.end), I32_LE_U,
       IF, VOID,
       ...types.flatMap((type, k) => [LOCAL_GET, ...address, LOCAL_GET, ...leb(k), STORE[type]!, 0, ...leb(offsets[k]!)]),
       END,
-      GLOBAL_GET, ...data, LOCAL_GET, ...address, I32_CONST, ...sleb(size), I32_ADD, I32_STORE, 2, 0,
       END,
     ]
     const values = types.length === 1 || this.multiValueAllowed
     const restore = [
       1, 1, TYPE_CODES.i32,
-      GLOBAL_GET, ...data, ...cur, I32_CONST, ...sleb(size), I32_SUB, LOCAL_TEE, 0, I32_STORE, 2, 0,
+      GLOBAL_GET, ...cur, I32_CONST, ...sleb(size), I32_SUB, LOCAL_TEE, 0, GLOBAL_SET, ...cur,
       ...(values ? types.flatMap((type, k) => [LOCAL_GET, 0, LOAD[type]!, 0, ...leb(offsets[k]!)]) : [LOCAL_GET, 0]),
       END,
     ]

@@ -42,9 +42,16 @@ export interface Sites {
   indirect(typeIndex: number): boolean
 }
 
+/**
+ * Asyncify's state, and the Asyncify stack's position and end: the API
+ * functions copy `{ cur, end }` from memory into the two globals when an
+ * unwind or a rewind starts and `cur` back when it stops, so each frame's
+ * record costs no memory access but its own.
+ */
 export interface AsyncifyGlobals {
   state: number
-  data: number
+  cur: number
+  end: number
 }
 
 const OP = {
@@ -52,6 +59,7 @@ const OP = {
   localSet: 0x21,
   localTee: 0x22,
   globalGet: 0x23,
+  globalSet: 0x24,
   drop: 0x1a,
   select: 0x1b,
   i32Const: 0x41,
@@ -59,8 +67,6 @@ const OP = {
   i32LeU: 0x4d,
   i32Add: 0x6a,
   i32Sub: 0x6b,
-  i32Load: 0x28,
-  i32Store: 0x36,
   call: 0x10,
 } as const
 
@@ -435,16 +441,14 @@ export class BodyInstrumenter {
     let restore: Node[]
     if (layout !== null) {
       const { offsets, size } = layout
-      const data = this.globals.data
+      const cur = leb(this.globals.cur)
       restore = [
-        // ptr = data.current - size; data.current = ptr
-        op(OP.globalGet, ...leb(data)),
-        op(OP.globalGet, ...leb(data)),
-        op(OP.i32Load, 2, 0),
+        // ptr = cur - size; cur = ptr
+        op(OP.globalGet, ...cur),
         op(OP.i32Const, ...sleb(size)),
         op(OP.i32Sub),
         op(OP.localTee, ...leb(this.ptr)),
-        op(OP.i32Store, 2, 0),
+        op(OP.globalSet, ...cur),
         ...this.loads(offsets),
       ]
     } else if (helpers !== null) {
@@ -475,17 +479,16 @@ export class BodyInstrumenter {
     if (helpers !== null) return [...this.saved.map((local) => op(OP.localGet, ...leb(local))), op(OP.call, ...leb(helpers.save)), ...placeholders]
     if (layout === null) return placeholders
     const { offsets, size } = layout
-    const data = this.globals.data
+    const cur = leb(this.globals.cur)
     return [
-      // ptr = data.current; trap past data.end
-      op(OP.globalGet, ...leb(data)),
-      op(OP.i32Load, 2, 0),
-      op(OP.localSet, ...leb(this.ptr)),
-      op(OP.localGet, ...leb(this.ptr)),
+      // ptr = cur; cur += size; written only if it fits
+      op(OP.globalGet, ...cur),
+      op(OP.localTee, ...leb(this.ptr)),
       op(OP.i32Const, ...sleb(size)),
       op(OP.i32Add),
-      op(OP.globalGet, ...leb(data)),
-      op(OP.i32Load, 2, 4),
+      op(OP.globalSet, ...cur),
+      op(OP.globalGet, ...cur),
+      op(OP.globalGet, ...leb(this.globals.end)),
       op(OP.i32LeU),
       // Past the end nothing is written, but the position still moves on: the runtime finds it past the end after the unwind.
       {
@@ -500,11 +503,6 @@ export class BodyInstrumenter {
         else: null,
         before: null,
       },
-      op(OP.globalGet, ...leb(data)),
-      op(OP.localGet, ...leb(this.ptr)),
-      op(OP.i32Const, ...sleb(size)),
-      op(OP.i32Add),
-      op(OP.i32Store, 2, 0),
       ...placeholders,
     ]
   }

@@ -69,6 +69,9 @@ function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan, addresses: CodeAd
   }
   const state = scanned.globals.length
   const data = state + 1
+  // After them the C stack pointer's saved value (with one), then the Asyncify stack's position and end (instrument.ts).
+  const cur = data + (plan.stackPointer === null ? 1 : 2)
+  const globals = { state, cur, end: cur + 1 }
   const unwindingSignatures = new Set([...plan.unwinding].map((index) => signature(functions[index]!)))
   const sites = {
     call: (func: number) => plan.unwinding.has(func),
@@ -77,10 +80,10 @@ function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan, addresses: CodeAd
 
   const { added: addedTypes, index: typeOf } = appendedTypes(scanned.subtyping ? [] : types, scanned.types.length)
   const functionCount = scanned.functions.length
-  const api = apiFunctions(state, data, plan.stackPointer, typeOf, functionCount)
-  const records = plan.sharedRecords ? new FrameRecords(functionCount + api.length, data, typeOf, multiValueAllowed(bytes, types)) : null
+  const api = apiFunctions(globals, data, plan.stackPointer, typeOf, functionCount)
+  const records = plan.sharedRecords ? new FrameRecords(functionCount + api.length, globals, typeOf, multiValueAllowed(bytes, types)) : null
   // First: the helpers it appends are known once every body is instrumented, and their types and functions are declared before the code.
-  const { code, appended } = codeSection(bytes, codeContents(bytes)!, imported, plan, functions, moduleTypes, sites, { state, data }, records, api, addresses)
+  const { code, appended } = codeSection(bytes, codeContents(bytes)!, imported, plan, functions, moduleTypes, sites, globals, records, api, addresses)
 
   const reader = new WasmReader(bytes, 8)
   const parts: Uint8Array[] = [bytes.subarray(0, 8)]
@@ -94,7 +97,7 @@ function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan, addresses: CodeAd
     if (rank > ORDER.indexOf(6) && !seen.has(6)) { seen.add(6); add(6, vector(globalsAdded())) }
     if (rank > ORDER.indexOf(7) && !seen.has(7)) { seen.add(7); add(7, vector(exportsAdded())) }
   }
-  const globalsAdded = () => Array.from({ length: plan.stackPointer === null ? 2 : 3 }, () => [0x7f, 1, 0x41, 0, 0x0b])
+  const globalsAdded = () => Array.from({ length: globals.end + 1 - state }, () => [0x7f, 1, 0x41, 0, 0x0b])
   const exportsAdded = () =>
     api.flatMap((entry, k) => (entry.name === null ? [] : [concatBytes(encodeName(entry.name), [0], leb(functionCount + k))]))
   while (reader.offset < bytes.length) {
@@ -255,8 +258,14 @@ function appendedTypes(types: (FuncType | null)[], count: number): { added: numb
 
 /**
  * Binaryen's five API exports over the state and data globals, appended as
- * functions `first` to `first + 4`, and after them the bound check four of
- * them share (a call instead of 16 bytes each). With a C stack pointer,
+ * functions `first` to `first + 4`, and after them the bound check three of
+ * them share (a call instead of 9 bytes each). Starting an unwind or a rewind
+ * copies `{ cur, end }` at `data` into their globals, and stopping one copies
+ * `cur` back, so memory holds them whenever no unwind or rewind runs. Binaryen's
+ * `asyncify_stop_unwind` traps when `cur` is past `end`; this one does not, so
+ * that the runtime can read how far past it went (never written: a frame's
+ * record is written only where it fits), and the next `asyncify_start_rewind`
+ * traps instead for any runtime that goes on. With a C stack pointer,
  * `asyncify_stop_unwind` also saves it (in the global after `data`) and
  * returns it, and `asyncify_start_rewind` puts it back: the runtime reads the
  * pointer after every unwind and sets it before every resume, and each call
@@ -265,27 +274,31 @@ function appendedTypes(types: (FuncType | null)[], count: number): { added: numb
  * last unwind left it: where it stays unless JavaScript moved it meanwhile.
  */
 function apiFunctions(
-  state: number,
+  globals: AsyncifyGlobals,
   data: number,
   stackPointer: number | null,
   typeOf: (params: ValType[], results: ValType[]) => number,
   first: number,
 ): (AppendedFunction & { name: string | null })[] {
   const check = [0x10, ...leb(first + 5)]
-  const setState = (value: number) => [0x41, value, 0x24, ...leb(state)]
-  const startRewind = [...setState(2), 0x20, 0, 0x24, ...leb(data), ...check]
+  const [state, cur, end] = [leb(globals.state), leb(globals.cur), leb(globals.end)]
+  const setState = (value: number) => [0x41, value, 0x24, ...state]
+  // data = the argument; cur and end from memory there.
+  const start = [0x20, 0, 0x24, ...leb(data), 0x20, 0, 0x28, 2, 0, 0x24, ...cur, 0x20, 0, 0x28, 2, 4, 0x24, ...end]
+  const stop = [0x23, ...leb(data), 0x23, ...cur, 0x36, 2, 0]
+  const startRewind = [...setState(2), ...start, ...check]
   const [sp, saved] = stackPointer === null ? [null, null] : [leb(stackPointer), leb(data + 1)]
   // No locals; the code, then `end`.
   const entry = (name: string | null, type: number, code: number[]) => ({ name, type, body: [0, ...code, 0x0b] })
   return [
-    entry('asyncify_start_unwind', typeOf(['i32'], []), [...setState(1), 0x20, 0, 0x24, ...leb(data), ...check]),
+    entry('asyncify_start_unwind', typeOf(['i32'], []), [...setState(1), ...start, ...check]),
     sp === null
-      ? entry('asyncify_stop_unwind', typeOf([], []), [...setState(0), ...check])
-      : entry('asyncify_stop_unwind', typeOf([], ['i32']), [...setState(0), ...check, 0x23, ...sp, 0x24, ...saved!, 0x23, ...sp]),
+      ? entry('asyncify_stop_unwind', typeOf([], []), [...setState(0), ...stop])
+      : entry('asyncify_stop_unwind', typeOf([], ['i32']), [...setState(0), ...stop, 0x23, ...sp, 0x24, ...saved!, 0x23, ...sp]),
     entry('asyncify_start_rewind', typeOf(['i32'], []), sp === null ? startRewind : [0x23, ...saved!, 0x24, ...sp, ...startRewind]),
-    entry('asyncify_stop_rewind', typeOf([], []), [...setState(0), ...check]),
-    entry('asyncify_get_state', typeOf([], ['i32']), [0x23, ...leb(state)]),
-    entry(null, typeOf([], []), [0x23, ...leb(data), 0x28, 2, 0, 0x23, ...leb(data), 0x28, 2, 4, 0x4b, 0x04, 0x40, 0x00, 0x0b]),
+    entry('asyncify_stop_rewind', typeOf([], []), [...setState(0), ...stop, ...check]),
+    entry('asyncify_get_state', typeOf([], ['i32']), [0x23, ...state]),
+    entry(null, typeOf([], []), [0x23, ...cur, 0x23, ...end, 0x4b, 0x04, 0x40, 0x00, 0x0b]),
   ]
 }
 
