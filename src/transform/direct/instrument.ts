@@ -81,6 +81,9 @@ const CONST: Record<ValType, number[]> = {
 }
 const EMPTY: FuncType = { params: [], results: [] }
 const EMPTY_TYPE = new Uint8Array([0x40])
+/** The unwind block's type when its branches carry the site's index. */
+const INDEX: FuncType = { params: [], results: ['i32'] }
+const INDEX_TYPE = new Uint8Array([TYPE_CODES.i32])
 const NOTHING = new Uint8Array(0)
 
 /** The stack effects of added instructions: left empty, as nothing asks for them, and one list for all (nothing writes to it). */
@@ -115,8 +118,12 @@ export class BodyInstrumenter {
   private body: Node[] = []
   /** Temporaries by type: pool[type][k] is the k-th temporary of that type. */
   private readonly pool = new Map<ValType, number[]>()
-  /** Each site's `idx = k`, and whether any guard reads idx: when none does, the sets are dropped. */
-  private readonly indexSets: Extract<Node, { kind: 'op' }>[] = []
+  /**
+   * Each site's index, which its unwind branch carries out to the epilogue's
+   * `idx = k`, and the drop of it going forward; when no dispatcher reads idx,
+   * both are dropped and the branch carries nothing.
+   */
+  private readonly indexCarried: Extract<Node, { kind: 'op' }>[] = []
   private indexRead = false
   /** What the state decides in the output, for the liveness of a rewind. */
   private readonly marks: RewindMarks = { rewinding: new Set(), calls: new Set(), ignored: new Set() }
@@ -141,16 +148,17 @@ export class BodyInstrumenter {
    */
   instrument(): ValType[] | null {
     if (!this.hasSite(this.decoded.body)) return null
-    // Frames: the unwind block, then the body's own (the function's label).
-    this.frames.push({ original: false })
+    if (this.type.results.length > 1) throw new DecodeUnsupported('functions with several results are not handled')
+    // Frames: the function's own label (a branch to it returns, as in the input), then the unwind block.
     this.frames.push({ original: true })
-    this.labels.push(1)
+    this.frames.push({ original: false })
+    this.labels.push(0)
     this.body = this.sequence(this.decoded.body)
     this.labels.pop()
     this.frames.length = 0
-    // Every site is the last item of its frame, entered unguarded: nothing asks which site a rewind is for.
-    if (!this.indexRead) for (const set of this.indexSets) set.bytes = NOTHING
-    // The unwind block's label and the body's own both lead out of the function.
+    // Every site is the last item of its frame: nothing asks which site a rewind is for.
+    if (!this.indexRead) for (const node of this.indexCarried) node.bytes = NOTHING
+    // The function's label and the unwind block's both lead out of the function.
     const saved = [...liveAtStart(this.body, 2, this.locals.length, this.marks)].filter((local) => local !== this.ptr).sort((a, b) => a - b)
     this.saved = this.recordOrder === 'index' ? saved : typeOrder(saved, (local) => this.locals[local]!)
     this.recordTypes = this.saved.map((local) => this.locals[local]!)
@@ -162,19 +170,15 @@ export class BodyInstrumenter {
     const helpers = records === null || this.saved.length === 0 ? null : records.helpers(this.recordTypes)
     // Written in place: where each local lives in the record, and its size.
     const layout = helpers === null && this.saved.length > 0 ? recordLayout(this.recordTypes) : null
-    const results = this.type.results
     const code: Node[] = [
       {
         kind: 'block',
-        type: EMPTY,
-        typeBytes: EMPTY_TYPE,
+        type: this.indexRead ? INDEX : EMPTY,
+        typeBytes: this.indexRead ? INDEX_TYPE : EMPTY_TYPE,
         before: null,
-        body: [
-          ...this.rewindPrologue(helpers, layout),
-          { kind: 'block', type: { params: [], results }, typeBytes: encodeResultType(results), body: this.body, before: null },
-          { kind: 'return', before: null },
-        ],
+        body: [...this.rewindPrologue(helpers, layout), ...this.body, { kind: 'return', before: null }],
       },
+      ...(this.indexRead ? [op(OP.localSet, ...leb(this.idx))] : []),
       ...this.unwindEpilogue(helpers, layout),
     ]
     return { locals: this.locals.slice(this.type.params.length), body: code }
@@ -388,21 +392,22 @@ export class BodyInstrumenter {
    */
   private item(node: Node, inputs: Node[], base: Map<ValType, number>): Node[] {
     if (node.kind === 'call' || node.kind === 'call_indirect') {
-      const site = this.nextSite++
-      // The index is set before the call, so that an unwind after it is one branch.
-      const setIndex = op(OP.i32Const, ...sleb(site), OP.localSet, ...leb(this.idx)) as Extract<Node, { kind: 'op' }>
-      this.indexSets.push(setIndex)
+      const index = op(OP.i32Const, ...sleb(this.nextSite++)) as Extract<Node, { kind: 'op' }>
+      const drop = op(OP.drop) as Extract<Node, { kind: 'op' }>
+      this.indexCarried.push(index, drop)
       const call = this.copy(node)
       this.marks.calls.add(call)
       this.ignoreArgumentReads(node, inputs)
       return [
         ...inputs,
-        setIndex,
         call,
-        // Normal (0) goes on; unwinding (1) leaves. Rewinding (2) after a call means the rewind missed its import:
-        // leaving too ends the export still rewinding, which the runtime reports as ASYNCIFY_REWIND_MISMATCH.
+        // Normal (0) goes on; unwinding (1) leaves with the site's index. Rewinding (2) after a call means the rewind
+        // missed its import: leaving too ends the export still rewinding, which the runtime reports as
+        // ASYNCIFY_REWIND_MISMATCH.
+        index,
         op(OP.globalGet, ...leb(this.globals.state)),
-        { kind: 'br_if', depth: this.frames.length - 1, before: null },
+        { kind: 'br_if', depth: this.frames.length - 2, before: null },
+        drop,
       ]
     }
     if (node.kind !== 'block' && node.kind !== 'loop' && node.kind !== 'if') throw new Error(`not an item: ${node.kind}`)
@@ -527,11 +532,6 @@ function encodedSize(nodes: Node[]): number {
   return size
 }
 
-function encodeResultType(results: ValType[]): Uint8Array {
-  if (results.length === 0) return EMPTY_TYPE
-  if (results.length === 1) return new Uint8Array([TYPE_CODES[results[0]!]])
-  throw new DecodeUnsupported('functions with several results are not handled')
-}
 
 
 /**
