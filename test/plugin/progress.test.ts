@@ -39,14 +39,18 @@ describe('transform progress in the bundler log', () => {
   })
 
   test('an asyncified build much larger than its input is explained: the functions that added most, and why', async () => {
-    // 200 functions that each hold values across a call that may suspend, all reached from run.
-    const helpers = Array.from({ length: 200 }, (_, i) => `
-      (func $step${i} (param $x i32) (result i32) (local $a i32) (local $b i32) (local $c i32)
+    // Functions that each hold values across a call that may suspend, all reached from run: 300 of them, so that the
+    // build grows by more than the 16 KiB below which nothing is explained.
+    const count = 300
+    const helpers = Array.from({ length: count }, (_, i) => `
+      (func $step${i} (param $x i32) (result i32) (local $a i32) (local $b i32) (local $c i32) (local $d i32) (local $e i32)
         (local.set $a (i32.mul (local.get $x) (i32.const ${i + 3})))
         (local.set $b (i32.add (local.get $a) (i32.const 7)))
+        (local.set $d (i32.xor (local.get $b) (i32.const 11)))
+        (local.set $e (i32.shl (local.get $d) (i32.const 2)))
         (local.set $c (call $wait (local.get $b)))
-        (i32.add (i32.add (local.get $a) (local.get $b)) (local.get $c)))`)
-    const calls = Array.from({ length: 200 }, (_, i) => `(local.set $sum (i32.add (local.get $sum) (call $step${i} (local.get $sum))))`)
+        (i32.add (i32.add (i32.add (local.get $a) (local.get $b)) (i32.add (local.get $d) (local.get $e))) (local.get $c)))`)
+    const calls = Array.from({ length: count }, (_, i) => `(local.set $sum (i32.add (local.get $sum) (call $step${i} (local.get $sum))))`)
     const bytes = wat(`(module
       (import "env" "wait" (func $wait (param i32) (result i32)))
       (memory (export "memory") 1)
@@ -59,10 +63,10 @@ describe('transform progress in the bundler log', () => {
     expect(explained).toBeDefined()
     const shown = explained!.split('\n').slice(1, -1)
     expect(shown).toHaveLength(5)
-    // run has no name of its own, so it goes by its index, 200; calling all 200 steps, it added most.
-    expect(shown[0]).toMatch(/^\s*\+[\d,]+ bytes {2}200 -> step\d+ -> env\.wait$/)
+    // run has no name of its own, so it goes by its index, 300; calling all 300 steps, it added most.
+    expect(shown[0]).toMatch(new RegExp(`^\\s*\\+[\\d,]+ bytes {2}${count} -> step\\d+ -> env\\.wait$`))
     for (const line of shown.slice(1)) expect(line).toMatch(/^\s*\+[\d,]+ bytes {2}step\d+ -> env\.wait$/)
-    expect(explained).toMatch(/all 201 in report\.why/)
+    expect(explained).toMatch(new RegExp(`all ${count + 1} in report\\.why`))
     // A cache hit explains nothing again.
     lines.length = 0
     await transformCached(bytes, { imports: ['env.wait'], filename: 'big.wasm' }, cacheDir, (line: string) => void lines.push(line))
