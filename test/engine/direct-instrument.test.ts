@@ -10,7 +10,7 @@
 import { describe, expect, it } from 'vitest'
 import { prepareAsyncifyWithoutBinaryen } from '../../src/transform/direct/asyncify-fast.js'
 import { asyncifyStats, instantiate } from '../../src/runtime-shim/index.js'
-import type { FuncType, ModuleTypes, Node, ValType } from '../../src/transform/direct/body.js'
+import { moduleTypesOf, type Node } from '../../src/transform/direct/body.js'
 import { decodeBody } from '../../src/transform/direct/decode.js'
 import { codeBodies } from '../../src/transform/direct/stack-shape.js'
 import { scanModule } from '../../src/transform/scan.js'
@@ -477,13 +477,7 @@ function rewindSkips(text: string, func: string): number {
   // Asyncify's state is the first global the engine adds.
   const state = scanModule(bytes, { code: false }).globals.length
   const scanned = scanModule(asyncified, { code: false })
-  const types = (type: { params: string[]; results: string[] }) => type as FuncType
-  const module: ModuleTypes = {
-    types: scanned.types.map((type) => type && types(type)),
-    functions: scanned.functions.map((fn) => types(fn.type)),
-    globals: scanned.globals.map((global) => global.type as ValType),
-    tables: scanned.tables as ValType[],
-  }
+  const module = moduleTypesOf(scanned)
   const index = scanned.exports.find((entry) => entry.kind === 'function' && entry.name === func)!.index
   const imported = scanned.functions.filter((fn) => fn.imported !== null).length
   const { body } = decodeBody(codeBodies(asyncified)[index - imported]!, module.functions[index]!.params, module)

@@ -9,7 +9,7 @@
  * are those of the text.
  */
 import { describe, expect, it } from 'vitest'
-import type { FuncType, ModuleTypes, Node, ValType } from '../../src/transform/direct/body.js'
+import { moduleTypesOf, type Node } from '../../src/transform/direct/body.js'
 import { decodeBody } from '../../src/transform/direct/decode.js'
 import { liveAtStart, type RewindMarks } from '../../src/transform/direct/liveness.js'
 import { codeBodies } from '../../src/transform/direct/stack-shape.js'
@@ -25,14 +25,7 @@ import { wat } from '../helpers/wat.js'
 function liveIn(func: string, dispatchers?: number): number[] {
   const bytes = wat(`(module (import "env" "g" (func $g (param i32) (result i32))) (global $state (mut i32) (i32.const 0))
     (memory 1) (func (export "f") ${func}))`)
-  const scanned = scanModule(bytes, { code: false })
-  const functionType = (type: { params: string[]; results: string[] }) => type as FuncType
-  const module: ModuleTypes = {
-    types: scanned.types.map((type) => type && functionType(type)),
-    functions: scanned.functions.map((fn) => functionType(fn.type)),
-    globals: scanned.globals.map((global) => global.type as ValType),
-    tables: scanned.tables as ValType[],
-  }
+  const module = moduleTypesOf(scanModule(bytes, { code: false }))
   const [body] = codeBodies(bytes)
   const { params } = module.functions[1]!
   const decoded = decodeBody(body!, params, module)

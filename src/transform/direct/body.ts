@@ -4,6 +4,7 @@
  * encoded bytes, with what it pops and pushes, so the instrumenter can re-emit
  * it as it was and knows the operand stack at every point.
  */
+import type { ScannedModule } from '../scan.js'
 
 export type ValType = 'i32' | 'i64' | 'f32' | 'f64' | 'v128' | 'funcref' | 'externref'
 
@@ -39,6 +40,9 @@ export interface DecodedBody {
   body: Node[]
 }
 
+/** What `moduleTypesOf` reads of a scan, with code or without. */
+type ScannedSpaces = Pick<ScannedModule, 'types' | 'functions' | 'globals' | 'tables'>
+
 /** What decoding a body needs from its module. */
 export interface ModuleTypes {
   /** Function types by type index (null: not a function type). */
@@ -49,6 +53,17 @@ export interface ModuleTypes {
   globals: ValType[]
   /** Table index space: element type of each table. */
   tables: ValType[]
+}
+
+/** The index spaces of a scanned module, as decoding reads them. */
+export function moduleTypesOf(scanned: ScannedSpaces): ModuleTypes {
+  const functionType = (type: { params: string[]; results: string[] }): FuncType => ({ params: type.params as ValType[], results: type.results as ValType[] })
+  return {
+    types: scanned.types.map((type) => type && functionType(type)),
+    functions: scanned.functions.map((fn) => functionType(fn.type)),
+    globals: scanned.globals.map((global) => global.type as ValType),
+    tables: scanned.tables as ValType[],
+  }
 }
 
 /** A body the decoder does not handle (an instruction outside its set): the caller falls back to Binaryen. */

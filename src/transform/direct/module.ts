@@ -8,7 +8,7 @@
 import { concatBytes, encodeName, leb, section, vector } from '../../runtime-shim/wasm-writer.js'
 import { scanModule } from '../scan.js'
 import { WasmReader } from '../wasm-reader.js'
-import { DecodeUnsupported, type FuncType, type ModuleTypes, type ValType } from './body.js'
+import { DecodeUnsupported, moduleTypesOf, type FuncType, type ModuleTypes, type ValType } from './body.js'
 import { TYPE_CODES, decodeBody, encodeBody } from './decode.js'
 import type { CodeAddresses } from './addresses.js'
 import { BodyInstrumenter, type AsyncifyGlobals, type Sites } from './instrument.js'
@@ -58,15 +58,9 @@ function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan, addresses: CodeAd
   if (scanned.memories.some((memory) => memory.memory64)) throw new DecodeUnsupported('memory64')
   // The API's bodies go into the code section: a module without one is left to Binaryen.
   if (scanned.bodies.length === 0) throw new DecodeUnsupported('no code section')
-  const types: (FuncType | null)[] = scanned.types.map((type) => type && { params: type.params as ValType[], results: type.results as ValType[] })
-  const functions = scanned.functions.map((fn) => ({ params: fn.type.params as ValType[], results: fn.type.results as ValType[] }))
+  const moduleTypes = moduleTypesOf(scanned)
+  const { types, functions } = moduleTypes
   const imported = scanned.functions.filter((fn) => fn.imported !== null).length
-  const moduleTypes: ModuleTypes = {
-    types,
-    functions,
-    globals: scanned.globals.map((global) => global.type as ValType),
-    tables: scanned.tables as ValType[],
-  }
   const state = scanned.globals.length
   const data = state + 1
   // After them the C stack pointer's saved value (with one), then the Asyncify stack's position and end (instrument.ts).

@@ -9,7 +9,7 @@ import { WasmReader } from '../wasm-reader.js'
 import type { ScannedModule } from '../scan.js'
 import type { Node } from './body.js'
 import { decodeBody, indexImmediate } from './decode.js'
-import type { ModuleTypes, ValType } from './body.js'
+import { moduleTypesOf } from './body.js'
 
 const WINDOW = 24
 const STACK_ALIGN = 16
@@ -24,12 +24,7 @@ export function globalsShapedLikeStackPointer(bytes: Uint8Array, scanned: Scanne
     if (mutable && type === 'i32' && init !== null && init > 0 && init % STACK_ALIGN === 0) evidence.set(index, { lowered: false, raised: false })
   })
   if (evidence.size === 0) return []
-  const module: ModuleTypes = {
-    types: scanned.types.map((type) => type && { params: type.params as ValType[], results: type.results as ValType[] }),
-    functions: scanned.functions.map((fn) => ({ params: fn.type.params as ValType[], results: fn.type.results as ValType[] })),
-    globals: scanned.globals.map((global) => global.type as ValType),
-    tables: scanned.tables as ValType[],
-  }
+  const module = moduleTypesOf(scanned)
   const imported = scanned.functions.filter((fn) => fn.imported).length
   for (const [k, body] of bodies.entries()) {
     let nodes: Node[]
