@@ -4,16 +4,28 @@
  * bodies are rewritten, so their entries would point into other
  * instructions. Such data only ever guides an engine's compiler: losing it
  * never changes what a module computes, so what cannot be kept true is
- * dropped.
+ * dropped. The direct engine writes branch hints of its own for the code it
+ * adds (`rarelyTakenHints`) when the input has none.
  */
-import { concatBytes, encodeName, leb, section } from '../runtime-shim/wasm-writer.js'
+import { concatBytes, encodeName, leb, section, vector } from '../runtime-shim/wasm-writer.js'
 import { WasmReader } from './wasm-reader.js'
 import { customSectionNames, withoutCustomSection } from './wasm-sections.js'
 
 export const CODE_METADATA_PREFIX = 'metadata.code.'
 
-/** The one kind Binaryen reads into its IR and writes back for the code it emits. */
-const BRANCH_HINTS = `${CODE_METADATA_PREFIX}branch_hint`
+/** The one kind Binaryen reads into its IR and writes back for the code it emits; the direct engine writes it too. */
+export const BRANCH_HINTS = `${CODE_METADATA_PREFIX}branch_hint`
+
+/**
+ * A branch hint section saying that each listed branch (`if`, `br_if`) is
+ * rarely taken: per function index, the offsets of its branches from the
+ * body's first byte, in order.
+ */
+export function rarelyTakenHints(functions: { index: number; offsets: number[] }[]): Uint8Array {
+  // Each hint: its offset, its size (1 byte), and 0: the branch is not taken, the if's condition false.
+  const entries = functions.map(({ index, offsets }) => concatBytes(leb(index), vector(offsets.map((offset) => concatBytes(leb(offset), [1, 0])))))
+  return section(0, concatBytes(encodeName(BRANCH_HINTS), vector(entries)))
+}
 
 /**
  * Binaryen's output without the code metadata it passed through unread:

@@ -5,6 +5,7 @@
  * functions, still true, stay. Binaryen keeps branch hints true itself and
  * passes any other kind through unread, so its builds drop those.
  */
+import binaryen from 'binaryen'
 import { describe, expect, it } from 'vitest'
 import { concatBytes, encodeName, leb, section } from '../../src/runtime-shim/wasm-writer.js'
 import { asyncifyWasm } from 'unplugin-asyncify/transform'
@@ -82,6 +83,32 @@ describe('code metadata in a direct build', () => {
     expect(codeBodies(output)[1]).toEqual(codeBodies(input)[1])
     const { instance } = await WebAssembly.instantiate(output as Uint8Array<ArrayBuffer>, { env: { wait: (x: number) => x } })
     expect((instance.exports.pick as (x: number) => number)(0)).toBe(2)
+  })
+
+  it('hints the if that restores a frame, entered only on a rewind, as rarely taken, where Binaryen reads the hint', () => {
+    // `two` saves its call index, so it restores a frame; `bare` saves nothing and has no such if, and no entry.
+    const output = build(
+      wat(`(module
+        (import "env" "wait" (func $wait (param i32) (result i32)))
+        (memory 1)
+        (func (export "two") (param $x i32) (result i32)
+          (i32.store (i32.const 0) (local.get $x))
+          (drop (call $wait (local.get $x)))
+          (i32.store (i32.const 0) (i32.add (i32.load (i32.const 0)) (i32.const 1)))
+          (call $wait (i32.load (i32.const 0))))
+        (func (export "bare") (result i32) (call $wait (i32.const 1))))`),
+    )
+    expect(hintedFunctions(output)).toEqual([1])
+    const parsed = binaryen.readBinary(output)
+    try {
+      const text = parsed.emitText()
+      // The module has no global of its own, so Asyncify's state is global 0; the restore sets the stack's position.
+      const restore = /\(@metadata\.code\.branch_hint "\\00"\)\s*\(if\s*\(global\.get \$global\$0\)\s*\(then\s*\(global\.set /g
+      expect(text.match(restore)).toHaveLength(1)
+      expect(text.match(/@metadata\.code\.branch_hint/g)).toHaveLength(1)
+    } finally {
+      parsed.dispose()
+    }
   })
 
   it('drops the section when every function it names is instrumented', () => {

@@ -554,10 +554,19 @@ function hex(value: number): string {
  * instructions and final `end`. `placed` hears where each instruction that
  * came from the input (`at`) starts in the output body.
  */
-export function encodeBody(decoded: DecodedBody, placed?: (at: number, offset: number) => void): Uint8Array {
+/**
+ * The body's bytes. `placed` learns where each input instruction went;
+ * `marked` where each of the nodes it holds went (offsets from the body's
+ * first byte, its local declarations, as code metadata counts them).
+ */
+export function encodeBody(
+  decoded: DecodedBody,
+  placed?: (at: number, offset: number) => void,
+  marked?: { nodes: ReadonlySet<Node>; offsets: number[] },
+): Uint8Array {
   const out = new ByteWriter()
   writeLocals(out, decoded.locals)
-  writeCode(out, decoded.body, placed)
+  writeCode(out, decoded.body, placed, marked)
   return out.result()
 }
 
@@ -582,7 +591,12 @@ interface Pending {
 }
 
 /** Writes `body` and the `end` of each list in it (the function's included), without recursion. */
-function writeCode(out: ByteWriter, body: Node[], placed?: (at: number, offset: number) => void): void {
+function writeCode(
+  out: ByteWriter,
+  body: Node[],
+  placed?: (at: number, offset: number) => void,
+  marked?: { nodes: ReadonlySet<Node>; offsets: number[] },
+): void {
   const lists: Pending[] = [{ nodes: body, next: 0, otherwise: null }]
   while (lists.length > 0) {
     const list = lists[lists.length - 1]!
@@ -597,6 +611,7 @@ function writeCode(out: ByteWriter, body: Node[], placed?: (at: number, offset: 
       continue
     }
     if (placed && node.at !== undefined) placed(node.at, out.size)
+    if (marked?.nodes.has(node)) marked.offsets.push(out.size)
     switch (node.kind) {
       case 'op':
         out.bytes(node.bytes)

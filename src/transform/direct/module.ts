@@ -13,7 +13,7 @@ import { TYPE_CODES, decodeBody, encodeBody } from './decode.js'
 import type { CodeAddresses } from './addresses.js'
 import { BodyInstrumenter, type AsyncifyGlobals, type Sites } from './instrument.js'
 import { FrameRecords, type AppendedFunction } from './frame-records.js'
-import { CODE_METADATA_PREFIX, codeMetadataKept } from '../code-metadata.js'
+import { BRANCH_HINTS, CODE_METADATA_PREFIX, codeMetadataKept, rarelyTakenHints } from '../code-metadata.js'
 import { codeContents, customSectionPayloads } from '../wasm-sections.js'
 import { declaredFeatures } from '../features.js'
 
@@ -77,7 +77,7 @@ function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan, addresses: CodeAd
   const api = apiFunctions(globals, data, plan.stackPointer, typeOf, functionCount)
   const records = plan.sharedRecords ? new FrameRecords(functionCount + api.length, globals, typeOf, multiValueAllowed(bytes, types)) : null
   // First: the helpers it appends are known once every body is instrumented, and their types and functions are declared before the code.
-  const { code, appended } = codeSection(bytes, codeContents(bytes)!, imported, plan, functions, moduleTypes, sites, globals, records, api, addresses)
+  const { code, appended, hinted } = codeSection(bytes, codeContents(bytes)!, imported, plan, functions, moduleTypes, sites, globals, records, api, addresses)
 
   const reader = new WasmReader(bytes, 8)
   const parts: Uint8Array[] = [bytes.subarray(0, 8)]
@@ -125,6 +125,11 @@ function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan, addresses: CodeAd
         parts.push(section(7, appendedTo(exportsAdded())))
         break
       case 10:
+        // Engines read code metadata only before the code section. An input with branch hints of its own keeps them
+        // (for the bodies left as they were), and the instrumented bodies go without; so does a build for size.
+        if (!plan.sharedRecords && hinted.length > 0 && customSectionPayloads(bytes, BRANCH_HINTS).length === 0) {
+          parts.push(rarelyTakenHints(hinted))
+        }
         parts.push(section(10, code))
         break
       case 0: {
@@ -157,7 +162,7 @@ function codeSection(
   records: FrameRecords | null,
   api: AppendedFunction[],
   addresses: CodeAddresses | undefined,
-): { code: Uint8Array; appended: AppendedFunction[] } {
+): { code: Uint8Array; appended: AppendedFunction[]; hinted: { index: number; offsets: number[] }[] } {
   const reader = new WasmReader(bytes, contents)
   const count = reader.u32()
   const extents: { entry: number; start: number; size: number }[] = []
@@ -185,6 +190,8 @@ function codeSection(
     }
   }
   const bodies: Uint8Array[] = []
+  // Where each instrumented body's rarely taken branches went, for branch hints.
+  const hinted: { index: number; offsets: number[] }[] = []
   // Output offsets from the end of the count (known once the helpers are), then shifted into the section's contents.
   let output = 0
   for (let i = 0; i < count; i++) {
@@ -199,7 +206,9 @@ function codeSection(
     let placed: { at: number; offset: number }[] | null = null
     if (instrumented !== null) {
       const positions: { at: number; offset: number }[] = []
-      encoded = encodeBody(instrumented.finish(records), addresses && ((at, offset) => positions.push({ at, offset })))
+      const rarely = { nodes: instrumented.unlikely, offsets: [] as number[] }
+      encoded = encodeBody(instrumented.finish(records), addresses && ((at, offset) => positions.push({ at, offset })), rarely)
+      if (rarely.offsets.length > 0) hinted.push({ index: imported + i, offsets: rarely.offsets })
       placed = positions
     }
     // A body left as it was goes out as the input's own bytes, its size included: a view, not a copy.
@@ -223,7 +232,7 @@ function codeSection(
   for (const entry of appended) bodies.push(concatBytes(leb(entry.body.length), entry.body))
   const total = leb(count + appended.length)
   addresses?.shift(total.length)
-  return { code: concatBytes(total, ...bodies), appended }
+  return { code: concatBytes(total, ...bodies), appended, hinted }
 }
 
 /**
