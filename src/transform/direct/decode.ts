@@ -552,12 +552,9 @@ function hex(value: number): string {
 /**
  * The body's local declarations (consecutive locals of a type in one),
  * instructions and final `end`. `placed` hears where each instruction that
- * came from the input (`at`) starts in the output body.
- */
-/**
- * The body's bytes. `placed` learns where each input instruction went;
- * `marked` where each of the nodes it holds went (offsets from the body's
- * first byte, its local declarations, as code metadata counts them).
+ * came from the input (`at`) starts in the output body; `marked` collects
+ * where each of its nodes starts, from the body's first byte (its local
+ * declarations), as code metadata counts.
  */
 export function encodeBody(
   decoded: DecodedBody,

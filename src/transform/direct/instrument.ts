@@ -309,8 +309,7 @@ export class BodyInstrumenter {
       return { node, inputs, tail, code: tail === null ? segment : segment.slice(0, segment.length - tail.length) }
     })
     const replayed = parts[0]!.code.length > 0 && replayable(parts[0]!.code, [parts[0]!.node])
-    const first = replayed ? [] : parts[0]!.code
-    const blocked = first.length > 0
+    const blocked = !replayed && parts[0]!.code.length > 0
     const n = items.length - 1
 
     // The blocks, outermost (Bn) first; `lists` holds the bodies being written, the innermost last.

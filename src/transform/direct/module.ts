@@ -1,9 +1,9 @@
 /*
  * Asyncify a whole module without Binaryen: the listed functions are
- * instrumented (instrument.ts), and the module gets Asyncify's two globals and
+ * instrumented (instrument.ts), and the module gets Asyncify's globals and
  * its five exports (and a function they share), and with shared records the
  * helpers that write and read them (frame-records.ts), appended so that no
- * index changes.
+ * index changes, and branch hints for the code it added.
  */
 import { concatBytes, encodeName, leb, section, vector } from '../../runtime-shim/wasm-writer.js'
 import { scanModule } from '../scan.js'
@@ -77,7 +77,10 @@ function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan, addresses: CodeAd
   const api = apiFunctions(globals, data, plan.stackPointer, typeOf, functionCount)
   const records = plan.sharedRecords ? new FrameRecords(functionCount + api.length, globals, typeOf, multiValueAllowed(bytes, types)) : null
   // First: the helpers it appends are known once every body is instrumented, and their types and functions are declared before the code.
-  const { code, appended, hinted } = codeSection(bytes, codeContents(bytes)!, imported, plan, functions, moduleTypes, sites, globals, records, api, addresses)
+  // An input with branch hints of its own keeps them (for the bodies left as they were), and the instrumented bodies
+  // go without; so does a build for size.
+  const hinting = !plan.sharedRecords && customSectionPayloads(bytes, BRANCH_HINTS).length === 0
+  const { code, appended, hinted } = codeSection(bytes, codeContents(bytes)!, imported, plan, functions, moduleTypes, sites, globals, records, api, addresses, hinting)
 
   const reader = new WasmReader(bytes, 8)
   const parts: Uint8Array[] = [bytes.subarray(0, 8)]
@@ -125,11 +128,8 @@ function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan, addresses: CodeAd
         parts.push(section(7, appendedTo(exportsAdded())))
         break
       case 10:
-        // Engines read code metadata only before the code section. An input with branch hints of its own keeps them
-        // (for the bodies left as they were), and the instrumented bodies go without; so does a build for size.
-        if (!plan.sharedRecords && hinted.length > 0 && customSectionPayloads(bytes, BRANCH_HINTS).length === 0) {
-          parts.push(rarelyTakenHints(hinted))
-        }
+        // Engines read code metadata only before the code section.
+        if (hinted.length > 0) parts.push(rarelyTakenHints(hinted))
         parts.push(section(10, code))
         break
       case 0: {
@@ -162,6 +162,7 @@ function codeSection(
   records: FrameRecords | null,
   api: AppendedFunction[],
   addresses: CodeAddresses | undefined,
+  hinting: boolean,
 ): { code: Uint8Array; appended: AppendedFunction[]; hinted: { index: number; offsets: number[] }[] } {
   const reader = new WasmReader(bytes, contents)
   const count = reader.u32()
@@ -206,9 +207,9 @@ function codeSection(
     let placed: { at: number; offset: number }[] | null = null
     if (instrumented !== null) {
       const positions: { at: number; offset: number }[] = []
-      const rarely = { nodes: instrumented.unlikely, offsets: [] as number[] }
+      const rarely = hinting ? { nodes: instrumented.unlikely, offsets: [] as number[] } : undefined
       encoded = encodeBody(instrumented.finish(records), addresses && ((at, offset) => positions.push({ at, offset })), rarely)
-      if (rarely.offsets.length > 0) hinted.push({ index: imported + i, offsets: rarely.offsets })
+      if (rarely && rarely.offsets.length > 0) hinted.push({ index: imported + i, offsets: rarely.offsets })
       placed = positions
     }
     // A body left as it was goes out as the input's own bytes, its size included: a view, not a copy.

@@ -7,9 +7,8 @@
  */
 import { WasmReader } from '../wasm-reader.js'
 import type { ScannedModule } from '../scan.js'
-import type { Node } from './body.js'
+import { moduleTypesOf, type Node } from './body.js'
 import { decodeBody, indexImmediate } from './decode.js'
-import { moduleTypesOf } from './body.js'
 
 const WINDOW = 24
 const STACK_ALIGN = 16
