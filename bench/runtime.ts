@@ -139,6 +139,9 @@ export function roundTripRows(engine: EngineName, outputs: PathOutputs): Row[] {
     row(output, 'plain value', 'import call', value, `plain import, suspending export|${path}`, [', async import', ', plain import in a suspending export'])
   }
   plain(asyncify, 'ours-asyncify')
+  // The same loops through the incumbent's wrappers, in the same run.
+  row(asyncify, 'plain value', 'import call', 'async import, plain value|ours-asyncify', 'async import, plain value|asyncify-wasm', [', async import', ', async import'])
+  row(asyncify, 'plain value', 'import call', 'plain import, suspending export|ours-asyncify', 'plain import, suspending export|asyncify-wasm', [', plain import in a suspending export', ', plain import in a suspending export'])
   if (jspi.jspi) plain(jspi, 'ours-jspi')
   return rows
 }

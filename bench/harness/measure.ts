@@ -12,7 +12,12 @@
  * runtime of ours run in processes of their own for the same reason:
  * asyncify-wasm on native wasm-opt's build (two asyncify-wasm instances in one
  * isolate made its calls 30-50% dearer, its code shared by both), and the
- * Asyncify floor (floor-driver.ts). Within one repeat each
+ * Asyncify floor (floor-driver.ts). Every runtime runs the same exports and
+ * imports (the round trips and the plain-value loops), as an app calls
+ * several: V8 shares a wrapper's call sites among all the exports and imports
+ * it wraps, and how much that costs differs by runtime (Chromium, depth 1:
+ * ours 1.05x asyncify-wasm when neither ran the loops, 1.17x when either
+ * both or ours alone did; asyncify-wasm's own time did not move). Within one repeat each
  * path is timed once, in an order rotated per repeat, so load from elsewhere
  * on the machine falls on all of them.
  */
@@ -157,6 +162,8 @@ function roundTripTimers(input: HarnessInput, built: Awaited<ReturnType<typeof i
     timer(`plain import, suspending export|${path}`, calls, expectedLoop(calls), () => exports.plain_loop_suspending!(calls, 0)),
   ]
   if (built.ours) timers.push(...plainValue('ours-asyncify', built.ours))
+  if (built.theirs) timers.push(...plainValue('asyncify-wasm', built.theirs))
+  if (built.theirsNative) timers.push(...plainValue('asyncify-wasm-native', built.theirsNative))
   if (built.oursJspi) timers.push(...plainValue('ours-jspi', built.oursJspi))
   return timers
 }

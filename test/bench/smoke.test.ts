@@ -97,7 +97,15 @@ describe('npm run bench -- --smoke', () => {
         .filter((row) => row.subject === 'plain value' && row.engine === engine && row.candidate.label === `${path}, async import`)
         .map((row) => row.baseline.label)
     const baselines = (path: string) => [`${path}, plain import`, `${path}, plain import in a suspending export`]
-    for (const engine of ['Node 20', 'Node 26', 'Chromium']) expect(plainRows(engine, 'ours, Asyncify'), engine).toEqual(baselines('ours, Asyncify'))
+    // The same loops also run through asyncify-wasm, in the same run as ours.
+    const againstIncumbent = ['asyncify-wasm, async import']
+    for (const engine of ['Node 20', 'Node 26', 'Chromium']) {
+      expect(plainRows(engine, 'ours, Asyncify'), engine).toEqual([...baselines('ours, Asyncify'), ...againstIncumbent])
+      const suspendingPlain = result.rows.filter(
+        (row) => row.subject === 'plain value' && row.engine === engine && row.candidate.label === 'ours, Asyncify, plain import in a suspending export',
+      )
+      expect(suspendingPlain.map((row) => row.baseline.label), engine).toEqual(['asyncify-wasm, plain import in a suspending export'])
+    }
     for (const engine of ['Node 26', 'Chromium']) expect(plainRows(engine, 'ours, JSPI'), engine).toEqual(baselines('ours, JSPI'))
   })
 
