@@ -55,7 +55,7 @@ export async function checkCase(sandbox: Runner, fuzzCase: FuzzCase, wasm: Uint8
     return { verdict: { kind: 'skip', reason: 'the program read the pages the runtime reserved' }, ...none }
   }
   if (verdict.kind === 'mismatch' && !nanFree) {
-    const again = await checkCase(sandbox, fuzzCase, await withoutNaNs(wasm), true)
+    const again = await checkCase(sandbox, fuzzCase, withoutNaNs(wasm), true)
     if (again.verdict.kind === 'same' || again.verdict.kind === 'nan') {
       return {
         verdict: { kind: 'nan', differences: verdict.differences.map((line) => `${line} (gone under --denan)`) },

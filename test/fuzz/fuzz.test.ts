@@ -5,6 +5,7 @@ import { deliver, settleNow, type Temperament } from '../../scripts/fuzz/answers
 import { DEFAULT_BUDGETS, runCampaign, summaryLine } from '../../scripts/fuzz/campaign.js'
 import { checkCase } from '../../scripts/fuzz/check.js'
 import { compare } from '../../scripts/fuzz/compare.js'
+import { withoutNaNs } from '../../scripts/fuzz/denan.js'
 import type { FuzzCase } from '../../scripts/fuzz/fuzz-case.js'
 import { generateWat, RESET_EXPORT } from '../../scripts/fuzz/generate-wat.js'
 import { observe, type Observation, type Target } from '../../scripts/fuzz/harness.js'
@@ -112,6 +113,24 @@ describe('the fuzzer notices what it is there to notice', () => {
       const expected = await outcome(() => settleNow(answer, signature, () => {}))
       expect([kind, await outcome(() => deliver(answer, signature, () => {}))]).toEqual([kind, expected])
     }
+  })
+
+  it('without NaNs, a NaN in a SIMD lane read back as an integer is 0, and other lanes keep their values', () => {
+    const bytes = wat(
+      `(module (func (export "lane") (param i32) (result i32)
+        (i32.store (i32.const 0) (local.get 0))
+        (i32x4.extract_lane 0 (f32x4.add (v128.load (i32.const 0)) (v128.const i32x4 0 0 0 0))))
+        (memory 1))`,
+      ['SIMD128'],
+    )
+    const lane = (wasm: Uint8Array) => (new WebAssembly.Instance(new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>)).exports.lane as (bits: number) => number)
+    const [asIs, denanned] = [lane(bytes), lane(withoutNaNs(bytes))]
+    const signalingNaN = 0x7fa00001
+    expect(asIs(signalingNaN) & 0x7f800000).toBe(0x7f800000)
+    expect(denanned(signalingNaN)).toBe(0)
+    const onePointFive = 0x3fc00000
+    expect(denanned(onePointFive)).toBe(asIs(onePointFive))
+    expect(asIs(onePointFive)).toBe(onePointFive)
   })
 
   it('a leaked suspended call, NaN-only memory and any other memory byte are told apart', async () => {
