@@ -149,7 +149,7 @@ export function roundTripRows(engine: EngineName, outputs: PathOutputs): Row[] {
 /** Compute rows of one engine: each of our paths against the untouched module of its own run. */
 export function computeRows(engine: EngineName, outputs: PathOutputs): Row[] {
   const runs: [string, HarnessOutput][] = [['ours-asyncify', outputs.asyncify], ...(outputs.jspi.jspi ? ([['ours-jspi', outputs.jspi]] as [string, HarnessOutput][]) : [])]
-  return ['compute, never suspends', 'async path, no suspension'].flatMap((measure) =>
+  return ['compute, never suspends', 'async path, no suspension', 'buffered reads on an async path, no suspension'].flatMap((measure) =>
     runs.map(([path, output]) =>
       compare(
         { section: 'compute', subject: measure, measure: 'time per run', engine, unit: 'ms' },

@@ -173,6 +173,7 @@ function computeTimers(input: HarnessInput, built: Awaited<ReturnType<typeof ins
   const spinSteps = input.calls * 20
   const expectedCompute = built.untouched.compute!(computeSteps)
   const expectedSpin = built.untouched.spin!(spinSteps, 0)
+  const expectedScan = built.untouched.scan!(spinSteps, 0)
   const candidates: [string, Record<string, Fn> | null][] = [
     ['untouched', built.untouched],
     ['ours-asyncify', built.ours],
@@ -182,6 +183,7 @@ function computeTimers(input: HarnessInput, built: Awaited<ReturnType<typeof ins
   return paths.flatMap(([path, exports]) => [
     timer(`compute, never suspends|${path}`, 1, expectedCompute as number, () => exports.compute!(computeSteps)),
     timer(`async path, no suspension|${path}`, 1, expectedSpin as number, () => exports.spin!(spinSteps, 0)),
+    timer(`buffered reads on an async path, no suspension|${path}`, 1, expectedScan as number, () => exports.scan!(spinSteps, 0)),
   ])
 }
 

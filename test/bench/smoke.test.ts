@@ -112,11 +112,12 @@ describe('npm run bench -- --smoke', () => {
   test('the compute rows compare each path with the untouched module in every engine', () => {
     const rows = keys('compute')
     for (const engine of ['Node 20', 'Node 26', 'Chromium']) {
-      for (const subject of ['compute, never suspends', 'async path, no suspension']) {
+      for (const subject of ['compute, never suspends', 'async path, no suspension', 'buffered reads on an async path, no suspension']) {
         expect(rows).toContain(`${subject} / time per run / ${engine} / ours, Asyncify`)
       }
     }
     expect(rows).toContain('async path, no suspension / time per run / Node 26 / ours, JSPI')
+    expect(rows).toContain('buffered reads on an async path, no suspension / time per run / Node 26 / ours, JSPI')
   })
 
   test('every row has finite figures on both sides and a ratio', () => {
