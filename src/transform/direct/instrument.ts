@@ -542,8 +542,6 @@ function encodedSize(nodes: Node[]): number {
   return size
 }
 
-
-
 /**
  * The top inputs of an item a rewind must compute as they were: an if's
  * condition, a call_indirect's table index. A call's arguments may differ:
