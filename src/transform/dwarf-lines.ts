@@ -327,7 +327,7 @@ function joinPath(directory: string, name: string): string {
 function cString(reader: WasmReader): string {
   const start = reader.offset
   while (reader.byte() !== 0);
-  return new TextDecoder().decode(reader.bytes.subarray(start, reader.offset - 1))
+  return reader.text(start, reader.offset - 1)
 }
 
 /** A unit's length field: where the unit ends, and whether offsets in it take 4 bytes (32-bit DWARF) or 8. */

@@ -9,6 +9,9 @@ import type { WasmValueType } from '../runtime-shim/metadata.js'
 
 export type ValueType = WasmValueType
 
+// One decoder for every name: a module with a name section has thousands.
+const UTF8 = new TextDecoder()
+
 export class WasmReader {
   constructor(
     readonly bytes: Uint8Array,
@@ -45,9 +48,14 @@ export class WasmReader {
 
   name(): string {
     const length = this.u32()
-    const text = new TextDecoder().decode(this.bytes.subarray(this.offset, this.offset + length))
+    const text = this.text(this.offset, this.offset + length)
     this.offset += length
     return text
+  }
+
+  /** The UTF-8 text of bytes `[start, end)`. */
+  text(start: number, end: number): string {
+    return UTF8.decode(this.bytes.subarray(start, end))
   }
 
   valueType(): ValueType {

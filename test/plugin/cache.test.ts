@@ -128,5 +128,8 @@ describe('transform cache', () => {
     expect(await key()).toBe(same)
     expect(await key('chunks/engine.js')).not.toBe(same)
     expect(await key('runtime-shim/metadata.js')).not.toBe(same)
+    expect(await key('transform/worker.js')).not.toBe(same)
+    // The bundler glue shapes a transform only through its options, which the key holds.
+    expect(await key('plugin/index.js')).toBe(same)
   })
 })
