@@ -44,9 +44,13 @@ describe('the C stack pointer', () => {
   for (const level of ['-O0', '-O2']) {
     it(`is found by the shape of clang's prologues in a module stripped of names (${level})`, async () => {
       const stripped = stripNames(compileC('recurse.c', [level]))
-      const { metadata, report } = await asyncifyWasm(stripped, { imports: ['env.bottom'] })
+      const { metadata, jspi, report } = await asyncifyWasm(stripped, { imports: ['env.bottom'] })
       expect(metadata!.stackPointer).not.toBeNull()
+      expect(jspi!.metadata.stackPointer).not.toBeNull()
       expect(report.warnings).toEqual([])
+      // Mode 'auto' (the default) makes both builds without Binaryen's pipeline.
+      expect(report.engine).toBe('direct')
+      expect(report.paths).toEqual(['asyncify', 'jspi'])
       await expect(overlappingRecursions(stripped)).resolves.toEqual([4000, 2500])
     })
   }

@@ -20,7 +20,7 @@ import { checkReservedNames } from '../check-supported.js'
 import { declaredAsyncImports } from '../declared-imports.js'
 import { asyncImportMetadata, importArities } from '../describe.js'
 import { usesFibers } from '../fibers.js'
-import { alreadyAsyncified, factsOf, findStackPointerByName, functionName, planOf, scanOrNull } from '../jspi-fast.js'
+import { alreadyAsyncified, factsOf, findStackPointer, functionName, planOf, scanOrNull } from '../jspi-fast.js'
 import { resolveTransformOptions, type ResolvedTransformOptions, type TransformOptions } from '../options.js'
 import { explainInstrumentation } from '../explain.js'
 import type { TransformResult } from '../pipeline.js'
@@ -32,8 +32,6 @@ import { readLineTable } from '../line-table.js'
 import { withDebugInfo, withoutDebugSections } from '../source-map.js'
 import { CodeAddresses } from './addresses.js'
 import { directAsyncify } from './module.js'
-import { noStackPointerWarning } from '../stack-pointer.js'
-import { globalsShapedLikeStackPointer } from './stack-shape.js'
 
 const TARGET_FEATURES = 'target_features'
 
@@ -50,16 +48,9 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
   if (resolved.preoptimize || resolved.features !== null) return null
   const scanned = scanOrNull(bytes)
   if (scanned === null || scanned.memories.length !== 1 || alreadyAsyncified(scanned)) return null
-  let stackPointer = findStackPointerByName(scanned, resolved.stackPointer)
-  const warnings: string[] = []
-  if (stackPointer === undefined && resolved.stackPointer === 'auto') {
-    // The rule of stack-pointer.ts by shape, and its answer when no single global has the shape.
-    const shaped = globalsShapedLikeStackPointer(bytes, scanned)
-    if (shaped === null) return null
-    stackPointer = shaped.length === 1 ? shaped[0]! : null
-    if (stackPointer === null) warnings.push(noStackPointerWarning(shaped.length))
-  }
-  if (stackPointer === undefined) return null
+  const found = findStackPointer(bytes, scanned, resolved.stackPointer)
+  if (found === undefined) return null
+  const { index: stackPointer, warnings } = found
   const facts = factsOf(scanned)
   if (!facts || usesFibers(facts.imports) || facts.indirect.targets === null || facts.imports.some((entry) => entry.module === ASYNCIFY_API_MODULE)) return null
   checkReservedNames(facts, filename)
