@@ -54,6 +54,10 @@ describe('npm run bench -- --smoke', () => {
       }
     }
     expect(rows.some((key) => key.startsWith('Vite app'))).toBe(true)
+    // The default mode makes both builds without Binaryen's pipeline.
+    for (const subject of ['suspend.c', 'loop.c']) {
+      expect(rows).toContain(`${subject} / cold transform in a bundler, mode auto (the default: both builds) / - / ours (transform, mode auto, engine direct)`)
+    }
   })
 
   test('the size rows compare both fixtures with native wasm-opt, at the default optimize and at "z"', () => {
