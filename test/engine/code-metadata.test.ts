@@ -1,9 +1,10 @@
 /*
  * Branch hints and other `metadata.code.*` sections point at instructions by
  * their offset in a body. The direct engine rewrites the bodies it
- * instruments, so their entries must go, while the entries of untouched
- * functions, still true, stay. Binaryen keeps branch hints true itself and
- * passes any other kind through unread, so its builds drop those.
+ * instruments: a branch hint moves with its instruction, an entry of another
+ * kind goes, and the entries of untouched functions, still true, stay.
+ * Binaryen keeps branch hints true itself and passes any other kind through
+ * unread, so its builds drop those.
  */
 import binaryen from 'binaryen'
 import { describe, expect, it } from 'vitest'
@@ -66,6 +67,23 @@ function hintedFunctions(bytes: Uint8Array, name = BRANCH_HINTS): number[] | nul
   return functions
 }
 
+/** Each hint of a branch hint section: function, offset in its body, and the hint's byte. */
+function hints(bytes: Uint8Array): { index: number; offset: number; hint: number }[] {
+  const [payload] = customSectionPayloads(bytes, BRANCH_HINTS)
+  if (!payload) return []
+  const reader = new WasmReader(payload)
+  const found: { index: number; offset: number; hint: number }[] = []
+  for (let n = reader.u32(); n > 0; n--) {
+    const index = reader.u32()
+    for (let k = reader.u32(); k > 0; k--) {
+      const offset = reader.u32()
+      expect(reader.u32()).toBe(1)
+      found.push({ index, offset, hint: reader.byte() })
+    }
+  }
+  return found
+}
+
 function build(bytes: Uint8Array) {
   const result = prepareAsyncifyWithoutBinaryen(bytes, { imports: ['env.wait'] })
   expect(result?.report.engine).toBe('direct')
@@ -73,16 +91,47 @@ function build(bytes: Uint8Array) {
 }
 
 describe('code metadata in a direct build', () => {
-  it('keeps the entries of functions it leaves as they were and drops those of functions it instruments', async () => {
+  it('keeps the hints of functions it leaves as they were, and moves those of functions it instruments with their instructions', async () => {
     const input = hinted(module, [1, 2])
     expect(WebAssembly.validate(input as Uint8Array<ArrayBuffer>)).toBe(true)
     const output = build(input)
-    expect(hintedFunctions(output)).toEqual([2])
-    // The kept entry (the last five bytes: function, count, offset, size, hint) is byte for byte the input's, and `pick`'s body with it.
-    expect(customSectionPayloads(output, BRANCH_HINTS)[0]).toEqual(concatBytes(leb(1), customSectionPayloads(input, BRANCH_HINTS)[0]!.slice(-5)))
+    expect(hintedFunctions(output)).toEqual([1, 2])
+    // `pick`'s entry (the last five bytes: function, count, offset, size, hint) is byte for byte the input's, and its body with it.
+    expect(customSectionPayloads(output, BRANCH_HINTS)[0]!.slice(-5)).toEqual(customSectionPayloads(input, BRANCH_HINTS)[0]!.slice(-5))
     expect(codeBodies(output)[1]).toEqual(codeBodies(input)[1])
+    // `run`'s `if` moved in its rewritten body; its hint went with it (beside the engine's own, rarely taken, 0).
+    const moved = hints(output).filter((entry) => entry.index === 1 && entry.hint === 1)
+    expect(moved).toHaveLength(1)
+    expect(codeBodies(output)[0]).not.toEqual(codeBodies(input)[0])
+    expect(codeBodies(output)[0]![moved[0]!.offset]).toBe(0x04)
+    expect(moved[0]!.hint).toBe(1)
     const { instance } = await WebAssembly.instantiate(output as Uint8Array<ArrayBuffer>, { env: { wait: (x: number) => x } })
     expect((instance.exports.pick as (x: number) => number)(0)).toBe(2)
+  })
+
+  it('merges its own hints with the input\'s in a function it instruments, each on its instruction, in order', () => {
+    // `two` restores a frame (its own hint, rarely taken) and has an `if` of its own that the input hints as likely.
+    const input = wat(`(module
+      (import "env" "wait" (func $wait (param i32) (result i32)))
+      (memory 1)
+      (func (export "two") (param $x i32) (result i32)
+        (i32.store (i32.const 0) (local.get $x))
+        (drop (call $wait (local.get $x)))
+        (if (local.get $x) (then (i32.store (i32.const 0) (i32.const 5))))
+        (call $wait (i32.load (i32.const 0)))))`)
+    const output = build(hinted(input, [1]))
+    const entries = hints(output)
+    expect(entries.map((entry) => entry.hint)).toEqual([0, 1])
+    expect(entries[0]!.offset).toBeLessThan(entries[1]!.offset)
+    for (const entry of entries) expect(codeBodies(output)[0]![entry.offset]).toBe(0x04)
+    const parsed = binaryen.readBinary(output)
+    try {
+      const text = parsed.emitText()
+      expect(text.match(/\(@metadata\.code\.branch_hint "\\00"\)\s*\(if\s*\(global\.get /g)).toHaveLength(1)
+      expect(text.match(/\(@metadata\.code\.branch_hint "\\01"\)\s*\(if\s*\(local\.get \$x\)/g)).toHaveLength(1)
+    } finally {
+      parsed.dispose()
+    }
   })
 
   it('hints the if that restores a frame, entered only on a rewind, as rarely taken, where Binaryen reads the hint', () => {
@@ -111,13 +160,27 @@ describe('code metadata in a direct build', () => {
     }
   })
 
-  it('drops the section when every function it names is instrumented', () => {
-    expect(hintedFunctions(build(hinted(module, [1])))).toBeNull()
+  it('keeps the input\'s hints in a build for size, which adds none of its own', () => {
+    const result = prepareAsyncifyWithoutBinaryen(hinted(module, [1, 2]), { imports: ['env.wait'], optimize: 'z' })!
+    expect(result.report.engine).toBe('direct')
+    expect(hints(result.wasm!).map(({ index, hint }) => ({ index, hint }))).toEqual([
+      { index: 1, hint: 1 },
+      { index: 2, hint: 1 },
+    ])
   })
 
-  it('drops a section it cannot read rather than pass on offsets it cannot check', () => {
+  it('drops a section it cannot read rather than pass on offsets it cannot check, and adds its own', () => {
     const truncated = withSectionBeforeCode(module, BRANCH_HINTS, concatBytes(leb(1), leb(2), leb(1), leb(3), leb(9)))
-    expect(hintedFunctions(build(truncated))).toBeNull()
+    const own = hints(build(module))
+    expect(own.length).toBeGreaterThan(0)
+    expect(own.every((entry) => entry.hint === 0)).toBe(true)
+    expect(hints(build(truncated))).toEqual(own)
+  })
+
+  it('drops the entries of another kind in the functions it instruments, whose meaning it cannot keep', () => {
+    const payload = customSectionPayloads(hinted(module, [1, 2]), BRANCH_HINTS)[0]!
+    const output = build(withSectionBeforeCode(module, 'metadata.code.other', payload))
+    expect(hintedFunctions(output, 'metadata.code.other')).toEqual([2])
   })
 
   it('leaves other custom sections alone', () => {

@@ -133,7 +133,7 @@ export class BodyInstrumenter {
    * untouched one where it had run 1.5x slower (bench: the non-suspending
    * loop), though Chromium 156 ran it 1.26x slower where it had not; hinting
    * the unwind exits and dispatchers too gained nothing in total and cost
-   * SQLite 6% more bytes where this costs 0.7% (README, Performance).
+   * SQLite 6% more bytes where this costs 0.7% (docs/performance-notes.md).
    */
   readonly unlikely = new Set<Node>()
 

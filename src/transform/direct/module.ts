@@ -13,7 +13,7 @@ import { TYPE_CODES, decodeBody, encodeBody } from './decode.js'
 import type { CodeAddresses } from './addresses.js'
 import { BodyInstrumenter, type AsyncifyGlobals, type Sites } from './instrument.js'
 import { FrameRecords, type AppendedFunction } from './frame-records.js'
-import { BRANCH_HINTS, CODE_METADATA_PREFIX, codeMetadataKept, rarelyTakenHints } from '../code-metadata.js'
+import { BRANCH_HINTS, CODE_METADATA_PREFIX, RARELY_TAKEN, codeMetadataKept, codeMetadataSection, readCodeMetadata, type CodeMetadataEntry } from '../code-metadata.js'
 import { codeContents, customSectionPayloads } from '../wasm-sections.js'
 import { declaredFeatures } from '../features.js'
 
@@ -77,10 +77,12 @@ function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan, addresses: CodeAd
   const api = apiFunctions(globals, data, plan.stackPointer, typeOf, functionCount)
   const records = plan.sharedRecords ? new FrameRecords(functionCount + api.length, globals, typeOf, multiValueAllowed(bytes, types)) : null
   // First: the helpers it appends are known once every body is instrumented, and their types and functions are declared before the code.
-  // An input with branch hints of its own keeps them (for the bodies left as they were), and the instrumented bodies
-  // go without; so does a build for size.
-  const hinting = !plan.sharedRecords && customSectionPayloads(bytes, BRANCH_HINTS).length === 0
-  const { code, appended, hinted } = codeSection(bytes, codeContents(bytes)!, imported, plan, functions, moduleTypes, sites, globals, records, api, addresses, hinting)
+  // The input's branch hints stay true (moved with their instructions in the bodies instrumented), and ours join
+  // them; a build for size writes none of its own.
+  const { code, appended, hints } = codeSection(bytes, codeContents(bytes)!, imported, plan, functions, moduleTypes, sites, globals, records, api, addresses, {
+    own: !plan.sharedRecords,
+    input: inputBranchHints(bytes),
+  })
 
   const reader = new WasmReader(bytes, 8)
   const parts: Uint8Array[] = [bytes.subarray(0, 8)]
@@ -129,13 +131,18 @@ function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan, addresses: CodeAd
         break
       case 10:
         // Engines read code metadata only before the code section.
-        if (hinted.length > 0) parts.push(rarelyTakenHints(hinted))
+        {
+          const hinted = codeMetadataSection(BRANCH_HINTS, hints)
+          if (hinted !== null) parts.push(hinted)
+        }
         parts.push(section(10, code))
         break
       case 0: {
         const named = new WasmReader(bytes, contents)
         const name = named.name()
         if (!name.startsWith(CODE_METADATA_PREFIX)) parts.push(bytes.subarray(start, end))
+        // Written before the code section, with ours.
+        else if (name === BRANCH_HINTS) break
         else {
           const kept = codeMetadataKept(name, bytes, named.offset, end, plan.instrument)
           if (kept !== null) parts.push(kept)
@@ -162,8 +169,8 @@ function codeSection(
   records: FrameRecords | null,
   api: AppendedFunction[],
   addresses: CodeAddresses | undefined,
-  hinting: boolean,
-): { code: Uint8Array; appended: AppendedFunction[]; hinted: { index: number; offsets: number[] }[] } {
+  branchHints: { own: boolean; input: Map<number, CodeMetadataEntry[]> | null },
+): { code: Uint8Array; appended: AppendedFunction[]; hints: Map<number, CodeMetadataEntry[]> } {
   const reader = new WasmReader(bytes, contents)
   const count = reader.u32()
   const extents: { entry: number; start: number; size: number }[] = []
@@ -191,8 +198,8 @@ function codeSection(
     }
   }
   const bodies: Uint8Array[] = []
-  // Where each instrumented body's rarely taken branches went, for branch hints.
-  const hinted: { index: number; offsets: number[] }[] = []
+  // The output's branch hints, by function index.
+  const hints = new Map<number, CodeMetadataEntry[]>()
   // Output offsets from the end of the count (known once the helpers are), then shifted into the section's contents.
   let output = 0
   for (let i = 0; i < count; i++) {
@@ -205,12 +212,18 @@ function codeSection(
     }
     let encoded = body
     let placed: { at: number; offset: number }[] | null = null
+    const theirs = branchHints.input?.get(imported + i) ?? []
     if (instrumented !== null) {
       const positions: { at: number; offset: number }[] = []
-      const rarely = hinting ? { nodes: instrumented.unlikely, offsets: [] as number[] } : undefined
-      encoded = encodeBody(instrumented.finish(records), addresses && ((at, offset) => positions.push({ at, offset })), rarely)
-      if (rarely && rarely.offsets.length > 0) hinted.push({ index: imported + i, offsets: rarely.offsets })
+      const rarely = branchHints.own ? { nodes: instrumented.unlikely, offsets: [] as number[] } : undefined
+      const placing = addresses !== undefined || theirs.length > 0
+      encoded = encodeBody(instrumented.finish(records), placing ? (at, offset) => positions.push({ at, offset }) : undefined, rarely)
+      const entries: CodeMetadataEntry[] = (rarely?.offsets ?? []).map((offset) => ({ offset, data: RARELY_TAKEN }))
+      entries.push(...movedHints(theirs, positions, body, encoded))
+      hints.set(imported + i, entries)
       placed = positions
+    } else if (theirs.length > 0) {
+      hints.set(imported + i, theirs)
     }
     // A body left as it was goes out as the input's own bytes, its size included: a view, not a copy.
     const sized = encoded === body ? bytes.subarray(contents + entry, start + size) : concatBytes(leb(encoded.length), encoded)
@@ -233,7 +246,27 @@ function codeSection(
   for (const entry of appended) bodies.push(concatBytes(leb(entry.body.length), entry.body))
   const total = leb(count + appended.length)
   addresses?.shift(total.length)
-  return { code: concatBytes(total, ...bodies), appended, hinted }
+  return { code: concatBytes(total, ...bodies), appended, hints }
+}
+
+/** The input's branch hints, by function index; null when it has none, or none that can be read (they are dropped). */
+function inputBranchHints(bytes: Uint8Array): Map<number, CodeMetadataEntry[]> | null {
+  const payloads = customSectionPayloads(bytes, BRANCH_HINTS)
+  return payloads.length === 1 ? readCodeMetadata(payloads[0]!, 0, payloads[0]!.length) : null
+}
+
+/**
+ * An instrumented body's branch hints from the input's: each at the offset
+ * its instruction went to (`positions`: input offset to output offset, once
+ * per copy written). A hint goes only where the output has the instruction's
+ * opcode, so that it never lands on another one; a hint whose instruction
+ * was not written (dead code) goes with it.
+ */
+function movedHints(theirs: CodeMetadataEntry[], positions: { at: number; offset: number }[], input: Uint8Array, output: Uint8Array): CodeMetadataEntry[] {
+  if (theirs.length === 0) return []
+  const moved = new Map<number, number[]>()
+  for (const { at, offset } of positions) moved.set(at, [...(moved.get(at) ?? []), offset])
+  return theirs.flatMap((entry) => (moved.get(entry.offset) ?? []).filter((offset) => output[offset] === input[entry.offset]).map((offset) => ({ offset, data: entry.data })))
 }
 
 /**
