@@ -83,6 +83,7 @@ function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan, addresses: CodeAd
     own: !plan.sharedRecords,
     input: inputBranchHints(bytes),
   })
+  const hintSection = codeMetadataSection(BRANCH_HINTS, hints)
 
   const reader = new WasmReader(bytes, 8)
   const parts: Uint8Array[] = [bytes.subarray(0, 8)]
@@ -131,10 +132,7 @@ function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan, addresses: CodeAd
         break
       case 10:
         // Engines read code metadata only before the code section.
-        {
-          const hinted = codeMetadataSection(BRANCH_HINTS, hints)
-          if (hinted !== null) parts.push(hinted)
-        }
+        if (hintSection !== null) parts.push(hintSection)
         parts.push(section(10, code))
         break
       case 0: {
