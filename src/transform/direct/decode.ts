@@ -138,6 +138,91 @@ const MISC_RANGES: Ranges = [
   [0x10, 0x10, '', 'i32'], // table.size
 ]
 
+// The 0xFD prefix (SIMD, relaxed SIMD from 0x100), by its second opcode: every instruction there has fixed operand types.
+const V = 'v128'
+const UNARY: [string, string] = [V, V]
+const BINARY: [string, string] = [`${V} ${V}`, V]
+const TERNARY: [string, string] = [`${V} ${V} ${V}`, V]
+const TEST: [string, string] = [V, 'i32']
+const SHIFT: [string, string] = [`${V} i32`, V]
+const SIMD_RANGES: Ranges = [
+  [0x00, 0x0a, 'i32', V], // v128.load, the extending loads, the splat loads
+  [0x0b, 0x0b, `i32 ${V}`, ''], // v128.store
+  [0x0c, 0x0c, '', V], // v128.const
+  [0x0d, 0x0e, ...BINARY], // i8x16.shuffle, i8x16.swizzle
+  [0x0f, 0x11, 'i32', V], // i8x16, i16x8, i32x4 splat
+  [0x12, 0x12, 'i64', V],
+  [0x13, 0x13, 'f32', V],
+  [0x14, 0x14, 'f64', V],
+  [0x15, 0x16, V, 'i32'], // i8x16.extract_lane_s/u
+  [0x17, 0x17, `${V} i32`, V], // i8x16.replace_lane
+  [0x18, 0x19, V, 'i32'],
+  [0x1a, 0x1a, `${V} i32`, V],
+  [0x1b, 0x1b, V, 'i32'], // i32x4
+  [0x1c, 0x1c, `${V} i32`, V],
+  [0x1d, 0x1d, V, 'i64'], // i64x2
+  [0x1e, 0x1e, `${V} i64`, V],
+  [0x1f, 0x1f, V, 'f32'], // f32x4
+  [0x20, 0x20, `${V} f32`, V],
+  [0x21, 0x21, V, 'f64'], // f64x2
+  [0x22, 0x22, `${V} f64`, V],
+  [0x23, 0x4c, ...BINARY], // comparisons
+  [0x4d, 0x4d, ...UNARY], // v128.not
+  [0x4e, 0x51, ...BINARY], // and, andnot, or, xor
+  [0x52, 0x52, ...TERNARY], // v128.bitselect
+  [0x53, 0x53, ...TEST], // v128.any_true
+  [0x54, 0x57, `i32 ${V}`, V], // load*_lane
+  [0x58, 0x5b, `i32 ${V}`, ''], // store*_lane
+  [0x5c, 0x5d, 'i32', V], // load32_zero, load64_zero
+  [0x5e, 0x62, ...UNARY], // f32x4.demote_f64x2_zero, f64x2.promote_low_f32x4, i8x16 abs, neg, popcnt
+  [0x63, 0x64, ...TEST], // i8x16.all_true, bitmask
+  [0x65, 0x66, ...BINARY], // i8x16.narrow_i16x8_s/u
+  [0x67, 0x6a, ...UNARY], // f32x4 ceil, floor, trunc, nearest
+  [0x6b, 0x6d, ...SHIFT], // i8x16 shl, shr_s, shr_u
+  [0x6e, 0x73, ...BINARY], // i8x16 add, add_sat, sub, sub_sat
+  [0x74, 0x75, ...UNARY], // f64x2 ceil, floor
+  [0x76, 0x79, ...BINARY], // i8x16 min, max
+  [0x7a, 0x7a, ...UNARY], // f64x2.trunc
+  [0x7b, 0x7b, ...BINARY], // i8x16.avgr_u
+  [0x7c, 0x81, ...UNARY], // extadd_pairwise, i16x8 abs, neg
+  [0x82, 0x82, ...BINARY], // i16x8.q15mulr_sat_s
+  [0x83, 0x84, ...TEST], // i16x8.all_true, bitmask
+  [0x85, 0x86, ...BINARY], // i16x8.narrow_i32x4_s/u
+  [0x87, 0x8a, ...UNARY], // i16x8.extend_*
+  [0x8b, 0x8d, ...SHIFT],
+  [0x8e, 0x93, ...BINARY], // i16x8 add, add_sat, sub, sub_sat
+  [0x94, 0x94, ...UNARY], // f64x2.nearest
+  [0x95, 0x99, ...BINARY], // i16x8 mul, min, max
+  [0x9b, 0x9f, ...BINARY], // i16x8.avgr_u, extmul
+  [0xa0, 0xa1, ...UNARY], // i32x4 abs, neg
+  [0xa3, 0xa4, ...TEST], // i32x4.all_true, bitmask
+  [0xa7, 0xaa, ...UNARY], // i32x4.extend_*
+  [0xab, 0xad, ...SHIFT],
+  [0xae, 0xae, ...BINARY], // i32x4.add
+  [0xb1, 0xb1, ...BINARY], // i32x4.sub
+  [0xb5, 0xba, ...BINARY], // i32x4 mul, min, max, dot_i16x8_s
+  [0xbc, 0xbf, ...BINARY], // i32x4.extmul_*
+  [0xc0, 0xc1, ...UNARY], // i64x2 abs, neg
+  [0xc3, 0xc4, ...TEST], // i64x2.all_true, bitmask
+  [0xc7, 0xca, ...UNARY], // i64x2.extend_*
+  [0xcb, 0xcd, ...SHIFT],
+  [0xce, 0xce, ...BINARY], // i64x2.add
+  [0xd1, 0xd1, ...BINARY], // i64x2.sub
+  [0xd5, 0xdf, ...BINARY], // i64x2 mul, comparisons, extmul
+  [0xe0, 0xe1, ...UNARY], // f32x4 abs, neg
+  [0xe3, 0xe3, ...UNARY], // f32x4.sqrt
+  [0xe4, 0xeb, ...BINARY], // f32x4 add ... pmax
+  [0xec, 0xed, ...UNARY], // f64x2 abs, neg
+  [0xef, 0xef, ...UNARY], // f64x2.sqrt
+  [0xf0, 0xf7, ...BINARY], // f64x2 add ... pmax
+  [0xf8, 0xff, ...UNARY], // conversions
+  [0x100, 0x100, ...BINARY], // i8x16.relaxed_swizzle
+  [0x101, 0x104, ...UNARY], // relaxed truncations
+  [0x105, 0x10c, ...TERNARY], // relaxed madd, nmadd, laneselect
+  [0x10d, 0x112, ...BINARY], // relaxed min, max, q15mulr, dot_i8x16_i7x16_s
+  [0x113, 0x113, ...TERNARY], // i32x4.relaxed_dot_i8x16_i7x16_add_s
+]
+
 /** How many u32 immediates each 0xFC instruction has. */
 const MISC_IMMEDIATES = [0, 0, 0, 0, 0, 0, 0, 0, 2, 1, 2, 1, 2, 1, 2, 1, 1, 1]
 
@@ -164,6 +249,7 @@ export function shortBytes(first: number, second?: number): Uint8Array {
 
 const FIXED = effects(FIXED_RANGES)
 const MISC = effects(MISC_RANGES)
+const SIMD = effects(SIMD_RANGES)
 
 /** The function's local declarations and instructions, `code` being one body of the code section without its size. */
 export function decodeBody(code: Uint8Array, params: ValType[], module: ModuleTypes): DecodedBody {
@@ -337,6 +423,9 @@ class Decoder {
       case 0xfc:
         this.misc(at)
         break
+      case 0xfd:
+        this.simd(at)
+        break
       default:
         throw unsupported(at, opcode)
     }
@@ -371,6 +460,20 @@ class Decoder {
       const effect = MISC[op]!
       this.op(at, effect.pops, effect.pushes)
     }
+  }
+
+  private simd(at: number): void {
+    const op = this.reader.u32()
+    const effect = SIMD[op]
+    if (effect === undefined) throw unsupported(at, 0xfd, op)
+    if (op <= 0x0b || op === 0x5c || op === 0x5d) this.memarg() // loads, splat loads, store, zero loads
+    else if (op === 0x0c || op === 0x0d) this.skip(16) // v128.const, i8x16.shuffle
+    else if (op >= 0x15 && op <= 0x22) this.skip(1) // extract_lane, replace_lane
+    else if (op >= 0x54 && op <= 0x5b) {
+      this.memarg() // load*_lane, store*_lane
+      this.skip(1)
+    }
+    this.op(at, effect.pops, effect.pushes)
   }
 
   private brTable(at: number): void {

@@ -31,12 +31,13 @@ import { leb, sleb } from '../../runtime-shim/wasm-writer.js'
 import { DecodeUnsupported, type ValType } from './body.js'
 import { TYPE_CODES } from './decode.js'
 
-export const LOAD: Partial<Record<ValType, number>> = { i32: 0x28, i64: 0x29, f32: 0x2a, f64: 0x2b }
-export const STORE: Partial<Record<ValType, number>> = { i32: 0x36, i64: 0x37, f32: 0x38, f64: 0x39 }
-const SIZE: Partial<Record<ValType, number>> = { i32: 4, i64: 8, f32: 4, f64: 8 }
+/** The opcode of the load and of the store of a saved local, by type; a memarg follows (alignment 0, the offset). */
+export const LOAD: Partial<Record<ValType, number[]>> = { i32: [0x28], i64: [0x29], f32: [0x2a], f64: [0x2b], v128: [0xfd, 0x00] }
+export const STORE: Partial<Record<ValType, number[]>> = { i32: [0x36], i64: [0x37], f32: [0x38], f64: [0x39], v128: [0xfd, 0x0b] }
+const SIZE: Partial<Record<ValType, number>> = { i32: 4, i64: 8, f32: 4, f64: 8, v128: 16 }
 
 /** Record order for shared helpers (`typeOrder`). */
-const RANK: Partial<Record<ValType, number>> = { i32: 0, i64: 1, f32: 2, f64: 3 }
+const RANK: Partial<Record<ValType, number>> = { i32: 0, i64: 1, f32: 2, f64: 3, v128: 4 }
 
 const [LOCAL_GET, LOCAL_TEE, GLOBAL_GET, GLOBAL_SET, I32_CONST, I32_ADD, I32_SUB, I32_LE_U, IF, VOID, END] = [
   0x20, 0x22, 0x23, 0x24, 0x41, 0x6a, 0x6b, 0x4d, 0x04, 0x40, 0x0b,
@@ -125,7 +126,7 @@ export class FrameRecords {
       GLOBAL_GET, ...cur, LOCAL_TEE, ...address, I32_CONST, ...sleb(size), I32_ADD, GLOBAL_SET, ...cur,
       GLOBAL_GET, ...cur, GLOBAL_GET, ...leb(this.globals.end), I32_LE_U,
       IF, VOID,
-      ...types.flatMap((type, k) => [LOCAL_GET, ...address, LOCAL_GET, ...leb(k), STORE[type]!, 0, ...leb(offsets[k]!)]),
+      ...types.flatMap((type, k) => [LOCAL_GET, ...address, LOCAL_GET, ...leb(k), ...STORE[type]!, 0, ...leb(offsets[k]!)]),
       END,
       END,
     ]
@@ -133,7 +134,7 @@ export class FrameRecords {
     const restore = [
       1, 1, TYPE_CODES.i32,
       GLOBAL_GET, ...cur, I32_CONST, ...sleb(size), I32_SUB, LOCAL_TEE, 0, GLOBAL_SET, ...cur,
-      ...(values ? types.flatMap((type, k) => [LOCAL_GET, 0, LOAD[type]!, 0, ...leb(offsets[k]!)]) : [LOCAL_GET, 0]),
+      ...(values ? types.flatMap((type, k) => [LOCAL_GET, 0, ...LOAD[type]!, 0, ...leb(offsets[k]!)]) : [LOCAL_GET, 0]),
       END,
     ]
     const index = this.first + this.functions.length

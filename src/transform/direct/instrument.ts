@@ -75,7 +75,7 @@ const CONST: Record<ValType, number[]> = {
   i64: [0x42, 0],
   f32: [0x43, 0, 0, 0, 0],
   f64: [0x44, 0, 0, 0, 0, 0, 0, 0, 0],
-  v128: [],
+  v128: [0xfd, 0x0c, ...new Array<number>(16).fill(0)],
   funcref: [],
   externref: [],
 }
@@ -483,7 +483,7 @@ export class BodyInstrumenter {
   private loads(offsets: number[]): Node[] {
     return this.saved.flatMap((local, k) => [
       op(OP.localGet, ...leb(this.ptr)),
-      op(LOAD[this.locals[local]!]!, 0, ...leb(offsets[k]!)),
+      op(...LOAD[this.locals[local]!]!, 0, ...leb(offsets[k]!)),
       op(OP.localSet, ...leb(local)),
     ])
   }
@@ -513,7 +513,7 @@ export class BodyInstrumenter {
         then: this.saved.flatMap((local, k) => [
           op(OP.localGet, ...leb(this.ptr)),
           op(OP.localGet, ...leb(local)),
-          op(STORE[this.locals[local]!]!, 0, ...leb(offsets[k]!)),
+          op(...STORE[this.locals[local]!]!, 0, ...leb(offsets[k]!)),
         ]),
         else: null,
         before: null,
