@@ -5,6 +5,8 @@ import type { Observation } from './harness.js'
 import type { Runner } from './sandbox.js'
 import type { JobResult } from './sandbox-worker.js'
 
+const PAGE = 65536
+
 export interface Checked {
   verdict: Verdict
   /** Export calls compared (top-level and re-entrant). */
@@ -51,9 +53,8 @@ export async function checkCase(sandbox: Runner, fuzzCase: FuzzCase, wasm: Uint8
     state: fuzzCase.state,
   })
   const calls = asyncified.events.filter((event) => event.text.startsWith('call ') || event.text.startsWith('re-entrant ')).length
-  if (verdict.kind === 'mismatch' && (await readsReservedPages(sandbox, fuzzCase, wasm, result))) {
-    return { verdict: { kind: 'skip', reason: 'the program read the pages the runtime reserved' }, ...none }
-  }
+  const touched = verdict.kind === 'mismatch' ? await reservedPagesTouched(sandbox, fuzzCase, wasm, result) : null
+  if (touched !== null) return { verdict: { kind: 'skip', reason: `the program ${touched} the pages the runtime reserved` }, ...none }
   if (verdict.kind === 'mismatch' && !nanFree) {
     const again = await checkCase(sandbox, fuzzCase, withoutNaNs(wasm), true)
     if (again.verdict.kind === 'same' || again.verdict.kind === 'nan') {
@@ -69,19 +70,27 @@ export async function checkCase(sandbox: Runner, fuzzCase: FuzzCase, wasm: Uint8
 }
 
 /**
- * Whether the program reads the pages the runtime grew for itself (a ttf
- * module may load past its declared memory): its reference run then sees
- * other values when those pages hold another byte, where the runtime keeps
- * its own data.
+ * Whether the program reads or writes the pages the runtime grew for itself
+ * (a ttf module may access past its declared memory), where the runtime
+ * keeps its own data: its reference run, with those pages filled with a byte
+ * other than 0 (twice, with two bytes, so that no value written can pass for
+ * the fill), sees other values (a read) or ends with other bytes there (a
+ * write, which the comparison of the unfilled run cannot see when it wrote
+ * zeros). Null when it does neither.
  */
-async function readsReservedPages(sandbox: Runner, fuzzCase: FuzzCase, wasm: Uint8Array, result: JobResult): Promise<boolean> {
+async function reservedPagesTouched(sandbox: Runner, fuzzCase: FuzzCase, wasm: Uint8Array, result: JobResult): Promise<'read' | 'wrote into' | null> {
   const [declared, actual] = result.asyncified!.pagesAtInstantiation ?? [0, 0]
-  if (actual === declared) return false
-  const only = { phase: 'reference' as const, reservedPages: actual - declared, suspendingExports: result.suspendingExports, reservedFill: 0xa5 }
-  const filled = await sandbox.run({ fuzzCase, wasm, only })
-  if (!filled.ok) return false
+  if (actual === declared) return null
   const texts = (observation: Observation) => observation.events.map((event) => event.text).join('\n')
-  return texts(filled.result.reference!) !== texts(result.reference!)
+  for (const reservedFill of [0xa5, 0x5a]) {
+    const only = { phase: 'reference' as const, reservedPages: actual - declared, suspendingExports: result.suspendingExports, reservedFill }
+    const filled = await sandbox.run({ fuzzCase, wasm, only })
+    if (!filled.ok) return null
+    const reference = filled.result.reference!
+    if (texts(reference) !== texts(result.reference!)) return 'read'
+    if (reference.memory?.subarray(declared * PAGE, actual * PAGE).some((byte) => byte !== reservedFill)) return 'wrote into'
+  }
+  return null
 }
 
 function firstLine(text: string): string {

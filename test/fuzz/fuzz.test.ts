@@ -198,4 +198,28 @@ describe('reading the pages the runtime reserved', () => {
       process.env.ASYNCIFY_FUZZ_ENGINE = before
     }
   }, 60_000)
+
+  // Zeros over the Asyncify region's header (its first reserved bytes), so that the next unwind writes its record at
+  // address 0, in the program's memory: a mismatch. The unfilled reference ends with zeros there as it began, so only
+  // the filled one shows the write (seed 104's module 1777 did this with a memory.fill).
+  const zeroWriter = wat(`(module
+    (import "env" "get" (func $get (param i32) (result i32)))
+    (memory (export "memory") 1 3)
+    (func (export "run") (param $x i32) (result i32) (local $k i32)
+      (i32.store (i32.const 65536) (i32.const 0))
+      (local.set $k (i32.mul (local.get $x) (i32.const 3)))
+      (i32.add (call $get (local.get $x)) (local.get $k))))`)
+
+  it('a write of zeros into them is told apart from a mismatch too', async () => {
+    const before = process.env.ASYNCIFY_FUZZ_ENGINE
+    process.env.ASYNCIFY_FUZZ_ENGINE = 'asyncify'
+    const sandbox = new Sandbox(1, DEFAULT_BUDGETS)
+    try {
+      const zeros = await checkCase(sandbox, fuzzCase, zeroWriter)
+      expect(zeros.verdict).toEqual({ kind: 'skip', reason: 'the program wrote into the pages the runtime reserved' })
+    } finally {
+      await sandbox.close()
+      process.env.ASYNCIFY_FUZZ_ENGINE = before
+    }
+  }, 60_000)
 })
