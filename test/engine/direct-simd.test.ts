@@ -17,6 +17,9 @@ import { prepareAsyncifyWithoutBinaryen } from '../../src/transform/direct/async
 import type { Node, ValType } from '../../src/transform/direct/body.js'
 import { DecodeUnsupported } from '../../src/transform/direct/body.js'
 import { TYPE_CODES, decodeBody } from '../../src/transform/direct/decode.js'
+import { asyncifyWasm } from 'unplugin-asyncify/transform'
+import * as built from 'unplugin-asyncify/runtime'
+import { compileC } from '../helpers/compile-c.js'
 import { later } from '../helpers/engine.js'
 import { wat } from '../helpers/wat.js'
 
@@ -131,6 +134,25 @@ describe('v128 values across a suspension, built by the direct engine', () => {
       expect(await exports.local!(5)).toBe(180)
       expect(await exports.held!(7)).toBe(77)
       expect(await exports.outer!(21)).toBe(42)
+    })
+  }
+})
+
+describe('a clang-compiled program with SIMD (-msimd128)', () => {
+  for (const level of ['-O0', '-O2']) {
+    it(`is built by the direct engine in the default mode and computes what the untouched module does (${level})`, async () => {
+      const bytes = compileC('simd/vectors.c', [level, '-msimd128'])
+      const result = await asyncifyWasm(bytes, { imports: ['env.next'], filename: 'vectors.wasm' })
+      expect(result.report.engine).toBe('direct')
+      expect(result.report.paths).toEqual(['asyncify', 'jspi'])
+      const next = (i: number) => (i * 7) % 5
+      const untouched = (await WebAssembly.instantiate(bytes as Uint8Array<ArrayBuffer>, { env: { next } })).instance.exports as Record<string, (n: number) => number>
+      const { instance } = await built.instantiate(result.wasm!, { env: { next: (i: number) => later(next(i)) } }, { mode: 'asyncify' })
+      const exports = instance.exports as Record<string, (n: number) => Promise<number>>
+      for (const n of [0, 1, 5, 37]) {
+        expect(await exports.dot!(n)).toBe(untouched.dot!(n))
+        expect(await exports.scale!(n)).toBe(untouched.scale!(n))
+      }
     })
   }
 })
