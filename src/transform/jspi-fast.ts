@@ -1,13 +1,15 @@
 /*
- * The JSPI build without Binaryen, for the Vite dev server's edit-reload
- * path: binaryen.js needs seconds to minutes just to read and analyse a large
+ * The JSPI build without Binaryen, for every build that makes one (mode
+ * 'jspi', mode 'auto''s JSPI half, the Vite dev server's edit-reload path):
+ * binaryen.js needs seconds to minutes just to read and analyse a large
  * module, while this reads what the JSPI build needs straight from the bytes
  * (scan.ts) and decides the same way the Binaryen pipeline does (the same
- * selection, the same call-graph rule). It declines (returns null) whenever
- * only Binaryen could decide: an instruction the scanner does not know, or a
- * C stack pointer that has no name (found by the shape of prologues), or a
- * module already put through Asyncify, or one that uses fibers; the caller
- * then runs the pipeline.
+ * selection, the same call-graph rule, the C stack pointer found by name or
+ * by the shape of prologues as the direct engine finds it). It declines
+ * (returns null) whenever only Binaryen could decide: an instruction the
+ * scanner does not know, a body the shape rule cannot read, a stackPointer
+ * option naming no global, a module already put through Asyncify, or one
+ * that uses fibers; the caller then runs the pipeline.
  */
 import { ASYNCIFY_API_EXPORTS, type Signature } from '../runtime-shim/metadata.js'
 import type { FunctionImport, ModuleFacts } from './analyse.js'

@@ -10,7 +10,7 @@
  *
  * Decoded: MVP, sign extension, saturating truncation, bulk memory and table
  * ops, reference types (funcref, externref), multi-value blocks,
- * multi-memory. Anything else throws DecodeUnsupported. Memories are taken
+ * multi-memory, SIMD and relaxed SIMD. Anything else throws DecodeUnsupported. Memories are taken
  * to be 32-bit: ModuleTypes does not say which are memory64.
  */
 import { WasmReader } from '../wasm-reader.js'
