@@ -38,21 +38,18 @@ export function prepareJspiWithoutBinaryen(bytes: Uint8Array, options: Transform
   return jspiWithoutBinaryen(bytes, resolveTransformOptions({ ...options, mode: 'jspi' }))
 }
 
-/** The same with options already resolved (the worker's), built as for mode 'jspi'. */
-export function jspiWithoutBinaryen(bytes: Uint8Array, options: ResolvedTransformOptions): TransformResult | null {
+/**
+ * The same with options already resolved (the worker's), built as for mode
+ * 'jspi'; `read`: the module as `readModule` read it, when the caller has.
+ */
+export function jspiWithoutBinaryen(bytes: Uint8Array, options: ResolvedTransformOptions, read?: ModuleRead): TransformResult | null {
   const started = performance.now()
   const resolved: ResolvedTransformOptions = { ...options, mode: 'jspi' }
   const { filename } = resolved
   checkWasmHeader(bytes, filename)
-  const scanned = scanOrNull(bytes)
-  if (scanned === null || alreadyAsyncified(scanned)) return null
-  const found = findStackPointer(bytes, scanned, resolved.stackPointer)
-  if (found === undefined) return null
-  const stackPointer = found.index
-
-  const facts = factsOf(scanned)
-  // Only Asyncify runs fibers: the pipeline builds that path, or says why not.
-  if (!facts || usesFibers(facts.imports)) return null
+  const module = read ?? readModule(bytes, resolved.stackPointer)
+  if (module === null) return null
+  const { scanned, facts, stackPointer } = module
   checkReservedNames(facts, filename)
   const selection = selectFunctions(facts, resolved, declaredAsyncImports(bytes, filename))
   const suspending = suspendingByCallGraph(facts, selection.asyncImports.map((entry) => entry.name), selection.runtime)
@@ -87,13 +84,13 @@ export function jspiWithoutBinaryen(bytes: Uint8Array, options: ResolvedTransfor
       asyncImports: selection.asyncImports.map((entry) => `${entry.module}.${entry.base}`),
       suspendingExports,
       why: [],
-      warnings: [...selection.warnings, ...found.warnings, ...debugWarnings],
+      warnings: [...selection.warnings, ...module.warnings, ...debugWarnings],
     },
   }
 }
 
 /** The module's scan, or null when the scanner cannot read it (the pipeline then decides, and explains). */
-export function scanOrNull(bytes: Uint8Array): ScannedModule | null {
+function scanOrNull(bytes: Uint8Array): ScannedModule | null {
   try {
     return scanModule(bytes)
   } catch (error) {
@@ -103,7 +100,7 @@ export function scanOrNull(bytes: Uint8Array): ScannedModule | null {
 }
 
 /** Whether Asyncify's pass (Binaryen's, or ours) already ran on the module: only the pipeline refuses it with its reason. */
-export function alreadyAsyncified(scanned: ScannedModule): boolean {
+function alreadyAsyncified(scanned: ScannedModule): boolean {
   return scanned.exports.some((entry) => ASYNCIFY_API_EXPORTS.includes(entry.name)) || scanned.globals.some((global) => global.name === '__asyncify_state')
 }
 
@@ -121,7 +118,7 @@ export function functionName(scanned: ScannedModule, index: number): string {
  * two functions go by one name (a name section may say so; Binaryen renames
  * one of them, so only the pipeline can tell them apart in its decisions).
  */
-export function factsOf(scanned: ScannedModule): ModuleFacts | null {
+function factsOf(scanned: ScannedModule): ModuleFacts | null {
   const names = scanned.functions.map((_, index) => functionName(scanned, index))
   if (new Set(names).size !== names.length) return null
   const nameOf = (index: number) => names[index]!
@@ -144,11 +141,30 @@ export function factsOf(scanned: ScannedModule): ModuleFacts | null {
 }
 
 /**
- * Globals shaped like a stack pointer, by module: in mode 'auto' both builds
- * without Binaryen ask, and the answer decodes every body (30-130 ms on the
- * bench's npm subjects).
+ * What both builds without Binaryen read of a module first: its scan, its
+ * facts, and its C stack pointer (null for none, with `warnings` saying why
+ * when the module has globals that could have been it). Mode 'auto' reads it
+ * once for both builds: the scan decodes every body, and so may the stack
+ * pointer's shape (each 30-130 ms on the bench's npm subjects).
  */
-const shapedByModule = new WeakMap<Uint8Array, number[] | null>()
+export interface ModuleRead {
+  scanned: ScannedModule
+  facts: ModuleFacts
+  stackPointer: number | null
+  warnings: string[]
+}
+
+/** The module read for the builds without Binaryen; null when only the pipeline can decide. */
+export function readModule(bytes: Uint8Array, stackPointerOption: string | number | false): ModuleRead | null {
+  const scanned = scanOrNull(bytes)
+  if (scanned === null || alreadyAsyncified(scanned)) return null
+  const found = findStackPointer(bytes, scanned, stackPointerOption)
+  if (found === undefined) return null
+  const facts = factsOf(scanned)
+  // Only Asyncify runs fibers: the pipeline builds that path, or says why not.
+  if (!facts || usesFibers(facts.imports)) return null
+  return { scanned, facts, stackPointer: found.index, warnings: found.warnings }
+}
 
 /**
  * The C stack pointer's global index, or null for none (with a warning when
@@ -156,15 +172,11 @@ const shapedByModule = new WeakMap<Uint8Array, number[] | null>()
  * stack-pointer.ts finds it: by name, else (option 'auto') by the shape of
  * prologues; undefined when only the pipeline can tell.
  */
-export function findStackPointer(bytes: Uint8Array, scanned: ScannedModule, option: string | number | false): { index: number | null; warnings: string[] } | undefined {
+function findStackPointer(bytes: Uint8Array, scanned: ScannedModule, option: string | number | false): { index: number | null; warnings: string[] } | undefined {
   const named = findStackPointerByName(scanned, option)
   if (named !== undefined) return { index: named, warnings: [] }
   if (option !== 'auto') return undefined
-  let shaped = shapedByModule.get(bytes)
-  if (shaped === undefined) {
-    shaped = globalsShapedLikeStackPointer(bytes, scanned)
-    shapedByModule.set(bytes, shaped)
-  }
+  const shaped = globalsShapedLikeStackPointer(bytes, scanned)
   if (shaped === null) return undefined
   return shaped.length === 1 ? { index: shaped[0]!, warnings: [] } : { index: null, warnings: [noStackPointerWarning(shaped.length)] }
 }

@@ -1,7 +1,8 @@
 import type { ResolvedTransformOptions } from './options.js'
 import type { TransformResult } from './pipeline.js'
 import { asyncifyWithoutBinaryen } from './direct/asyncify-fast.js'
-import { jspiWithoutBinaryen } from './jspi-fast.js'
+import { jspiWithoutBinaryen, readModule } from './jspi-fast.js'
+import { checkWasmHeader } from './wasm-sections.js'
 
 /**
  * The builds the direct engine and the JSPI fast path make without Binaryen,
@@ -10,12 +11,17 @@ import { jspiWithoutBinaryen } from './jspi-fast.js'
  */
 export function buildWithoutBinaryen(bytes: Uint8Array, options: ResolvedTransformOptions): TransformResult | null {
   if (options.engine === 'binaryen') return null
-  // The features option is checked by validating with Binaryen, as the direct engine declines it too.
-  if (options.mode === 'jspi') return options.features === null && !options.preoptimize ? jspiWithoutBinaryen(bytes, options) : null
-  const asyncified = asyncifyWithoutBinaryen(bytes, options)
+  checkWasmHeader(bytes, options.filename)
+  // The features option is checked by validating with Binaryen; preoptimize is Binaryen's work.
+  if (options.features !== null || options.preoptimize) return null
+  // Both builds read the module once.
+  const read = readModule(bytes, options.stackPointer)
+  if (read === null) return null
+  if (options.mode === 'jspi') return jspiWithoutBinaryen(bytes, options, read)
+  const asyncified = asyncifyWithoutBinaryen(bytes, options, read)
   if (!asyncified) return null
   if (options.mode === 'asyncify') return asyncified
-  const jspi = jspiWithoutBinaryen(bytes, options)
+  const jspi = jspiWithoutBinaryen(bytes, options, read)
   if (!jspi?.jspi) return null
   return {
     ...asyncified,

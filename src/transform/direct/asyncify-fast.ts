@@ -19,8 +19,7 @@ import { suspendReasons } from '../call-graph.js'
 import { checkReservedNames } from '../check-supported.js'
 import { declaredAsyncImports } from '../declared-imports.js'
 import { asyncImportMetadata, importArities } from '../describe.js'
-import { usesFibers } from '../fibers.js'
-import { alreadyAsyncified, factsOf, findStackPointer, functionName, planOf, scanOrNull } from '../jspi-fast.js'
+import { functionName, planOf, readModule, type ModuleRead } from '../jspi-fast.js'
 import { resolveTransformOptions, type ResolvedTransformOptions, type TransformOptions } from '../options.js'
 import { explainInstrumentation } from '../explain.js'
 import type { TransformResult } from '../pipeline.js'
@@ -39,20 +38,17 @@ export function prepareAsyncifyWithoutBinaryen(bytes: Uint8Array, options: Trans
   return asyncifyWithoutBinaryen(bytes, resolveTransformOptions({ ...options, mode: 'asyncify' }))
 }
 
-/** The same with options already resolved (the worker's). */
-export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTransformOptions): TransformResult | null {
+/** The same with options already resolved (the worker's); `read`: the module as `readModule` read it, when the caller has. */
+export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTransformOptions, read?: ModuleRead): TransformResult | null {
   const started = performance.now()
   const { filename } = resolved
   checkWasmHeader(bytes, filename)
   // The features option is checked by validating with Binaryen; preoptimize is Binaryen's work.
   if (resolved.preoptimize || resolved.features !== null) return null
-  const scanned = scanOrNull(bytes)
-  if (scanned === null || scanned.memories.length !== 1 || alreadyAsyncified(scanned)) return null
-  const found = findStackPointer(bytes, scanned, resolved.stackPointer)
-  if (found === undefined) return null
-  const { index: stackPointer, warnings } = found
-  const facts = factsOf(scanned)
-  if (!facts || usesFibers(facts.imports) || facts.indirect.targets === null || facts.imports.some((entry) => entry.module === ASYNCIFY_API_MODULE)) return null
+  const module = read ?? readModule(bytes, resolved.stackPointer)
+  if (module === null) return null
+  const { scanned, facts, stackPointer, warnings } = module
+  if (scanned.memories.length !== 1 || facts.indirect.targets === null || facts.imports.some((entry) => entry.module === ASYNCIFY_API_MODULE)) return null
   checkReservedNames(facts, filename)
   const selection = selectFunctions(facts, resolved, declaredAsyncImports(bytes, filename))
   const asyncNames = selection.asyncImports.map((entry) => entry.name)
