@@ -610,17 +610,35 @@ const UNASSIGNED_SIMD = new Set([
   0x9a, 0xa2, 0xa5, 0xa6, 0xaf, 0xb0, 0xb2, 0xb3, 0xb4, 0xbb, 0xc2, 0xc5, 0xc6, 0xcf, 0xd0, 0xd2, 0xd3, 0xd4, 0xe2, 0xee,
 ])
 
+/** What follows a SIMD instruction's opcode: a memarg or not, then `bytes` more (a lane index, or 16 for a vector). */
+export interface SimdImmediates {
+  memarg: boolean
+  bytes: number
+}
+
+const MEMARG: SimdImmediates = Object.freeze({ memarg: true, bytes: 0 })
+const VECTOR: SimdImmediates = Object.freeze({ memarg: false, bytes: 16 })
+const LANE: SimdImmediates = Object.freeze({ memarg: false, bytes: 1 })
+const MEMARG_LANE: SimdImmediates = Object.freeze({ memarg: true, bytes: 1 })
+const NO_IMMEDIATES: SimdImmediates = Object.freeze({ memarg: false, bytes: 0 })
+
+/** The immediates of the SIMD (0xFD) instruction `op`; the scanner and the direct engine's decoder both read them so. */
+export function simdImmediates(op: number): SimdImmediates {
+  if (op <= 0x0b || op === 0x5c || op === 0x5d) return MEMARG // loads, splats, store, load32/64_zero
+  if (op === 0x0c || op === 0x0d) return VECTOR // v128.const, i8x16.shuffle
+  if (op >= 0x15 && op <= 0x22) return LANE // extract_lane, replace_lane
+  if (op >= 0x54 && op <= 0x5b) return MEMARG_LANE // load*_lane, store*_lane
+  // Everything else, relaxed SIMD (0x100 to 0x113) included.
+  return NO_IMMEDIATES
+}
+
 /** SIMD and relaxed SIMD (0xFD prefix). */
 function simdInstruction(reader: WasmReader, at: number): void {
   const op = reader.u32()
-  if (op <= 0x0b || op === 0x5c || op === 0x5d) memarg(reader) // loads, splats, store, load32/64_zero
-  else if (op === 0x0c || op === 0x0d) skip(reader, 16) // v128.const, i8x16.shuffle
-  else if (op >= 0x15 && op <= 0x22) reader.byte() // extract_lane, replace_lane
-  else if (op >= 0x54 && op <= 0x5b) {
-    memarg(reader) // load*_lane, store*_lane
-    reader.byte()
-  } else if (op <= 0xff ? UNASSIGNED_SIMD.has(op) : op > 0x113) throw unknownOpcode(at, 0xfd, op)
-  // Everything else, relaxed SIMD (0x100 to 0x113) included, has no immediates.
+  if (op <= 0xff ? UNASSIGNED_SIMD.has(op) : op > 0x113) throw unknownOpcode(at, 0xfd, op)
+  const immediates = simdImmediates(op)
+  if (immediates.memarg) memarg(reader)
+  skip(reader, immediates.bytes)
 }
 
 /** Threads (0xFE prefix). */

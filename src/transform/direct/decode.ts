@@ -13,6 +13,7 @@
  * multi-memory, SIMD and relaxed SIMD. Anything else throws DecodeUnsupported. Memories are taken
  * to be 32-bit: ModuleTypes does not say which are memory64.
  */
+import { simdImmediates } from '../scan.js'
 import { WasmReader } from '../wasm-reader.js'
 import { DecodeUnsupported, type DecodedBody, type FuncType, type ModuleTypes, type Node, type ValType } from './body.js'
 
@@ -466,13 +467,9 @@ class Decoder {
     const op = this.reader.u32()
     const effect = SIMD[op]
     if (effect === undefined) throw unsupported(at, 0xfd, op)
-    if (op <= 0x0b || op === 0x5c || op === 0x5d) this.memarg() // loads, splat loads, store, zero loads
-    else if (op === 0x0c || op === 0x0d) this.skip(16) // v128.const, i8x16.shuffle
-    else if (op >= 0x15 && op <= 0x22) this.skip(1) // extract_lane, replace_lane
-    else if (op >= 0x54 && op <= 0x5b) {
-      this.memarg() // load*_lane, store*_lane
-      this.skip(1)
-    }
+    const immediates = simdImmediates(op)
+    if (immediates.memarg) this.memarg()
+    this.skip(immediates.bytes)
     this.op(at, effect.pops, effect.pushes)
   }
 
