@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config'
 
 /*
  * The engine's behaviour tests again, on the JSPI path: `npm test` runs this
- * config under Node 26 (tools/node26) with ASYNCIFY_TEST_ENGINE=jspi, so
+ * config under Node 26 (tools/nodes) with ASYNCIFY_TEST_ENGINE=jspi, so
  * test/helpers/engine.ts instantiates the JSPI build of every module.
  * Files that need Node 26 whatever the path (multi-memory.test.ts) choose
  * their path per test.

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { cpus, release, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { CHROMIUM } from '../scripts/playground/browser.js'
-import { NODE26, WASM_OPT, repoDir } from './paths.js'
+import { WASM_OPT, nodeBinary, repoDir } from './paths.js'
 
 /** Where and with what the figures were measured: the header of BENCHMARKS.md. */
 export interface Machine {
@@ -14,6 +14,8 @@ export interface Machine {
   memoryGb: number
   kernel: string
   node: string
+  node22: string
+  node24: string
   node26: string
   binaryenJs: string
   wasmOpt: string
@@ -40,7 +42,9 @@ export function describeMachine(): Machine {
     memoryGb: Math.round(totalmem() / 2 ** 30),
     kernel: `Linux ${release()}`,
     node: process.version,
-    node26: firstLine(NODE26, ['--version']),
+    node22: firstLine(nodeBinary(22), ['--version']),
+    node24: firstLine(nodeBinary(24), ['--version']),
+    node26: firstLine(nodeBinary(26), ['--version']),
     binaryenJs: binaryen.version,
     wasmOpt: firstLine(WASM_OPT, ['--version']),
     clang: firstLine('clang', ['--version']),

@@ -52,7 +52,7 @@ export function renderMarkdown(result: BenchResult): string {
     `| commit | ${machine.commit} |`,
     `| CPU | ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGb} GB |`,
     `| OS | ${machine.kernel} |`,
-    `| Node | ${machine.node} (and ${machine.node26} for JSPI) |`,
+    `| Node | ${machine.node}, ${machine.node22}, ${machine.node24} and ${machine.node26} (JSPI in 24 and 26) |`,
     `| binaryen.js | ${machine.binaryenJs} |`,
     `| native wasm-opt | ${machine.wasmOpt} |`,
     `| clang | ${machine.clang} |`,

@@ -2,12 +2,14 @@ import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { launchChromium } from '../../scripts/playground/browser.js'
 import { bundleBrowser, bundleNode } from '../bundle.js'
-import { NODE26 } from '../paths.js'
+import { nodeBinary } from '../paths.js'
 import type { HarnessOutput } from './measure.js'
 import type { WireInput } from './wire.js'
 
-export type EngineName = 'Node 20' | 'Node 26' | 'Chromium'
-export const ENGINES: readonly EngineName[] = ['Node 20', 'Node 26', 'Chromium']
+export type EngineName = 'Node 20' | 'Node 22' | 'Node 24' | 'Node 26' | 'Chromium'
+/** Node 20 is the machine's; 22 to 26 come from tools/nodes (22 has no JSPI, 24 and 26 have it). */
+export const ENGINES: readonly EngineName[] = ['Node 20', 'Node 22', 'Node 24', 'Node 26', 'Chromium']
+const OTHER_NODES = [22, 24, 26] as const
 
 function runNode(node: string, script: string, wire: WireInput, timeoutMs: number): Promise<HarnessOutput> {
   return new Promise((resolveRun, reject) => {
@@ -34,8 +36,11 @@ export async function runInEngines(wire: WireInput, timeoutMs: number): Promise<
   const results = new Map<EngineName, HarnessOutput>()
   const script = await bundleNode('harness/node-entry.ts')
   results.set('Node 20', await runNode(process.execPath, script, wire, timeoutMs))
-  if (!existsSync(NODE26)) throw new Error(`${NODE26} not found: run "bash scripts/setup.sh" to install Node 26`)
-  results.set('Node 26', await runNode(NODE26, script, wire, timeoutMs))
+  for (const major of OTHER_NODES) {
+    const node = nodeBinary(major)
+    if (!existsSync(node)) throw new Error(`${node} not found: run "bash scripts/setup.sh" to install Node ${major}`)
+    results.set(`Node ${major}`, await runNode(node, script, wire, timeoutMs))
+  }
   const page = await bundleBrowser('harness/browser-entry.ts')
   const browser = await launchChromium()
   try {

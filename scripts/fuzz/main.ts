@@ -12,7 +12,7 @@ import { Sandbox } from './sandbox.js'
  * npm run fuzz -- --replay DIR [--engine jspi] [--chromium]
  *
  * `--engine jspi` runs the JSPI build instead of the asyncified one; it needs
- * an engine with JSPI: `npm run fuzz:jspi -- ...` runs under tools/node26.
+ * an engine with JSPI: `npm run fuzz:jspi -- ...` runs under Node 26 (tools/nodes).
  * `--asyncify-engine direct|binaryen` sets the transform's `engine` option
  * (default: the transform's own default, which hands Binaryen what the direct
  * engine does not handle; the summary counts which built each module).

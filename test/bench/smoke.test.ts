@@ -9,11 +9,14 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { ENGINES } from '../../bench/harness/engines.js'
 import type { BenchResult } from '../../bench/report.js'
 import type { Row, Side } from '../../bench/rows.js'
 
 const repoDir = resolve(import.meta.dirname, '../..')
 const TSX = join(repoDir, 'node_modules/tsx/dist/cli.mjs')
+/** The engines with JSPI on by default: Node 24 and 26 and Chromium, not Node 20 and 22. */
+const WITH_JSPI: string[] = ['Node 24', 'Node 26', 'Chromium']
 
 let outDir: string
 let result: BenchResult
@@ -71,12 +74,12 @@ describe('npm run bench -- --smoke', () => {
 
   test('the round trip rows hold every path in every engine, JSPI paths where JSPI exists', () => {
     const rows = keys('roundtrip')
-    for (const engine of ['Node 20', 'Node 26', 'Chromium']) {
+    for (const engine of ENGINES) {
       for (const depth of [1, 20]) {
         const at = `resolved Promise, depth ${depth} / suspension / ${engine} /`
         for (const path of ['ours, Asyncify', 'asyncify-wasm']) expect(rows, `${engine} depth ${depth} ${path}`).toContain(`${at} ${path}`)
         const jspi = [`${at} ours, JSPI`, `${at} raw JSPI`]
-        for (const key of jspi) expect(rows.includes(key), key).toBe(engine !== 'Node 20')
+        for (const key of jspi) expect(rows.includes(key), key).toBe(WITH_JSPI.includes(engine))
         const against = (candidate: string) =>
           result.rows
             .filter((row) => row.subject === `resolved Promise, depth ${depth}` && row.engine === engine && row.measure === 'suspension' && row.candidate.label === candidate)
@@ -88,7 +91,7 @@ describe('npm run bench -- --smoke', () => {
           'JavaScript await',
         ])
         expect(against('asyncify-wasm'), `${engine} depth ${depth}`).toEqual(['Asyncify floor (fewest JS steps, no checks)', 'JavaScript await'])
-        if (engine !== 'Node 20') expect(against('ours, JSPI'), `${engine} depth ${depth}`).toEqual(['raw JSPI', 'asyncify-wasm'])
+        if (WITH_JSPI.includes(engine)) expect(against('ours, JSPI'), `${engine} depth ${depth}`).toEqual(['raw JSPI', 'asyncify-wasm'])
         // Only Node 26 counts allocated bytes.
         const allocation = result.rows.filter((row) => row.subject === `resolved Promise, depth ${depth}` && row.engine === engine && row.measure === 'allocation per suspension')
         expect(allocation.map((row) => `${row.candidate.label} / ${row.baseline.label}`), `${engine} depth ${depth}`).toEqual(
@@ -103,25 +106,28 @@ describe('npm run bench -- --smoke', () => {
     const baselines = (path: string) => [`${path}, plain import`, `${path}, plain import in a suspending export`]
     // The same loops also run through asyncify-wasm, in the same run as ours.
     const againstIncumbent = ['asyncify-wasm, async import']
-    for (const engine of ['Node 20', 'Node 26', 'Chromium']) {
+    for (const engine of ENGINES) {
       expect(plainRows(engine, 'ours, Asyncify'), engine).toEqual([...baselines('ours, Asyncify'), ...againstIncumbent])
       const suspendingPlain = result.rows.filter(
         (row) => row.subject === 'plain value' && row.engine === engine && row.candidate.label === 'ours, Asyncify, plain import in a suspending export',
       )
       expect(suspendingPlain.map((row) => row.baseline.label), engine).toEqual(['asyncify-wasm, plain import in a suspending export'])
     }
-    for (const engine of ['Node 26', 'Chromium']) expect(plainRows(engine, 'ours, JSPI'), engine).toEqual(baselines('ours, JSPI'))
+    for (const engine of WITH_JSPI) expect(plainRows(engine, 'ours, JSPI'), engine).toEqual(baselines('ours, JSPI'))
   })
 
   test('the compute rows compare each path with the untouched module in every engine', () => {
     const rows = keys('compute')
-    for (const engine of ['Node 20', 'Node 26', 'Chromium']) {
+    for (const engine of ENGINES) {
       for (const subject of ['compute, never suspends', 'async path, no suspension', 'buffered reads on an async path, no suspension']) {
         expect(rows).toContain(`${subject} / time per run / ${engine} / ours, Asyncify`)
       }
     }
-    expect(rows).toContain('async path, no suspension / time per run / Node 26 / ours, JSPI')
-    expect(rows).toContain('buffered reads on an async path, no suspension / time per run / Node 26 / ours, JSPI')
+    for (const engine of ENGINES) {
+      for (const subject of ['async path, no suspension', 'buffered reads on an async path, no suspension']) {
+        expect(rows.includes(`${subject} / time per run / ${engine} / ours, JSPI`), `${engine} ${subject}`).toBe(WITH_JSPI.includes(engine))
+      }
+    }
   })
 
   test('every row has finite figures on both sides and a ratio', () => {

