@@ -59,7 +59,8 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
   const unwinding = new Set([...instrument, ...asyncNames.map((name) => indexOf.get(name)!)])
   const addresses = resolved.debug ? new CodeAddresses() : undefined
   const sharedRecords = resolved.optimize === 's' || resolved.optimize === 'z'
-  const instrumented = directAsyncify(bytes, { unwinding, instrument, stackPointer, sharedRecords }, addresses)
+  const argumentsAgain = calledOnlyDirectly(scanned, instrument)
+  const instrumented = directAsyncify(bytes, { unwinding, instrument, stackPointer, sharedRecords, argumentsAgain }, addresses)
   if (instrumented === null) return null
 
   const plan = planOf(scanned, stackPointer)
@@ -114,6 +115,24 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
       warnings: [...selection.warnings, ...warnings, ...debugWarnings],
     },
   }
+}
+
+/**
+ * The instrumented functions that only instrumented functions call, and only
+ * directly: no table can hold them (no export, no element segment, no
+ * `ref.func`), and no code the engine leaves as it was (a runtime function
+ * that starts a rewind itself, say) calls them. On a rewind each call to them
+ * is then a site of an instrumented caller, which can pass the arguments of
+ * the first run again (`DirectPlan.argumentsAgain`).
+ */
+function calledOnlyDirectly(scanned: ModuleRead['scanned'], instrument: Set<number>): Set<number> {
+  const only = new Set([...instrument].filter((index) => !scanned.referenced.has(index)))
+  for (const entry of scanned.exports) if (entry.kind === 'function') only.delete(entry.index)
+  const imported = scanned.functions.length - scanned.bodies.length
+  scanned.bodies.forEach((body, i) => {
+    if (!instrument.has(imported + i)) for (const callee of body.calls) only.delete(callee)
+  })
+  return only
 }
 
 /**

@@ -28,6 +28,14 @@
  * needs no block. Code after a frame's last site runs as it was: a rewind
  * entered that frame only for a site in it, and the state is normal once the
  * site's call has rewound.
+ *
+ * One kind of callee does read its arguments on a rewind: a function only
+ * instrumented code calls, directly, whose record would hold only parameters
+ * no write changes before a site. It writes no record, and takes them from
+ * its callers, each of whose calls to it already computes the arguments of
+ * the first run again from restored locals (`callsSavingMore`, module.ts's
+ * `ArgumentsAgain`): a loop calling a small function that may suspend then
+ * runs one state check per call, not two.
  */
 import { leb, sleb } from '../../runtime-shim/wasm-writer.js'
 import { TYPE_CODES, indexImmediate, shortBytes } from './decode.js'
@@ -40,6 +48,8 @@ export interface Sites {
   call(func: number): boolean
   /** Whether a `call_indirect` naming `typeIndex` may unwind. */
   indirect(typeIndex: number): boolean
+  /** Whether `func` may take its arguments again on a rewind (`DirectPlan.argumentsAgain`): its calls say what passing them would cost. */
+  argumentsAgain(func: number): boolean
 }
 
 /**
@@ -125,6 +135,14 @@ export class BodyInstrumenter {
    */
   private readonly indexCarried: Extract<Node, { kind: 'op' }>[] = []
   private indexRead = false
+  /** The locals live at the start on a rewind's paths (liveness.ts), `ptr` excluded. */
+  private live = new Set<number>()
+  /**
+   * Calls to functions that may take their arguments again, with the locals
+   * the code computing the arguments reads, when a rewind computes them
+   * exactly from those; null when it does not.
+   */
+  private readonly argumentCalls: { callee: number; reads: Set<number> | null }[] = []
   /** What the state decides in the output, for the liveness of a rewind. */
   private readonly marks: RewindMarks = { rewinding: new Set(), calls: new Set(), ignored: new Set() }
   /**
@@ -168,10 +186,50 @@ export class BodyInstrumenter {
     // Every site is the last item of its frame: nothing asks which site a rewind is for.
     if (!this.indexRead) for (const node of this.indexCarried) node.bytes = NOTHING
     // The function's label and the unwind block's both lead out of the function.
-    const saved = [...liveAtStart(this.body, 2, this.locals.length, this.marks)].filter((local) => local !== this.ptr).sort((a, b) => a - b)
+    this.live = liveAtStart(this.body, 2, this.locals.length, this.marks)
+    this.live.delete(this.ptr)
+    this.record([...this.live])
+    return this.recordTypes
+  }
+
+  private record(saved: number[]): void {
+    saved.sort((a, b) => a - b)
     this.saved = this.recordOrder === 'index' ? saved : typeOrder(saved, (local) => this.locals[local]!)
     this.recordTypes = this.saved.map((local) => this.locals[local]!)
-    return this.recordTypes
+  }
+
+  /**
+   * The functions (of those that may take their arguments again) some call
+   * here could pass the arguments of the first run again only by saving
+   * more: computed from loads or globals, or held in temporaries, or from
+   * locals the record does not hold. Every other call already does so, as
+   * the code computing the arguments runs again from restored locals.
+   */
+  callsSavingMore(): Set<number> {
+    const callees = new Set<number>()
+    for (const { callee, reads } of this.argumentCalls) if (reads === null || [...reads].some((local) => !this.live.has(local))) callees.add(callee)
+    return callees
+  }
+
+  /**
+   * Whether the record holds something, and only parameters that keep their arguments up
+   * to every site (`parametersKeptToSites`), so that taking its arguments
+   * again, the function needs none (`takeArgumentsAgain`).
+   */
+  needsOnlyArguments(): boolean {
+    if (this.saved.length === 0) return false
+    const kept = this.parametersKeptToSites()
+    return this.saved.every((local) => kept.has(local))
+  }
+
+  /**
+   * The function takes its arguments again: each caller passes, on a
+   * rewind, the arguments of the first run (`callsSavingMore` found none
+   * that must save more for it), and the parameters that `needsOnlyArguments`
+   * found are the whole record hold them then. It writes no record.
+   */
+  takeArgumentsAgain(): void {
+    this.record([])
   }
 
   /** The instrumented body, its record written in place, or by the helpers `records` has for its types. */
@@ -210,6 +268,35 @@ export class BodyInstrumenter {
       return list[k]!
     })
     return { locals, next }
+  }
+
+  /**
+   * The parameters that still hold their arguments wherever a site runs: no
+   * write to them comes before a site in the body's order, nor in a loop that
+   * holds a site (its back edge leads to the site again); only those can
+   * reach a site, since every other branch goes forward.
+   */
+  private parametersKeptToSites(): Set<number> {
+    const kept = new Set(this.type.params.keys())
+    let siteAfter = false
+    const visit = (nodes: Node[], loopHoldsSite: boolean) => {
+      for (let k = nodes.length - 1; k >= 0; k--) {
+        const node = nodes[k]!
+        // Unreachable code is not written out.
+        if (node.before === null) continue
+        if (this.isSite(node)) siteAfter = true
+        else if (node.kind === 'op' && (node.bytes[0] === OP.localSet || node.bytes[0] === OP.localTee)) {
+          if (siteAfter || loopHoldsSite) kept.delete(indexImmediate(node.bytes))
+        } else if (node.kind === 'block') visit(node.body, loopHoldsSite)
+        else if (node.kind === 'loop') visit(node.body, loopHoldsSite || this.hasSite(node.body))
+        else if (node.kind === 'if') {
+          if (node.else !== null) visit(node.else, loopHoldsSite)
+          visit(node.then, loopHoldsSite)
+        }
+      }
+    }
+    visit(this.decoded.body, false)
+    return kept
   }
 
   private hasSite(nodes: Node[]): boolean {
@@ -310,6 +397,12 @@ export class BodyInstrumenter {
     })
     const replayed = parts[0]!.code.length > 0 && replayable(parts[0]!.code, [parts[0]!.node])
     const blocked = !replayed && parts[0]!.code.length > 0
+    parts.forEach(({ node, inputs, tail }, j) => {
+      if (node.kind !== 'call' || inputs === 0 || !this.sites.argumentsAgain(node.func)) return
+      // Computed again after the block's end, or by the first segment run again (pure code), or held in temporaries.
+      const exact = tail !== null ? tail.every((inner) => rerun(inner) === 'exact' || rerun(inner) === 'traps') : j === 0 && !blocked
+      this.argumentCalls.push({ callee: node.func, reads: !exact ? null : tail === null ? new Set() : localsRead(tail) })
+    })
     const n = items.length - 1
 
     // The blocks, outermost (Bn) first; `lists` holds the bodies being written, the innermost last.

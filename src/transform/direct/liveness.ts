@@ -8,7 +8,8 @@
  * the code before them is skipped, and a site's call leads on to whatever is
  * live after it going forward. The call a rewind re-enters
  * ignores its arguments (the callee restores what it reads; an async import's
- * wrapper returns the settled value), so what only computes them reads
+ * wrapper returns the settled value; a callee that takes its arguments again
+ * does so only from calls whose reads are live anyway), so what only computes them reads
  * nothing a rewind needs (`ignored`). So a local set in a segment a
  * rewind skips and read after the site is live; what only a skipped segment
  * reads is not. Without marks every dispatcher is an ordinary `if` or

@@ -26,6 +26,15 @@ export interface DirectPlan {
   instrument: Set<number>
   /** Records written by helpers the functions share (frame-records.ts; optimize 's' or 'z'), not in place. */
   sharedRecords: boolean
+  /**
+   * Instrumented functions that only instrumented functions call, and only
+   * directly (none is in a table, exported, or referenced): their callers
+   * can pass them, on a rewind, the arguments of the first run, so that the
+   * parameters that keep their arguments need no saving. Those that then
+   * save nothing, and whose callers need save nothing more for it, take their
+   * arguments so (`ArgumentsAgain`): no record, and no check at their entry.
+   */
+  argumentsAgain: Set<number>
 }
 
 const signature = (type: FuncType) => `${type.params.join(',')}->${type.results.join(',')}`
@@ -70,6 +79,7 @@ function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan, addresses: CodeAd
   const sites = {
     call: (func: number) => plan.unwinding.has(func),
     indirect: (typeIndex: number) => unwindingSignatures.has(signature(types[typeIndex]!)),
+    argumentsAgain: (func: number) => plan.argumentsAgain.has(func),
   }
 
   const { added: addedTypes, index: typeOf } = appendedTypes(scanned.subtyping ? [] : types, scanned.types.length)
@@ -184,45 +194,70 @@ function codeSection(
     const { start, size } = extents[i]!
     return new BodyInstrumenter(decodeBody(bytes.subarray(start, start + size), type.params, moduleTypes), type, sites, globals, records ? 'type' : 'index')
   }
+  // Which functions take their arguments again is known once every body is instrumented.
+  const again = new ArgumentsAgain(plan.argumentsAgain)
+  let taking: Set<number> | null = null
   // Shared helpers pay only for record types several functions use, so with them every body is instrumented once
   // to count its record's types first, and again when it is written. Keeping every first instrumentation until
   // then took the peak memory of a transform of QuickJS from 91 to 123 MB (SQLite 108 to 165 MB); instrumenting
   // twice takes 91-106 MB (SQLite 122 MB) and a third more time.
   if (records) {
+    const recordTypes = new Map<number, ValType[]>()
     for (let i = 0; i < count; i++) {
       if (!plan.instrument.has(imported + i)) continue
-      const types = instrumenter(i).instrument()
-      if (types !== null) records.count(types)
+      const instrumented = instrumenter(i)
+      const types = instrumented.instrument()
+      if (types === null) continue
+      again.observe(imported + i, instrumented)
+      recordTypes.set(imported + i, types)
     }
+    taking = again.decide()
+    for (const [index, types] of recordTypes) if (!taking.has(index)) records.count(types)
   }
-  const bodies: Uint8Array[] = []
   // The output's branch hints, by function index.
   const hints = new Map<number, CodeMetadataEntry[]>()
+  /** An instrumented body written, and where its instructions went (input offset to output offset), when asked. */
+  const write = (i: number, instrumented: BodyInstrumenter) => {
+    const body = bytes.subarray(extents[i]!.start, extents[i]!.start + extents[i]!.size)
+    const theirs = branchHints.input?.get(imported + i) ?? []
+    const positions: { at: number; offset: number }[] = []
+    const rarely = branchHints.own ? { nodes: instrumented.unlikely, offsets: [] as number[] } : undefined
+    const placing = addresses !== undefined || theirs.length > 0
+    const encoded = encodeBody(instrumented.finish(records), placing ? (at, offset) => positions.push({ at, offset }) : undefined, rarely)
+    const entries: CodeMetadataEntry[] = (rarely?.offsets ?? []).map((offset) => ({ offset, data: RARELY_TAKEN }))
+    entries.push(...movedHints(theirs, positions, body, encoded))
+    hints.set(imported + i, entries)
+    return { encoded, placed: positions }
+  }
+  // Per body: written, or waiting for the decision (without shared records, made once every body is instrumented).
+  const written: ({ encoded: Uint8Array; placed: { at: number; offset: number }[] } | BodyInstrumenter | null)[] = []
+  for (let i = 0; i < count; i++) {
+    const instrumented = plan.instrument.has(imported + i) ? instrumenter(i) : null
+    if (instrumented === null || instrumented.instrument() === null) {
+      written.push(null)
+      const theirs = branchHints.input?.get(imported + i) ?? []
+      if (theirs.length > 0) hints.set(imported + i, theirs)
+    } else if (taking !== null) {
+      if (taking.has(imported + i)) instrumented.takeArgumentsAgain()
+      written.push(write(i, instrumented))
+    } else {
+      written.push(again.observe(imported + i, instrumented) ? instrumented : write(i, instrumented))
+    }
+  }
+  taking ??= again.decide()
+  const bodies: Uint8Array[] = []
   // Output offsets from the end of the count (known once the helpers are), then shifted into the section's contents.
   let output = 0
   for (let i = 0; i < count; i++) {
     const { entry, start, size } = extents[i]!
     const body = bytes.subarray(start, start + size)
-    let instrumented: BodyInstrumenter | null = null
-    if (plan.instrument.has(imported + i)) {
-      instrumented = instrumenter(i)
-      if (instrumented.instrument() === null) instrumented = null
+    let done = written[i]!
+    if (done instanceof BodyInstrumenter) {
+      if (taking.has(imported + i)) done.takeArgumentsAgain()
+      done = write(i, done)
     }
-    let encoded = body
-    let placed: { at: number; offset: number }[] | null = null
-    const theirs = branchHints.input?.get(imported + i) ?? []
-    if (instrumented !== null) {
-      const positions: { at: number; offset: number }[] = []
-      const rarely = branchHints.own ? { nodes: instrumented.unlikely, offsets: [] as number[] } : undefined
-      const placing = addresses !== undefined || theirs.length > 0
-      encoded = encodeBody(instrumented.finish(records), placing ? (at, offset) => positions.push({ at, offset }) : undefined, rarely)
-      const entries: CodeMetadataEntry[] = (rarely?.offsets ?? []).map((offset) => ({ offset, data: RARELY_TAKEN }))
-      entries.push(...movedHints(theirs, positions, body, encoded))
-      hints.set(imported + i, entries)
-      placed = positions
-    } else if (theirs.length > 0) {
-      hints.set(imported + i, theirs)
-    }
+    const encoded = done === null ? body : done.encoded
+    const placed = done === null ? null : done.placed
     // A body left as it was goes out as the input's own bytes, its size included: a view, not a copy.
     const sized = encoded === body ? bytes.subarray(contents + entry, start + size) : concatBytes(leb(encoded.length), encoded)
     if (addresses) {
@@ -245,6 +280,34 @@ function codeSection(
   const total = leb(count + appended.length)
   addresses?.shift(total.length)
   return { code: concatBytes(total, ...bodies), appended, hints }
+}
+
+/**
+ * Decides which candidates take their arguments again (`DirectPlan.argumentsAgain`),
+ * from every instrumented body: those whose record then holds nothing
+ * (`BodyInstrumenter.needsOnlyArguments`), when no caller must save more to
+ * pass them (`callsSavingMore`), so that callers' code stays as it is and
+ * only theirs gets smaller. Every candidate taking them cost QuickJS 4.5%
+ * more bytes, its callers saving more than it saved.
+ */
+class ArgumentsAgain {
+  private readonly needingOnlyArguments = new Set<number>()
+  private readonly savingMore = new Set<number>()
+
+  constructor(private readonly candidates: Set<number>) {}
+
+  /** Learns from the body of function `index`, instrumented; whether it may take its arguments again. */
+  observe(index: number, instrumented: BodyInstrumenter): boolean {
+    for (const callee of instrumented.callsSavingMore()) this.savingMore.add(callee)
+    if (!this.candidates.has(index) || !instrumented.needsOnlyArguments()) return false
+    this.needingOnlyArguments.add(index)
+    return true
+  }
+
+  /** The functions that take their arguments again, once every body is observed. */
+  decide(): Set<number> {
+    return new Set([...this.needingOnlyArguments].filter((index) => !this.savingMore.has(index)))
+  }
 }
 
 /** The input's branch hints, by function index; null when it has none, or none that can be read (they are dropped). */
