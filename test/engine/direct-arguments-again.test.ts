@@ -1,0 +1,133 @@
+/*
+ * Functions that take their arguments again on a rewind (the direct engine,
+ * module.ts's ArgumentsAgain): a function only instrumented code calls,
+ * directly, whose record would hold only parameters no write changes before
+ * a site, writes no record when every call to it computes the arguments of
+ * the first run again from restored locals. Each case that must keep its
+ * record is built so that dropping it gives a wrong number, not only a
+ * different module: a parameter written before the site, one written after
+ * it in a loop around it, an argument loaded from memory the callee changes
+ * before it suspends. The callers of the first two read their arguments'
+ * locals after the call, so that they save them anyway and only the
+ * callee's own writes decide.
+ */
+import binaryen from 'binaryen'
+import { describe, expect, it } from 'vitest'
+import { instantiate } from '../../src/runtime-shim/index.js'
+import { prepareAsyncifyWithoutBinaryen } from '../../src/transform/direct/asyncify-fast.js'
+import { later } from '../helpers/engine.js'
+import { wat } from '../helpers/wat.js'
+
+const program = wat(`(module
+  (import "env" "wait" (func $wait (param i32) (result i32)))
+  (type $unary (func (param i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "\\05\\00\\00\\00\\07")
+  (table 1 funcref)
+  (elem (i32.const 0) $tabled)
+
+  ;; Takes its arguments again: $flag is written only after the one site, outside any loop.
+  (func $leaf (param $x i32) (param $flag i32) (result i32)
+    (if (local.get $flag) (then (return (call $wait (local.get $x)))))
+    (local.set $flag (i32.mul (local.get $x) (i32.const 3)))
+    (local.get $flag))
+  (func (export "spin") (param $n i32) (result i32)
+    (local $i i32) (local $sum i32)
+    (loop $next
+      (local.set $sum (i32.add (i32.mul (local.get $sum) (i32.const 31))
+        (call $leaf (local.get $i) (i32.and (local.get $i) (i32.const 1)))))
+      (br_if $next (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+    (local.get $sum))
+
+  ;; Written before the site: a rewind needs the written value, not the argument.
+  (func $before (param $x i32) (result i32)
+    (local.set $x (i32.add (local.get $x) (i32.const 1)))
+    (i32.add (call $wait (local.get $x)) (local.get $x)))
+  (func (export "before") (param $x i32) (result i32)
+    (i32.add (call $before (local.get $x)) (local.get $x)))
+
+  ;; Written after the site, in the loop around it: the next round's site sees the written value.
+  ;; (The sum is a global, so that the record would hold the parameter alone.)
+  (global $sum (mut i32) (i32.const 0))
+  (func $countdown (param $n i32) (result i32)
+    (loop $next
+      (global.set $sum (i32.add (call $wait (local.get $n)) (global.get $sum)))
+      (br_if $next (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+    (global.get $sum))
+  (func (export "countdown") (param $n i32) (result i32)
+    (i32.add (call $countdown (local.get $n)) (local.get $n)))
+
+  ;; Its argument is loaded from memory it changes before it suspends: loaded again, it would differ.
+  (func $echo (param $v i32) (param $p i32) (result i32)
+    (i32.store (local.get $p) (i32.const 99))
+    (i32.add (call $wait (i32.const 0)) (local.get $v)))
+  (func (export "loaded") (param $p i32) (result i32)
+    (call $echo (i32.load (local.get $p)) (local.get $p)))
+
+  ;; Its argument comes from a local its caller does not save: the caller would have to save more.
+  (func $unsaved (param $v i32) (result i32)
+    (i32.add (call $wait (i32.const 0)) (local.get $v)))
+  (func (export "unsaved") (result i32)
+    (local $y i32)
+    (local.set $y (i32.load (i32.const 20)))
+    (call $unsaved (local.get $y)))
+
+  ;; What JavaScript or a table can call keeps its record.
+  (func $exported (export "exported") (param $x i32) (result i32)
+    (i32.add (call $wait (i32.const 1)) (local.get $x)))
+  (func $tabled (param $x i32) (result i32)
+    (i32.add (call $wait (i32.const 2)) (local.get $x)))
+  (func (export "indirect") (param $x i32) (result i32)
+    (call_indirect (type $unary) (local.get $x) (i32.const 0)))
+)`)
+
+const wait = (x: number) => x * 10 + 1
+
+/** The text of function `name` in `wasm`, as Binaryen prints it. */
+function functionText(wasm: Uint8Array, name: string): string {
+  const module = binaryen.readBinary(wasm)
+  try {
+    return module.emitText().split('\n (func ').find((text) => text.startsWith(`$${name} `))!
+  } finally {
+    module.dispose()
+  }
+}
+
+/** The program's own functions: a call to any other is to a shared record helper (optimize 'z'). */
+const OWN = new Set(['wait', 'leaf', 'before', 'countdown', 'echo', 'unsaved', 'exported', 'tabled'])
+
+/**
+ * Whether the function writes a frame record: in place (none of these
+ * functions loads from memory otherwise) or by a helper the module gained.
+ */
+function hasRecord(wasm: Uint8Array, name: string): boolean {
+  const text = functionText(wasm, name)
+  return text.includes('i32.load') || [...text.matchAll(/\(call \$([^\s)]+)/g)].some((call) => !OWN.has(call[1]!))
+}
+
+describe('functions that take their arguments again', () => {
+  for (const optimize of [2, 'z'] as const) {
+    it(`write no record where every call passes the first run's arguments again, and keep it elsewhere (optimize ${optimize})`, async () => {
+      const result = prepareAsyncifyWithoutBinaryen(program, { imports: ['env.wait'], optimize })
+      expect(result, 'the direct engine declined the module').not.toBeNull()
+      const wasm = result!.wasm!
+      expect(hasRecord(wasm, 'leaf')).toBe(false)
+      for (const name of ['before', 'countdown', 'echo', 'unsaved', 'exported', 'tabled']) expect(hasRecord(wasm, name), name).toBe(true)
+
+      const untouched = (await WebAssembly.instantiate(program as Uint8Array<ArrayBuffer>, { env: { wait } })).instance.exports as Record<string, (x: number) => number>
+      const run = async () => {
+        const { instance } = await instantiate(wasm, { env: { wait: (x: number) => later(wait(x)) } }, { mode: 'asyncify' })
+        return instance.exports as Record<string, (x: number) => Promise<number>>
+      }
+      const exports = await run()
+      for (const n of [1, 2, 7]) expect(await exports.spin!(n), `spin ${n}`).toBe(untouched.spin!(n))
+      expect(await exports.before!(4)).toBe(untouched.before!(4))
+      expect(await exports.countdown!(3)).toBe(untouched.countdown!(3))
+      expect(await exports.unsaved!(0)).toBe(untouched.unsaved!(0))
+      expect(await exports.exported!(6)).toBe(untouched.exported!(6))
+      expect(await exports.indirect!(8)).toBe(untouched.indirect!(8))
+      // Each module's memory starts as the data segment left it.
+      expect(await (await run()).loaded!(16)).toBe(untouched.loaded!(16))
+    })
+  }
+})
