@@ -10,7 +10,10 @@ import type { Random } from './random.js'
  *   - stack arrays whose address goes to an import that fills them when its
  *     answer settles (`stack_<type>_<n>`), and malloc'd blocks live across
  *     suspensions, filled the same way (`heap_<type>_<n>`), then freed;
- *   - imports with i32/i64/f32/f64 parameters and results (`scalar_<n>`).
+ *   - imports with i32/i64/f32/f64 parameters and results (`scalar_<n>`);
+ *   - small out-of-line functions (`l<n>`) whose parameters are all they
+ *     keep across their import call, called with plain variables: the direct
+ *     engine's functions that take their arguments again on a rewind.
  * Termination: loops have constant bounds, and every function entry and
  * every import call spends one unit of the call's fuel (a struct on the
  * export's C stack frame, itself live across suspensions); with no fuel left
@@ -65,6 +68,7 @@ export function generateC(random: Random): CProgram {
 class Generator {
   private readonly imports: ImportDecl[] = []
   private readonly functions: FunctionDecl[] = []
+  private readonly leaves: FunctionDecl[] = []
   private readonly pure: boolean
   private out: string[] = []
   private indent = 1
@@ -99,6 +103,9 @@ class Generator {
           ? { name: `f${i}`, ...TABLE_SIGNATURE, inTable }
           : { name: `f${i}`, params: this.types(0, 3), result: random.pick(TYPES), inTable },
       )
+    }
+    for (let i = 0, n = random.range(0, 3); i < n; i++) {
+      this.leaves.push({ name: `l${i}`, params: this.types(1, 3), result: random.pick(TYPES), inTable: false })
     }
     const exportCount = random.range(1, 4)
     const exports = Array.from({ length: exportCount }, (_, i) => ({
@@ -138,6 +145,7 @@ class Generator {
     )
     lines.push('')
     for (const fn of this.functions) lines.push(this.declaration(fn))
+    for (const leaf of this.leaves) lines.push(...this.leafBody(leaf), '')
     const table = this.functions.filter((fn) => fn.inTable)
     if (table.length > 0) {
       lines.push(`static int64_t (*const table[${table.length}])(ctx_t *, int32_t, double) = { ${table.map((fn) => fn.name).join(', ')} };`)
@@ -157,6 +165,32 @@ class Generator {
     const attributes = this.random.chance(0.3) ? '__attribute__((noinline)) ' : ''
     const params = fn.params.map((type, i) => `, ${C_NAME[type]} a${i}`).join('')
     return `static ${attributes}${C_NAME[fn.result]} ${fn.name}(ctx_t *cx${params});`
+  }
+
+  /**
+   * A leaf: with fuel, maybe one import call whose value, with its
+   * parameters, is the result. Nothing but the parameters lives across the
+   * call, and nothing writes them.
+   */
+  private leafBody(leaf: FunctionDecl): string[] {
+    const { random } = this
+    this.scope = { i32: [], i64: [], f32: [], f64: [] }
+    this.arrays = {}
+    leaf.params.forEach((type, i) => this.scope[type].push(`b${i}`))
+    const result = C_NAME[leaf.result]
+    const entry = random.pick(this.imports.filter((candidate) => !candidate.buffer))
+    const call = `${entry.name}(cx->call${entry.params.map((type) => `, ${this.expression(type, 1)}`).join('')})`
+    const after = this.expression(leaf.result, 2)
+    const suspended = entry.result
+      ? `return ${add(leaf.result, convert(entry.result, leaf.result, call), after)};`
+      : `{ ${call}; return (${result})(${after}); }`
+    return [
+      `static __attribute__((noinline)) ${result} ${leaf.name}(ctx_t *cx${leaf.params.map((type, i) => `, ${C_NAME[type]} b${i}`).join('')}) {`,
+      '  if (cx->fuel-- <= 0) return 0;',
+      `  if (${this.expression('i32', 1)} && cx->fuel-- > 0) ${suspended}`,
+      `  return (${result})(${this.expression(leaf.result, 2)});`,
+      '}',
+    ]
   }
 
   private functionBody(fn: FunctionDecl, index: number, exported: boolean): string[] {
@@ -227,6 +261,7 @@ class Generator {
       block: depth > 0 ? 2 : 0,
       loop: depth > 0 ? 2 : 0,
       call: this.callableFunctions().length > 0 ? 3 : 0,
+      leaf: this.leaves.length > 0 ? 3 : 0,
       indirect: this.functions.some((fn) => fn.inTable) ? 2 : 0,
       scalar: this.imports.some((entry) => !entry.buffer) ? 4 : 0,
       stack: this.imports.some((entry) => entry.buffer?.kind === 'stack' && this.arrays[entry.buffer.type]) ? 3 : 0,
@@ -275,6 +310,16 @@ class Generator {
       case 'call': {
         const fn = random.pick(this.callableFunctions())
         this.accumulate(fn.result, `${fn.name}(cx${fn.params.map((type) => `, ${this.expression(type, 1)}`).join('')})`)
+        break
+      }
+      case 'leaf': {
+        // Plain variables mostly, which the caller keeps anyway: what lets a leaf take its arguments again.
+        const leaf = random.pick(this.leaves)
+        const variable = (type: CType) => {
+          const names = type === 'i32' ? [...this.scope.i32, ...this.counters] : this.scope[type]
+          return random.chance(0.8) ? random.pick(names) : this.expression(type, 1)
+        }
+        this.accumulate(leaf.result, `${leaf.name}(cx${leaf.params.map((type) => `, ${variable(type)}`).join('')})`)
         break
       }
       case 'indirect': {
