@@ -3,7 +3,8 @@
  * module.ts's ArgumentsAgain): a function only instrumented code calls,
  * directly, whose record would hold only parameters no write changes before
  * a site, writes no record when every call to it computes the arguments of
- * the first run again from restored locals. Each case that must keep its
+ * the first run again from restored locals; one whose record holds more
+ * keeps only the rest. Each case that must keep its
  * record is built so that dropping it gives a wrong number, not only a
  * different module: a parameter written before the site, one written after
  * it in a loop around it, an argument loaded from memory the callee changes
@@ -36,6 +37,18 @@ const program = wat(`(module
     (loop $next
       (local.set $sum (i32.add (i32.mul (local.get $sum) (i32.const 31))
         (call $leaf (local.get $i) (i32.and (local.get $i) (i32.const 1)))))
+      (br_if $next (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+    (local.get $sum))
+
+  ;; Takes its arguments again, and keeps a record for $y, which a load computed before the site.
+  (func $mixed (param $x i32) (result i32)
+    (local $y i32)
+    (local.set $y (i32.add (i32.load (i32.const 16)) (local.get $x)))
+    (i32.add (i32.add (call $wait (local.get $x)) (local.get $y)) (local.get $x)))
+  (func (export "mixed") (param $n i32) (result i32)
+    (local $i i32) (local $sum i32)
+    (loop $next
+      (local.set $sum (i32.add (local.get $sum) (call $mixed (local.get $i))))
       (br_if $next (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
     (local.get $sum))
 
@@ -94,7 +107,7 @@ function functionText(wasm: Uint8Array, name: string): string {
 }
 
 /** The program's own functions: a call to any other is to a shared record helper (optimize 'z'). */
-const OWN = new Set(['wait', 'leaf', 'before', 'countdown', 'echo', 'unsaved', 'exported', 'tabled'])
+const OWN = new Set(['wait', 'leaf', 'mixed', 'before', 'countdown', 'echo', 'unsaved', 'exported', 'tabled'])
 
 /**
  * Whether the function writes a frame record: in place (none of these
@@ -112,6 +125,9 @@ describe('functions that take their arguments again', () => {
       expect(result, 'the direct engine declined the module').not.toBeNull()
       const wasm = result!.wasm!
       expect(hasRecord(wasm, 'leaf')).toBe(false)
+      // $x leaves mixed's record: nothing sets it but a restore.
+      expect(hasRecord(wasm, 'mixed')).toBe(true)
+      expect(functionText(wasm, 'mixed')).not.toContain('(local.set $x')
       for (const name of ['before', 'countdown', 'echo', 'unsaved', 'exported', 'tabled']) expect(hasRecord(wasm, name), name).toBe(true)
 
       const untouched = (await WebAssembly.instantiate(program as Uint8Array<ArrayBuffer>, { env: { wait } })).instance.exports as Record<string, (x: number) => number>
@@ -121,6 +137,7 @@ describe('functions that take their arguments again', () => {
       }
       const exports = await run()
       for (const n of [1, 2, 7]) expect(await exports.spin!(n), `spin ${n}`).toBe(untouched.spin!(n))
+      for (const n of [1, 3]) expect(await exports.mixed!(n), `mixed ${n}`).toBe(untouched.mixed!(n))
       expect(await exports.before!(4)).toBe(untouched.before!(4))
       expect(await exports.countdown!(3)).toBe(untouched.countdown!(3))
       expect(await exports.unsaved!(0)).toBe(untouched.unsaved!(0))

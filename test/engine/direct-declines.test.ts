@@ -41,7 +41,7 @@ async function builtDirectly(bytes: Uint8Array, x: number, expected: number): Pr
 /** A plan instrumenting every defined function, with import 0 (env.wait) and all of them unwinding. */
 function everything(imported: number, defined: number) {
   const functions = Array.from({ length: defined }, (_, k) => imported + k)
-  return { unwinding: new Set([0, ...functions]), instrument: new Set(functions), stackPointer: null, sharedRecords: false, argumentsAgain: new Set<number>() }
+  return { unwinding: new Set([0, ...functions]), instrument: new Set(functions), stackPointer: null, sharedRecords: false, argumentsAgain: new Map<number, Set<number>>() }
 }
 
 describe('a function with several results', () => {

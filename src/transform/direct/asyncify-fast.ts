@@ -119,18 +119,22 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
 
 /**
  * The instrumented functions that only instrumented functions call, and only
- * directly: no table can hold them (no export, no element segment, no
- * `ref.func`), and no code the engine leaves as it was (a runtime function
- * that starts a rewind itself, say) calls them. On a rewind each call to them
- * is then a site of an instrumented caller, which can pass the arguments of
- * the first run again (`DirectPlan.argumentsAgain`).
+ * directly, with the functions that call them: no table can hold them (no
+ * export, no element segment, no `ref.func`), and no code the engine leaves
+ * as it was (a runtime function that starts a rewind itself, say) calls
+ * them. On a rewind each call to them is then a site of an instrumented
+ * caller, which can pass the arguments of the first run again
+ * (`DirectPlan.argumentsAgain`).
  */
-function calledOnlyDirectly(scanned: ModuleRead['scanned'], instrument: Set<number>): Set<number> {
-  const only = new Set([...instrument].filter((index) => !scanned.referenced.has(index)))
+function calledOnlyDirectly(scanned: ModuleRead['scanned'], instrument: Set<number>): Map<number, Set<number>> {
+  const only = new Map([...instrument].filter((index) => !scanned.referenced.has(index)).map((index) => [index, new Set<number>()]))
   for (const entry of scanned.exports) if (entry.kind === 'function') only.delete(entry.index)
   const imported = scanned.functions.length - scanned.bodies.length
   scanned.bodies.forEach((body, i) => {
-    if (!instrument.has(imported + i)) for (const callee of body.calls) only.delete(callee)
+    for (const callee of body.calls) {
+      if (instrument.has(imported + i)) only.get(callee)?.add(imported + i)
+      else only.delete(callee)
+    }
   })
   return only
 }

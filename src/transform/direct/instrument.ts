@@ -30,12 +30,11 @@
  * site's call has rewound.
  *
  * One kind of callee does read its arguments on a rewind: a function only
- * instrumented code calls, directly, whose record would hold only parameters
- * no write changes before a site. It writes no record, and takes them from
- * its callers, each of whose calls to it already computes the arguments of
+ * instrumented code calls, directly, each call computing the arguments of
  * the first run again from restored locals (`callsSavingMore`, module.ts's
- * `ArgumentsAgain`): a loop calling a small function that may suspend then
- * runs one state check per call, not two.
+ * `ArgumentsAgain`). The parameters no write changes before a site leave its
+ * record; when they were all of it, it writes none, and a loop calling such
+ * a small function that may suspend runs one state check per call, not two.
  */
 import { leb, sleb } from '../../runtime-shim/wasm-writer.js'
 import { TYPE_CODES, indexImmediate, shortBytes } from './decode.js'
@@ -192,6 +191,11 @@ export class BodyInstrumenter {
     return this.recordTypes
   }
 
+  /** The types its frame record holds, in record order (after `takeArgumentsAgain`, without what it took). */
+  get types(): ValType[] {
+    return this.recordTypes
+  }
+
   private record(saved: number[]): void {
     saved.sort((a, b) => a - b)
     this.saved = this.recordOrder === 'index' ? saved : typeOrder(saved, (local) => this.locals[local]!)
@@ -212,24 +216,25 @@ export class BodyInstrumenter {
   }
 
   /**
-   * Whether the record holds something, and only parameters that keep their arguments up
-   * to every site (`parametersKeptToSites`), so that taking its arguments
-   * again, the function needs none (`takeArgumentsAgain`).
+   * Whether the record holds parameters that keep their arguments up to
+   * every site (`parametersKeptToSites`), which taking its arguments again,
+   * the function would not need (`takeArgumentsAgain`).
    */
-  needsOnlyArguments(): boolean {
-    if (this.saved.length === 0) return false
+  savesArguments(): boolean {
     const kept = this.parametersKeptToSites()
-    return this.saved.every((local) => kept.has(local))
+    return this.saved.some((local) => kept.has(local))
   }
 
   /**
    * The function takes its arguments again: each caller passes, on a
    * rewind, the arguments of the first run (`callsSavingMore` found none
-   * that must save more for it), and the parameters that `needsOnlyArguments`
-   * found are the whole record hold them then. It writes no record.
+   * that must save more for it), and the parameters `savesArguments` found
+   * hold them then. They leave the record: all of it, when they were all it
+   * held.
    */
   takeArgumentsAgain(): void {
-    this.record([])
+    const kept = this.parametersKeptToSites()
+    this.record(this.saved.filter((local) => !kept.has(local)))
   }
 
   /** The instrumented body, its record written in place, or by the helpers `records` has for its types. */

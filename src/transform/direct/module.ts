@@ -30,11 +30,12 @@ export interface DirectPlan {
    * Instrumented functions that only instrumented functions call, and only
    * directly (none is in a table, exported, or referenced): their callers
    * can pass them, on a rewind, the arguments of the first run, so that the
-   * parameters that keep their arguments need no saving. Those that then
-   * save nothing, and whose callers need save nothing more for it, take their
-   * arguments so (`ArgumentsAgain`): no record, and no check at their entry.
+   * parameters that keep their arguments need no saving. Those whose callers
+   * need save nothing more for it take their arguments so (`ArgumentsAgain`):
+   * a smaller record, and none (nor a check at their entry) when that was all
+   * it held. Each with the functions that call it.
    */
-  argumentsAgain: Set<number>
+  argumentsAgain: Map<number, Set<number>>
 }
 
 const signature = (type: FuncType) => `${type.params.join(',')}->${type.results.join(',')}`
@@ -194,74 +195,67 @@ function codeSection(
     const { start, size } = extents[i]!
     return new BodyInstrumenter(decodeBody(bytes.subarray(start, start + size), type.params, moduleTypes), type, sites, globals, records ? 'type' : 'index')
   }
-  // Which functions take their arguments again is known once every body is instrumented.
-  const again = new ArgumentsAgain(plan.argumentsAgain)
-  let taking: Set<number> | null = null
+  // Whether a function takes its arguments again is known once its callers are instrumented: the first
+  // instrumentation of each body is in an order that has them first (`ArgumentsAgain.order`).
+  const again = new ArgumentsAgain(plan.argumentsAgain, plan.instrument)
+  const instrumentDeciding = (index: number) => {
+    const instrumented = instrumenter(index - imported)
+    if (instrumented.instrument() === null) return null
+    if (again.takes(index, instrumented)) instrumented.takeArgumentsAgain()
+    return instrumented
+  }
   // Shared helpers pay only for record types several functions use, so with them every body is instrumented once
   // to count its record's types first, and again when it is written. Keeping every first instrumentation until
   // then took the peak memory of a transform of QuickJS from 91 to 123 MB (SQLite 108 to 165 MB); instrumenting
   // twice takes 91-106 MB (SQLite 122 MB) and a third more time.
   if (records) {
-    const recordTypes = new Map<number, ValType[]>()
-    for (let i = 0; i < count; i++) {
-      if (!plan.instrument.has(imported + i)) continue
-      const instrumented = instrumenter(i)
-      const types = instrumented.instrument()
-      if (types === null) continue
-      again.observe(imported + i, instrumented)
-      recordTypes.set(imported + i, types)
+    for (const index of again.order) {
+      const instrumented = instrumentDeciding(index)
+      if (instrumented !== null) records.count(instrumented.types)
     }
-    taking = again.decide()
-    for (const [index, types] of recordTypes) if (!taking.has(index)) records.count(types)
   }
   // The output's branch hints, by function index.
   const hints = new Map<number, CodeMetadataEntry[]>()
-  /** An instrumented body written, and where its instructions went (input offset to output offset), when asked. */
-  const write = (i: number, instrumented: BodyInstrumenter) => {
+  /** An instrumented body written, where its instructions went (input offset to output offset) when asked, and its branch hints. */
+  const write = (i: number, instrumented: BodyInstrumenter): Written => {
     const body = bytes.subarray(extents[i]!.start, extents[i]!.start + extents[i]!.size)
     const theirs = branchHints.input?.get(imported + i) ?? []
-    const positions: { at: number; offset: number }[] = []
+    const placed: { at: number; offset: number }[] = []
     const rarely = branchHints.own ? { nodes: instrumented.unlikely, offsets: [] as number[] } : undefined
     const placing = addresses !== undefined || theirs.length > 0
-    const encoded = encodeBody(instrumented.finish(records), placing ? (at, offset) => positions.push({ at, offset }) : undefined, rarely)
+    const encoded = encodeBody(instrumented.finish(records), placing ? (at, offset) => placed.push({ at, offset }) : undefined, rarely)
     const entries: CodeMetadataEntry[] = (rarely?.offsets ?? []).map((offset) => ({ offset, data: RARELY_TAKEN }))
-    entries.push(...movedHints(theirs, positions, body, encoded))
-    hints.set(imported + i, entries)
-    return { encoded, placed: positions }
+    entries.push(...movedHints(theirs, placed, body, encoded))
+    const size = leb(encoded.length)
+    return { sized: concatBytes(size, encoded), start: size.length, placed, hints: entries }
   }
-  // Per body: written, or waiting for the decision (without shared records, made once every body is instrumented).
-  const written: ({ encoded: Uint8Array; placed: { at: number; offset: number }[] } | BodyInstrumenter | null)[] = []
-  for (let i = 0; i < count; i++) {
-    const instrumented = plan.instrument.has(imported + i) ? instrumenter(i) : null
-    if (instrumented === null || instrumented.instrument() === null) {
-      written.push(null)
-      const theirs = branchHints.input?.get(imported + i) ?? []
-      if (theirs.length > 0) hints.set(imported + i, theirs)
-    } else if (taking !== null) {
-      if (taking.has(imported + i)) instrumented.takeArgumentsAgain()
-      written.push(write(i, instrumented))
+  // Instrumented bodies, written in the order that decides (without shared records) or by index.
+  const written = new Map<number, Written>()
+  for (const index of records ? again.order.slice().sort((a, b) => a - b) : again.order) {
+    let instrumented: BodyInstrumenter | null
+    if (records) {
+      instrumented = instrumenter(index - imported)
+      if (instrumented.instrument() === null) instrumented = null
+      else if (again.taken.has(index)) instrumented.takeArgumentsAgain()
     } else {
-      written.push(again.observe(imported + i, instrumented) ? instrumented : write(i, instrumented))
+      instrumented = instrumentDeciding(index)
     }
+    if (instrumented !== null) written.set(index, write(index - imported, instrumented))
   }
-  taking ??= again.decide()
   const bodies: Uint8Array[] = []
   // Output offsets from the end of the count (known once the helpers are), then shifted into the section's contents.
   let output = 0
   for (let i = 0; i < count; i++) {
     const { entry, start, size } = extents[i]!
-    const body = bytes.subarray(start, start + size)
-    let done = written[i]!
-    if (done instanceof BodyInstrumenter) {
-      if (taking.has(imported + i)) done.takeArgumentsAgain()
-      done = write(i, done)
-    }
-    const encoded = done === null ? body : done.encoded
+    const done = written.get(imported + i) ?? null
+    const theirs = branchHints.input?.get(imported + i) ?? []
+    if (done !== null) hints.set(imported + i, done.hints)
+    else if (theirs.length > 0) hints.set(imported + i, theirs)
     const placed = done === null ? null : done.placed
     // A body left as it was goes out as the input's own bytes, its size included: a view, not a copy.
-    const sized = encoded === body ? bytes.subarray(contents + entry, start + size) : concatBytes(leb(encoded.length), encoded)
+    const sized = done === null ? bytes.subarray(contents + entry, start + size) : done.sized
     if (addresses) {
-      const bodyOutput = output + sized.length - encoded.length
+      const bodyOutput = output + (done === null ? start - contents - entry : done.start)
       addresses.add(entry, output, 'exact')
       if (placed === null) addresses.add(start - contents, bodyOutput, 'verbatim')
       else {
@@ -282,31 +276,78 @@ function codeSection(
   return { code: concatBytes(total, ...bodies), appended, hints }
 }
 
+/** An instrumented body encoded, where its input's instructions went (offsets in the body), and its branch hints. */
+interface Written {
+  /** The body's size, then the body. */
+  sized: Uint8Array
+  /** Where the body starts in `sized`. */
+  start: number
+  placed: { at: number; offset: number }[]
+  hints: CodeMetadataEntry[]
+}
+
 /**
  * Decides which candidates take their arguments again (`DirectPlan.argumentsAgain`),
- * from every instrumented body: those whose record then holds nothing
- * (`BodyInstrumenter.needsOnlyArguments`), when no caller must save more to
- * pass them (`callsSavingMore`), so that callers' code stays as it is and
- * only theirs gets smaller. Every candidate taking them cost QuickJS 4.5%
- * more bytes, its callers saving more than it saved.
+ * from every instrumented body: those whose record holds parameters that
+ * keep their arguments (`BodyInstrumenter.savesArguments`), when no caller
+ * must save more to pass them (`callsSavingMore`), so that callers' code
+ * stays as it is and only theirs gets smaller. Every candidate taking them,
+ * callers saving what they must, cost QuickJS 4.5% more bytes.
  */
 class ArgumentsAgain {
-  private readonly needingOnlyArguments = new Set<number>()
+  /**
+   * The instrumented functions, each candidate after the functions that call
+   * it where the calls allow; in a cycle of calls (not counting a function's
+   * calls to itself), a candidate comes before some caller, and keeps its
+   * arguments in its record.
+   */
+  readonly order: number[] = []
+  /** The candidates decided for, as `takes` saw them. */
+  readonly taken = new Set<number>()
   private readonly savingMore = new Set<number>()
+  private readonly unordered = new Set<number>()
 
-  constructor(private readonly candidates: Set<number>) {}
-
-  /** Learns from the body of function `index`, instrumented; whether it may take its arguments again. */
-  observe(index: number, instrumented: BodyInstrumenter): boolean {
-    for (const callee of instrumented.callsSavingMore()) this.savingMore.add(callee)
-    if (!this.candidates.has(index) || !instrumented.needsOnlyArguments()) return false
-    this.needingOnlyArguments.add(index)
-    return true
+  constructor(
+    private readonly candidates: Map<number, Set<number>>,
+    instrument: Set<number>,
+  ) {
+    const waiting = new Map<number, number>()
+    const calls = new Map<number, number[]>()
+    for (const [callee, callers] of candidates) {
+      for (const caller of callers) {
+        if (caller === callee) continue
+        waiting.set(callee, (waiting.get(callee) ?? 0) + 1)
+        calls.set(caller, [...(calls.get(caller) ?? []), callee])
+      }
+    }
+    // Ascending where nothing else decides, so that the order is the input's when no candidate waits.
+    const ready = [...instrument].filter((index) => !waiting.has(index)).sort((a, b) => b - a)
+    for (let index = ready.pop(); index !== undefined; index = ready.pop()) {
+      this.order.push(index)
+      for (const callee of calls.get(index) ?? []) {
+        const left = waiting.get(callee)! - 1
+        if (left > 0) waiting.set(callee, left)
+        else {
+          waiting.delete(callee)
+          ready.push(callee)
+        }
+      }
+    }
+    for (const index of [...waiting.keys()].sort((a, b) => a - b)) {
+      this.order.push(index)
+      this.unordered.add(index)
+    }
   }
 
-  /** The functions that take their arguments again, once every body is observed. */
-  decide(): Set<number> {
-    return new Set([...this.needingOnlyArguments].filter((index) => !this.savingMore.has(index)))
+  /**
+   * Learns from the body of function `index`, instrumented, which comes in
+   * `order`; whether it takes its arguments again.
+   */
+  takes(index: number, instrumented: BodyInstrumenter): boolean {
+    for (const callee of instrumented.callsSavingMore()) this.savingMore.add(callee)
+    if (!this.candidates.has(index) || this.unordered.has(index) || this.savingMore.has(index) || !instrumented.savesArguments()) return false
+    this.taken.add(index)
+    return true
   }
 }
 
