@@ -31,6 +31,7 @@ import { readLineTable } from '../line-table.js'
 import { withDebugInfo, withoutDebugSections } from '../source-map.js'
 import { CodeAddresses } from './addresses.js'
 import { directAsyncify } from './module.js'
+import { calledOnlyDirectly } from './arguments-again.js'
 
 const TARGET_FEATURES = 'target_features'
 
@@ -115,28 +116,6 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
       warnings: [...selection.warnings, ...warnings, ...debugWarnings],
     },
   }
-}
-
-/**
- * The instrumented functions that only instrumented functions call, and only
- * directly, with the functions that call them: no table can hold them (no
- * export, no element segment, no `ref.func`), and no code the engine leaves
- * as it was (a runtime function that starts a rewind itself, say) calls
- * them. On a rewind each call to them is then a site of an instrumented
- * caller, which can pass the arguments of the first run again
- * (`DirectPlan.argumentsAgain`).
- */
-function calledOnlyDirectly(scanned: ModuleRead['scanned'], instrument: Set<number>): Map<number, Set<number>> {
-  const only = new Map([...instrument].filter((index) => !scanned.referenced.has(index)).map((index) => [index, new Set<number>()]))
-  for (const entry of scanned.exports) if (entry.kind === 'function') only.delete(entry.index)
-  const imported = scanned.functions.length - scanned.bodies.length
-  scanned.bodies.forEach((body, i) => {
-    for (const callee of body.calls) {
-      if (instrument.has(imported + i)) only.get(callee)?.add(imported + i)
-      else only.delete(callee)
-    }
-  })
-  return only
 }
 
 /**

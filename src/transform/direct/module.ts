@@ -13,6 +13,7 @@ import { TYPE_CODES, decodeBody, encodeBody } from './decode.js'
 import type { CodeAddresses } from './addresses.js'
 import { BodyInstrumenter, type AsyncifyGlobals, type Sites } from './instrument.js'
 import { FrameRecords, type AppendedFunction } from './frame-records.js'
+import { ArgumentsAgain } from './arguments-again.js'
 import { BRANCH_HINTS, CODE_METADATA_PREFIX, RARELY_TAKEN, codeMetadataKept, codeMetadataSection, readCodeMetadata, type CodeMetadataEntry } from '../code-metadata.js'
 import { codeContents, customSectionPayloads } from '../wasm-sections.js'
 import { declaredFeatures } from '../features.js'
@@ -284,71 +285,6 @@ interface Written {
   start: number
   placed: { at: number; offset: number }[]
   hints: CodeMetadataEntry[]
-}
-
-/**
- * Decides which candidates take their arguments again (`DirectPlan.argumentsAgain`),
- * from every instrumented body: those whose record holds parameters that
- * keep their arguments (`BodyInstrumenter.savesArguments`), when no caller
- * must save more to pass them (`callsSavingMore`), so that callers' code
- * stays as it is and only theirs gets smaller. Every candidate taking them,
- * callers saving what they must, cost QuickJS 4.5% more bytes.
- */
-class ArgumentsAgain {
-  /**
-   * The instrumented functions, each candidate after the functions that call
-   * it where the calls allow; in a cycle of calls (not counting a function's
-   * calls to itself), a candidate comes before some caller, and keeps its
-   * arguments in its record.
-   */
-  readonly order: number[] = []
-  /** The candidates decided for, as `takes` saw them. */
-  readonly taken = new Set<number>()
-  private readonly savingMore = new Set<number>()
-  private readonly unordered = new Set<number>()
-
-  constructor(
-    private readonly candidates: Map<number, Set<number>>,
-    instrument: Set<number>,
-  ) {
-    const waiting = new Map<number, number>()
-    const calls = new Map<number, number[]>()
-    for (const [callee, callers] of candidates) {
-      for (const caller of callers) {
-        if (caller === callee) continue
-        waiting.set(callee, (waiting.get(callee) ?? 0) + 1)
-        calls.set(caller, [...(calls.get(caller) ?? []), callee])
-      }
-    }
-    // Ascending where nothing else decides, so that the order is the input's when no candidate waits.
-    const ready = [...instrument].filter((index) => !waiting.has(index)).sort((a, b) => b - a)
-    for (let index = ready.pop(); index !== undefined; index = ready.pop()) {
-      this.order.push(index)
-      for (const callee of calls.get(index) ?? []) {
-        const left = waiting.get(callee)! - 1
-        if (left > 0) waiting.set(callee, left)
-        else {
-          waiting.delete(callee)
-          ready.push(callee)
-        }
-      }
-    }
-    for (const index of [...waiting.keys()].sort((a, b) => a - b)) {
-      this.order.push(index)
-      this.unordered.add(index)
-    }
-  }
-
-  /**
-   * Learns from the body of function `index`, instrumented, which comes in
-   * `order`; whether it takes its arguments again.
-   */
-  takes(index: number, instrumented: BodyInstrumenter): boolean {
-    for (const callee of instrumented.callsSavingMore()) this.savingMore.add(callee)
-    if (!this.candidates.has(index) || this.unordered.has(index) || this.savingMore.has(index) || !instrumented.savesArguments()) return false
-    this.taken.add(index)
-    return true
-  }
 }
 
 /** The input's branch hints, by function index; null when it has none, or none that can be read (they are dropped). */
