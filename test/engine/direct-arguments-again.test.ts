@@ -85,6 +85,23 @@ const program = wat(`(module
     (local.set $y (i32.load (i32.const 20)))
     (call $unsaved (local.get $y)))
 
+  ;; $ping and $pong call each other, so neither is decided after all its callers: $ping keeps $n in its record,
+  ;; though the export's call could pass it again, as $pong's could not (a load of what the next $pong overwrites).
+  ;; $after, which only $ping calls, is decided once $ping is instrumented, and takes its argument again. ($pong
+  ;; comes first, so that the cycle's members are instrumented $ping first: were the cycle ordered, $ping would be
+  ;; decided before $pong's call to it was seen.)
+  (func $pong (param $m i32) (result i32)
+    (i32.store (i32.const 32) (local.get $m))
+    (i32.mul (call $ping (i32.load (i32.const 32))) (i32.const 3)))
+  (func $ping (param $n i32) (result i32)
+    (if (result i32) (i32.le_s (local.get $n) (i32.const 0))
+      (then (call $after (i32.add (local.get $n) (i32.const 5))))
+      (else (i32.add (call $pong (i32.sub (local.get $n) (i32.const 1))) (local.get $n)))))
+  (func $after (param $x i32) (result i32)
+    (i32.add (call $wait (local.get $x)) (local.get $x)))
+  (func (export "cycle") (param $n i32) (result i32)
+    (i32.add (call $ping (local.get $n)) (local.get $n)))
+
   ;; What JavaScript or a table can call keeps its record.
   (func $exported (export "exported") (param $x i32) (result i32)
     (i32.add (call $wait (i32.const 1)) (local.get $x)))
@@ -107,7 +124,7 @@ function functionText(wasm: Uint8Array, name: string): string {
 }
 
 /** The program's own functions: a call to any other is to a shared record helper (optimize 'z'). */
-const OWN = new Set(['wait', 'leaf', 'mixed', 'before', 'countdown', 'echo', 'unsaved', 'exported', 'tabled'])
+const OWN = new Set(['wait', 'leaf', 'mixed', 'before', 'countdown', 'echo', 'unsaved', 'ping', 'pong', 'after', 'exported', 'tabled'])
 
 /**
  * Whether the function writes a frame record: in place (none of these
@@ -125,10 +142,11 @@ describe('functions that take their arguments again', () => {
       expect(result, 'the direct engine declined the module').not.toBeNull()
       const wasm = result!.wasm!
       expect(hasRecord(wasm, 'leaf')).toBe(false)
+      expect(hasRecord(wasm, 'after')).toBe(false)
       // $x leaves mixed's record: nothing sets it but a restore.
       expect(hasRecord(wasm, 'mixed')).toBe(true)
       expect(functionText(wasm, 'mixed')).not.toContain('(local.set $x')
-      for (const name of ['before', 'countdown', 'echo', 'unsaved', 'exported', 'tabled']) expect(hasRecord(wasm, name), name).toBe(true)
+      for (const name of ['before', 'countdown', 'echo', 'unsaved', 'ping', 'exported', 'tabled']) expect(hasRecord(wasm, name), name).toBe(true)
 
       const untouched = (await WebAssembly.instantiate(program as Uint8Array<ArrayBuffer>, { env: { wait } })).instance.exports as Record<string, (x: number) => number>
       const run = async () => {
@@ -140,6 +158,7 @@ describe('functions that take their arguments again', () => {
       for (const n of [1, 3]) expect(await exports.mixed!(n), `mixed ${n}`).toBe(untouched.mixed!(n))
       expect(await exports.before!(4)).toBe(untouched.before!(4))
       expect(await exports.countdown!(3)).toBe(untouched.countdown!(3))
+      for (const n of [0, 1, 4]) expect(await exports.cycle!(n), `cycle ${n}`).toBe(untouched.cycle!(n))
       expect(await exports.unsaved!(0)).toBe(untouched.unsaved!(0))
       expect(await exports.exported!(6)).toBe(untouched.exported!(6))
       expect(await exports.indirect!(8)).toBe(untouched.indirect!(8))

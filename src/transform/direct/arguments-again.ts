@@ -43,45 +43,28 @@ export function calledOnlyDirectly(scanned: Pick<ScannedModule, 'functions' | 'b
 export class ArgumentsAgain {
   /**
    * The instrumented functions, each candidate after the functions that call
-   * it where the calls allow; in a cycle of calls (not counting a function's
-   * calls to itself), a candidate comes before some caller, and keeps its
-   * arguments in its record.
+   * it, except within a cycle of calls (not counting a function's calls to
+   * itself), whose candidates keep their arguments in their records.
    */
   readonly order: number[] = []
   /** The candidates decided for, as `takes` saw them. */
   readonly taken = new Set<number>()
   private readonly savingMore = new Set<number>()
-  private readonly unordered = new Set<number>()
+  private readonly inCycles = new Set<number>()
 
   constructor(
     private readonly candidates: Map<number, Set<number>>,
     instrument: Set<number>,
   ) {
-    const waiting = new Map<number, number>()
     const calls = new Map<number, number[]>()
     for (const [callee, callers] of candidates) {
-      for (const caller of callers) {
-        if (caller === callee) continue
-        waiting.set(callee, (waiting.get(callee) ?? 0) + 1)
-        calls.set(caller, [...(calls.get(caller) ?? []), callee])
-      }
+      for (const caller of callers) if (caller !== callee) calls.set(caller, [...(calls.get(caller) ?? []), callee])
     }
-    // Ascending where nothing else decides, so that the order is the input's when no candidate waits.
-    const ready = [...instrument].filter((index) => !waiting.has(index)).sort((a, b) => b - a)
-    for (let index = ready.pop(); index !== undefined; index = ready.pop()) {
-      this.order.push(index)
-      for (const callee of calls.get(index) ?? []) {
-        const left = waiting.get(callee)! - 1
-        if (left > 0) waiting.set(callee, left)
-        else {
-          waiting.delete(callee)
-          ready.push(callee)
-        }
-      }
-    }
-    for (const index of [...waiting.keys()].sort((a, b) => a - b)) {
-      this.order.push(index)
-      this.unordered.add(index)
+    // Each cycle comes out after every function it calls: reversed, callers come first.
+    const components = stronglyConnected([...instrument].sort((a, b) => a - b), (index) => calls.get(index) ?? [])
+    for (const component of components.reverse()) {
+      this.order.push(...component)
+      if (component.length > 1) for (const index of component) this.inCycles.add(index)
     }
   }
 
@@ -91,8 +74,59 @@ export class ArgumentsAgain {
    */
   takes(index: number, instrumented: BodyInstrumenter): boolean {
     for (const callee of instrumented.callsSavingMore()) this.savingMore.add(callee)
-    if (!this.candidates.has(index) || this.unordered.has(index) || this.savingMore.has(index) || !instrumented.savesArguments()) return false
+    if (!this.candidates.has(index) || this.inCycles.has(index) || this.savingMore.has(index) || !instrumented.savesArguments()) return false
     this.taken.add(index)
     return true
   }
+}
+
+/**
+ * The strongly connected components of the graph from `nodes` along `next`
+ * (Tarjan's, with an explicit stack: call chains run thousands deep), each
+ * after every component it reaches.
+ */
+function stronglyConnected(nodes: number[], next: (node: number) => number[]): number[][] {
+  const index = new Map<number, number>()
+  const low = new Map<number, number>()
+  const stack: number[] = []
+  const onStack = new Set<number>()
+  const components: number[][] = []
+  const visit = (node: number) => {
+    index.set(node, index.size)
+    low.set(node, index.get(node)!)
+    stack.push(node)
+    onStack.add(node)
+  }
+  for (const root of nodes) {
+    if (index.has(root)) continue
+    visit(root)
+    // Each entry: a node, and how many of its edges are followed.
+    const work: [number, number][] = [[root, 0]]
+    while (work.length > 0) {
+      const top = work[work.length - 1]!
+      const [node, followed] = top
+      const edges = next(node)
+      if (followed < edges.length) {
+        top[1]++
+        const to = edges[followed]!
+        if (!index.has(to)) {
+          visit(to)
+          work.push([to, 0])
+        } else if (onStack.has(to)) low.set(node, Math.min(low.get(node)!, index.get(to)!))
+        continue
+      }
+      work.pop()
+      const parent = work[work.length - 1]
+      if (parent !== undefined) low.set(parent[0], Math.min(low.get(parent[0])!, low.get(node)!))
+      if (low.get(node) !== index.get(node)) continue
+      const component: number[] = []
+      for (let member = stack.pop()!; ; member = stack.pop()!) {
+        onStack.delete(member)
+        component.push(member)
+        if (member === node) break
+      }
+      components.push(component)
+    }
+  }
+  return components
 }
