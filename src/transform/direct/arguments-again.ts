@@ -58,7 +58,12 @@ export class ArgumentsAgain {
   ) {
     const calls = new Map<number, number[]>()
     for (const [callee, callers] of candidates) {
-      for (const caller of callers) if (caller !== callee) calls.set(caller, [...(calls.get(caller) ?? []), callee])
+      for (const caller of callers) {
+        if (caller === callee) continue
+        let list = calls.get(caller)
+        if (!list) calls.set(caller, (list = []))
+        list.push(callee)
+      }
     }
     // Each cycle comes out after every function it calls: reversed, callers come first.
     const components = stronglyConnected([...instrument].sort((a, b) => a - b), (index) => calls.get(index) ?? [])
