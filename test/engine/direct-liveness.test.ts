@@ -219,4 +219,30 @@ describe('liveAtStart on the paths a rewind takes (the dispatchers marked)', () 
     expect(liveIn(one, 1)).toEqual([2])
     expect(liveIn(one)).toEqual([0, 2])
   })
+
+  it('what only a path that leaves the function before any site reads is not live: no rewind takes it', () => {
+    // The condition decides whether the site is reached, so it is live; the early exit's $q and the arm after the
+    // condition that returns at once ($r) are read only on paths that reach no call.
+    const exits = `(param $p i32) (result i32) (local $q i32) (local $r i32) (local $s i32)
+      (if (i32.eqz (local.get $p)) (then (return (local.get $q))))
+      (if (i32.gt_s (local.get $p) (i32.const 9)) (then (return (i32.add (local.get $r) (i32.const 1)))))
+      (drop (call $g (i32.const 0)))
+      (local.get $s)`
+    expect(liveIn(exits, 0)).toEqual([0, 3])
+    // Unmarked, every path counts.
+    expect(liveIn(exits)).toEqual([0, 1, 2, 3])
+  })
+
+  it('a read on a path that still reaches a site, even past an exit it may take, is live', () => {
+    const loop = `(param $p i32) (result i32) (local $q i32) (local $r i32)
+      (loop $again
+        (br_if $again (i32.eqz (call $g (local.get $q))))
+        (if (local.get $r) (then (return (i32.const 0))))
+        (local.set $q (i32.add (local.get $q) (local.get $p)))
+        (br $again))
+      (unreachable)`
+    // $q feeds only the call's argument, which a rewind ignores only where the instrumenter marks it; $r decides
+    // whether the loop goes round to the call again, and $p is read on the way back to it.
+    expect(liveIn(loop, 0)).toEqual([0, 1, 2])
+  })
 })

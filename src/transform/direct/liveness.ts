@@ -12,10 +12,14 @@
  * does so only from calls whose reads are live anyway), so what only computes them reads
  * nothing a rewind needs (`ignored`). So a local set in a segment a
  * rewind skips and read after the site is live; what only a skipped segment
- * reads is not. Without marks every dispatcher is an ordinary `if` or
- * `br_if`, taken or not. Branches to the unwind block count as leaving the
- * function: what the unwind saves is exactly this set, and whatever else it
- * holds there is never read.
+ * reads is not. A rewind also never takes a path that leaves the function
+ * before re-entering a call (that would be a rewind that missed its import,
+ * which the runtime reports): what only such paths read is not live either,
+ * so a function's early exits and the arms that reach no site cost nothing.
+ * Without marks every dispatcher is an ordinary `if` or `br_if`, taken or
+ * not, and every path counts. Branches to the unwind block count as leaving
+ * the function: what the unwind saves is exactly this set, and whatever else
+ * it holds there is never read.
  *
  * Sets are bit vectors, changed in place along a sequence and copied only
  * where control flow joins (labels, if arms, loop headers): a set per
@@ -58,11 +62,15 @@ export function liveAtStart(
   localCount = largestLocal(body) + 1,
   marks: RewindMarks = UNMARKED,
 ): Set<number> {
-  const words = Math.max(1, Math.ceil(localCount / 32))
+  // One bit past the locals: rewinding, whether some path from here re-enters a call (`reach`).
+  const words = Math.ceil((localCount + 1) / 32)
   // A rewind goes on forward after its call: what each call needs then comes first.
   const afterCalls = new Map<Node, Uint32Array>()
-  if (marks.calls.size > 0) solve(new Analysis(words, marks, 'forward', afterCalls), body, enclosingLabels)
-  return members(solve(new Analysis(words, marks, 'rewinding', afterCalls), body, enclosingLabels))
+  const reach = marks.calls.size > 0 ? localCount : null
+  if (reach !== null) solve(new Analysis(words, marks, 'forward', afterCalls, null), body, enclosingLabels)
+  const live = members(solve(new Analysis(words, marks, 'rewinding', afterCalls, reach), body, enclosingLabels))
+  live.delete(localCount)
+  return live
 }
 
 function solve(analysis: Analysis, body: Node[], enclosingLabels: number): Uint32Array {
@@ -85,6 +93,12 @@ class Analysis {
     private readonly mode: Mode,
     /** Going forward: filled with what is live after each marked call. Rewinding: read. */
     private readonly afterCalls: Map<Node, Uint32Array>,
+    /**
+     * Rewinding with calls marked: the bit set where some path on re-enters a
+     * marked call. Exits leave it clear, so a read where it is clear is on a
+     * path no rewind takes, and counts for nothing.
+     */
+    private readonly reach: number | null,
   ) {}
 
   /** What is live before `nodes`, given `live` after them; `live` may be reused for the result. */
@@ -101,7 +115,7 @@ class Analysis {
         const local = indexImmediate(node.bytes)
         const bit = 1 << (local & 31)
         if (code === LOCAL_GET) {
-          if (this.mode === 'forward' || !this.marks.ignored.has(node)) live[local >>> 5]! |= bit
+          if (this.mode === 'forward' || (!this.marks.ignored.has(node) && this.reaches(live))) live[local >>> 5]! |= bit
         }
         else live[local >>> 5]! &= ~bit
         return live
@@ -141,6 +155,7 @@ class Analysis {
           return live
         }
         live.set(this.afterCalls.get(node)!)
+        live[this.reach! >>> 5]! |= 1 << (this.reach! & 31)
         return live
       case 'if': {
         if (this.marks.rewinding.has(node)) {
@@ -157,6 +172,10 @@ class Analysis {
       default:
         return live
     }
+  }
+
+  private reaches(live: Uint32Array): boolean {
+    return this.reach === null || (live[this.reach >>> 5]! & (1 << (this.reach & 31))) !== 0
   }
 
   /** `sequence` inside a block, loop or if whose label holds `label`; no closure per construct, as the analysis runs often. */
