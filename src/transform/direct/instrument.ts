@@ -142,6 +142,8 @@ export class BodyInstrumenter {
    * exactly from those; null when it does not.
    */
   private readonly argumentCalls: { callee: number; reads: Set<number> | null }[] = []
+  /** `parametersKeptToSites`, once asked. */
+  private kept: Set<number> | null = null
   /** What the state decides in the output, for the liveness of a rewind. */
   private readonly marks: RewindMarks = { rewinding: new Set(), calls: new Set(), ignored: new Set() }
   /**
@@ -282,7 +284,8 @@ export class BodyInstrumenter {
    * reach a site, since every other branch goes forward.
    */
   private parametersKeptToSites(): Set<number> {
-    const kept = new Set(this.type.params.keys())
+    if (this.kept !== null) return this.kept
+    const kept = (this.kept = new Set(this.type.params.keys()))
     let siteAfter = false
     const visit = (nodes: Node[], loopHoldsSite: boolean) => {
       for (let k = nodes.length - 1; k >= 0; k--) {

@@ -199,19 +199,21 @@ function codeSection(
   // Whether a function takes its arguments again is known once its callers are instrumented: the first
   // instrumentation of each body is in an order that has them first (`ArgumentsAgain.order`).
   const again = new ArgumentsAgain(plan.argumentsAgain, plan.instrument)
-  const instrumentDeciding = (index: number) => {
+  /** Function `index` instrumented, taking its arguments again when `takes` says so; null when it has no site. */
+  const instrumentedAs = (index: number, takes: (index: number, instrumented: BodyInstrumenter) => boolean) => {
     const instrumented = instrumenter(index - imported)
     if (instrumented.instrument() === null) return null
-    if (again.takes(index, instrumented)) instrumented.takeArgumentsAgain()
+    if (takes(index, instrumented)) instrumented.takeArgumentsAgain()
     return instrumented
   }
+  const deciding = (index: number, instrumented: BodyInstrumenter) => again.takes(index, instrumented)
   // Shared helpers pay only for record types several functions use, so with them every body is instrumented once
   // to count its record's types first, and again when it is written. Keeping every first instrumentation until
   // then took the peak memory of a transform of QuickJS from 91 to 123 MB (SQLite 108 to 165 MB); instrumenting
   // twice takes 91-106 MB (SQLite 122 MB) and a third more time.
   if (records) {
     for (const index of again.order) {
-      const instrumented = instrumentDeciding(index)
+      const instrumented = instrumentedAs(index, deciding)
       if (instrumented !== null) records.count(instrumented.types)
     }
   }
@@ -233,14 +235,7 @@ function codeSection(
   // Instrumented bodies, written in the order that decides (without shared records) or by index.
   const written = new Map<number, Written>()
   for (const index of records ? again.order.slice().sort((a, b) => a - b) : again.order) {
-    let instrumented: BodyInstrumenter | null
-    if (records) {
-      instrumented = instrumenter(index - imported)
-      if (instrumented.instrument() === null) instrumented = null
-      else if (again.taken.has(index)) instrumented.takeArgumentsAgain()
-    } else {
-      instrumented = instrumentDeciding(index)
-    }
+    const instrumented = instrumentedAs(index, records ? (decided) => again.taken.has(decided) : deciding)
     if (instrumented !== null) written.set(index, write(index - imported, instrumented))
   }
   const bodies: Uint8Array[] = []
@@ -303,7 +298,11 @@ function inputBranchHints(bytes: Uint8Array): Map<number, CodeMetadataEntry[]> |
 function movedHints(theirs: CodeMetadataEntry[], positions: { at: number; offset: number }[], input: Uint8Array, output: Uint8Array): CodeMetadataEntry[] {
   if (theirs.length === 0) return []
   const moved = new Map<number, number[]>()
-  for (const { at, offset } of positions) moved.set(at, [...(moved.get(at) ?? []), offset])
+  for (const { at, offset } of positions) {
+    let offsets = moved.get(at)
+    if (!offsets) moved.set(at, (offsets = []))
+    offsets.push(offset)
+  }
   return theirs.flatMap((entry) => (moved.get(entry.offset) ?? []).filter((offset) => output[offset] === input[entry.offset]).map((offset) => ({ offset, data: entry.data })))
 }
 
