@@ -119,6 +119,8 @@ export class BodyInstrumenter {
   private readonly frames: Frame[] = []
   /** For each input label open now (outermost first): its index in `frames`. */
   private readonly labels: number[] = []
+  /** For each input label open now: whether a branch to it leaves the function quietly (`leavesQuietly`). */
+  private readonly exits: boolean[] = []
   private nextSite = 0
   /** The locals an unwind saves and a rewind restores (liveness.ts), in record order, and their types. */
   private saved: number[] = []
@@ -134,6 +136,12 @@ export class BodyInstrumenter {
    */
   private readonly indexCarried: Extract<Node, { kind: 'op' }>[] = []
   private indexRead = false
+  /**
+   * The state checks after site calls from which the function leaves
+   * quietly (`leavesQuietly`). With nothing to save, going on unwinds as the
+   * check's branch would: they are left out.
+   */
+  private readonly quietChecks = new Set<Node>()
   /** The locals live at the start on a rewind's paths (liveness.ts), `ptr` excluded. */
   private live = new Set<number>()
   /**
@@ -181,7 +189,9 @@ export class BodyInstrumenter {
     this.frames.push({ original: true })
     this.frames.push({ original: false })
     this.labels.push(0)
-    this.body = this.sequence(this.decoded.body)
+    this.exits.push(true)
+    this.body = this.sequence(this.decoded.body, new Map(), true)
+    this.exits.pop()
     this.labels.pop()
     this.frames.length = 0
     // Every site is the last item of its frame: nothing asks which site a rewind is for.
@@ -250,12 +260,32 @@ export class BodyInstrumenter {
         type: this.indexRead ? INDEX : EMPTY,
         typeBytes: this.indexRead ? INDEX_TYPE : EMPTY_TYPE,
         before: null,
-        body: [...this.rewindPrologue(helpers, layout), ...this.body, { kind: 'return', before: null }],
+        body: [...this.rewindPrologue(helpers, layout), ...this.withoutQuietChecks(), { kind: 'return', before: null }],
       },
       ...(this.indexRead ? [op(OP.localSet, ...leb(this.idx))] : []),
       ...this.unwindEpilogue(helpers, layout),
     ]
     return { locals: this.locals.slice(this.type.params.length), body: code }
+  }
+
+  /**
+   * The body, without the checks after calls the function leaves quietly
+   * from when it has nothing to save: unwinding, it returns the call's result
+   * (or what pure code made of it) instead of a placeholder, which its
+   * caller ignores as it does the placeholder, having checked the state. (A
+   * rewind that missed its import leaves the same way, and the runtime still
+   * finds the export returning while rewinding.)
+   */
+  private withoutQuietChecks(): Node[] {
+    if (this.saved.length > 0 || this.indexRead || this.quietChecks.size === 0) return this.body
+    const strip = (nodes: Node[]): Node[] =>
+      nodes.flatMap((node): Node[] => {
+        if (this.quietChecks.has(node)) return []
+        if (node.kind === 'block' || node.kind === 'loop') return [{ ...node, body: strip(node.body) }]
+        if (node.kind === 'if') return [{ ...node, then: strip(node.then), else: node.else === null ? null : strip(node.else) }]
+        return [node]
+      })
+    return strip(this.body)
   }
 
   private addLocal(type: ValType): number {
@@ -357,13 +387,15 @@ export class BodyInstrumenter {
     }
   }
 
-  /** Runs `emit` inside a new original frame (an input label). */
-  private within<T>(emit: () => T): T {
+  /** Runs `emit` inside a new original frame (an input label); `exits`: whether a branch to the label leaves the function quietly. */
+  private within<T>(emit: () => T, exits = false): T {
     this.frames.push({ original: true })
     this.labels.push(this.frames.length - 1)
+    this.exits.push(exits)
     try {
       return emit()
     } finally {
+      this.exits.pop()
       this.labels.pop()
       this.frames.pop()
     }
@@ -382,9 +414,9 @@ export class BodyInstrumenter {
    * block's end; an item's results stay on the stack for the segment after it.
    * The first segment, when a rewind can run it again (`replayable`), has no
    * block: it runs again on the rewind to I0, and leaves its values on the
-   * stack.
+   * stack. `fallsOut`: whether the frame's end leaves the function quietly.
    */
-  private sequence(nodes: Node[], base: Map<ValType, number> = new Map()): Node[] {
+  private sequence(nodes: Node[], base: Map<ValType, number> = new Map(), fallsOut = false): Node[] {
     const live = nodes.filter((node) => node.before !== null)
     const items: number[] = []
     live.forEach((node, i) => {
@@ -412,6 +444,7 @@ export class BodyInstrumenter {
       this.argumentCalls.push({ callee: node.func, reads: !exact ? null : tail === null ? new Set() : localsRead(tail) })
     })
     const n = items.length - 1
+    const quiet = leavesQuietly(live.slice(items[n]! + 1), this.exits, fallsOut)
 
     // The blocks, outermost (Bn) first; `lists` holds the bodies being written, the innermost last.
     const out: Node[] = []
@@ -459,7 +492,7 @@ export class BodyInstrumenter {
         into().push(...below.map((value) => op(OP.localGet, ...leb(value.local))))
         const computed = tail === null ? args.map((value) => op(OP.localGet, ...leb(value.local))) : tail.map((inner) => this.copy(inner))
         const site = this.nextSite
-        into().push(...this.item(node, computed, top))
+        into().push(...this.item(node, computed, top, j === n && quiet))
         ranges.push({ first: site, last: this.nextSite - 1 })
       })
     } finally {
@@ -497,9 +530,9 @@ export class BodyInstrumenter {
   /**
    * One item holding a site, after `inputs`, the code that puts its inputs on
    * the stack; its results stay there. Its own frames use temporaries from
-   * `base` on.
+   * `base` on. `quiet`: whether the function leaves quietly after it.
    */
-  private item(node: Node, inputs: Node[], base: Map<ValType, number>): Node[] {
+  private item(node: Node, inputs: Node[], base: Map<ValType, number>, quiet: boolean): Node[] {
     if (node.kind === 'call' || node.kind === 'call_indirect') {
       const index = op(OP.i32Const, ...sleb(this.nextSite++)) as Extract<Node, { kind: 'op' }>
       const drop = op(OP.drop) as Extract<Node, { kind: 'op' }>
@@ -507,26 +540,22 @@ export class BodyInstrumenter {
       const call = this.copy(node)
       this.marks.calls.add(call)
       this.ignoreArgumentReads(node, inputs)
-      return [
-        ...inputs,
-        call,
-        // Normal (0) goes on; unwinding (1) leaves with the site's index. Rewinding (2) after a call means the rewind
-        // missed its import: leaving too ends the export still rewinding, which the runtime reports as
-        // ASYNCIFY_REWIND_MISMATCH.
-        index,
-        op(OP.globalGet, ...leb(this.globals.state)),
-        { kind: 'br_if', depth: this.frames.length - 2, before: null },
-        drop,
-      ]
+      // Normal (0) goes on; unwinding (1) leaves with the site's index. Rewinding (2) after a call means the rewind
+      // missed its import: leaving too ends the export still rewinding, which the runtime reports as
+      // ASYNCIFY_REWIND_MISMATCH.
+      const check: Node[] = [op(OP.globalGet, ...leb(this.globals.state)), { kind: 'br_if', depth: this.frames.length - 2, before: null }]
+      if (quiet) for (const inner of check) this.quietChecks.add(inner)
+      return [...inputs, call, index, ...check, drop]
     }
     if (node.kind !== 'block' && node.kind !== 'loop' && node.kind !== 'if') throw new Error(`not an item: ${node.kind}`)
     if (node.type.params.length > 0) throw new DecodeUnsupported('blocks with parameters are not handled')
     if (node.kind === 'if') {
-      const then = this.within(() => this.sequence(node.then, base))
-      const otherwise = node.else === null ? null : this.within(() => this.sequence(node.else!, base))
+      const then = this.within(() => this.sequence(node.then, base, quiet), quiet)
+      const otherwise = node.else === null ? null : this.within(() => this.sequence(node.else!, base, quiet), quiet)
       return [...inputs, { ...node, then, else: otherwise }]
     }
-    return [...inputs, this.within(() => ({ ...node, body: this.sequence(node.body, base) }) as Node)]
+    // A branch to a loop's label runs its body again.
+    return [...inputs, this.within(() => ({ ...node, body: this.sequence(node.body, base, quiet) }) as Node, quiet && node.kind === 'block')]
   }
 
   /**
@@ -683,6 +712,25 @@ function pure(node: Node): boolean {
     code === 0xa7 || code === 0xac || code === 0xad || // wrap, extend
     (code >= 0xc0 && code <= 0xc4) // sign extension
   )
+}
+
+/**
+ * Whether `rest`, the code after a frame's last item, leaves the function
+ * with no effect but its results: instructions that neither trap nor write
+ * anything but locals (so they end, whatever values they are given), then a
+ * `return`, a branch to a label that leaves so (`exits`, the open input
+ * labels, outermost first), or the frame's end when it does (`fallsOut`).
+ */
+function leavesQuietly(rest: Node[], exits: boolean[], fallsOut: boolean): boolean {
+  for (const node of rest) {
+    if (node.kind === 'return') return true
+    if (node.kind === 'br') return exits[exits.length - 1 - node.depth]!
+    if (node.kind !== 'op') return false
+    const code = node.bytes[0]!
+    const kind = rerun(node)
+    if (!(kind === 'exact' || kind === 'varies' || code === OP.localSet || code === OP.localTee || code === OP.drop)) return false
+  }
+  return fallsOut
 }
 
 /** The locals `nodes` (op nodes) read. */
