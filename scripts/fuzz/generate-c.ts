@@ -169,8 +169,9 @@ class Generator {
 
   /**
    * A leaf: with fuel, maybe one import call whose value, with its
-   * parameters, is the result. Nothing but the parameters lives across the
-   * call, and nothing writes them.
+   * parameters, is the result, or is it alone (a call the leaf returns
+   * from right away, so no state check need follow it). Nothing but the
+   * parameters lives across the call, and nothing writes them.
    */
   private leafBody(leaf: FunctionDecl): string[] {
     const { random } = this
@@ -180,10 +181,12 @@ class Generator {
     const result = C_NAME[leaf.result]
     const entry = random.pick(this.imports.filter((candidate) => !candidate.buffer))
     const call = `${entry.name}(cx->call${entry.params.map((type) => `, ${this.expression(type, 1)}`).join('')})`
-    const after = this.expression(leaf.result, 2)
-    const suspended = entry.result
-      ? `return ${add(leaf.result, convert(entry.result, leaf.result, call), after)};`
-      : `{ ${call}; return (${result})(${after}); }`
+    const after = random.chance(0.3) ? null : this.expression(leaf.result, 2)
+    const value = entry.result ? convert(entry.result, leaf.result, call) : null
+    const suspended =
+      value === null
+        ? `{ ${call}; return (${result})(${after ?? '0'}); }`
+        : `return ${after === null ? value : add(leaf.result, value, after)};`
     return [
       `static __attribute__((noinline)) ${result} ${leaf.name}(ctx_t *cx${leaf.params.map((type, i) => `, ${C_NAME[type]} b${i}`).join('')}) {`,
       '  if (cx->fuel-- <= 0) return 0;',
