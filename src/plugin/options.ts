@@ -1,7 +1,7 @@
 import { isAbsolute, relative, resolve } from 'node:path'
 import picomatch from 'picomatch'
 import { AsyncifyError } from '../runtime-shim/errors.js'
-import { resolveTransformOptions, type TransformOptions } from '../transform/options.js'
+import { resolveTransformOptions, unknownOption, type TransformOptions } from '../transform/options.js'
 
 /** Transform options that make sense per module (the file name comes from the import). */
 export type ModuleOptions = Omit<TransformOptions, 'filename' | 'debug'> & {
@@ -54,6 +54,14 @@ export interface ResolvedPluginOptions {
 
 const DEFAULT_CACHE_DIR = 'node_modules/.cache/unplugin-asyncify'
 const TRANSFORM_KEYS = ['imports', 'runtime', 'engine', 'optimize', 'preoptimize', 'stackSize', 'stackPointer', 'features', 'mode', 'debug'] as const
+const PLUGIN_KEYS: Record<Exclude<keyof AsyncifyPluginOptions, keyof ModuleOptions>, true> = {
+  include: true,
+  exclude: true,
+  overrides: true,
+  inline: true,
+  dts: true,
+  cacheDir: true,
+}
 
 /** Every default of the plugin lives here; the hooks only see resolved options. */
 export function resolveOptions(options: AsyncifyPluginOptions = {}): ResolvedPluginOptions {
@@ -67,6 +75,12 @@ export function resolveOptions(options: AsyncifyPluginOptions = {}): ResolvedPlu
     }
     return list
   }
+  // A misspelled option would otherwise leave its default in force without a word.
+  const known = (where: string, value: object, names: readonly string[]) => {
+    for (const name of Object.keys(value)) if (!names.includes(name)) bad(`${where}${unknownOption(name, names)}`)
+  }
+  known('', options, [...TRANSFORM_KEYS, ...Object.keys(PLUGIN_KEYS)])
+  for (const [glob, override] of Object.entries(options.overrides ?? {})) known(`overrides: { "${glob}" }: `, override, TRANSFORM_KEYS)
   const include = matcher(globs('include', options.include))
   const exclude = matcher(globs('exclude', options.exclude))
   const base = pickTransform(options)

@@ -112,12 +112,33 @@ export interface ResolvedTransformOptions {
 export { DEFAULT_STACK_SIZE }
 const OPTIMIZE_LEVELS: readonly OptimizeLevel[] = [0, 1, 2, 3, 's', 'z']
 
+/** Every option's name: a misspelled one would otherwise leave its default in force without a word. */
+const OPTION_NAMES: Record<keyof TransformOptions, true> = {
+  imports: true,
+  runtime: true,
+  engine: true,
+  optimize: true,
+  preoptimize: true,
+  stackSize: true,
+  stackPointer: true,
+  features: true,
+  mode: true,
+  debug: true,
+  filename: true,
+}
+
+/** The message for option `name`, which is not one of `known`: what it says and what there is. */
+export function unknownOption(name: string, known: readonly string[]): string {
+  return `unknown option "${name}"; the options are ${known.join(', ')}`
+}
+
 /** Every default lives here; the rest of the transform sees resolved options only. */
 export function resolveTransformOptions(options: TransformOptions = {}): ResolvedTransformOptions {
   const filename = options.filename ?? 'input.wasm'
   const bad = (message: string): never => {
     throw new AsyncifyError('ASYNCIFY_BAD_OPTIONS', `${filename}: ${message}`)
   }
+  for (const name of Object.keys(options)) if (!Object.hasOwn(OPTION_NAMES, name)) bad(unknownOption(name, Object.keys(OPTION_NAMES)))
   const engine = options.engine ?? 'direct'
   if (!ENGINES.includes(engine)) bad(`engine must be "direct" or "binaryen"; got ${JSON.stringify(engine)}`)
   const optimize = options.optimize ?? 2

@@ -157,6 +157,10 @@ describe('transform errors name the file, the cause and the fix', () => {
     expect(error.code).toBe('ASYNCIFY_BAD_OPTIONS')
     expect((await failure(simple(), { imports: ['sleep'] })).message).toMatch(/"module\.name"/)
     expect((await failure(simple(), { preoptimize: 'yes' as never })).message).toMatch(/preoptimize must be true or false; got "yes"/)
+    // A misspelled option would leave every import async without a word.
+    const misspelled = await failure(simple(), { asyncImports: ['env.get'], filename: 'prog.wasm' } as never)
+    expect(misspelled.code).toBe('ASYNCIFY_BAD_OPTIONS')
+    expect(misspelled.message).toMatch(/^prog\.wasm: unknown option "asyncImports"; the options are imports, runtime, .*filename$/)
   })
 
   it('the process and the transform keep working after every failure above', async () => {

@@ -23,6 +23,10 @@ describe('plugin options', () => {
 
   it('an unknown feature fails when the config loads, with the option named', () => {
     expect(() => resolveOptions({ features: ['simd' as never] })).toThrow(/^asyncify\(\) options: features: unknown feature "simd"/)
+    expect(() => resolveOptions({ asyncImports: ['env.get'] } as never)).toThrow(/^asyncify\(\): unknown option "asyncImports"; the options are imports, .*, cacheDir$/)
+    expect(() => resolveOptions({ overrides: { 'x.wasm': { include: 'y.wasm' } as never } })).toThrow(
+      /^asyncify\(\): overrides: \{ "x\.wasm" \}: unknown option "include"; the options are imports, .*, debug$/,
+    )
   })
 
   it("debug 'auto' (the default) is on in a dev server and off in builds; true and false hold everywhere", () => {
