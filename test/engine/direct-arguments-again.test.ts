@@ -102,13 +102,45 @@ const program = wat(`(module
   (func (export "cycle") (param $n i32) (result i32)
     (i32.add (call $ping (local.get $n)) (local.get $n)))
 
-  ;; What JavaScript or a table can call keeps its record.
+  ;; An export takes its arguments again: the runtime passes the ones it converted for the first run. What a table
+  ;; can call keeps its record.
   (func $exported (export "exported") (param $x i32) (result i32)
     (i32.add (call $wait (i32.const 1)) (local.get $x)))
   (func $tabled (param $x i32) (result i32)
     (i32.add (call $wait (i32.const 2)) (local.get $x)))
   (func (export "indirect") (param $x i32) (result i32)
     (call_indirect (type $unary) (local.get $x) (i32.const 0)))
+
+  ;; $relay saves nothing (its parameter only computes an argument), yet its parameter holds the first run's argument
+  ;; on a rewind, as the export's does: so $relayed takes its argument again.
+  (func $relayed (param $y i32) (result i32)
+    (i32.add (call $wait (local.get $y)) (local.get $y)))
+  (func $relay (param $x i32) (result i32)
+    (call $relayed (i32.add (local.get $x) (i32.const 1))))
+  (func (export "relay") (param $n i32) (result i32)
+    (i32.mul (call $relay (local.get $n)) (i32.const 3)))
+  ;; $rewritten writes its parameter (from memory) before the site: $relayedToo keeps its record.
+  (func $relayedToo (param $y i32) (result i32)
+    (i32.add (call $wait (local.get $y)) (local.get $y)))
+  (func $rewritten (param $x i32) (result i32)
+    (local.set $x (i32.load (i32.const 16)))
+    (call $relayedToo (local.get $x)))
+  (func (export "rewritten") (param $n i32) (result i32)
+    (call $rewritten (local.get $n)))
+  ;; $again calls itself with an argument loaded from memory, which $again2 changes before it suspends: the inner
+  ;; frame's parameter does not hold the first run's argument on a rewind, so $again2 keeps its record.
+  (data (i32.const 24) "\\01\\00\\00\\00\\07")
+  (func $again2 (param $y i32) (result i32)
+    (i32.store (i32.const 28) (i32.const 9))
+    (i32.add (call $wait (local.get $y)) (local.get $y)))
+  (func $again (param $n i32) (result i32)
+    (if (result i32) (i32.load (i32.const 24))
+      (then
+        (i32.store (i32.const 24) (i32.const 0))
+        (call $again (i32.load (i32.const 28))))
+      (else (call $again2 (local.get $n)))))
+  (func (export "recursive") (param $n i32) (result i32)
+    (call $again (local.get $n)))
 )`)
 
 const wait = (x: number) => x * 10 + 1
@@ -124,7 +156,7 @@ function functionText(wasm: Uint8Array, name: string): string {
 }
 
 /** The program's own functions: a call to any other is to a shared record helper (optimize 'z'). */
-const OWN = new Set(['wait', 'leaf', 'mixed', 'before', 'countdown', 'echo', 'unsaved', 'ping', 'pong', 'after', 'exported', 'tabled'])
+const OWN = new Set(['wait', 'leaf', 'mixed', 'before', 'countdown', 'echo', 'unsaved', 'ping', 'pong', 'after', 'exported', 'tabled', 'relayed', 'relay', 'relayedToo', 'rewritten', 'again', 'again2'])
 
 /**
  * Whether the function writes a frame record: in place (none of these
@@ -143,10 +175,12 @@ describe('functions that take their arguments again', () => {
       const wasm = result!.wasm!
       expect(hasRecord(wasm, 'leaf')).toBe(false)
       expect(hasRecord(wasm, 'after')).toBe(false)
+      expect(hasRecord(wasm, 'exported')).toBe(false)
+      expect(hasRecord(wasm, 'relayed')).toBe(false)
       // $x leaves mixed's record: nothing sets it but a restore.
       expect(hasRecord(wasm, 'mixed')).toBe(true)
       expect(functionText(wasm, 'mixed')).not.toContain('(local.set $x')
-      for (const name of ['before', 'countdown', 'echo', 'unsaved', 'ping', 'exported', 'tabled']) expect(hasRecord(wasm, name), name).toBe(true)
+      for (const name of ['before', 'countdown', 'echo', 'unsaved', 'ping', 'tabled', 'relayedToo', 'again2']) expect(hasRecord(wasm, name), name).toBe(true)
 
       const untouched = (await WebAssembly.instantiate(program as Uint8Array<ArrayBuffer>, { env: { wait } })).instance.exports as Record<string, (x: number) => number>
       const run = async () => {
@@ -161,9 +195,18 @@ describe('functions that take their arguments again', () => {
       for (const n of [0, 1, 4]) expect(await exports.cycle!(n), `cycle ${n}`).toBe(untouched.cycle!(n))
       expect(await exports.unsaved!(0)).toBe(untouched.unsaved!(0))
       expect(await exports.exported!(6)).toBe(untouched.exported!(6))
+      // The runtime converts an export's argument once: a valueOf that answers differently each time runs once.
+      let asked = 0
+      const changing = { valueOf: () => ++asked * 100 }
+      expect(await exports.exported!(changing as never)).toBe(untouched.exported!(100))
+      expect(asked).toBe(1)
+      expect(await exports.relay!(4)).toBe(untouched.relay!(4))
+      expect(await exports.rewritten!(0)).toBe(untouched.rewritten!(0))
       expect(await exports.indirect!(8)).toBe(untouched.indirect!(8))
       // Each module's memory starts as the data segment left it.
       expect(await (await run()).loaded!(16)).toBe(untouched.loaded!(16))
+      const fresh = (await WebAssembly.instantiate(program as Uint8Array<ArrayBuffer>, { env: { wait } })).instance.exports as Record<string, (x: number) => number>
+      expect(await (await run()).recursive!(0)).toBe(fresh.recursive!(0))
     })
   }
 })

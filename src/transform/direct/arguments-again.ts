@@ -12,16 +12,17 @@ import type { BodyInstrumenter } from './instrument.js'
 
 /**
  * The instrumented functions that only instrumented functions call, and only
- * directly, with the functions that call them: no table can hold them (no
- * export, no element segment, no `ref.func`), and no code the engine leaves
- * as it was (a runtime function that starts a rewind itself, say) calls
- * them. On a rewind each call to them is then a site of an instrumented
- * caller, which can pass the arguments of the first run again
- * (`DirectPlan.argumentsAgain`).
+ * directly, or JavaScript through an export, with the functions that call
+ * them: no table can hold them (no element segment, no `ref.func`), and no
+ * code the engine leaves as it was (a runtime function that starts a rewind
+ * itself, say) calls them. On a rewind each call to them is then a site of
+ * an instrumented caller, which can pass the arguments of the first run
+ * again (`DirectPlan.argumentsAgain`), or the runtime's call of the export
+ * again, which passes the arguments it converted for the first run
+ * (runtime-shim/invoke.ts's `convertArguments`).
  */
-export function calledOnlyDirectly(scanned: Pick<ScannedModule, 'functions' | 'bodies' | 'exports' | 'referenced'>, instrument: Set<number>): Map<number, Set<number>> {
+export function calledOnlyDirectly(scanned: Pick<ScannedModule, 'functions' | 'bodies' | 'referenced'>, instrument: Set<number>): Map<number, Set<number>> {
   const only = new Map([...instrument].filter((index) => !scanned.referenced.has(index)).map((index) => [index, new Set<number>()]))
-  for (const entry of scanned.exports) if (entry.kind === 'function') only.delete(entry.index)
   const imported = scanned.functions.length - scanned.bodies.length
   scanned.bodies.forEach((body, i) => {
     for (const callee of body.calls) {
@@ -78,8 +79,16 @@ export class ArgumentsAgain {
    * `order`; whether it takes its arguments again.
    */
   takes(index: number, instrumented: BodyInstrumenter): boolean {
-    for (const callee of instrumented.callsSavingMore()) this.savingMore.add(callee)
-    if (!this.candidates.has(index) || this.inCycles.has(index) || this.savingMore.has(index) || !instrumented.savesArguments()) return false
+    // Its callers, itself aside, pass the arguments of the first run again, so its parameters hold them (where it keeps
+    // them) for the calls it makes; when one of its calls to itself could not, its inner frames' do not.
+    let exact = this.candidates.has(index) && !this.inCycles.has(index) && !this.savingMore.has(index)
+    let savingMore = instrumented.callsSavingMore(exact)
+    if (exact && savingMore.has(index)) {
+      exact = false
+      savingMore = instrumented.callsSavingMore(false)
+    }
+    for (const callee of savingMore) this.savingMore.add(callee)
+    if (!exact || !instrumented.savesArguments()) return false
     this.taken.add(index)
     return true
   }
