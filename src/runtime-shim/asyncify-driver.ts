@@ -75,7 +75,7 @@ import type { SuspendEngine } from './metadata.js'
 import { OwnedMemory, type Block, type Malloc } from './owned-memory.js'
 import { CALL, ImportDepth, countedImport, countedSyncImport, isThenable, type ImportHooks } from './import-depth.js'
 import { i32Global, type I32Global } from './i32-global.js'
-import { convertArguments, invoker, type WasmFunction } from './invoke.js'
+import { invoker, type WasmFunction } from './invoke.js'
 import { ShadowStacks, UNASSIGNED, type StackUser } from './shadow-stacks.js'
 import { FiberTable, HEADER, invalid, type Fiber } from './fibers.js'
 import { FIBER_ENTRY_EXPORT, FIBER_IMPORTS, GUEST_API_MODULE } from './metadata.js'
@@ -283,11 +283,8 @@ export class AsyncifyDriver implements ImportHooks<AsyncSite> {
     return countedSyncImport(fn, arity, this.imports, guard, () => onThenable(importName))
   }
 
-  /**
-   * Wraps an export that can reach an async import; it always returns a
-   * Promise. `kinds`: how its arguments convert (`convertArguments`).
-   */
-  suspendingExport(fn: WasmFunction, arity: number, kinds: string): (...args: unknown[]) => Promise<unknown> {
+  /** Wraps an export that can reach an async import; it always returns a Promise. */
+  suspendingExport(fn: WasmFunction, arity: number): (...args: unknown[]) => Promise<unknown> {
     const invoke = invoker(arity)
     const run = (args: unknown[]) => invoke(fn, args)
     return (...args) => {
@@ -310,7 +307,6 @@ export class AsyncifyDriver implements ImportHooks<AsyncSite> {
       }
       let result: unknown
       try {
-        convertArguments(args, arity, kinds)
         result = this.enter(call, run, args, null)
       } catch (error) {
         return Promise.reject(error)

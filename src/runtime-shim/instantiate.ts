@@ -165,7 +165,7 @@ async function instantiateAsyncify(
   const rawExports = raw.exports as Record<string, unknown>
   const { memory, stackPointer, malloc } = internals(metadata, rawExports, imports)
   driver.attach(rawExports as unknown as AsyncifyExports, memory, stackPointer, malloc)
-  const exports = wrapExports(rawExports, metadata, (name, fn) => driver.suspendingExport(fn, fn.length, metadata.exportParameters[name] ?? ''))
+  const exports = wrapExports(rawExports, metadata, (_, fn) => driver.suspendingExport(fn, fn.length))
   return { exports, driver }
 }
 

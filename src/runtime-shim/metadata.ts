@@ -3,7 +3,7 @@ import { AsyncifyError } from './errors.js'
 /** Name of the custom section in which the transform leaves everything the runtime needs. */
 export const METADATA_SECTION = 'unplugin-asyncify'
 
-export const METADATA_VERSION = 7
+export const METADATA_VERSION = 6
 
 /** Bytes of Asyncify stack for one suspended call stack, unless the build or the instance says otherwise. */
 export const DEFAULT_STACK_SIZE = 65536
@@ -80,16 +80,6 @@ export interface AsyncifyMetadata {
   suspendingExports: string[]
   /** The signature of each suspending export, in JSPI builds (the JSPI path wraps each in a trampoline); empty in asyncified ones. */
   exportSignatures: Record<string, Signature>
-  /**
-   * In asyncified builds, how the runtime converts a suspending export's
-   * arguments, once per call, as the engine would: each rewind calls the
-   * export again with the converted values, so it sees what the first run
-   * saw (a `valueOf` runs once), which the transform counts on. One letter
-   * per parameter: `n` a Number (i32, f32, f64), `b` a BigInt (i64), `r`
-   * passed as it is (references, v128). Exports whose parameters are all
-   * numbers are left out.
-   */
-  exportParameters: Record<string, string>
   /** Default bytes of Asyncify stack for one suspension. */
   stackSize: number
   /** Export name of the C shadow stack pointer (`__stack_pointer`), when the module has one. */
@@ -142,7 +132,6 @@ export const ASYNCIFY_API_EXPORTS: readonly string[] = [
  */
 const OMITTED = {
   exportSignatures: {},
-  exportParameters: {},
   stackSize: DEFAULT_STACK_SIZE,
   stackPointer: STACK_POINTER_EXPORT,
   stackPointerImport: null,

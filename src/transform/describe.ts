@@ -11,8 +11,7 @@ import {
   type AsyncifyMetadata,
   type MemoryLocation,
 } from '../runtime-shim/metadata.js'
-import { valueTypes, type ExportEntry, type FunctionImport } from './analyse.js'
-import { exportParameters } from './export-parameters.js'
+import type { ExportEntry, FunctionImport } from './analyse.js'
 import type { Binaryen, BinaryenModule } from './binaryen.js'
 import { memoryZero } from './wasm-sections.js'
 
@@ -63,9 +62,6 @@ export function describeModule(
     suspendingExports: suspendingExports.map((entry) => entry.name),
     // Only the JSPI path generates trampolines from them; on SQLite they would be most of this section.
     exportSignatures: {},
-    exportParameters: exportParameters(
-      suspendingExports.map((entry) => ({ name: entry.name, params: valueTypes(binaryen, binaryen.getFunctionInfo(module.getFunction(entry.value)).params) })),
-    ),
     stackSize,
     stackPointer,
     stackPointerImport: null,

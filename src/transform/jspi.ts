@@ -132,8 +132,6 @@ export function emitJspi(input: Uint8Array, plan: JspiPlan, decisions: JspiDecis
     asyncImports,
     suspendingExports: decisions.suspendingExports,
     exportSignatures,
-    // JSPI never calls an export again: the engine converts its arguments once.
-    exportParameters: {},
     stackSize: decisions.stackSize,
     stackPointer: plan.stackPointer,
     stackPointerImport: imported && { initial: imported.initial },

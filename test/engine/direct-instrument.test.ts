@@ -689,24 +689,19 @@ describe('what a rewind does not read is not saved', () => {
   // import's wrapper returns the settled value. So locals that only compute them are not saved, unless computing
   // them from a value the rewind did not restore could trap (a load, a division), or the value must be the same
   // (a call_indirect's table index).
-  // The exports are in the table too, so that none takes its arguments again (functions a table holds never do):
-  // what these count is what a rewind reads.
   const text = `
-    (type $unary (func (param i32) (result i32)))
-    (table 8 funcref)
-    (elem (i32.const 0) $double $waited $arguments $after $loaded $through $divided $indirect)
-    (func $double (param $x i32) (result i32) (i32.mul (local.get $x) (i32.const 2)))
+    ${UNARY_TABLE}
     (func $waited (param $x i32) (result i32) (call $wait (local.get $x)))
     (func $sum (param $a i32) (param $b i32) (result i32) (call $wait (i32.add (local.get $a) (local.get $b))))
-    (func $arguments (export "arguments") (param $x i32) (result i32)
+    (func (export "arguments") (param $x i32) (result i32)
       (call $sum (local.get $x) (i32.mul (local.get $x) (i32.const 3))))
-    (func $after (export "after") (param $x i32) (result i32) (i32.add (call $wait (local.get $x)) (local.get $x)))
-    (func $loaded (export "loaded") (param $p i32) (result i32)
+    (func (export "after") (param $x i32) (result i32) (i32.add (call $wait (local.get $x)) (local.get $x)))
+    (func (export "loaded") (param $p i32) (result i32)
       (i32.store (i32.const 64) (local.get $p))
       (call $wait (i32.load (i32.const 64))))
-    (func $through (export "through") (param $p i32) (result i32) (call $wait (i32.load (local.get $p))))
-    (func $divided (export "divided") (param $a i32) (param $b i32) (result i32) (call $wait (i32.div_s (local.get $a) (local.get $b))))
-    (func $indirect (export "indirect") (param $k i32) (param $x i32) (result i32) (call_indirect (type $unary) (local.get $x) (local.get $k)))`
+    (func (export "through") (param $p i32) (result i32) (call $wait (i32.load (local.get $p))))
+    (func (export "divided") (param $a i32) (param $b i32) (result i32) (call $wait (i32.div_s (local.get $a) (local.get $b))))
+    (func (export "indirect") (param $k i32) (param $x i32) (result i32) (call_indirect (type $unary) (local.get $x) (local.get $k)))`
 
   /** Bytes on the Asyncify stack while `name(...args)` waits for its one suspension. */
   async function savedWhileSuspended(name: string, args: number[]): Promise<number> {

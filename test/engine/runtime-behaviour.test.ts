@@ -114,27 +114,6 @@ describe('runtime behaviour', () => {
     await expect(exports.wide(-5n)).resolves.toBe(-15n)
   })
 
-  it('a suspending export converts its arguments once, as the engine does: a valueOf runs once, a Number for an i64 is a TypeError', async () => {
-    const { exports } = await load({ get: (x: number) => later(x), get64: (x: bigint) => later(x * 2n) })
-    let asked = 0
-    await expect(exports.add_after({ valueOf: () => ++asked * 10 })).resolves.toBe(20)
-    await expect(exports.wide({ valueOf: () => (++asked, 4n) })).resolves.toBe(12n)
-    expect(asked).toBe(2)
-    // The engine's own error for the same call: a Number where an i64 goes.
-    const plain = new WebAssembly.Instance(new WebAssembly.Module(behaviour as Uint8Array<ArrayBuffer>), {
-      env: { get: () => 0, get64: () => 0n, log: () => {} },
-    })
-    const thrown = (() => {
-      try {
-        return (plain.exports.wide as (x: unknown) => unknown)(5)
-      } catch (error) {
-        return error
-      }
-    })()
-    expect(thrown).toBeInstanceOf(TypeError)
-    await expect(exports.wide(5)).rejects.toBeInstanceOf(TypeError)
-  })
-
   // The JSPI path calls an import that returned a Promise last time through
   // the Suspending import directly (trampolines.ts): these pin what a wrong
   // guess must still do.

@@ -91,9 +91,6 @@ describe('saved locals', () => {
     wat(`(module
       (import "env" "wait" (func $wait (result i32)))
       (memory (export "memory") 1)
-      ;; In a table, so that both keep their parameters in their records (an export alone takes its arguments again).
-      (table 2 funcref)
-      (elem (i32.const 0) $one $two)
       (func $one (export "one") (param $a i32) (param $b i64) (result i64)
         (local $c f64)
         (local.set $c (f64.convert_i32_s (call $wait)))

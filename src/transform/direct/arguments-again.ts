@@ -12,17 +12,18 @@ import type { BodyInstrumenter } from './instrument.js'
 
 /**
  * The instrumented functions that only instrumented functions call, and only
- * directly, or JavaScript through an export, with the functions that call
- * them: no table can hold them (no element segment, no `ref.func`), and no
- * code the engine leaves as it was (a runtime function that starts a rewind
- * itself, say) calls them. On a rewind each call to them is then a site of
- * an instrumented caller, which can pass the arguments of the first run
- * again (`DirectPlan.argumentsAgain`), or the runtime's call of the export
- * again, which passes the arguments it converted for the first run
- * (runtime-shim/invoke.ts's `convertArguments`).
+ * directly, with the functions that call them: no table can hold them (no
+ * export, no element segment, no `ref.func`), and no code the engine leaves
+ * as it was (a runtime function that starts a rewind itself, say) calls
+ * them. On a rewind each call to them is then a site of an instrumented
+ * caller, which can pass the arguments of the first run again
+ * (`DirectPlan.argumentsAgain`). Exports stay out: a runtime written to
+ * Binaryen's Asyncify API may call an export again without its arguments
+ * (asyncify-wasm and Emscripten do), as the export's record restores them.
  */
-export function calledOnlyDirectly(scanned: Pick<ScannedModule, 'functions' | 'bodies' | 'referenced'>, instrument: Set<number>): Map<number, Set<number>> {
+export function calledOnlyDirectly(scanned: Pick<ScannedModule, 'functions' | 'bodies' | 'exports' | 'referenced'>, instrument: Set<number>): Map<number, Set<number>> {
   const only = new Map([...instrument].filter((index) => !scanned.referenced.has(index)).map((index) => [index, new Set<number>()]))
+  for (const entry of scanned.exports) if (entry.kind === 'function') only.delete(entry.index)
   const imported = scanned.functions.length - scanned.bodies.length
   scanned.bodies.forEach((body, i) => {
     for (const callee of body.calls) {

@@ -22,7 +22,6 @@ import { asyncImportMetadata, importArities } from '../describe.js'
 import { functionName, planOf, readModule, type ModuleRead } from '../jspi-fast.js'
 import { resolveTransformOptions, type ResolvedTransformOptions, type TransformOptions } from '../options.js'
 import { explainInstrumentation } from '../explain.js'
-import { exportParameters } from '../export-parameters.js'
 import type { TransformResult } from '../pipeline.js'
 import { ASYNCIFY_API_MODULE, selectFunctions } from '../select.js'
 import { checkWasmHeader, customSectionPayloads, withCustomSection, withExports, withoutCustomSection } from '../wasm-sections.js'
@@ -68,15 +67,15 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
   const plan = planOf(scanned, stackPointer)
   const internalExports = [...ASYNCIFY_API_EXPORTS, ...plan.added.map((entry) => entry.name)]
   const suspending = new Set(instrumentedNames.filter((name) => !selection.runtime.has(name)))
-  const suspendingEntries = facts.exports.filter((entry) => entry.kind === 0 && suspending.has(entry.value) && !internalExports.includes(entry.name))
-  const suspendingExports = suspendingEntries.map((entry) => entry.name)
+  const suspendingExports = facts.exports
+    .filter((entry) => entry.kind === 0 && suspending.has(entry.value) && !internalExports.includes(entry.name))
+    .map((entry) => entry.name)
   const metadata: AsyncifyMetadata = {
     version: METADATA_VERSION,
     engine: 'asyncify',
     asyncImports: selection.asyncImports.map(asyncImportMetadata),
     suspendingExports,
     exportSignatures: {},
-    exportParameters: exportParameters(suspendingEntries.map((entry) => ({ name: entry.name, params: scanned.functions[indexOf.get(entry.value)!]!.type.params }))),
     stackSize: resolved.stackSize,
     stackPointer: plan.stackPointer === null ? null : STACK_POINTER_EXPORT,
     stackPointerImport: null,

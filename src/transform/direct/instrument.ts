@@ -30,11 +30,10 @@
  * site's call has rewound.
  *
  * One kind of callee does read its arguments on a rewind: a function only
- * instrumented code calls, directly, or the runtime through an export, each
- * call computing the arguments of the first run again from restored locals,
- * or from parameters that hold them in turn (`callsSavingMore`, module.ts's
- * `ArgumentsAgain`); the runtime passes an export the arguments it converted
- * once. The parameters no write changes before a site leave its
+ * instrumented code calls, directly, each call computing the arguments of
+ * the first run again from restored locals, or from parameters that hold
+ * them in turn (`callsSavingMore`, module.ts's `ArgumentsAgain`). The
+ * parameters no write changes before a site leave its
  * record; when they were all of it, it writes none, and a loop calling such
  * a small function that may suspend runs one state check per call, not two.
  */

@@ -29,9 +29,8 @@ export interface DirectPlan {
   sharedRecords: boolean
   /**
    * Instrumented functions that only instrumented functions call, and only
-   * directly, or JavaScript through an export (none is in a table or
-   * referenced): their callers, the runtime included, can pass them, on a
-   * rewind, the arguments of the first run, so that the
+   * directly (none is in a table, exported, or referenced): their callers
+   * can pass them, on a rewind, the arguments of the first run, so that the
    * parameters that keep their arguments need no saving. Those whose callers
    * need save nothing more for it take their arguments so (`ArgumentsAgain`):
    * a smaller record, and none (nor a check at their entry) when that was all
