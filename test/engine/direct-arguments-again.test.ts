@@ -17,12 +17,11 @@
  * its arguments.
  */
 import { instantiate as asyncifyWasmInstantiate } from 'asyncify-wasm'
-import binaryen from 'binaryen'
 import { describe, expect, it } from 'vitest'
 import { instantiate } from '../../src/runtime-shim/index.js'
 import { prepareAsyncifyWithoutBinaryen } from '../../src/transform/direct/asyncify-fast.js'
 import { later } from '../helpers/engine.js'
-import { wat } from '../helpers/wat.js'
+import { functionText, wat } from '../helpers/wat.js'
 
 const program = wat(`(module
   (import "env" "wait" (func $wait (param i32) (result i32)))
@@ -149,16 +148,6 @@ const program = wat(`(module
 )`)
 
 const wait = (x: number) => x * 10 + 1
-
-/** The text of function `name` in `wasm`, as Binaryen prints it. */
-function functionText(wasm: Uint8Array, name: string): string {
-  const module = binaryen.readBinary(wasm)
-  try {
-    return module.emitText().split('\n (func ').find((text) => text.startsWith(`$${name} `))!
-  } finally {
-    module.dispose()
-  }
-}
 
 /** The program's own functions: a call to any other is to a shared record helper (optimize 'z'). */
 const OWN = new Set(['wait', 'leaf', 'mixed', 'before', 'countdown', 'echo', 'unsaved', 'ping', 'pong', 'after', 'exported', 'tabled', 'relayed', 'relay', 'relayedToo', 'rewritten', 'again', 'again2'])

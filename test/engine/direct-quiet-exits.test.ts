@@ -9,12 +9,11 @@
  * the if or block it ends), a division
  * the placeholder would trap, a branch back to a loop.
  */
-import binaryen from 'binaryen'
 import { describe, expect, it } from 'vitest'
 import { instantiate } from '../../src/runtime-shim/index.js'
 import { prepareAsyncifyWithoutBinaryen } from '../../src/transform/direct/asyncify-fast.js'
 import { later } from '../helpers/engine.js'
-import { wat } from '../helpers/wat.js'
+import { functionText, wat } from '../helpers/wat.js'
 
 /** An export that calls `$name` with 0 to n - 1 and folds the results, as the bench's spin does. */
 const loop = (name: string) => `
@@ -110,16 +109,6 @@ const program = wat(`(module
 )`)
 
 const wait = (x: number) => x * 10 + 1
-
-/** The text of function `name` in `wasm`, as Binaryen prints it. */
-function functionText(wasm: Uint8Array, name: string): string {
-  const module = binaryen.readBinary(wasm)
-  try {
-    return module.emitText().split('\n (func ').find((text) => text.startsWith(`$${name} `))!
-  } finally {
-    module.dispose()
-  }
-}
 
 describe('calls a function leaves quietly from', () => {
   for (const optimize of [2, 'z'] as const) {

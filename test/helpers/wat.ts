@@ -21,3 +21,13 @@ export function wat(text: string, features: (keyof typeof binaryen.Features)[] |
     module.dispose()
   }
 }
+
+/** The text of function `name` in `wasm`, as Binaryen prints it. */
+export function functionText(wasm: Uint8Array, name: string): string {
+  const module = binaryen.readBinary(wasm)
+  try {
+    return module.emitText().split('\n (func ').find((text) => text.startsWith(`$${name} `))!
+  } finally {
+    module.dispose()
+  }
+}
