@@ -32,6 +32,8 @@ const MODES: readonly InstantiateMode[] = ['auto', 'asyncify', 'jspi']
 export type ResolvedInstantiateOptions = Omit<DriverOptions, 'stackSize'> & { stackSize?: number; mode: InstantiateMode }
 
 const DEFAULT_SHADOW_STACK_SIZE = 65536
+/** A misspelled option would otherwise leave its default in force without a word. */
+const OPTION_NAMES: readonly (keyof InstantiateOptions)[] = ['name', 'stackSize', 'stackRegion', 'shadowStackSize', 'mode']
 const MAX_ADDRESS = 2 ** 32
 
 /**
@@ -49,6 +51,9 @@ export function resolveInstantiateOptions(options: InstantiateOptions): Resolved
   const label = options.name ?? 'wasm module'
   const bad = (message: string): never => {
     throw new AsyncifyError('ASYNCIFY_BAD_OPTIONS', `${label}: ${message}`)
+  }
+  for (const name of Object.keys(options)) {
+    if (!(OPTION_NAMES as readonly string[]).includes(name)) bad(`unknown option "${name}"; the options are ${OPTION_NAMES.join(', ')}`)
   }
   const size = (name: string, value: unknown, multiple: number, minimum: number): number => {
     if (typeof value !== 'number' || !Number.isInteger(value) || value < minimum || value % multiple !== 0 || value >= MAX_ADDRESS) {

@@ -250,6 +250,7 @@ describe('the runtime at the edges of its options and of memory', () => {
       [{ stackRegion: { start: -8, size: 64 } }, /stackRegion\.start must be/],
       [{ stackRegion: null }, /stackRegion must be/],
       [{ name: 42 }, /name must be a string/],
+      [{ stacksize: 4096 }, /^wasm module: unknown option "stacksize"; the options are name, stackSize, stackRegion, shadowStackSize, mode$/],
     ]
     for (const [options, message] of cases) {
       const error = (await instantiate(wasm!, { env: { get: later } }, options as never).catch((e: unknown) => e)) as AsyncifyError
