@@ -1,7 +1,7 @@
 import { isAbsolute, relative, resolve } from 'node:path'
 import picomatch from 'picomatch'
-import { AsyncifyError } from '../runtime-shim/errors.js'
-import { resolveTransformOptions, unknownOption, type TransformOptions } from '../transform/options.js'
+import { AsyncifyError, unknownOption } from '../runtime-shim/errors.js'
+import { TRANSFORM_OPTION_NAMES, resolveTransformOptions, type TransformOptions } from '../transform/options.js'
 
 /** Transform options that make sense per module (the file name comes from the import). */
 export type ModuleOptions = Omit<TransformOptions, 'filename' | 'debug'> & {
@@ -53,7 +53,8 @@ export interface ResolvedPluginOptions {
 }
 
 const DEFAULT_CACHE_DIR = 'node_modules/.cache/unplugin-asyncify'
-const TRANSFORM_KEYS = ['imports', 'runtime', 'engine', 'optimize', 'preoptimize', 'stackSize', 'stackPointer', 'features', 'mode', 'debug'] as const
+/** The transform's options a module can set: its file name comes from the import. */
+const TRANSFORM_KEYS = TRANSFORM_OPTION_NAMES.filter((name): name is keyof ModuleOptions & keyof TransformOptions => name !== 'filename')
 const PLUGIN_KEYS: Record<Exclude<keyof AsyncifyPluginOptions, keyof ModuleOptions>, true> = {
   include: true,
   exclude: true,
@@ -75,9 +76,9 @@ export function resolveOptions(options: AsyncifyPluginOptions = {}): ResolvedPlu
     }
     return list
   }
-  // A misspelled option would otherwise leave its default in force without a word.
   const known = (where: string, value: object, names: readonly string[]) => {
-    for (const name of Object.keys(value)) if (!names.includes(name)) bad(`${where}${unknownOption(name, names)}`)
+    const unknown = unknownOption(value, names)
+    if (unknown !== null) bad(`${where}${unknown}`)
   }
   known('', options, [...TRANSFORM_KEYS, ...Object.keys(PLUGIN_KEYS)])
   for (const [glob, override] of Object.entries(options.overrides ?? {})) known(`overrides: { "${glob}" }: `, override, TRANSFORM_KEYS)

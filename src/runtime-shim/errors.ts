@@ -24,6 +24,16 @@ export type AsyncifyErrorCode =
   | 'ASYNCIFY_FIBER_BUSY'
   | 'ASYNCIFY_FIBER_INVALID'
 
+/**
+ * What to say of the first name in `given` that is not one of `known`
+ * options, or null when all are: a misspelled option would otherwise leave
+ * its default in force without a word.
+ */
+export function unknownOption(given: object, known: readonly string[]): string | null {
+  const name = Object.keys(given).find((key) => !known.includes(key))
+  return name === undefined ? null : `unknown option "${name}"; the options are ${known.join(', ')}`
+}
+
 /** Base class of every error thrown by the transform and the runtime. */
 export class AsyncifyError extends Error {
   override name = 'AsyncifyError'

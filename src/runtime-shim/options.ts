@@ -1,5 +1,5 @@
 import type { DriverOptions, StackRegion } from './asyncify-driver.js'
-import { AsyncifyError } from './errors.js'
+import { AsyncifyError, unknownOption } from './errors.js'
 
 export interface InstantiateOptions {
   /** Name used in error messages (the plugin passes the file name). */
@@ -32,7 +32,6 @@ const MODES: readonly InstantiateMode[] = ['auto', 'asyncify', 'jspi']
 export type ResolvedInstantiateOptions = Omit<DriverOptions, 'stackSize'> & { stackSize?: number; mode: InstantiateMode }
 
 const DEFAULT_SHADOW_STACK_SIZE = 65536
-/** A misspelled option would otherwise leave its default in force without a word. */
 const OPTION_NAMES: readonly (keyof InstantiateOptions)[] = ['name', 'stackSize', 'stackRegion', 'shadowStackSize', 'mode']
 const MAX_ADDRESS = 2 ** 32
 
@@ -52,9 +51,8 @@ export function resolveInstantiateOptions(options: InstantiateOptions): Resolved
   const bad = (message: string): never => {
     throw new AsyncifyError('ASYNCIFY_BAD_OPTIONS', `${label}: ${message}`)
   }
-  for (const name of Object.keys(options)) {
-    if (!(OPTION_NAMES as readonly string[]).includes(name)) bad(`unknown option "${name}"; the options are ${OPTION_NAMES.join(', ')}`)
-  }
+  const unknown = unknownOption(options, OPTION_NAMES)
+  if (unknown !== null) bad(unknown)
   const size = (name: string, value: unknown, multiple: number, minimum: number): number => {
     if (typeof value !== 'number' || !Number.isInteger(value) || value < minimum || value % multiple !== 0 || value >= MAX_ADDRESS) {
       bad(`${name} must be a whole number of bytes, a multiple of ${multiple}, at least ${minimum}; got ${JSON.stringify(value)}`)

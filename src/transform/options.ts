@@ -1,4 +1,4 @@
-import { AsyncifyError } from '../runtime-shim/errors.js'
+import { AsyncifyError, unknownOption } from '../runtime-shim/errors.js'
 import { FEATURE_NAMES, isFeatureName, type FeatureName } from './features.js'
 import { DEFAULT_STACK_SIZE } from '../runtime-shim/metadata.js'
 
@@ -112,8 +112,8 @@ export interface ResolvedTransformOptions {
 export { DEFAULT_STACK_SIZE }
 const OPTIMIZE_LEVELS: readonly OptimizeLevel[] = [0, 1, 2, 3, 's', 'z']
 
-/** Every option's name: a misspelled one would otherwise leave its default in force without a word. */
-const OPTION_NAMES: Record<keyof TransformOptions, true> = {
+/** Every option, so that none is left out of TRANSFORM_OPTION_NAMES. */
+const OPTIONS: Record<keyof TransformOptions, true> = {
   imports: true,
   runtime: true,
   engine: true,
@@ -127,10 +127,8 @@ const OPTION_NAMES: Record<keyof TransformOptions, true> = {
   filename: true,
 }
 
-/** The message for option `name`, which is not one of `known`: what it says and what there is. */
-export function unknownOption(name: string, known: readonly string[]): string {
-  return `unknown option "${name}"; the options are ${known.join(', ')}`
-}
+/** The names of the options, in the order messages list them. */
+export const TRANSFORM_OPTION_NAMES = Object.keys(OPTIONS) as (keyof TransformOptions)[]
 
 /** Every default lives here; the rest of the transform sees resolved options only. */
 export function resolveTransformOptions(options: TransformOptions = {}): ResolvedTransformOptions {
@@ -138,7 +136,8 @@ export function resolveTransformOptions(options: TransformOptions = {}): Resolve
   const bad = (message: string): never => {
     throw new AsyncifyError('ASYNCIFY_BAD_OPTIONS', `${filename}: ${message}`)
   }
-  for (const name of Object.keys(options)) if (!Object.hasOwn(OPTION_NAMES, name)) bad(unknownOption(name, Object.keys(OPTION_NAMES)))
+  const unknown = unknownOption(options, TRANSFORM_OPTION_NAMES)
+  if (unknown !== null) bad(unknown)
   const engine = options.engine ?? 'direct'
   if (!ENGINES.includes(engine)) bad(`engine must be "direct" or "binaryen"; got ${JSON.stringify(engine)}`)
   const optimize = options.optimize ?? 2
