@@ -101,6 +101,8 @@ export interface ScannedModule {
   memories: ScannedMemory[]
   /** Table index space (imported tables first): each table's element type. */
   tables: WasmValueType[]
+  /** Tag index space (imported tags first): each tag's type index. */
+  tags: number[]
   /** Per defined function, in the order of the code section. */
   bodies: ScannedBody[]
   /** Signatures by type index; null for struct and array types. */
@@ -172,6 +174,7 @@ function scan(reader: WasmReader, code: CodeScan): ScannedLayout & Pick<ScannedM
     globals: [],
     memories: [],
     tables: [],
+    tags: [],
     bodies: [],
     types: [],
     subtyping: false,
@@ -248,7 +251,7 @@ function scan(reader: WasmReader, code: CodeScan): ScannedLayout & Pick<ScannedM
         readData(reader, referenced)
         break
       case 13: // tag
-        for (let n = reader.u32(); n > 0; n--) reader.tag()
+        for (let n = reader.u32(); n > 0; n--) module.tags.push(reader.tag())
         break
       default:
         throw new ScanError(start, `unknown section id ${id}`)
@@ -327,7 +330,7 @@ function signature(reader: WasmReader, types: (Signature | null)[]): Signature {
   return type
 }
 
-function readImports(reader: WasmReader, module: Pick<ScannedModule, 'functions' | 'types' | 'memories' | 'globals' | 'tables'>): void {
+function readImports(reader: WasmReader, module: Pick<ScannedModule, 'functions' | 'types' | 'memories' | 'globals' | 'tables' | 'tags'>): void {
   for (let n = reader.u32(); n > 0; n--) {
     const imported = { module: reader.name(), name: reader.name() }
     const at = reader.offset
@@ -349,7 +352,7 @@ function readImports(reader: WasmReader, module: Pick<ScannedModule, 'functions'
         module.globals.push({ name: null, imported, type: reader.valueType(), mutable: (reader.byte() & 1) === 1, initI32: null })
         break
       case 0x04:
-        reader.tag()
+        module.tags.push(reader.tag())
         break
       default:
         throw new ScanError(at, `unknown import kind 0x${hex(kind)}`)

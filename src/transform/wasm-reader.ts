@@ -112,9 +112,10 @@ export class WasmReader {
     this.byte()
   }
 
-  tag(): void {
+  /** A tag's description (its attribute, then its type index): the type index. */
+  tag(): number {
     this.byte()
-    this.u32()
+    return this.u32()
   }
 
   /**

@@ -34,6 +34,7 @@ function readModule(bytes: Uint8Array): Module {
     globals: scanned.globals.map((global) => global.type as ValType),
     // Neither C nor these modules have tables of other types.
     tables: Array.from({ length: 8 }, () => 'funcref' as const),
+    tags: scanned.tags.map((index) => functionType(scanned.types[index]!)),
   }
   return { types, bodies: codeBodies(bytes).map((code, i) => ({ type: functions[imported + i]!, code })) }
 }
@@ -109,16 +110,22 @@ function readLeb(bytes: Uint8Array, offset: number): { value: number; end: numbe
  * disagrees: a node's `before`, an operand of the wrong type, or the stack a
  * frame falls off its end with.
  */
-function typingErrors(nodes: Node[], start: ValType[] | null, results: ValType[], where: string): string[] {
+function typingErrors(nodes: Node[], start: ValType[] | null, results: ValType[], where: string, tags: FuncType[] = []): string[] {
   const errors: string[] = []
   let stack = start
   nodes.forEach((node, i) => {
     const at = `${where}/${i} ${node.kind}`
     if (String(node.before) !== String(stack)) errors.push(`${at}: before is [${node.before}], expected [${stack}]`)
-    if (node.kind === 'block' || node.kind === 'loop') errors.push(...typingErrors(node.body, node.before && node.type.params, node.type.results, at))
+    if (node.kind === 'block' || node.kind === 'loop') errors.push(...typingErrors(node.body, node.before && node.type.params, node.type.results, at, tags))
+    if (node.kind === 'try') {
+      errors.push(...typingErrors(node.body, node.before && node.type.params, node.type.results, at, tags))
+      node.catches.forEach(({ tag, body }, k) => {
+        errors.push(...typingErrors(body, node.before && (tag === null ? [] : tags[tag]!.params), node.type.results, `${at} catch ${k}`, tags))
+      })
+    }
     if (node.kind === 'if') {
-      errors.push(...typingErrors(node.then, node.before && node.type.params, node.type.results, `${at} then`))
-      if (node.else) errors.push(...typingErrors(node.else, node.before && node.type.params, node.type.results, `${at} else`))
+      errors.push(...typingErrors(node.then, node.before && node.type.params, node.type.results, `${at} then`, tags))
+      if (node.else) errors.push(...typingErrors(node.else, node.before && node.type.params, node.type.results, `${at} else`, tags))
       else if (node.before && String(node.type.params) !== String(node.type.results)) errors.push(`${at}: no else, but its type changes the stack`)
     }
     stack = node.before && after(node, node.before, (problem) => errors.push(`${at}: ${problem}`))
@@ -140,6 +147,7 @@ function after(node: Node, before: ValType[], fail: (problem: string) => void): 
     case 'call':
     case 'block':
     case 'loop':
+    case 'try':
       return apply(node.type.params, node.type.results)
     case 'call_indirect':
     case 'if':
@@ -156,6 +164,7 @@ function nodeCount(nodes: Node[]): number {
   for (const node of nodes) {
     count++
     if (node.kind === 'block' || node.kind === 'loop') count += nodeCount(node.body)
+    if (node.kind === 'try') count += nodeCount(node.body) + node.catches.reduce((sum, handler) => sum + nodeCount(handler.body), 0)
     if (node.kind === 'if') count += nodeCount(node.then) + nodeCount(node.else ?? [])
   }
   return count
@@ -166,6 +175,8 @@ const modules: { name: string; load: () => Uint8Array; relocated: boolean }[] = 
   ...['sort.c', 'numbers.c', 'storm.c', 'fibers.c', 'big-heap.c'].flatMap((file) =>
     ['-O2', '-O0'].map((level) => ({ name: `${file} ${level}`, load: () => compileC(file, [level]), relocated: true })),
   ),
+  // Legacy exception handling: try, catch, catch_all, throw and rethrow.
+  ...['-O2', '-O0'].map((level) => ({ name: `exceptions.cpp ${level}`, load: () => compileC('exceptions.cpp', ['-fwasm-exceptions', level]), relocated: true })),
   { name: 'QuickJS', load: () => readFileSync(resolve(root, 'node_modules/@jitl/quickjs-wasmfile-release-sync/dist/emscripten-module.wasm')), relocated: false },
   { name: 'SQLite', load: () => readFileSync(resolve(root, 'node_modules/@sqlite.org/sqlite-wasm/sqlite-wasm/jswasm/sqlite3.wasm')), relocated: false },
 ]
@@ -181,7 +192,7 @@ describe('decodeBody and encodeBody', () => {
       const encoded = encodeBody(decoded)
       const expected = withGroupedLocals(code)
       if (!Buffer.from(encoded).equals(expected) && !(relocated && sameButPadding(expected, encoded))) differing.push(i)
-      errors.push(...typingErrors(decoded.body, [], type.results, `body ${i}`))
+      errors.push(...typingErrors(decoded.body, [], type.results, `body ${i}`, types.tags))
       nodes += nodeCount(decoded.body)
     })
     expect(bodies.length).toBeGreaterThan(0)
@@ -191,7 +202,7 @@ describe('decodeBody and encodeBody', () => {
   })
 
   it('records unreachable code, block parameters and else branches', () => {
-    const types: ModuleTypes = { types: [{ params: ['i32'], results: ['i64'] }], functions: [], globals: ['f64'], tables: [] }
+    const types: ModuleTypes = { types: [{ params: ['i32'], results: ['i64'] }], functions: [], globals: ['f64'], tables: [], tags: [] }
     // (local f32) i32.const 7, block (param i32) (result i64): drop, i64.const 1, br 0, then unreachable:
     // global.get 0, local.get 0, select, drop, block: local.get 1, drop, end; end; drop, i32.const 0, if: nop, else, end
     const code = new Uint8Array([
@@ -218,12 +229,12 @@ describe('decodeBody and encodeBody', () => {
   it.each([
     ['an unassigned SIMD opcode', [0x41, 0, 0xfd, 0x9a, 0x01, 0x1a], '0xfd 0x9a at byte 3'],
     ['atomics', [0x41, 0, 0xfe, 0x10, 2, 0, 0x1a], '0xfe at byte 3'],
-    ['a legacy try', [0x06, 0x40, 0x0b], '0x06 at byte 1'],
+    ['a try_table', [0x1f, 0x40, 0x00, 0x0b], '0x1f at byte 1'],
     ['a tail call', [0x12, 0], '0x12 at byte 1'],
     ['wide arithmetic', [0xfc, 0x13], '0xfc 0x13 at byte 1'],
   ])('throws DecodeUnsupported on %s', (_, instructions, where) => {
     const code = new Uint8Array([0, ...instructions, 0x0b])
-    const types: ModuleTypes = { types: [], functions: [{ params: [], results: [] }], globals: [], tables: [] }
+    const types: ModuleTypes = { types: [], functions: [{ params: [], results: [] }], globals: [], tables: [], tags: [] }
     expect(() => decodeBody(code, [], types)).toThrow(DecodeUnsupported)
     expect(() => decodeBody(code, [], types)).toThrow(where)
   })

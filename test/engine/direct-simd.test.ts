@@ -41,7 +41,7 @@ function immediates(op: number): number[] {
 function decoded(op: number): Extract<Node, { kind: 'op' }> | DecodeUnsupported {
   // No locals, and after an `unreachable`, where the decoder takes operands it cannot see: what it says comes from the opcode alone.
   const body = new Uint8Array([0, 0x00, 0xfd, ...leb(op), ...immediates(op), 0x0b])
-  const module = { types: [], functions: [], globals: [], tables: [] }
+  const module = { types: [], functions: [], globals: [], tables: [], tags: [] }
   try {
     const nodes = decodeBody(body, [], module).body
     expect(nodes.map((node) => node.kind)).toEqual(['unreachable', 'op'])

@@ -43,7 +43,7 @@ const fixtures = resolve(import.meta.dirname, '../fixtures')
 const readBinary = binaryen.readBinary as (bytes: Uint8Array, features: number) => BinaryenModule
 
 /** What the scan reports, as far as binaryen.js can tell it. */
-type Comparable = Omit<ScannedModule, 'memories' | 'tables' | 'bodies' | 'types' | 'subtyping' | 'referenced'> & {
+type Comparable = Omit<ScannedModule, 'memories' | 'tables' | 'bodies' | 'types' | 'subtyping' | 'referenced' | 'tags'> & {
   bodies: Omit<ScannedModule['bodies'][number], 'referenceLocal' | 'indirectTypes' | 'size' | 'codeStart' | 'instructions'>[]
   firstMemoryImport: ScannedModule['memories'][number]['imported']
 }
@@ -121,7 +121,7 @@ function binaryenView(bytes: Uint8Array, scanned: ScannedModule): Comparable {
 }
 
 function comparable(scanned: ScannedModule): Comparable {
-  const { memories, tables: _tables, types: _types, subtyping: _subtyping, referenced: _referenced, ...rest } = scanned
+  const { memories, tables: _tables, tags: _tags, types: _types, subtyping: _subtyping, referenced: _referenced, ...rest } = scanned
   return {
     ...rest,
     // Binaryen adds scratch locals of its own when it reads some code, so declared locals are tested apart.

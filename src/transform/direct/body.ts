@@ -24,6 +24,15 @@ interface Common {
 export type Node =
   | (Common & { kind: 'block' | 'loop'; type: FuncType; typeBytes: Uint8Array; body: Node[] })
   | (Common & { kind: 'if'; type: FuncType; typeBytes: Uint8Array; then: Node[]; else: Node[] | null })
+  /**
+   * A legacy `try` (exception handling): its body, then its handlers (run
+   * with the try's label open, as its body is), or a `delegate` to the
+   * handlers of the label that many levels out of the try.
+   */
+  | (Common & { kind: 'try'; type: FuncType; typeBytes: Uint8Array; body: Node[]; catches: Catch[]; delegate: number | null })
+  /** `throw` (its tag's parameters popped), `rethrow` (of the exception the try `depth` levels out caught): the rest of the block is unreachable. */
+  | (Common & { kind: 'throw'; tag: number; type: FuncType })
+  | (Common & { kind: 'rethrow'; depth: number })
   /** Branch depths are relative, as in the binary. */
   | (Common & { kind: 'br' | 'br_if'; depth: number })
   | (Common & { kind: 'br_table'; depths: number[]; fallback: number })
@@ -34,6 +43,14 @@ export type Node =
   /** Anything else: its bytes (opcode and immediates) as read. */
   | (Common & { kind: 'op'; bytes: Uint8Array; pops: ValType[]; pushes: ValType[] })
 
+/** A legacy `catch` (the tag's parameters on the stack at its start) or, with no tag, `catch_all`. */
+export interface Catch {
+  tag: number | null
+  body: Node[]
+  /** Where its `catch` or `catch_all` starts in the input body. */
+  at?: number
+}
+
 export interface DecodedBody {
   /** Declared locals, after the parameters, one entry per local. */
   locals: ValType[]
@@ -41,7 +58,7 @@ export interface DecodedBody {
 }
 
 /** What `moduleTypesOf` reads of a scan, with code or without. */
-type ScannedSpaces = Pick<ScannedModule, 'types' | 'functions' | 'globals' | 'tables'>
+type ScannedSpaces = Pick<ScannedModule, 'types' | 'functions' | 'globals' | 'tables' | 'tags'>
 
 /** What decoding a body needs from its module. */
 export interface ModuleTypes {
@@ -53,6 +70,8 @@ export interface ModuleTypes {
   globals: ValType[]
   /** Table index space: element type of each table. */
   tables: ValType[]
+  /** Tag index space (imported first): the type of each tag, whose parameters a throw takes and a catch receives. */
+  tags: FuncType[]
 }
 
 /** The index spaces of a scanned module, as decoding reads them. */
@@ -63,6 +82,11 @@ export function moduleTypesOf(scanned: ScannedSpaces): ModuleTypes {
     functions: scanned.functions.map((fn) => functionType(fn.type)),
     globals: scanned.globals.map((global) => global.type as ValType),
     tables: scanned.tables as ValType[],
+    tags: scanned.tags.map((index) => {
+      const type = scanned.types[index]
+      if (!type) throw new DecodeUnsupported(`a tag of type ${index}, not a function type`)
+      return functionType(type)
+    }),
   }
 }
 

@@ -10,14 +10,17 @@
  *
  * Decoded: MVP, sign extension, saturating truncation, bulk memory and table
  * ops, reference types (funcref, externref), multi-value blocks,
- * multi-memory, SIMD and relaxed SIMD. Anything else throws DecodeUnsupported. Memories are taken
+ * multi-memory, SIMD and relaxed SIMD, legacy exception handling (`try`,
+ * `catch`, `catch_all`, `delegate`, `throw`, `rethrow`). Anything else
+ * (`try_table` among it) throws DecodeUnsupported. Memories are taken
  * to be 32-bit: ModuleTypes does not say which are memory64.
  */
+import { leb } from '../../runtime-shim/wasm-writer.js'
 import { simdImmediates } from '../scan.js'
 import { WasmReader } from '../wasm-reader.js'
 import { DecodeUnsupported, type DecodedBody, type FuncType, type ModuleTypes, type Node, type ValType } from './body.js'
 
-type Structured = Extract<Node, { kind: 'block' | 'loop' | 'if' }>
+type Structured = Extract<Node, { kind: 'block' | 'loop' | 'if' | 'try' }>
 
 const VALUE_TYPES: Partial<Record<number, ValType>> = {
   0x7f: 'i32',
@@ -280,7 +283,7 @@ function valueType(reader: WasmReader): ValType {
 }
 
 interface Frame {
-  /** The block, loop or if whose instructions these are; null for the function's. */
+  /** The block, loop, if or try (its body or a handler) whose instructions these are; null for the function's. */
   node: Structured | null
   nodes: Node[]
   /** Values pushed in this frame (a block's parameters to begin with), bottom first. */
@@ -349,6 +352,29 @@ class Decoder {
       case 0x05:
         this.otherwise(at)
         break
+      case 0x06:
+        this.open('try', at)
+        break
+      case 0x07:
+        this.handler(at, this.tag(at))
+        break
+      case 0x19:
+        this.handler(at, null)
+        break
+      case 0x08: {
+        const tag = this.tag(at)
+        const type = this.module.tags[tag]!
+        this.append({ kind: 'throw', tag, type, before: this.before(), at })
+        this.pop(type.params.length, at)
+        this.unreachable()
+        break
+      }
+      case 0x09:
+        this.append({ kind: 'rethrow', depth: reader.u32(), before: this.before(), at })
+        this.unreachable()
+        break
+      case 0x18:
+        return this.close(at, reader.u32())
       case 0x0b:
         return this.close(at)
       case 0x0c:
@@ -506,7 +532,11 @@ class Decoder {
     const before = this.before()
     const nodes: Node[] = []
     const node: Structured =
-      kind === 'if' ? { kind, type, typeBytes, then: nodes, else: null, before, at } : { kind, type, typeBytes, body: nodes, before, at }
+      kind === 'if'
+        ? { kind, type, typeBytes, then: nodes, else: null, before, at }
+        : kind === 'try'
+          ? { kind, type, typeBytes, body: nodes, catches: [], delegate: null, before, at }
+          : { kind, type, typeBytes, body: nodes, before, at }
     this.append(node)
     this.pop(type.params.length + (kind === 'if' ? 1 : 0), at)
     this.outer.push(this.frame)
@@ -521,11 +551,26 @@ class Decoder {
     this.frame = { node, nodes: node.else, stack: node.type.params.slice(), live: node.before !== null }
   }
 
-  private close(at: number): boolean {
+  /** `catch` (with its tag) or `catch_all` (null): the try's frame starts again, on a handler, with the tag's values. */
+  private handler(at: number, tag: number | null): void {
+    const node = this.frame.node
+    if (node?.kind !== 'try' || node.catches.at(-1)?.tag === null) throw invalid(at, tag === null ? 'catch_all outside a try' : 'catch outside a try')
+    const body: Node[] = []
+    node.catches.push({ tag, body, at })
+    this.frame = { node, nodes: body, stack: tag === null ? [] : this.module.tags[tag]!.params.slice(), live: node.before !== null }
+  }
+
+  /** `end`, or a try's `delegate` (its label depth, counted from outside the try). */
+  private close(at: number, delegate?: number): boolean {
     const node = this.frame.node
     if (node === null) {
+      if (delegate !== undefined) throw invalid(at, 'delegate outside a try')
       if (this.reader.offset !== this.code.length) throw invalid(at, "bytes after the function's final end")
       return false
+    }
+    if (delegate !== undefined) {
+      if (node.kind !== 'try' || node.catches.length > 0) throw invalid(at, 'delegate outside a try body')
+      node.delegate = delegate
     }
     this.frame = this.outer.pop()!
     this.push(node.type.results)
@@ -562,6 +607,12 @@ class Decoder {
     const type = this.module.globals[index]
     if (type === undefined) throw invalid(at, `global ${index} is not in the module`)
     return type
+  }
+
+  private tag(at: number): number {
+    const index = this.reader.u32()
+    if (this.module.tags[index] === undefined) throw invalid(at, `tag ${index} is not in the module`)
+    return index
   }
 
   private table(at: number): ValType {
@@ -680,12 +731,17 @@ function writeLocals(out: ByteWriter, locals: ValType[]): void {
   }
 }
 
-/** A list of nodes being written, and an `if`'s else branch to write after it. */
+/** A list of nodes being written, and what follows it: an `if`'s else branch, a try's handlers, and how the construct ends. */
 interface Pending {
   nodes: Node[]
   next: number
-  otherwise: Node[] | null
+  /** The lists after this one in the same construct, each with the bytes that open it (`else`, `catch` and its tag). */
+  after: { opener: number[]; nodes: Node[] }[]
+  /** What ends the construct after its last list: `end`, or a `delegate` and its depth. */
+  closer: number[]
 }
+
+const END = [0x0b]
 
 /** Writes `body` and the `end` of each list in it (the function's included), without recursion. */
 function writeCode(
@@ -694,16 +750,17 @@ function writeCode(
   placed?: (at: number, offset: number) => void,
   marked?: { nodes: ReadonlySet<Node>; offsets: number[] },
 ): void {
-  const lists: Pending[] = [{ nodes: body, next: 0, otherwise: null }]
+  const lists: Pending[] = [{ nodes: body, next: 0, after: [], closer: END }]
   while (lists.length > 0) {
     const list = lists[lists.length - 1]!
     const node = list.nodes[list.next++]
     if (node === undefined) {
       lists.pop()
-      if (list.otherwise === null) out.byte(0x0b)
+      const [following, ...rest] = list.after
+      if (following === undefined) for (const byte of list.closer) out.byte(byte)
       else {
-        out.byte(0x05)
-        lists.push({ nodes: list.otherwise, next: 0, otherwise: null })
+        for (const byte of following.opener) out.byte(byte)
+        lists.push({ nodes: following.nodes, next: 0, after: rest, closer: list.closer })
       }
       continue
     }
@@ -717,12 +774,27 @@ function writeCode(
       case 'loop':
         out.byte(node.kind === 'block' ? 0x02 : 0x03)
         out.bytes(node.typeBytes)
-        lists.push({ nodes: node.body, next: 0, otherwise: null })
+        lists.push({ nodes: node.body, next: 0, after: [], closer: END })
         break
       case 'if':
         out.byte(0x04)
         out.bytes(node.typeBytes)
-        lists.push({ nodes: node.then, next: 0, otherwise: node.else })
+        lists.push({ nodes: node.then, next: 0, after: node.else === null ? [] : [{ opener: [0x05], nodes: node.else }], closer: END })
+        break
+      case 'try': {
+        out.byte(0x06)
+        out.bytes(node.typeBytes)
+        const after = node.catches.map(({ tag, body }) => ({ opener: tag === null ? [0x19] : [0x07, ...leb(tag)], nodes: body }))
+        lists.push({ nodes: node.body, next: 0, after, closer: node.delegate === null ? END : [0x18, ...leb(node.delegate)] })
+        break
+      }
+      case 'throw':
+        out.byte(0x08)
+        out.u32(node.tag)
+        break
+      case 'rethrow':
+        out.byte(0x09)
+        out.u32(node.depth)
         break
       case 'br':
       case 'br_if':

@@ -29,6 +29,14 @@
  * entered that frame only for a site in it, and the state is normal once the
  * site's call has rewound.
  *
+ * A legacy `try` is a frame like a block's: a rewind enters it and
+ * dispatches in its body. Its handlers are never rewound into: the exception
+ * being handled cannot be saved (Binaryen's Asyncify traps there too). So a
+ * call in a handler that may unwind is followed by a check that traps when
+ * it does (the runtime reports ASYNCIFY_UNSUPPORTED_SUSPENSION), and a direct
+ * call of a function that can suspend, known to at build time, is declined,
+ * for Binaryen's pipeline to refuse by name (or to build JSPI alone).
+ *
  * One kind of callee does read its arguments on a rewind: a function only
  * instrumented code calls, directly, each call computing the arguments of
  * the first run again from restored locals, or from parameters that hold
@@ -184,7 +192,8 @@ export class BodyInstrumenter {
    * `finish` adds the code that writes and reads the record.
    */
   instrument(): ValType[] | null {
-    if (!this.hasSite(this.decoded.body)) return null
+    const rewound = this.hasSite(this.decoded.body)
+    if (!rewound && !this.handlerSite(this.decoded.body)) return null
     if (this.type.results.length > 1) throw new DecodeUnsupported('functions with several results are not handled')
     // Frames: the function's own label (a branch to it returns, as in the input), then the unwind block.
     this.frames.push({ original: true })
@@ -197,8 +206,8 @@ export class BodyInstrumenter {
     this.frames.length = 0
     // Every site is the last item of its frame: nothing asks which site a rewind is for.
     if (!this.indexRead) for (const node of this.indexCarried) node.bytes = NOTHING
-    // The function's label and the unwind block's both lead out of the function.
-    this.live = liveAtStart(this.body, 2, this.locals.length, this.marks)
+    // The function's label and the unwind block's both lead out of the function. With sites in handlers alone, nothing is ever rewound.
+    this.live = rewound ? liveAtStart(this.body, 2, this.locals.length, this.marks) : new Set()
     this.live.delete(this.ptr)
     this.record([...this.live])
     return this.recordTypes
@@ -287,6 +296,7 @@ export class BodyInstrumenter {
         if (this.quietChecks.has(node)) return []
         if (node.kind === 'block' || node.kind === 'loop') return [{ ...node, body: strip(node.body) }]
         if (node.kind === 'if') return [{ ...node, then: strip(node.then), else: node.else === null ? null : strip(node.else) }]
+        if (node.kind === 'try') return [{ ...node, body: strip(node.body) }]
         return [node]
       })
     return strip(this.body)
@@ -330,7 +340,10 @@ export class BodyInstrumenter {
         else if (node.kind === 'op' && (node.bytes[0] === OP.localSet || node.bytes[0] === OP.localTee)) {
           if (siteAfter || loopHoldsSite) kept.delete(indexImmediate(node.bytes))
         } else if (node.kind === 'block') visit(node.body, loopHoldsSite)
-        else if (node.kind === 'loop') visit(node.body, loopHoldsSite || this.hasSite(node.body))
+        else if (node.kind === 'try') {
+          for (let h = node.catches.length - 1; h >= 0; h--) visit(node.catches[h]!.body, loopHoldsSite)
+          visit(node.body, loopHoldsSite)
+        } else if (node.kind === 'loop') visit(node.body, loopHoldsSite || this.hasSite(node.body))
         else if (node.kind === 'if') {
           if (node.else !== null) visit(node.else, loopHoldsSite)
           visit(node.then, loopHoldsSite)
@@ -345,8 +358,20 @@ export class BodyInstrumenter {
     for (const node of nodes) {
       if (node.before === null) return false
       if (this.isSite(node)) return true
-      if ((node.kind === 'block' || node.kind === 'loop') && this.hasSite(node.body)) return true
+      if ((node.kind === 'block' || node.kind === 'loop' || node.kind === 'try') && this.hasSite(node.body)) return true
       if (node.kind === 'if' && (this.hasSite(node.then) || (node.else !== null && this.hasSite(node.else)))) return true
+    }
+    return false
+  }
+
+  /** Whether a handler in `nodes` (at any depth) holds a call that may unwind. */
+  private handlerSite(nodes: Node[], inHandler = false): boolean {
+    for (const node of nodes) {
+      if (node.before === null) return false
+      if (inHandler && this.isSite(node)) return true
+      if ((node.kind === 'block' || node.kind === 'loop') && this.handlerSite(node.body, inHandler)) return true
+      if (node.kind === 'if' && (this.handlerSite(node.then, inHandler) || (node.else !== null && this.handlerSite(node.else, inHandler)))) return true
+      if (node.kind === 'try' && (this.handlerSite(node.body, inHandler) || node.catches.some((handler) => this.handlerSite(handler.body, true)))) return true
     }
     return false
   }
@@ -358,7 +383,7 @@ export class BodyInstrumenter {
   private holdsSite(node: Node): boolean {
     if (node.before === null) return false
     if (this.isSite(node)) return true
-    if (node.kind === 'block' || node.kind === 'loop') return this.hasSite(node.body)
+    if (node.kind === 'block' || node.kind === 'loop' || node.kind === 'try') return this.hasSite(node.body)
     if (node.kind === 'if') return this.hasSite(node.then) || (node.else !== null && this.hasSite(node.else))
     return false
   }
@@ -369,25 +394,54 @@ export class BodyInstrumenter {
     return this.frames.length - 1 - frame
   }
 
-  /** Re-emits a node without sites: the same, with branch depths for the output's frames. */
-  private copy(node: Node): Node {
+  /**
+   * Re-emits nodes without sites a rewind enters: the same, with branch
+   * depths for the output's frames; in a handler, each call that may unwind
+   * followed by a trap when it does (`inHandler`).
+   */
+  private copy(nodes: Node[], inHandler = false): Node[] {
+    const out: Node[] = []
+    for (const node of nodes) {
+      out.push(this.copied(node, inHandler))
+      if (!inHandler || node.before === null || !this.isSite(node)) continue
+      if (node.kind === 'call') throw new DecodeUnsupported('a direct call that may suspend inside a catch block')
+      out.push(op(OP.globalGet, ...leb(this.globals.state)), { kind: 'if', type: EMPTY, typeBytes: EMPTY_TYPE, then: [{ kind: 'unreachable', before: null }], else: null, before: null })
+    }
+    return out
+  }
+
+  private copied(node: Node, inHandler: boolean): Node {
     switch (node.kind) {
       case 'br':
       case 'br_if':
         return { ...node, depth: this.depthOf(node.depth) }
       case 'br_table':
         return { ...node, depths: node.depths.map((d) => this.depthOf(d)), fallback: this.depthOf(node.fallback) }
+      case 'rethrow':
+        return { ...node, depth: this.depthOf(node.depth) }
       case 'block':
       case 'loop':
-        return { ...node, body: this.within(() => node.body.map((inner) => this.copy(inner))) }
+        return { ...node, body: this.within(() => this.copy(node.body, inHandler)) }
       case 'if':
         return {
           ...node,
-          then: this.within(() => node.then.map((inner) => this.copy(inner))),
-          else: node.else === null ? null : this.within(() => node.else!.map((inner) => this.copy(inner))),
+          then: this.within(() => this.copy(node.then, inHandler)),
+          else: node.else === null ? null : this.within(() => this.copy(node.else!, inHandler)),
         }
+      case 'try':
+        return this.withHandlers(node, this.within(() => this.copy(node.body, inHandler)))
       default:
         return node
+    }
+  }
+
+  /** `node` (a try) with `body`, its handlers copied, and its delegate's depth for the output's frames: called in the try's enclosing frame. */
+  private withHandlers(node: Extract<Node, { kind: 'try' }>, body: Node[]): Node {
+    return {
+      ...node,
+      body,
+      catches: node.catches.map((handler) => ({ ...handler, body: this.within(() => this.copy(handler.body, true)) })),
+      delegate: node.delegate === null ? null : this.depthOf(node.delegate),
     }
   }
 
@@ -426,7 +480,7 @@ export class BodyInstrumenter {
     live.forEach((node, i) => {
       if (this.holdsSite(node)) items.push(i)
     })
-    if (items.length === 0) return live.map((node) => this.copy(node))
+    if (items.length === 0) return this.copy(live)
 
     // Each item's segment (the code since the item before), and the inputs computed right before it by code a rewind
     // can run again (rerunTail): computed again after the block's end from the locals a rewind restores, as they were
@@ -482,19 +536,19 @@ export class BodyInstrumenter {
           // What the segment leaves under the item (its inputs too, unless computed again): held in temporaries across the block's end.
           const stack = node.before!.slice(0, node.before!.length - (tail === null ? 0 : inputs))
           const spill = this.temps(stack, base)
-          into().push(...code.map((inner) => this.copy(inner)), ...[...spill.locals].reverse().map((local) => op(OP.localSet, ...leb(local))))
+          into().push(...this.copy(code), ...[...spill.locals].reverse().map((local) => op(OP.localSet, ...leb(local))))
           lists.pop()
           this.frames.pop()
           held = stack.map((type, k) => ({ type, local: spill.locals[k]! }))
           // The item's own frames use temporaries past these: a rewind into it reads them, after theirs, back from one record.
           top = maxBase(base, spill.next)
         } else if (replayed) {
-          into().push(...code.map((inner) => this.copy(inner)))
+          into().push(...this.copy(code))
         }
         const args = tail === null ? held.slice(held.length - inputs) : []
         const below = tail === null ? held.slice(0, held.length - inputs) : held
         into().push(...below.map((value) => op(OP.localGet, ...leb(value.local))))
-        const computed = tail === null ? args.map((value) => op(OP.localGet, ...leb(value.local))) : tail.map((inner) => this.copy(inner))
+        const computed = tail === null ? args.map((value) => op(OP.localGet, ...leb(value.local))) : this.copy(tail)
         const site = this.nextSite
         into().push(...this.item(node, computed, top, j === n && quiet))
         ranges.push({ first: site, last: this.nextSite - 1 })
@@ -502,7 +556,7 @@ export class BodyInstrumenter {
     } finally {
       this.frames.length = frames
     }
-    for (let k = items[n]! + 1; k < live.length; k++) out.push(this.copy(live[k]!))
+    out.push(...this.copy(live.slice(items[n]! + 1)))
     if (n > 0) dispatch.push(...this.dispatcher(ranges, blocked))
     return out
   }
@@ -541,7 +595,7 @@ export class BodyInstrumenter {
       const index = op(OP.i32Const, ...sleb(this.nextSite++)) as Extract<Node, { kind: 'op' }>
       const drop = op(OP.drop) as Extract<Node, { kind: 'op' }>
       this.indexCarried.push(index, drop)
-      const call = this.copy(node)
+      const call = this.copied(node, false)
       this.marks.calls.add(call)
       this.ignoreArgumentReads(node, inputs)
       // Normal (0) goes on; unwinding (1) leaves with the site's index. Rewinding (2) after a call means the rewind
@@ -551,8 +605,12 @@ export class BodyInstrumenter {
       if (quiet) for (const inner of check) this.quietChecks.add(inner)
       return [...inputs, call, index, ...check, drop]
     }
-    if (node.kind !== 'block' && node.kind !== 'loop' && node.kind !== 'if') throw new Error(`not an item: ${node.kind}`)
+    if (node.kind !== 'block' && node.kind !== 'loop' && node.kind !== 'if' && node.kind !== 'try') throw new Error(`not an item: ${node.kind}`)
     if (node.type.params.length > 0) throw new DecodeUnsupported('blocks with parameters are not handled')
+    if (node.kind === 'try') {
+      // Its body is a frame a rewind enters, as a block's; leaving it normally goes on after the try.
+      return [...inputs, this.withHandlers(node, this.within(() => this.sequence(node.body, base, quiet), quiet))]
+    }
     if (node.kind === 'if') {
       const then = this.within(() => this.sequence(node.then, base, quiet), quiet)
       const otherwise = node.else === null ? null : this.within(() => this.sequence(node.else!, base, quiet), quiet)
@@ -753,6 +811,7 @@ function writesAny(lists: Node[][], locals: Set<number>): boolean {
       if (node.kind === 'op' && (node.bytes[0] === OP.localSet || node.bytes[0] === OP.localTee) && locals.has(indexImmediate(node.bytes))) return true
       if (node.kind === 'block' || node.kind === 'loop') pending.push(node.body)
       else if (node.kind === 'if') pending.push(node.then, node.else ?? [])
+      else if (node.kind === 'try') pending.push(node.body, ...node.catches.map((handler) => handler.body))
     }
   }
   return false

@@ -21,6 +21,12 @@
  * the function: what the unwind saves is exactly this set, and whatever else
  * it holds there is never read.
  *
+ * An exception thrown in a `try` body (by a call, a `throw` or a `rethrow`)
+ * goes to its handlers, or past them to those around it (a catch of another
+ * tag, a `delegate`): what every enclosing handler reads counts as live at
+ * each of those instructions, a call a rewind re-enters included, since it
+ * may throw once it has resumed.
+ *
  * Sets are bit vectors, changed in place along a sequence and copied only
  * where control flow joins (labels, if arms, loop headers): a set per
  * instruction made this most of the instrumenter's time and garbage.
@@ -86,6 +92,8 @@ class Analysis {
   changed = false
   /** The set at each loop's header, from the last round. */
   private readonly loops = new Map<Node, Uint32Array>()
+  /** What the handlers of the open try bodies read, each with those outside it: an exception may reach any of them. */
+  private readonly handlers: Uint32Array[] = []
 
   constructor(
     readonly words: number,
@@ -136,6 +144,23 @@ class Analysis {
       case 'unreachable':
         live.fill(0)
         return live
+      case 'throw':
+      case 'rethrow':
+        live.fill(0)
+        this.mayThrow(live)
+        return live
+      case 'try': {
+        const label = live.slice()
+        const outside = this.handlers[this.handlers.length - 1]
+        const caught = outside?.slice() ?? new Uint32Array(this.words)
+        for (const handler of node.catches) or(caught, this.within(labels, label, handler.body, label.slice()))
+        this.handlers.push(caught)
+        try {
+          return this.within(labels, label, node.body, live)
+        } finally {
+          this.handlers.pop()
+        }
+      }
       case 'block':
         return this.within(labels, live.slice(), node.body, live)
       case 'loop': {
@@ -149,6 +174,7 @@ class Analysis {
       }
       case 'call':
       case 'call_indirect':
+        this.mayThrow(live)
         if (!this.marks.calls.has(node)) return live
         if (this.mode === 'forward') {
           this.afterCalls.set(node, live.slice())
@@ -172,6 +198,12 @@ class Analysis {
       default:
         return live
     }
+  }
+
+  /** At an instruction that may throw: what the handlers it may reach read is live too. */
+  private mayThrow(live: Uint32Array): void {
+    const handlers = this.handlers[this.handlers.length - 1]
+    if (handlers !== undefined) or(live, handlers)
   }
 
   private reaches(live: Uint32Array): boolean {
@@ -217,6 +249,7 @@ function largestLocal(nodes: Node[]): number {
     if (node.kind === 'op' && (node.bytes[0] === LOCAL_GET || node.bytes[0] === LOCAL_SET || node.bytes[0] === LOCAL_TEE)) {
       largest = Math.max(largest, indexImmediate(node.bytes))
     } else if (node.kind === 'block' || node.kind === 'loop') largest = Math.max(largest, largestLocal(node.body))
+    else if (node.kind === 'try') largest = Math.max(largest, largestLocal(node.body), ...node.catches.map((handler) => largestLocal(handler.body)))
     else if (node.kind === 'if') largest = Math.max(largest, largestLocal(node.then), node.else === null ? -1 : largestLocal(node.else))
   }
   return largest

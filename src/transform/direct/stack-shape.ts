@@ -99,6 +99,7 @@ function effect(node: Node): number {
       return node.type.results.length - node.type.params.length - 1
     case 'block':
     case 'loop':
+    case 'try':
       return node.type.results.length - node.type.params.length
     case 'if':
       return node.type.results.length - node.type.params.length - 1
@@ -125,7 +126,7 @@ function frameChanges(nodes: Node[]): { global: number; lowered: boolean }[] {
           // Opaque: what it takes and leaves, as unknowns.
           const taken = node.kind === 'call' ? node.type.params.length : node.kind === 'call_indirect' ? node.type.params.length + 1 : node.kind === 'if' || node.kind === 'br_if' ? 1 : 0
           for (let i = 0; i < taken; i++) pop()
-          const left = node.kind === 'call' || node.kind === 'call_indirect' || node.kind === 'block' || node.kind === 'loop' || node.kind === 'if' ? node.type.results.length : 0
+          const left = node.kind === 'call' || node.kind === 'call_indirect' || node.kind === 'block' || node.kind === 'loop' || node.kind === 'if' || node.kind === 'try' ? node.type.results.length : 0
           for (let i = 0; i < left; i++) stack.push(null)
           continue
         }
