@@ -15,7 +15,14 @@ import { assemble, Code, VALUE_TYPES, type FuncType, type MemoryOp, type ModuleS
  *     `br_if` carrying a value, `br_table`, `select`, `return` anywhere;
  *   - direct calls between the functions (recursion included), and
  *     `call_indirect` through a table of one signature;
- *   - loads, stores and mutable globals (all exported), so side effects show.
+ *   - loads, stores and mutable globals (all exported), so side effects show;
+ *   - in some modules, legacy exception handling: `try` blocks (with results
+ *     too) around calls, whose handlers (`catch` of the module's one tag,
+ *     whose value they keep in a local, and `catch_all`) read and write
+ *     locals, branch, `rethrow` or return; `delegate`; `throw` under a
+ *     condition anywhere. Handlers call nothing: a call that may suspend in
+ *     a handler is what no Asyncify build can resume (refused at build time,
+ *     or trapping where the untouched module runs on).
  * Imports are `env.a0`..`env.aN`, all made async by the planner.
  * Termination: the `fuel` global, which the `reset` export sets before every
  * top-level call, is spent at every function entry and every loop iteration;
@@ -72,9 +79,14 @@ interface Label {
   carries: ValType | null
   /** A loop's counter, which every branch back to it checks against the loop's bound. */
   loop: { counter: Local; bound: number } | null
+  /** A try whose handler is being written: a `rethrow` may name it. */
+  caught?: boolean
 }
 
-class Generator {
+/** The one exception tag of a module that uses exceptions: it carries an i32. */
+const TAG = 0
+
+export class Generator {
   private readonly types: FuncType[] = []
   private readonly imports: Callee[] = []
   /** The module's functions, `reset` aside. */
@@ -87,12 +99,18 @@ class Generator {
   private code = new Code()
   private locals: Local[] = []
   private declared: ValType[] = []
+  private type: FuncType = { params: [], result: null }
   private labels: Label[] = []
   private result: ValType | null = null
   /** Structured statements and inner expressions left; past it, only leaves. */
   private budget = 0
+  /** Whether the module uses exceptions (a tag, try, throw). */
+  private readonly exceptions: boolean
+  /** Handlers being written around the code now: it calls nothing. */
+  private handlers = 0
 
   constructor(private readonly random: Random) {
+    this.exceptions = random.chance(0.35)
     this.globals = [
       { name: 'fuel', type: 'i32', init: 0 },
       // Odd: a global never looks like clang's 16-aligned stack pointer to the transform.
@@ -107,6 +125,7 @@ class Generator {
     const imports = Array.from({ length: random.range(2, 5) }, (_, i) => ({ name: `a${i}`, type: this.signature(0, 3, 0.75) }))
     imports.forEach((entry, index) => this.imports.push({ index, name: entry.name, type: this.types[entry.type]! }))
     this.tableType = this.signature(1, 3, 0.8)
+    const tags = this.exceptions ? [this.typeIndex({ params: ['i32'], result: null })] : []
     const count = random.range(2, 6)
     const defined: { callee: Callee; type: number }[] = []
     for (let i = 0; i < count; i++) {
@@ -133,6 +152,7 @@ class Generator {
       data: random.bytes(DATA_BYTES),
       globals: this.globals,
       exports: [...exports, imports.length + count],
+      tags,
     }
   }
 
@@ -156,6 +176,7 @@ class Generator {
 
   private body(type: FuncType): { locals: ValType[]; code: Code } {
     const { random } = this
+    this.type = type
     this.code = new Code()
     this.locals = type.params.map((param, index) => ({ index, type: param, writable: true }))
     this.declared = []
@@ -169,9 +190,10 @@ class Generator {
     return { locals: this.declared, code: this.code }
   }
 
-  private addLocal(type: ValType, writable: boolean): Local {
-    const local = { index: this.locals.length, type, writable }
-    this.locals.push(local)
+  /** A new local; a `hidden` one is left out of `locals`, so that no code but its own writer and readers touches it. */
+  private addLocal(type: ValType, writable: boolean, hidden = false): Local {
+    const local = { index: this.type.params.length + this.declared.length, type, writable }
+    if (!hidden) this.locals.push(local)
     this.declared.push(type)
     return local
   }
@@ -215,7 +237,7 @@ class Generator {
     const { random } = this
     if (hot.length > 0 && random.chance(0.7)) {
       this.assign(random.pick(hot), depth)
-      this.callStatement(depth)
+      if (this.handlers === 0) this.callStatement(depth)
     }
     for (let i = 0; i < count; i++) this.statement(depth)
     if (!random.chance(0.12)) return false
@@ -224,22 +246,30 @@ class Generator {
   }
 
   private statement(depth: number): void {
-    const { random } = this
     const structured = depth > 0 && this.budget > 0 ? 1 : 0
     if (structured) this.budget--
-    switch (
-      random.weighted({
+    const exceptions = this.exceptions ? 1 : 0
+    this.statementOf(
+      this.random.weighted({
         assign: 4,
         store: 2,
         global: 1,
-        call: 5,
+        call: this.handlers === 0 ? 5 : 0,
         if: 4 * structured,
         block: 1 * structured,
         loop: 2 * structured,
         switch: 1 * structured,
         branch: 2,
-      })
-    ) {
+        try: 3 * structured * exceptions,
+        throw: 1 * exceptions,
+      }),
+      depth,
+    )
+  }
+
+  private statementOf(kind: 'assign' | 'store' | 'global' | 'call' | 'if' | 'block' | 'loop' | 'switch' | 'branch' | 'try' | 'throw', depth: number): void {
+    const { random } = this
+    switch (kind) {
       case 'assign':
         return this.assign(random.pick(this.locals.filter((local) => local.writable)), depth)
       case 'store':
@@ -262,7 +292,93 @@ class Generator {
         return this.switch(depth)
       case 'branch':
         return this.branchIf(depth)
+      case 'try':
+        return this.attempt(depth, null)
+      case 'throw':
+        return this.throwIf(depth)
     }
+  }
+
+  /**
+   * A try around statements (its result computed last); then a `delegate` to
+   * some label outside it, or handlers: a `catch` of the tag, which keeps its
+   * value in a local or drops it, and a `catch_all`, or either alone.
+   */
+  private attempt(depth: number, result: ValType | null): void {
+    const { random, code } = this
+    const outside = this.labels.length
+    // Often a local only the handlers read (as a C++ landing pad reads what its destructors need), set from a
+    // global, which no rewind computes again: only the record can give it back to a handler that runs after a resume.
+    const kept = this.handlers === 0 && random.chance(0.5) ? this.addLocal(this.valueType(), false, true) : null
+    if (kept !== null) {
+      const global = this.globalOf(kept.type)
+      this.expression(kept.type, depth - 1)
+      code.global('get', global.index, global.name)
+      code.simple(`${kept.type}.add` as Simple)
+      code.local('set', kept.index)
+    }
+    code.open('try', result)
+    const label: Label = { carries: result, loop: null }
+    this.labels.push(label)
+    // Often a call (which may suspend) with a throw after it: the handler then runs after a resume, on restored locals.
+    if (this.handlers === 0 && random.chance(0.6)) {
+      this.callStatement(depth)
+      if (random.chance(0.7)) this.throwIf(depth)
+    }
+    const ended = this.statements(depth - 1, random.range(1, 3), [])
+    if (!ended && result) this.expression(result, depth - 1)
+    if (random.chance(0.2)) {
+      this.labels.pop()
+      code.delegate(outside - 1 - random.int(outside))
+      return
+    }
+    label.caught = true
+    this.handlers++
+    const kinds = random.weighted({ catch: 2, both: 1, all: 1 })
+    if (kinds !== 'all') {
+      code.handler(TAG)
+      const keepers = this.locals.filter((local) => local.writable && local.type === 'i32')
+      if (keepers.length > 0 && random.chance(0.7)) code.local('set', random.pick(keepers).index)
+      else code.simple('drop')
+      this.handlerBody(depth, result, kept)
+    }
+    if (kinds !== 'catch') {
+      code.handler(null)
+      this.handlerBody(depth, result, kept)
+    }
+    this.handlers--
+    this.labels.pop()
+    code.close()
+  }
+
+  /** A handler's code: statements and its result, or a rethrow of what some open handler caught; `kept`, when set, stored first. */
+  private handlerBody(depth: number, result: ValType | null, kept: Local | null): void {
+    if (kept !== null && this.random.chance(0.8)) {
+      const global = this.globalOf(kept.type)
+      this.code.local('get', kept.index)
+      this.code.global('set', global.index, global.name)
+    }
+    const caught = this.labels.map((label, index) => ({ label, index })).filter(({ label }) => label.caught)
+    if (this.random.chance(0.2)) return this.code.rethrow(this.depthOf(this.random.pick(caught).index))
+    // Often what the handler makes of the locals goes where the comparison sees it.
+    if (this.random.chance(0.6)) this.statementOf('global', depth)
+    const ended = this.statements(depth - 1, this.random.range(0, 3), [])
+    if (!ended && result) this.expression(result, depth - 1)
+  }
+
+  /** A global of `type` other than the fuel, with its index. */
+  private globalOf(type: ValType): { index: number; name: string } {
+    const index = this.globals.findIndex((global, k) => k > 0 && global.type === type)
+    return { index, name: this.globals[index]!.name }
+  }
+
+  /** `if (condition) throw tag(value)`. */
+  private throwIf(depth: number): void {
+    this.condition(depth)
+    this.within('if', null, () => {
+      this.expression('i32', depth - 1)
+      this.code.throw(TAG)
+    })
   }
 
   private assign(local: Local, depth: number): void {
@@ -481,9 +597,9 @@ class Generator {
     this.budget--
     const { random, code } = this
     const returns = (callee: Callee) => callee.type.result === type
-    const callable = this.imports.some(returns) || this.functions.some(returns)
+    const callable = this.handlers === 0 && (this.imports.some(returns) || this.functions.some(returns))
     const branchable = this.labels.map((label, index) => ({ label, index })).filter(({ label }) => label.carries === type)
-    const indirect = this.table.length > 0 && this.types[this.tableType]!.result === type
+    const indirect = this.handlers === 0 && this.table.length > 0 && this.types[this.tableType]!.result === type
     switch (
       random.weighted({
         leaf: 3,
@@ -501,6 +617,7 @@ class Generator {
         if: 2,
         loop: 0.5,
         branch: branchable.length > 0 ? 1 : 0,
+        try: this.exceptions ? 1 : 0,
       })
     ) {
       case 'leaf':
@@ -561,6 +678,8 @@ class Generator {
         return this.conditional(depth, type)
       case 'loop':
         return this.loop(depth, type)
+      case 'try':
+        return this.attempt(depth, type)
       case 'branch': {
         const { index } = random.pick(branchable)
         this.expression(type, depth - 1)

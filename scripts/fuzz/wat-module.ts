@@ -30,6 +30,8 @@ export interface ModuleSpec {
   globals: { name: string; type: ValType; init: number | bigint }[]
   /** Function indices exported under their names. */
   exports: number[]
+  /** Exception tags, by type index (legacy exception handling; none when empty). */
+  tags: number[]
 }
 
 const OPCODES = {
@@ -105,8 +107,8 @@ export class Code {
     this.emit(`br_table ${[...depths, fallback].join(' ')}`, [0x0e, ...leb(depths.length), ...depths.flatMap((d) => leb(d)), ...leb(fallback)])
   }
 
-  open(kind: 'block' | 'loop' | 'if', result: ValType | null): void {
-    this.emit(result ? `${kind} (result ${result})` : kind, [{ block: 0x02, loop: 0x03, if: 0x04 }[kind], result ? TYPE_CODE[result] : 0x40])
+  open(kind: 'block' | 'loop' | 'if' | 'try', result: ValType | null): void {
+    this.emit(result ? `${kind} (result ${result})` : kind, [{ block: 0x02, loop: 0x03, if: 0x04, try: 0x06 }[kind], result ? TYPE_CODE[result] : 0x40])
     this.depth++
   }
 
@@ -114,6 +116,29 @@ export class Code {
     this.depth--
     this.simple('else')
     this.depth++
+  }
+
+  /** A try's handler for `tag` (its values on the stack), or for any exception (`catch_all`, with none). */
+  handler(tag: number | null): void {
+    this.depth--
+    if (tag === null) this.emit('catch_all', [0x19])
+    else this.emit(`catch ${tag}`, [0x07, ...leb(tag)])
+    this.depth++
+  }
+
+  /** Ends a try body by handing its exceptions to the label `depth` levels out of the try. */
+  delegate(depth: number): void {
+    this.depth--
+    this.emit(`delegate ${depth}`, [0x18, ...leb(depth)])
+  }
+
+  throw(tag: number): void {
+    this.emit(`throw ${tag}`, [0x08, ...leb(tag)])
+  }
+
+  /** Throws again the exception caught by the try `depth` levels out, from one of its handlers. */
+  rethrow(depth: number): void {
+    this.emit(`rethrow ${depth}`, [0x09, ...leb(depth)])
   }
 
   close(): void {
@@ -142,6 +167,7 @@ function binary(spec: ModuleSpec): Uint8Array {
   ]
   if (spec.table.length > 0) parts.push(section(4, vector([[0x70, 0, ...leb(spec.table.length)]])))
   parts.push(section(5, vector([[0, 1]])))
+  if (spec.tags.length > 0) parts.push(section(13, vector(spec.tags.map((type) => [0, ...leb(type)]))))
   parts.push(section(6, vector(spec.globals.map(({ type, init }) => [TYPE_CODE[type], 1, ...constantBytes(type, init), 0x0b]))))
   parts.push(
     section(
@@ -184,6 +210,7 @@ function listing(spec: ModuleSpec): string {
   for (const entry of spec.imports) lines.push(`  (import "env" "${entry.name}" (func $${entry.name} (type ${entry.type})))`)
   if (spec.table.length > 0) lines.push(`  (table ${spec.table.length} funcref)`)
   lines.push('  (memory (export "memory") 1)')
+  spec.tags.forEach((type, index) => lines.push(`  (tag (;${index};) (type ${type}))`))
   for (const { name, type, init } of spec.globals) lines.push(`  (global $${name} (export "${name}") (mut ${type}) (${constantText(type, init)}))`)
   for (const index of spec.exports) lines.push(`  (export "${functionNames[index]}" (func $${functionNames[index]}))`)
   if (spec.table.length > 0) lines.push(`  (elem (i32.const 0) func ${spec.table.map((index) => `$${functionNames[index]}`).join(' ')})`)
