@@ -17,8 +17,11 @@ const EH = ['-fwasm-exceptions']
 const wait = (x: number) => later(x, Math.abs(x) % 4)
 
 describe(`C++ exceptions across suspensions (${engine})`, () => {
-  it('an exception thrown after a resume is caught in its try block, with its value, in overlapping calls', async () => {
-    const { exports, report } = await asyncified(compileC('exceptions.cpp', [...EH, '-DWITHOUT_RECOVER']), { imports: ['env.wait'] }, { env: { wait } })
+  // At -O0 the Binaryen pipeline refused this module: its call graph has `__cxa_end_catch` suspending inside
+  // run's catch block (through the exception's destructor, an indirect call), which the direct engine's
+  // narrowing of indirect calls shows it cannot.
+  it.each(['-O2', '-O0'])('an exception thrown after a resume is caught in its try block, with its value, in overlapping calls (%s)', async (level) => {
+    const { exports, report } = await asyncified(compileC('exceptions.cpp', [...EH, '-DWITHOUT_RECOVER', level]), { imports: ['env.wait'] }, { env: { wait } })
     // Legacy exception handling is the direct engine's since 2026-11-24.
     expect(report.engine).toBe('direct')
     exports._initialize()
