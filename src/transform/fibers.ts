@@ -32,6 +32,11 @@ export const FIBERS_NEED_ASYNCIFY =
   `it uses fibers (${GUEST_API_MODULE}.${FIBER_IMPORTS.switch}), which only Asyncify can run: ` +
   `JSPI resumes a suspended stack from the event loop and cannot switch to another one synchronously`
 
+/** Mode "jspi"'s refusal of a module that uses fibers. */
+export function fibersNeedAsyncify(filename: string): AsyncifyError {
+  return new AsyncifyError('ASYNCIFY_FIBERS_NEED_ASYNCIFY', `${filename}: cannot build for JSPI alone: ${FIBERS_NEED_ASYNCIFY}; build with mode "auto" or "asyncify"`)
+}
+
 interface Section {
   start: number
   end: number

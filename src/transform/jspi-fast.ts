@@ -8,8 +8,9 @@
  * by the shape of prologues as the direct engine finds it). It declines
  * (returns null) whenever only Binaryen could decide: an instruction the
  * scanner does not know, a body the shape rule cannot read, a stackPointer
- * option naming no global, a module already put through Asyncify, or one
- * that uses fibers; the caller then runs the pipeline.
+ * option naming no global, a module already put through Asyncify; the
+ * caller then runs the pipeline. A module that uses fibers has no JSPI
+ * build: it declines that too, for its caller to say why.
  */
 import { ASYNCIFY_API_EXPORTS, type Signature } from '../runtime-shim/metadata.js'
 import type { FunctionImport, ModuleFacts } from './analyse.js'
@@ -50,6 +51,7 @@ export function jspiWithoutBinaryen(bytes: Uint8Array, options: ResolvedTransfor
   const module = read ?? readModule(bytes, resolved.stackPointer)
   if (module === null) return null
   const { scanned, facts, stackPointer } = module
+  if (usesFibers(facts.imports)) return null
   checkReservedNames(facts, filename)
   const selection = selectFunctions(facts, resolved, declaredAsyncImports(bytes, filename))
   const suspending = suspendingByCallGraph(facts, selection.asyncImports.map((entry) => entry.name), selection.runtime)
@@ -161,8 +163,7 @@ export function readModule(bytes: Uint8Array, stackPointerOption: string | numbe
   const found = findStackPointer(bytes, scanned, stackPointerOption)
   if (found === undefined) return null
   const facts = factsOf(scanned)
-  // Only Asyncify runs fibers: the pipeline builds that path, or says why not.
-  if (!facts || usesFibers(facts.imports)) return null
+  if (!facts) return null
   return { scanned, facts, stackPointer: found.index, warnings: found.warnings }
 }
 

@@ -28,7 +28,7 @@ import { declaredAsyncImports } from './declared-imports.js'
 import { asyncImportMetadata, describeModule, exportMemoryZero, importArities } from './describe.js'
 import { explainInstrumentation, type InstrumentedFunction } from './explain.js'
 import { withoutUnmaintainedCodeMetadata } from './code-metadata.js'
-import { FIBERS_NEED_ASYNCIFY, usesFibers, withFiberEntry } from './fibers.js'
+import { FIBERS_NEED_ASYNCIFY, fibersNeedAsyncify, usesFibers, withFiberEntry } from './fibers.js'
 import { attachLineLocations, emitWithSourceMap, type AttachedLines } from './debug-locations.js'
 import { readLineTable } from './line-table.js'
 import { withDebugInfo, withoutSourceMapUrl } from './source-map.js'
@@ -111,9 +111,7 @@ export function runPipeline(binaryen: Binaryen, input: Uint8Array, options: Reso
     const lines = lineTable && mode !== 'jspi' ? attachLineLocations(binaryen, module, input, lineTable) : null
     const facts = analyseModule(binaryen, module, bytes)
     const fibers = usesFibers(facts.imports)
-    if (fibers && mode === 'jspi') {
-      throw new AsyncifyError('ASYNCIFY_FIBERS_NEED_ASYNCIFY', `${filename}: cannot build for JSPI alone: ${FIBERS_NEED_ASYNCIFY}; build with mode "auto" or "asyncify"`)
-    }
+    if (fibers && mode === 'jspi') throw fibersNeedAsyncify(filename)
     const stackPointer = findStackPointer(binaryen, module, bytes, options.stackPointer, filename)
     refuseForeignAsyncify(module, facts.exports, filename)
     checkReservedNames(facts, filename, bytes === input ? [] : [FIBER_ENTRY_EXPORT])

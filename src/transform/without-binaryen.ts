@@ -1,6 +1,7 @@
 import type { ResolvedTransformOptions } from './options.js'
 import type { TransformResult } from './pipeline.js'
 import { asyncifyWithoutBinaryen } from './direct/asyncify-fast.js'
+import { FIBERS_NEED_ASYNCIFY, fibersNeedAsyncify, usesFibers, withFiberEntry } from './fibers.js'
 import { jspiWithoutBinaryen, readModule } from './jspi-fast.js'
 import { checkWasmHeader } from './wasm-sections.js'
 
@@ -14,9 +15,18 @@ export function buildWithoutBinaryen(bytes: Uint8Array, options: ResolvedTransfo
   checkWasmHeader(bytes, options.filename)
   // The features option is checked by validating with Binaryen; preoptimize is Binaryen's work.
   if (options.features !== null || options.preoptimize) return null
+  // A module that switches fibers gets the function fibers start at, as in the pipeline, and has no JSPI build.
+  const withEntry = withFiberEntry(bytes, options.filename)
   // Both builds read the module once.
-  const read = readModule(bytes, options.stackPointer)
+  const read = readModule(withEntry, options.stackPointer)
   if (read === null) return null
+  if (usesFibers(read.facts.imports)) {
+    if (options.mode === 'jspi') throw fibersNeedAsyncify(options.filename)
+    // The switch imported, and no code that could call it: the pipeline's to judge.
+    if (withEntry === bytes) return null
+    const fibers = asyncifyWithoutBinaryen(withEntry, options, read, bytes)
+    return fibers && { ...fibers, report: { ...fibers.report, jspiUnsupported: options.mode === 'auto' ? FIBERS_NEED_ASYNCIFY : null } }
+  }
   if (options.mode === 'jspi') return jspiWithoutBinaryen(bytes, options, read)
   const asyncified = asyncifyWithoutBinaryen(bytes, options, read)
   if (!asyncified) return null

@@ -8,6 +8,7 @@
  */
 import {
   ASYNCIFY_API_EXPORTS,
+  FIBER_ENTRY_EXPORT,
   MALLOC_EXPORT,
   METADATA_SECTION,
   METADATA_VERSION,
@@ -22,9 +23,10 @@ import { asyncImportMetadata, importArities } from '../describe.js'
 import { functionName, planOf, readModule, type ModuleRead } from '../jspi-fast.js'
 import { resolveTransformOptions, type ResolvedTransformOptions, type TransformOptions } from '../options.js'
 import { explainInstrumentation } from '../explain.js'
+import { usesFibers } from '../fibers.js'
 import type { TransformResult } from '../pipeline.js'
 import { ASYNCIFY_API_MODULE, selectFunctions } from '../select.js'
-import { checkWasmHeader, customSectionPayloads, withCustomSection, withExports, withoutCustomSection } from '../wasm-sections.js'
+import { checkWasmHeader, codeContents, customSectionPayloads, withCustomSection, withExports, withoutCustomSection } from '../wasm-sections.js'
 import { WasmReader } from '../wasm-reader.js'
 import { concatBytes, encodeName, vector } from '../../runtime-shim/wasm-writer.js'
 import { readLineTable } from '../line-table.js'
@@ -39,18 +41,27 @@ export function prepareAsyncifyWithoutBinaryen(bytes: Uint8Array, options: Trans
   return asyncifyWithoutBinaryen(bytes, resolveTransformOptions({ ...options, mode: 'asyncify' }))
 }
 
-/** The same with options already resolved (the worker's); `read`: the module as `readModule` read it, when the caller has. */
-export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTransformOptions, read?: ModuleRead): TransformResult | null {
+/**
+ * The same with options already resolved (the worker's); `read`: the module
+ * as `readModule` read it, when the caller has; `input`: the user's module,
+ * when `bytes` is it with the function fibers start at added (fibers.ts).
+ */
+export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTransformOptions, read?: ModuleRead, input?: Uint8Array): TransformResult | null {
   const started = performance.now()
   const { filename } = resolved
   checkWasmHeader(bytes, filename)
+  // The input's line table counts from its code section's start: the body added must leave every body where it was in it.
+  if (input !== undefined && resolved.debug && bodiesStart(input) !== bodiesStart(bytes)) return null
   // The features option is checked by validating with Binaryen; preoptimize is Binaryen's work.
   if (resolved.preoptimize || resolved.features !== null) return null
   const module = read ?? readModule(bytes, resolved.stackPointer)
   if (module === null) return null
   const { scanned, facts, stackPointer, warnings } = module
+  // Fibers start at a function the caller adds first (`input` then says so).
+  if (input === undefined && usesFibers(facts.imports)) return null
   if (scanned.memories.length !== 1 || facts.indirect.targets === null || facts.imports.some((entry) => entry.module === ASYNCIFY_API_MODULE)) return null
-  checkReservedNames(facts, filename)
+  const added = input === undefined ? [] : [FIBER_ENTRY_EXPORT]
+  checkReservedNames(facts, filename, added)
   const selection = selectFunctions(facts, resolved, declaredAsyncImports(bytes, filename))
   const asyncNames = selection.asyncImports.map((entry) => entry.name)
   const reasons = suspendReasons(facts, asyncNames, selection.runtime)
@@ -65,7 +76,7 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
   if (instrumented === null) return null
 
   const plan = planOf(scanned, stackPointer)
-  const internalExports = [...ASYNCIFY_API_EXPORTS, ...plan.added.map((entry) => entry.name)]
+  const internalExports = [...ASYNCIFY_API_EXPORTS, ...plan.added.map((entry) => entry.name), ...added]
   const suspending = new Set(instrumentedNames.filter((name) => !selection.runtime.has(name)))
   const suspendingExports = facts.exports
     .filter((entry) => entry.kind === 0 && suspending.has(entry.value) && !internalExports.includes(entry.name))
@@ -87,7 +98,7 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
   }
   // The input's DWARF and source map describe the code before instrumentation; with debug, its lines where they went.
   const debugWarnings: string[] = []
-  const lines = resolved.debug ? readLineTable(bytes, filename, debugWarnings) : null
+  const lines = resolved.debug ? readLineTable(input ?? bytes, filename, debugWarnings) : null
   const built = withFeaturesDeclared(withExports(withoutDebugSections(instrumented.wasm), plan.added), ['mutable-globals', ...instrumented.features])
   const wasm = withCustomSection(
     lines ? withDebugInfo({ wasm: built }, { ...lines, rows: addresses!.rows(lines.rows) }).wasm : built,
@@ -108,7 +119,7 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
       asyncifyUnsupported: null,
       jspiUnsupported: null,
       functions: { instrumented: suspending.size, total: facts.functions.length },
-      size: { before: bytes.length, after: wasm.length },
+      size: { before: (input ?? bytes).length, after: wasm.length },
       timeMs: Math.round(performance.now() - started),
       asyncImports: selection.asyncImports.map((entry) => `${entry.module}.${entry.base}`),
       suspendingExports,
@@ -116,6 +127,14 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
       warnings: [...selection.warnings, ...warnings, ...debugWarnings],
     },
   }
+}
+
+/** Where the first body starts in the code section's contents (after the count of bodies). */
+function bodiesStart(wasm: Uint8Array): number {
+  const start = codeContents(wasm)!.start
+  const reader = new WasmReader(wasm, start)
+  reader.u32()
+  return reader.offset - start
 }
 
 /**
