@@ -743,6 +743,9 @@ interface Pending {
 
 const END = [0x0b]
 
+/** The instructions whose one immediate is a label depth. */
+const LABEL_OPCODES = { br: 0x0c, br_if: 0x0d, rethrow: 0x09 } as const
+
 /** Writes `body` and the `end` of each list in it (the function's included), without recursion. */
 function writeCode(
   out: ByteWriter,
@@ -792,13 +795,10 @@ function writeCode(
         out.byte(0x08)
         out.u32(node.tag)
         break
-      case 'rethrow':
-        out.byte(0x09)
-        out.u32(node.depth)
-        break
       case 'br':
       case 'br_if':
-        out.byte(node.kind === 'br' ? 0x0c : 0x0d)
+      case 'rethrow':
+        out.byte(LABEL_OPCODES[node.kind])
         out.u32(node.depth)
         break
       case 'br_table':
