@@ -23,13 +23,18 @@ export function refuseSuspensionInCatch(
   // is read once; only modules that use exceptions get here.
   for (const { fn, callee } of directCallsInCatchBodies(module.emitText())) {
     if (!suspending.has(fn) || !canSuspend.has(callee)) continue
-    throw new AsyncifyError(
-      'ASYNCIFY_UNSUPPORTED_FEATURE',
-      `${filename}: function "${fn}" calls "${callee}", which can suspend, inside a catch block; ` +
-        `Asyncify cannot unwind from a catch block (the exception being handled cannot be saved). ` +
-        `Move the call after the try/catch (keep what the catch needs in a variable)`,
-    )
+    throw suspensionInCatch(filename, fn, callee)
   }
+}
+
+/** The refusal of function `fn`'s direct call of `callee`, which can suspend, in a catch block: either engine's. */
+export function suspensionInCatch(filename: string, fn: string, callee: string): AsyncifyError {
+  return new AsyncifyError(
+    'ASYNCIFY_UNSUPPORTED_FEATURE',
+    `${filename}: function "${fn}" calls "${callee}", which can suspend, inside a catch block; ` +
+      `Asyncify cannot unwind from a catch block (the exception being handled cannot be saved). ` +
+      `Move the call after the try/catch (keep what the catch needs in a variable)`,
+  )
 }
 
 /** `(call $name ...)` forms inside `(catch ...)` / `(catch_all ...)` forms of Binaryen's text, with their function. */

@@ -28,6 +28,11 @@ export function checkReservedNames(facts: ModuleFacts, filename: string, added: 
   }
 }
 
+/** Whether a refusal of the Asyncify build leaves the JSPI build to run: what only Asyncify needs (a construct it can transform, a memory for its state). */
+export function onlyJspiCanRun(error: unknown): error is AsyncifyError {
+  return error instanceof AsyncifyError && (error.code === 'ASYNCIFY_UNSUPPORTED_FEATURE' || error.code === 'ASYNCIFY_NO_MEMORY')
+}
+
 export function checkSupported(
   module: BinaryenModule,
   facts: ModuleFacts,

@@ -41,9 +41,16 @@ export function prepareJspiWithoutBinaryen(bytes: Uint8Array, options: Transform
 
 /**
  * The same with options already resolved (the worker's), built as for mode
- * 'jspi'; `read`: the module as `readModule` read it, when the caller has.
+ * 'jspi'; `read`: the module as `readModule` read it, when the caller has;
+ * `asyncifyUnsupported`: why the module has no Asyncify build, in mode
+ * 'auto' (its metadata and report say so).
  */
-export function jspiWithoutBinaryen(bytes: Uint8Array, options: ResolvedTransformOptions, read?: ModuleRead): TransformResult | null {
+export function jspiWithoutBinaryen(
+  bytes: Uint8Array,
+  options: ResolvedTransformOptions,
+  read?: ModuleRead,
+  asyncifyUnsupported: string | null = null,
+): TransformResult | null {
   const started = performance.now()
   const resolved: ResolvedTransformOptions = { ...options, mode: 'jspi' }
   const { filename } = resolved
@@ -66,7 +73,7 @@ export function jspiWithoutBinaryen(bytes: Uint8Array, options: ResolvedTransfor
       importArities: importArities(facts.imports, selection.asyncImports),
       suspendingExports,
       stackSize: resolved.stackSize,
-      asyncifyUnsupported: null,
+      asyncifyUnsupported,
     }),
     resolved.debug ? readLineTable(bytes, filename, debugWarnings) : null,
   )
@@ -78,7 +85,7 @@ export function jspiWithoutBinaryen(bytes: Uint8Array, options: ResolvedTransfor
       filename,
       paths: ['jspi'],
       engine: null,
-      asyncifyUnsupported: null,
+      asyncifyUnsupported,
       jspiUnsupported: null,
       functions: { instrumented: 0, total: scanned.bodies.length },
       size: { before: bytes.length, after: jspi.wasm.length },

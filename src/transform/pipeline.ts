@@ -23,7 +23,7 @@ import { analyseModule, definedFunctions, readExports, type ModuleFacts } from '
 import type { Binaryen, BinaryenModule } from './binaryen.js'
 import { refuseSuspensionInCatch } from './check-catch.js'
 import { suspendReasons, suspendingByCallGraph, type SuspendReason } from './call-graph.js'
-import { checkReservedNames, checkSupported } from './check-supported.js'
+import { checkReservedNames, checkSupported, onlyJspiCanRun } from './check-supported.js'
 import { declaredAsyncImports } from './declared-imports.js'
 import { asyncImportMetadata, describeModule, exportMemoryZero, importArities } from './describe.js'
 import { explainInstrumentation, type InstrumentedFunction } from './explain.js'
@@ -124,9 +124,7 @@ export function runPipeline(binaryen: Binaryen, input: Uint8Array, options: Reso
       try {
         asyncified = asyncifyModule(binaryen, module, bytes, options, facts, selection, stackPointer.name, lines && lineTable!.contents)
       } catch (error) {
-        // What only Asyncify needs (a construct it can transform, a memory for its state) leaves the JSPI path.
-        const jspiRuns = error instanceof AsyncifyError && (error.code === 'ASYNCIFY_UNSUPPORTED_FEATURE' || error.code === 'ASYNCIFY_NO_MEMORY')
-        if (plan === null || !jspiRuns) throw error
+        if (plan === null || !onlyJspiCanRun(error)) throw error
         asyncifyUnsupported = error.message
       }
     }

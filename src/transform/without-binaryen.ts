@@ -4,6 +4,7 @@ import { asyncifyWithoutBinaryen } from './direct/asyncify-fast.js'
 import { FIBERS_NEED_ASYNCIFY, fibersNeedAsyncify, usesFibers, withFiberEntry } from './fibers.js'
 import { jspiWithoutBinaryen, readModule } from './jspi-fast.js'
 import { checkWasmHeader } from './wasm-sections.js'
+import { onlyJspiCanRun } from './check-supported.js'
 
 /**
  * The builds the direct engine and the JSPI fast path make without Binaryen,
@@ -28,7 +29,14 @@ export function buildWithoutBinaryen(bytes: Uint8Array, options: ResolvedTransfo
     return fibers && { ...fibers, report: { ...fibers.report, jspiUnsupported: options.mode === 'auto' ? FIBERS_NEED_ASYNCIFY : null } }
   }
   if (options.mode === 'jspi') return jspiWithoutBinaryen(bytes, options, read)
-  const asyncified = asyncifyWithoutBinaryen(bytes, options, read)
+  let asyncified: TransformResult | null
+  try {
+    asyncified = asyncifyWithoutBinaryen(bytes, options, read)
+  } catch (error) {
+    // In mode auto, a module only JSPI can run gets that build alone, saying why (as the pipeline does).
+    if (options.mode !== 'auto' || !onlyJspiCanRun(error)) throw error
+    return jspiWithoutBinaryen(bytes, options, read, error.message)
+  }
   if (!asyncified) return null
   if (options.mode === 'asyncify') return asyncified
   const jspi = jspiWithoutBinaryen(bytes, options, read)

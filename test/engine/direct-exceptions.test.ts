@@ -155,18 +155,25 @@ describe('legacy exception handling in the direct engine', () => {
     expect(error.code).toBe('ASYNCIFY_UNSUPPORTED_SUSPENSION')
   })
 
-  it('declines a direct call that can suspend inside a handler, for the pipeline to refuse by name', () => {
+  it('refuses a direct call that can suspend inside a handler at build time, by name', () => {
     const direct = wat(
       `(module
         (import "env" "wait" (func $wait (param i32) (result i32)))
         (tag $oops (param i32))
         (memory 1)
-        (func (export "recover") (param $x i32) (result i32)
+        (func $recover (export "recover") (param $x i32) (result i32)
           (try (result i32)
             (do (throw $oops (local.get $x)))
             (catch $oops (call $wait)))))`,
       ['ExceptionHandling'],
     )
-    expect(prepareAsyncifyWithoutBinaryen(direct, { imports: ['env.wait'] })).toBeNull()
+    let refused: unknown = null
+    try {
+      prepareAsyncifyWithoutBinaryen(direct, { imports: ['env.wait'], filename: 'recover.wasm' })
+    } catch (error) {
+      refused = error
+    }
+    expect((refused as AsyncifyError).code).toBe('ASYNCIFY_UNSUPPORTED_FEATURE')
+    expect((refused as AsyncifyError).message).toMatch(/^recover\.wasm: function "recover" calls "wait", which can suspend, inside a catch block/)
   })
 })

@@ -33,6 +33,8 @@ import { readLineTable } from '../line-table.js'
 import { withDebugInfo, withoutDebugSections } from '../source-map.js'
 import { CodeAddresses } from './addresses.js'
 import { directAsyncify } from './module.js'
+import { SuspensionInHandler } from './body.js'
+import { suspensionInCatch } from '../check-catch.js'
 import { calledOnlyDirectly } from './arguments-again.js'
 
 const TARGET_FEATURES = 'target_features'
@@ -72,7 +74,13 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
   const addresses = resolved.debug ? new CodeAddresses() : undefined
   const sharedRecords = resolved.optimize === 's' || resolved.optimize === 'z'
   const argumentsAgain = calledOnlyDirectly(scanned, instrument)
-  const instrumented = directAsyncify(bytes, { unwinding, instrument, stackPointer, sharedRecords, argumentsAgain }, addresses)
+  let instrumented: ReturnType<typeof directAsyncify>
+  try {
+    instrumented = directAsyncify(bytes, { unwinding, instrument, stackPointer, sharedRecords, argumentsAgain }, addresses)
+  } catch (error) {
+    if (!(error instanceof SuspensionInHandler)) throw error
+    throw suspensionInCatch(filename, functionName(scanned, error.caller!), functionName(scanned, error.callee))
+  }
   if (instrumented === null) return null
 
   const plan = planOf(scanned, stackPointer)

@@ -94,3 +94,18 @@ export function moduleTypesOf(scanned: ScannedSpaces): ModuleTypes {
 export class DecodeUnsupported extends Error {
   override name = 'DecodeUnsupported'
 }
+
+/**
+ * A direct call of a function that can suspend (`callee`) inside a legacy
+ * catch block of `caller` (function indices; the caller's known once its
+ * module says which body this is): no Asyncify build can resume there.
+ */
+export class SuspensionInHandler extends Error {
+  override name = 'SuspensionInHandler'
+  constructor(
+    readonly callee: number,
+    readonly caller: number | null = null,
+  ) {
+    super(`function ${caller ?? '?'} calls function ${callee}, which can suspend, inside a catch block`)
+  }
+}

@@ -34,8 +34,8 @@
  * being handled cannot be saved (Binaryen's Asyncify traps there too). So a
  * call in a handler that may unwind is followed by a check that traps when
  * it does (the runtime reports ASYNCIFY_UNSUPPORTED_SUSPENSION), and a direct
- * call of a function that can suspend, known to at build time, is declined,
- * for Binaryen's pipeline to refuse by name (or to build JSPI alone).
+ * call of a function that can suspend, known at build time, is refused
+ * (`SuspensionInHandler`), by name in the transform's error.
  *
  * One kind of callee does read its arguments on a rewind: a function only
  * instrumented code calls, directly, each call computing the arguments of
@@ -49,7 +49,7 @@ import { leb, sleb } from '../../runtime-shim/wasm-writer.js'
 import { TYPE_CODES, indexImmediate, shortBytes } from './decode.js'
 import { LOAD, STORE, recordLayout, typeOrder, type FrameHelpers, type FrameRecords, type RecordLayout } from './frame-records.js'
 import { liveAtStart, type RewindMarks } from './liveness.js'
-import { DecodeUnsupported, type DecodedBody, type FuncType, type Node, type ValType } from './body.js'
+import { DecodeUnsupported, SuspensionInHandler, type DecodedBody, type FuncType, type Node, type ValType } from './body.js'
 
 export interface Sites {
   /** Whether a direct call to `func` may unwind. */
@@ -404,7 +404,7 @@ export class BodyInstrumenter {
     for (const node of nodes) {
       out.push(this.copied(node, inHandler))
       if (!inHandler || node.before === null || !this.isSite(node)) continue
-      if (node.kind === 'call') throw new DecodeUnsupported('a direct call that may suspend inside a catch block')
+      if (node.kind === 'call') throw new SuspensionInHandler(node.func)
       out.push(op(OP.globalGet, ...leb(this.globals.state)), { kind: 'if', type: EMPTY, typeBytes: EMPTY_TYPE, then: [{ kind: 'unreachable', before: null }], else: null, before: null })
     }
     return out

@@ -8,7 +8,7 @@
 import { concatBytes, encodeName, leb, section, vector } from '../../runtime-shim/wasm-writer.js'
 import { scanModule } from '../scan.js'
 import { WasmReader } from '../wasm-reader.js'
-import { DecodeUnsupported, moduleTypesOf, type FuncType, type ModuleTypes, type ValType } from './body.js'
+import { DecodeUnsupported, SuspensionInHandler, moduleTypesOf, type FuncType, type ModuleTypes, type ValType } from './body.js'
 import { TYPE_CODES, decodeBody, encodeBody } from './decode.js'
 import type { CodeAddresses } from './addresses.js'
 import { BodyInstrumenter, type AsyncifyGlobals, type Sites } from './instrument.js'
@@ -202,7 +202,14 @@ function codeSection(
   /** Function `index` instrumented, taking its arguments again when `takes` says so; null when it has no site. */
   const instrumentedAs = (index: number, takes: (index: number, instrumented: BodyInstrumenter) => boolean) => {
     const instrumented = instrumenter(index - imported)
-    if (instrumented.instrument() === null) return null
+    let types: ValType[] | null
+    try {
+      types = instrumented.instrument()
+    } catch (error) {
+      if (error instanceof SuspensionInHandler) throw new SuspensionInHandler(error.callee, index)
+      throw error
+    }
+    if (types === null) return null
     if (takes(index, instrumented)) instrumented.takeArgumentsAgain()
     return instrumented
   }
