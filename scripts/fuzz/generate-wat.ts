@@ -86,7 +86,7 @@ interface Label {
 /** The one exception tag of a module that uses exceptions: it carries an i32. */
 const TAG = 0
 
-export class Generator {
+class Generator {
   private readonly types: FuncType[] = []
   private readonly imports: Callee[] = []
   /** The module's functions, `reset` aside. */
