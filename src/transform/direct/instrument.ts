@@ -194,7 +194,6 @@ export class BodyInstrumenter {
   instrument(): ValType[] | null {
     const rewound = this.hasSite(this.decoded.body)
     if (!rewound && !this.handlerSite(this.decoded.body)) return null
-    if (this.type.results.length > 1) throw new DecodeUnsupported('functions with several results are not handled')
     // Frames: the function's own label (a branch to it returns, as in the input), then the unwind block.
     this.frames.push({ original: true })
     this.frames.push({ original: false })
