@@ -20,6 +20,7 @@ export default defineConfig({
       'test/engine/cpp-exceptions.test.ts',
       'test/engine/indirect-reach.test.ts',
       'test/engine/fibers.test.ts',
+      'test/engine/asyncify-api.test.ts',
       'test/engine/debug-info.test.ts',
       'test/engine/multi-memory.test.ts',
       'test/engine/stack-rest.test.ts',

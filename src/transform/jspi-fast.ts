@@ -17,6 +17,7 @@ import type { FunctionImport, ModuleFacts } from './analyse.js'
 import { suspendingByCallGraph } from './call-graph.js'
 import { checkReservedNames } from './check-supported.js'
 import { usesFibers } from './fibers.js'
+import { drivesAsyncify } from './asyncify-api.js'
 import { declaredAsyncImports } from './declared-imports.js'
 import { asyncImportMetadata, importArities } from './describe.js'
 import { emitJspi, planFromReach, type JspiPlan } from './jspi.js'
@@ -58,7 +59,8 @@ export function jspiWithoutBinaryen(
   const module = read ?? readModule(bytes, resolved.stackPointer)
   if (module === null) return null
   const { scanned, facts, stackPointer } = module
-  if (usesFibers(facts.imports)) return null
+  // Neither has a JSPI build (fibers.ts, asyncify-api.ts): the callers refuse them or build for Asyncify alone.
+  if (usesFibers(facts.imports) || drivesAsyncify(facts.imports)) return null
   checkReservedNames(facts, filename)
   const selection = selectFunctions(facts, resolved, declaredAsyncImports(bytes, filename))
   const suspending = suspendingByCallGraph(facts, selection.asyncImports.map((entry) => entry.name), selection.runtime)

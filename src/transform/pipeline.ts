@@ -38,7 +38,8 @@ import { markRuntimeNoInline } from './mark-runtime.js'
 import type { AsyncifyEngine, OptimizeLevel, ResolvedTransformOptions } from './options.js'
 import { read } from './read.js'
 import { ScanError, scanModule, type ScannedBody } from './scan.js'
-import { ASYNCIFY_API_MODULE, selectFunctions, type Selection } from './select.js'
+import { selectFunctions, type Selection } from './select.js'
+import { DRIVES_ASYNCIFY, drivesAsyncify, drivesAsyncifyNeedsAsyncify } from './asyncify-api.js'
 import { findStackPointer } from './stack-pointer.js'
 import { memoryZero } from './wasm-sections.js'
 
@@ -112,11 +113,13 @@ export function runPipeline(binaryen: Binaryen, input: Uint8Array, options: Reso
     const facts = analyseModule(binaryen, module, bytes)
     const fibers = usesFibers(facts.imports)
     if (fibers && mode === 'jspi') throw fibersNeedAsyncify(filename)
+    const drives = drivesAsyncify(facts.imports)
+    if (drives && mode === 'jspi') throw drivesAsyncifyNeedsAsyncify(filename)
     const stackPointer = findStackPointer(binaryen, module, bytes, options.stackPointer, filename)
     refuseForeignAsyncify(module, facts.exports, filename)
     checkReservedNames(facts, filename, bytes === input ? [] : [FIBER_ENTRY_EXPORT])
     const selection = selectFunctions(facts, options, declaredAsyncImports(bytes, filename))
-    const plan = mode === 'asyncify' || fibers ? null : planJspi(binaryen, module, bytes, facts.exports, stackPointer.name)
+    const plan = mode === 'asyncify' || fibers || drives ? null : planJspi(binaryen, module, bytes, facts.exports, stackPointer.name)
 
     let asyncified: (BuiltModule & { instrumented: number; total: number; why: InstrumentedFunction[] }) | null = null
     let asyncifyUnsupported: string | null = null
@@ -154,7 +157,7 @@ export function runPipeline(binaryen: Binaryen, input: Uint8Array, options: Reso
         paths: [...(asyncified ? ['asyncify' as const] : []), ...(jspi ? ['jspi' as const] : [])],
         engine: asyncified ? 'binaryen' : null,
         asyncifyUnsupported,
-        jspiUnsupported: fibers && mode === 'auto' ? FIBERS_NEED_ASYNCIFY : null,
+        jspiUnsupported: mode !== 'auto' ? null : fibers ? FIBERS_NEED_ASYNCIFY : drives ? DRIVES_ASYNCIFY : null,
         functions: { instrumented: asyncified?.instrumented ?? 0, total: asyncified?.total ?? facts.functions.length },
         size: { before: input.length, after: output.length },
         timeMs: Math.round(performance.now() - started),
@@ -256,7 +259,7 @@ function asyncifyLists(
   suspending: Map<string, SuspendReason>,
 ): { onlyList: string[] } | { userRuntime: string[] } {
   const asyncifyFallback = { userRuntime: selection.userRuntime }
-  if (facts.indirect.targets === null || facts.imports.some((entry) => entry.module === ASYNCIFY_API_MODULE)) return asyncifyFallback
+  if (facts.indirect.targets === null || drivesAsyncify(facts.imports)) return asyncifyFallback
   const onlyList = facts.functions.filter((name) => suspending.has(name))
   return onlyList.every(listable) ? { onlyList } : asyncifyFallback
 }

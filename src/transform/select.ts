@@ -3,10 +3,9 @@ import type { FunctionImport, ModuleFacts } from './analyse.js'
 import { declaredKey } from './declared-imports.js'
 import type { ResolvedTransformOptions } from './options.js'
 import { FIBER_IMPORTS, GUEST_API_MODULE } from '../runtime-shim/metadata.js'
+import { ASYNCIFY_API, ASYNCIFY_API_MODULE } from './asyncify-api.js'
 
-/** Binaryen turns calls to these imports into its own functions; they are never user imports. */
-export const ASYNCIFY_API_MODULE = 'asyncify'
-const RUNTIME_API = new Set(['start_unwind', 'stop_unwind', 'start_rewind', 'stop_rewind'])
+const RUNTIME_API: ReadonlySet<string> = new Set(ASYNCIFY_API)
 
 export interface Selection {
   asyncImports: FunctionImport[]

@@ -2,6 +2,7 @@ import type { ResolvedTransformOptions } from './options.js'
 import type { TransformResult } from './pipeline.js'
 import { asyncifyWithoutBinaryen } from './direct/asyncify-fast.js'
 import { FIBERS_NEED_ASYNCIFY, fibersNeedAsyncify, usesFibers, withFiberEntry } from './fibers.js'
+import { DRIVES_ASYNCIFY, drivesAsyncify, drivesAsyncifyNeedsAsyncify } from './asyncify-api.js'
 import { jspiWithoutBinaryen, readModule } from './jspi-fast.js'
 import { checkWasmHeader } from './wasm-sections.js'
 import { onlyJspiCanRun } from './check-supported.js'
@@ -27,6 +28,11 @@ export function buildWithoutBinaryen(bytes: Uint8Array, options: ResolvedTransfo
     if (withEntry === bytes) return null
     const fibers = asyncifyWithoutBinaryen(withEntry, options, read, bytes)
     return fibers && { ...fibers, report: { ...fibers.report, jspiUnsupported: options.mode === 'auto' ? FIBERS_NEED_ASYNCIFY : null } }
+  }
+  if (drivesAsyncify(read.facts.imports)) {
+    if (options.mode === 'jspi') throw drivesAsyncifyNeedsAsyncify(options.filename)
+    const asyncified = asyncifyWithoutBinaryen(bytes, options, read)
+    return asyncified && { ...asyncified, report: { ...asyncified.report, jspiUnsupported: options.mode === 'auto' ? DRIVES_ASYNCIFY : null } }
   }
   if (options.mode === 'jspi') return jspiWithoutBinaryen(bytes, options, read)
   let asyncified: TransformResult | null

@@ -25,7 +25,9 @@ import { resolveTransformOptions, type ResolvedTransformOptions, type TransformO
 import { explainInstrumentation } from '../explain.js'
 import { usesFibers } from '../fibers.js'
 import type { TransformResult } from '../pipeline.js'
-import { ASYNCIFY_API_MODULE, selectFunctions } from '../select.js'
+import { selectFunctions } from '../select.js'
+import { ASYNCIFY_API_MODULE, drivesAsyncify, runtimeTops } from '../asyncify-api.js'
+import { withAsyncifyApiDefined } from './api-imports.js'
 import { checkWasmHeader, codeContents, customSectionPayloads, withCustomSection, withExports, withoutCustomSection } from '../wasm-sections.js'
 import { WasmReader } from '../wasm-reader.js'
 import { concatBytes, encodeName, vector } from '../../runtime-shim/wasm-writer.js'
@@ -61,25 +63,40 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
   const { scanned, facts, stackPointer, warnings } = module
   // Fibers start at a function the caller adds first (`input` then says so).
   if (input === undefined && usesFibers(facts.imports)) return null
-  if (scanned.memories.length !== 1 || facts.indirect.targets === null || facts.imports.some((entry) => entry.module === ASYNCIFY_API_MODULE)) return null
+  if (scanned.memories.length !== 1 || facts.indirect.targets === null) return null
+  // A module that drives Asyncify itself gets functions for the API's imports first (api-imports.ts), which moves its
+  // code section's bodies: its input's line table would no longer hold.
+  const drives = drivesAsyncify(facts.imports)
+  if (drives && resolved.debug) return null
   const added = input === undefined ? [] : [FIBER_ENTRY_EXPORT]
   checkReservedNames(facts, filename, added)
   const selection = selectFunctions(facts, resolved, declaredAsyncImports(bytes, filename))
   const asyncNames = selection.asyncImports.map((entry) => entry.name)
-  const reasons = suspendReasons(facts, asyncNames, selection.runtime)
+  // The top of a module's own runtime changes the state like an async import: what calls it is instrumented.
+  const tops = drives ? runtimeTops(facts.imports, facts.calls, selection.userRuntime) : []
+  const reasons = suspendReasons(facts, [...asyncNames, ...tops], selection.runtime)
   const indexOf = new Map(scanned.functions.map((_, index) => [functionName(scanned, index), index]))
   const instrumentedNames = facts.functions.filter((name) => reasons.has(name))
   const instrument = new Set(instrumentedNames.map((name) => indexOf.get(name)!))
-  const unwinding = new Set([...instrument, ...asyncNames.map((name) => indexOf.get(name)!)])
+  const defined = drives ? withAsyncifyApiDefined(bytes) : null
+  if (drives && defined === null) return null
+  const index = defined?.index ?? ((old: number) => old)
+  const unwinding = new Set([...instrument, ...[...asyncNames, ...tops].map((name) => index(indexOf.get(name)!))])
   const addresses = resolved.debug ? new CodeAddresses() : undefined
   const sharedRecords = resolved.optimize === 's' || resolved.optimize === 'z'
   const argumentsAgain = calledOnlyDirectly(scanned, instrument)
   let instrumented: ReturnType<typeof directAsyncify>
   try {
-    instrumented = directAsyncify(bytes, { unwinding, instrument, stackPointer, sharedRecords, argumentsAgain }, addresses)
+    instrumented = directAsyncify(
+      defined?.bytes ?? bytes,
+      { unwinding, instrument, stackPointer, sharedRecords, argumentsAgain, apiImports: defined?.api },
+      addresses,
+    )
   } catch (error) {
     if (!(error instanceof SuspensionInHandler)) throw error
-    throw suspensionInCatch(filename, functionName(scanned, error.caller!), functionName(scanned, error.callee))
+    // The callee may be an import the API's functions moved: named by its index in the input.
+    const callee = defined === null ? error.callee : scanned.functions.findIndex((_, old) => index(old) === error.callee)
+    throw suspensionInCatch(filename, functionName(scanned, error.caller!), functionName(scanned, callee))
   }
   if (instrumented === null) return null
 
@@ -131,7 +148,7 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
       timeMs: Math.round(performance.now() - started),
       asyncImports: selection.asyncImports.map((entry) => `${entry.module}.${entry.base}`),
       suspendingExports,
-      why: explainInstrumentation(suspending, reasons, facts, { bytes, names }, { bytes: wasm, names }),
+      why: explainInstrumentation(suspending, reasons, facts, { bytes, names }, { bytes: wasm, names: drives ? [...apiImportNames(facts), ...names] : names }),
       warnings: [...selection.warnings, ...warnings, ...debugWarnings],
     },
   }
@@ -164,4 +181,9 @@ function withFeaturesDeclared(wasm: Uint8Array, features: string[]): Uint8Array 
   kept.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
   const encoded = vector(kept.map((entry) => concatBytes([entry.prefix], encodeName(entry.name))))
   return withCustomSection(withoutCustomSection(wasm, TARGET_FEATURES)!, TARGET_FEATURES, encoded)
+}
+
+/** The names of a module's imports of the API, in the order their functions open its output's code (api-imports.ts). */
+function apiImportNames(facts: { imports: readonly { name: string; module: string }[] }): string[] {
+  return facts.imports.filter((entry) => entry.module === ASYNCIFY_API_MODULE).map((entry) => entry.name)
 }

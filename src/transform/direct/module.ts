@@ -17,6 +17,7 @@ import { ArgumentsAgain } from './arguments-again.js'
 import { BRANCH_HINTS, CODE_METADATA_PREFIX, RARELY_TAKEN, codeMetadataKept, codeMetadataSection, readCodeMetadata, type CodeMetadataEntry } from '../code-metadata.js'
 import { codeContents, customSectionPayloads } from '../wasm-sections.js'
 import { declaredFeatures } from '../features.js'
+import type { AsyncifyApiName } from './api-imports.js'
 
 export interface DirectPlan {
   /** The C stack pointer's global, which the API also saves and restores (see `apiFunctions`); null: none. */
@@ -37,6 +38,8 @@ export interface DirectPlan {
    * it held. Each with the functions that call it.
    */
   argumentsAgain: Map<number, Set<number>>
+  /** Defined functions that stand for the module's own imports of the API (api-imports.ts), by index: their bodies are written here. */
+  apiImports?: Map<number, AsyncifyApiName>
 }
 
 const signature = (type: FuncType) => `${type.params.join(',')}->${type.results.join(',')}`
@@ -91,7 +94,9 @@ function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan, addresses: CodeAd
   // First: the helpers it appends are known once every body is instrumented, and their types and functions are declared before the code.
   // The input's branch hints stay true (moved with their instructions in the bodies instrumented), and ours join
   // them; a build for size writes none of its own.
-  const { code, appended, hints } = codeSection(bytes, codeContents(bytes)!, imported, plan, functions, moduleTypes, sites, globals, records, api, addresses, {
+  const apiBodies = plan.apiImports && apiImportBodies(globals, data, functionCount)
+  const replaced = new Map([...(plan.apiImports ?? [])].map(([index, name]) => [index, apiBodies![name]]))
+  const { code, appended, hints } = codeSection(bytes, codeContents(bytes)!, imported, plan, functions, moduleTypes, sites, globals, records, api, replaced, addresses, {
     own: !plan.sharedRecords,
     input: inputBranchHints(bytes),
   })
@@ -178,6 +183,7 @@ function codeSection(
   globals: AsyncifyGlobals,
   records: FrameRecords | null,
   api: AppendedFunction[],
+  replaced: Map<number, Uint8Array>,
   addresses: CodeAddresses | undefined,
   branchHints: { own: boolean; input: Map<number, CodeMetadataEntry[]> | null },
 ): { code: Uint8Array; appended: AppendedFunction[]; hints: Map<number, CodeMetadataEntry[]> } {
@@ -256,7 +262,7 @@ function codeSection(
     else if (theirs.length > 0) hints.set(imported + i, theirs)
     const placed = done === null ? null : done.placed
     // A body left as it was goes out as the input's own bytes, its size included: a view, not a copy.
-    const sized = done === null ? bytes.subarray(contents + entry, start + size) : done.sized
+    const sized = done?.sized ?? replaced.get(imported + i) ?? bytes.subarray(contents + entry, start + size)
     if (addresses) {
       const bodyOutput = output + (done === null ? start - contents - entry : done.start)
       addresses.add(entry, output, 'exact')
@@ -361,12 +367,7 @@ function apiFunctions(
   typeOf: (params: ValType[], results: ValType[]) => number,
   first: number,
 ): (AppendedFunction & { name: string | null })[] {
-  const check = [0x10, ...leb(first + 5)]
-  const [state, cur, end] = [leb(globals.state), leb(globals.cur), leb(globals.end)]
-  const setState = (value: number) => [0x41, value, 0x24, ...state]
-  // data = the argument; cur and end from memory there.
-  const start = [0x20, 0, 0x24, ...leb(data), 0x20, 0, 0x28, 2, 0, 0x24, ...cur, 0x20, 0, 0x28, 2, 4, 0x24, ...end]
-  const stop = [0x23, ...leb(data), 0x23, ...cur, 0x36, 2, 0]
+  const { state, cur, end, setState, start, stop, check } = apiSteps(globals, data, first)
   const startRewind = [...setState(2), ...start, ...check]
   const [sp, saved] = stackPointer === null ? [null, null] : [leb(stackPointer), leb(data + 1)]
   // No locals; the code, then `end`.
@@ -381,6 +382,39 @@ function apiFunctions(
     entry('asyncify_get_state', typeOf([], ['i32']), [0x23, ...state]),
     entry(null, typeOf([], []), [0x23, ...cur, 0x23, ...end, 0x4b, 0x04, 0x40, 0x00, 0x0b]),
   ]
+}
+
+/** What the API's functions are made of; `first`: the index of the first of them (the bound check is the sixth). */
+function apiSteps(globals: AsyncifyGlobals, data: number, first: number) {
+  const [state, cur, end] = [leb(globals.state), leb(globals.cur), leb(globals.end)]
+  const setState = (value: number) => [0x41, value, 0x24, ...state]
+  return {
+    state,
+    cur,
+    end,
+    setState,
+    // data = the argument; cur and end from memory there.
+    start: [0x20, 0, 0x24, ...leb(data), 0x20, 0, 0x28, 2, 0, 0x24, ...cur, 0x20, 0, 0x28, 2, 4, 0x24, ...end],
+    stop: [0x23, ...leb(data), 0x23, ...cur, 0x36, 2, 0],
+    check: [0x10, ...leb(first + 5)],
+  }
+}
+
+/**
+ * The bodies (size included) of the functions that stand for a module's own
+ * imports of the API (api-imports.ts), with Binaryen's signatures and
+ * behaviour: the C stack pointer untouched (the module's scheduler owns it),
+ * and `stop_unwind` trapping when the unwind ran past the buffer's end.
+ */
+function apiImportBodies(globals: AsyncifyGlobals, data: number, first: number): Record<AsyncifyApiName, Uint8Array> {
+  const { setState, start, stop, check } = apiSteps(globals, data, first)
+  const body = (code: number[]) => concatBytes(leb(code.length + 2), [0, ...code, 0x0b])
+  return {
+    start_unwind: body([...setState(1), ...start, ...check]),
+    stop_unwind: body([...setState(0), ...stop, ...check]),
+    start_rewind: body([...setState(2), ...start, ...check]),
+    stop_rewind: body([...setState(0), ...stop, ...check]),
+  }
 }
 
 /**
