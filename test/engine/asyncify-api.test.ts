@@ -10,7 +10,9 @@ import { readFileSync } from 'node:fs'
 import { asyncifyWasm, type TransformOptions } from 'unplugin-asyncify/transform'
 import { AsyncifyError, asyncifyStats, instantiate } from 'unplugin-asyncify/runtime'
 import { describe, expect, it } from 'vitest'
+import { Random } from '../../scripts/fuzz/random.js'
 import { compileC } from '../helpers/compile-c.js'
+import { randomCoroutineProgram } from '../helpers/random-coroutines.js'
 import { wat } from '../helpers/wat.js'
 
 const ENGINES = ['direct', 'binaryen'] as const
@@ -198,6 +200,25 @@ describe('the direct engine on a module that drives Asyncify itself', () => {
     expect(without.engine).toBe('direct')
     expect(without.lines).toEqual((await printed({ engine: 'binaryen' })).lines)
     expect(without.lines).not.toEqual([1, 2, 3])
+  })
+
+  it('builds 150 random programs that drive Asyncify themselves into what their untouched twins compute', async () => {
+    let pauses = 0
+    for (let seed = 0; seed < 150; seed++) {
+      const { driven, reference } = randomCoroutineProgram(new Random(seed))
+      const twin = (await WebAssembly.instantiate(wat(reference, ['NontrappingFPToInt']), {})).instance.exports as Record<string, any>
+      const expected = { result: twin.main(seed), trace: twin.trace.value, pauses: twin.pauses.value }
+      pauses += expected.pauses
+      // Binaryen's pipeline takes a tenth of them, as a second opinion on the reference.
+      for (const engine of seed % 10 === 0 ? ENGINES : (['direct'] as const)) {
+        const { wasm } = await build(wat(driven, ['NontrappingFPToInt']), engine, { imports: [], mode: 'asyncify', filename: `coroutines-${seed}.wasm` })
+        const exports = (await instantiate(wasm!, {})).instance.exports as Record<string, any>
+        const result = await exports.main(seed)
+        expect({ seed, engine, result, trace: exports.trace.value, pauses: exports.pauses.value }).toEqual({ seed, engine, ...expected })
+      }
+    }
+    // Enough of them unwind and rewind for the comparison to mean something (1,534 pauses in the first 200 when written).
+    expect(pauses).toBeGreaterThan(500)
   })
 
   it('leaves an asyncify import it does not know to the pipeline', async () => {
