@@ -12,6 +12,7 @@ import { AsyncifyError, asyncifyStats, instantiate } from 'unplugin-asyncify/run
 import { describe, expect, it } from 'vitest'
 import { Random } from '../../scripts/fuzz/random.js'
 import { compileC } from '../helpers/compile-c.js'
+import { embeddedMap, mappedFrames } from '../helpers/embedded-map.js'
 import { randomCoroutineProgram } from '../helpers/random-coroutines.js'
 import { wat } from '../helpers/wat.js'
 
@@ -138,6 +139,21 @@ describe.each(ENGINES)('a C program that drives Asyncify itself (the %s engine)'
     expect(await exports.run!(2, 7)).toBe(await exports.plain!(2, 7))
   })
 
+  it('with debug, a trap after the rewinds has a stack trace whose frames map to the C functions and lines', async () => {
+    const source = readFileSync(new URL('../fixtures/c/coroutines.c', import.meta.url), 'utf8').split('\n')
+    const lineOf = (marker: string) => source.findIndex((line) => line.includes(`// line: ${marker}`)) + 1
+    const { wasm } = await build(compileC('coroutines.c', ['-g']), engine, { debug: true })
+    const exports = (await instantiate({ asyncify: wasm! }, {})).instance.exports as Exports
+    exports.set_trap_at!(5)
+    const error = (await (async () => exports.run!(0, 10))().catch((e: unknown) => e)) as Error
+    expect(error).toBeInstanceOf(WebAssembly.RuntimeError)
+    expect(mappedFrames(error.stack!, embeddedMap(wasm!)).slice(0, 3)).toEqual([
+      { name: 'fibonacci', source: 'coroutines.c', line: lineOf('fibonacci') },
+      { name: 'enter', source: 'coroutines.c', line: lineOf('enter') },
+      { name: 'run', source: 'coroutines.c', line: lineOf('run') },
+    ])
+  })
+
   it('mode "jspi" is refused with a coded error naming the file and the fix', async () => {
     const error = (await asyncifyWasm(coroutines, { filename: 'coroutines.wasm', engine, mode: 'jspi' }).catch((e: unknown) => e)) as AsyncifyError
     expect(error).toBeInstanceOf(AsyncifyError)
@@ -206,7 +222,7 @@ describe('the direct engine on a module that drives Asyncify itself', () => {
     let pauses = 0
     for (let seed = 0; seed < 150; seed++) {
       const { driven, reference } = randomCoroutineProgram(new Random(seed))
-      const twin = (await WebAssembly.instantiate(wat(reference, ['NontrappingFPToInt']), {})).instance.exports as Record<string, any>
+      const twin = new WebAssembly.Instance(new WebAssembly.Module(wat(reference, ['NontrappingFPToInt']) as Uint8Array<ArrayBuffer>)).exports as Record<string, any>
       const expected = { result: twin.main(seed), trace: twin.trace.value, pauses: twin.pauses.value }
       pauses += expected.pauses
       // Binaryen's pipeline takes a tenth of them, as a second opinion on the reference.

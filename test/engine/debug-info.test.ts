@@ -11,7 +11,6 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { originalPositionFor, TraceMap } from '@jridgewell/trace-mapping'
 import { decode } from '@jridgewell/sourcemap-codec'
 import { asyncifyWasm } from 'unplugin-asyncify/transform'
 import { describe, expect, it } from 'vitest'
@@ -23,6 +22,7 @@ import { withCustomSection, withoutCustomSection } from '../../src/transform/was
 import { encodeName } from '../../src/runtime-shim/wasm-writer.js'
 import { scanModule } from '../../src/transform/scan.js'
 import { compileC } from '../helpers/compile-c.js'
+import { embeddedMap, embeddedMapJson, embeddedMapUrl, mappedFrames } from '../helpers/embedded-map.js'
 
 import { asyncified, later } from '../helpers/engine.js'
 
@@ -35,29 +35,6 @@ function lineOf(marker: string): number {
   const index = lines.findIndex((line) => line.includes(`// line: ${marker}`))
   expect(index).toBeGreaterThanOrEqual(0)
   return index + 1
-}
-
-/** The source map a build embeds in its sourceMappingURL section, as JSON. */
-function embeddedMapJson(wasm: Uint8Array): { version: 3; sources: string[]; sourcesContent?: (string | null)[]; names: string[]; mappings: string } {
-  const url = embeddedMapUrl(wasm)
-  return JSON.parse(Buffer.from(url.slice(url.indexOf(',') + 1), 'base64').toString('utf8'))
-}
-
-/** The data URL in a build's sourceMappingURL section. */
-function embeddedMapUrl(wasm: Uint8Array): string {
-  const [section] = WebAssembly.Module.customSections(new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>), 'sourceMappingURL')
-  expect(section).toBeDefined()
-  const bytes = new Uint8Array(section!)
-  // A name: its LEB128 length (one or more bytes), then the URL.
-  let offset = 0
-  while (bytes[offset++]! & 0x80);
-  const url = new TextDecoder().decode(bytes.subarray(offset))
-  expect(url).toMatch(/^data:application\/json;base64,/)
-  return url
-}
-
-function embeddedMap(wasm: Uint8Array): TraceMap {
-  return new TraceMap(embeddedMapJson(wasm))
 }
 
 /**
@@ -86,14 +63,6 @@ function linesByFunction(wasm: Uint8Array): Map<string, Set<string>> {
     if (found.size > 0) lines.set(defined[index]!.name!, found)
   })
   return lines
-}
-
-/** Each wasm frame of a stack trace: its function name and where its byte offset maps to. */
-function mappedFrames(stack: string, map: TraceMap) {
-  return [...stack.matchAll(/at (\S+) \(wasm:\/\/wasm\/[^:]+:wasm-function\[\d+\]:0x([0-9a-f]+)\)/g)].map(([, name, offset]) => {
-    const position = originalPositionFor(map, { line: 1, column: parseInt(offset!, 16) })
-    return { name, source: position.source?.split('/').pop(), line: position.line }
-  })
 }
 
 describe('debug info through the transform', () => {

@@ -21,6 +21,8 @@ export interface ApiDefined {
   index: (old: number) => number
   /** The defined functions that stand for the imports, by index in `bytes`: the call each one makes. */
   api: Map<number, AsyncifyApiName>
+  /** How far every input body moved in the code section's contents (a line table's addresses move as far). */
+  moved: number
 }
 
 const [IMPORT, FUNCTION, TABLE, GLOBAL, EXPORT, START, ELEMENT, CODE] = [2, 3, 4, 6, 7, 8, 9, 10]
@@ -86,6 +88,7 @@ function define(bytes: Uint8Array): ApiDefined {
   const index = (old: number) => (old < imported ? shift[old]! : old)
 
   const parts: Uint8Array[] = [bytes.subarray(0, 8)]
+  let bodiesMoved = 0
   for (const { id, start, contents, end } of sections) {
     const whole = bytes.subarray(start, end)
     const items = new WasmReader(bytes, contents)
@@ -113,9 +116,13 @@ function define(bytes: Uint8Array): ApiDefined {
       case ELEMENT:
         parts.push(section(ELEMENT, rewritten(items, end, () => elementSegment(items, index))))
         break
-      case CODE:
-        parts.push(section(CODE, codeWith(bytes, items, end, scanned.bodies, removed.length, index, imported)))
+      case CODE: {
+        const code = codeWith(bytes, items, end, scanned.bodies, removed.length, index, imported)
+        // Every body keeps its size: they all moved by what was added before them (the bodies, a longer count).
+        bodiesMoved = code.length - (end - contents)
+        parts.push(section(CODE, code))
         break
+      }
       case 0: {
         const name = items.name()
         parts.push(name === 'name' ? section(0, concatBytes(encodeName(name), names(bytes, items, end, index))) : whole)
@@ -125,7 +132,7 @@ function define(bytes: Uint8Array): ApiDefined {
         parts.push(whole)
     }
   }
-  return { bytes: concatBytes(...parts), index, api: new Map(removed.map((entry) => [index(entry.old), entry.name])) }
+  return { bytes: concatBytes(...parts), index, api: new Map(removed.map((entry) => [index(entry.old), entry.name])), moved: bodiesMoved }
 }
 
 /** A section's vector, each item rewritten by `item` (which reads it from the reader the caller holds). */

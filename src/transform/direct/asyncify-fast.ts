@@ -32,6 +32,7 @@ import { checkWasmHeader, codeContents, customSectionPayloads, withCustomSection
 import { WasmReader } from '../wasm-reader.js'
 import { concatBytes, encodeName, vector } from '../../runtime-shim/wasm-writer.js'
 import { readLineTable } from '../line-table.js'
+import type { LineRow } from '../dwarf-lines.js'
 import { withDebugInfo, withoutDebugSections } from '../source-map.js'
 import { CodeAddresses } from './addresses.js'
 import { directAsyncify } from './module.js'
@@ -64,10 +65,7 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
   // Fibers start at a function the caller adds first (`input` then says so).
   if (input === undefined && usesFibers(facts.imports)) return null
   if (scanned.memories.length !== 1 || facts.indirect.targets === null) return null
-  // A module that drives Asyncify itself gets functions for the API's imports first (api-imports.ts), which moves its
-  // code section's bodies: its input's line table would no longer hold.
   const drives = drivesAsyncify(facts.imports)
-  if (drives && resolved.debug) return null
   const added = input === undefined ? [] : [FIBER_ENTRY_EXPORT]
   checkReservedNames(facts, filename, added)
   const selection = selectFunctions(facts, resolved, declaredAsyncImports(bytes, filename))
@@ -126,7 +124,7 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
   const lines = resolved.debug ? readLineTable(input ?? bytes, filename, debugWarnings) : null
   const built = withFeaturesDeclared(withExports(withoutDebugSections(instrumented.wasm), plan.added), ['mutable-globals', ...instrumented.features])
   const wasm = withCustomSection(
-    lines ? withDebugInfo({ wasm: built }, { ...lines, rows: addresses!.rows(lines.rows) }).wasm : built,
+    lines ? withDebugInfo({ wasm: built }, { ...lines, rows: addresses!.rows(movedRows(lines.rows, defined?.moved ?? 0)) }).wasm : built,
     METADATA_SECTION,
     encodeMetadata(metadata),
   )
@@ -186,4 +184,9 @@ function withFeaturesDeclared(wasm: Uint8Array, features: string[]): Uint8Array 
 /** The names of a module's imports of the API, in the order their functions open its output's code (api-imports.ts). */
 function apiImportNames(facts: { imports: readonly { name: string; module: string }[] }): string[] {
   return facts.imports.filter((entry) => entry.module === ASYNCIFY_API_MODULE).map((entry) => entry.name)
+}
+
+/** A line table's rows at the addresses their code moved to: the API's functions open the code section (api-imports.ts). */
+function movedRows(rows: LineRow[], moved: number): LineRow[] {
+  return moved === 0 ? rows : rows.map((row) => ({ ...row, address: row.address + moved }))
 }
