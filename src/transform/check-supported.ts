@@ -40,6 +40,21 @@ export function checkSupported(
   asyncImports: number,
   filename: string,
 ): void {
+  const memory = module.hasMemory() ? module.getMemoryInfo() : null
+  checkSupportedFacts(facts, runtime, asyncImports, memory && { memory64: memory.is64, shared: memory.shared }, filename)
+}
+
+/**
+ * The same from what a scan reads (the direct engine's check): `memory`, the
+ * module's first memory, or null for none.
+ */
+export function checkSupportedFacts(
+  facts: Pick<ModuleFacts, 'expressionKinds'>,
+  runtime: Set<string>,
+  asyncImports: number,
+  memory: { memory64: boolean; shared: boolean } | null,
+  filename: string,
+): void {
   for (const [fn, kinds] of facts.expressionKinds) {
     if (runtime.has(fn)) continue
     for (const kind of kinds) {
@@ -54,9 +69,8 @@ export function checkSupported(
       }
     }
   }
-  if (module.hasMemory()) {
-    const memory = module.getMemoryInfo()
-    if (memory.is64) {
+  if (memory) {
+    if (memory.memory64) {
       throw new AsyncifyError(
         'ASYNCIFY_UNSUPPORTED_FEATURE',
         `${filename}: the module uses a 64-bit memory (memory64), which the runtime does not drive yet; build for wasm32`,
@@ -70,7 +84,7 @@ export function checkSupported(
       )
     }
   }
-  if (asyncImports > 0 && !module.hasMemory()) {
+  if (asyncImports > 0 && !memory) {
     throw new AsyncifyError(
       'ASYNCIFY_NO_MEMORY',
       `${filename}: the module has no linear memory, so a suspended call has nowhere to keep its state; ` +

@@ -86,3 +86,23 @@ export function declaredFeatures(bytes: Uint8Array): FeatureName[] {
   }
   return names
 }
+
+/**
+ * The features option against a module's `target_features` section, which
+ * wins: the warning that the option is ignored, null when both say the same,
+ * undefined when the module has no such section (the option then decides,
+ * checked by validating with Binaryen). As `read.ts` compares them: by
+ * Binaryen's flags, so `bulk-memory` also covers `bulk-memory-opt`.
+ */
+export function featuresOptionIgnored(bytes: Uint8Array, features: readonly FeatureName[]): string | null | undefined {
+  if (customSectionPayloads(bytes, 'target_features').length === 0) return undefined
+  const flagsOf = (names: readonly FeatureName[]) => new Set<string>(names.flatMap((name) => FEATURE_NAMES[name]))
+  const declared = flagsOf(declaredFeatures(bytes))
+  const given = flagsOf(features)
+  if (given.size === declared.size && [...given].every((flag) => declared.has(flag))) return null
+  const uses = (Object.keys(FEATURE_NAMES) as FeatureName[]).filter((name) => FEATURE_NAMES[name].every((flag) => declared.has(flag)))
+  return (
+    `the features option is ignored: the module's target_features section says it uses ` +
+    `${uses.join(', ') || 'no post-MVP feature'}, and the output keeps to that`
+  )
+}

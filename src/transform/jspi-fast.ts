@@ -17,6 +17,7 @@ import type { FunctionImport, ModuleFacts } from './analyse.js'
 import { suspendingByCallGraph } from './call-graph.js'
 import { checkReservedNames } from './check-supported.js'
 import { usesFibers } from './fibers.js'
+import { featuresOptionIgnored } from './features.js'
 import { drivesAsyncify } from './asyncify-api.js'
 import { declaredAsyncImports } from './declared-imports.js'
 import { asyncImportMetadata, importArities } from './describe.js'
@@ -56,6 +57,9 @@ export function jspiWithoutBinaryen(
   const resolved: ResolvedTransformOptions = { ...options, mode: 'jspi' }
   const { filename } = resolved
   checkWasmHeader(bytes, filename)
+  // Checking the features option is Binaryen's work, unless the module's target_features section overrides it.
+  const featuresIgnored = resolved.features === null ? null : featuresOptionIgnored(bytes, resolved.features)
+  if (featuresIgnored === undefined) return null
   const module = read ?? readModule(bytes, resolved.stackPointer)
   if (module === null) return null
   const { scanned, facts, stackPointer } = module
@@ -95,7 +99,7 @@ export function jspiWithoutBinaryen(
       asyncImports: selection.asyncImports.map((entry) => `${entry.module}.${entry.base}`),
       suspendingExports,
       why: [],
-      warnings: [...selection.warnings, ...module.warnings, ...debugWarnings],
+      warnings: [...(featuresIgnored ? [featuresIgnored] : []), ...selection.warnings, ...module.warnings, ...debugWarnings],
     },
   }
 }

@@ -22,10 +22,10 @@ export interface TransformOptions {
   /**
    * What builds the asyncified module. `direct` (default): instrumented straight from
    * the bytes, without Binaryen, where nothing needs cleaning up afterwards; what it does
-   * not handle (`preoptimize`, `features`, several memories, reference-typed locals
-   * across a suspension, a stack pointer known by neither name nor shape, ...) goes to
-   * Binaryen's pipeline, and `report.engine` says which one
-   * built. `binaryen`: always Binaryen's Asyncify pass and its optimizer, at `optimize`.
+   * not handle (`preoptimize`, `features` for a module without a `target_features`
+   * section, several memories, reference-typed locals across a suspension, a stack
+   * pointer known by neither name nor shape, ...) goes to Binaryen's pipeline, and
+   * `report.engine` says which one built. `binaryen`: always Binaryen's Asyncify pass and its optimizer, at `optimize`.
    * The JSPI build is the same either way; `direct` reads it from the bytes where it can
    * (mode `jspi` included), `binaryen` always through Binaryen's pipeline.
    */

@@ -18,7 +18,7 @@
 import { AsyncifyError } from '../runtime-shim/errors.js'
 import { BinaryenFailure, printedText, withOutput } from './binaryen-output.js'
 import { binaryenMessage, type Binaryen, type BinaryenModule } from './binaryen.js'
-import { declaredFeatures, everyFeature, featureMask, featureNames, type FeatureName } from './features.js'
+import { declaredFeatures, everyFeature, featureMask, featureNames, featuresOptionIgnored, type FeatureName } from './features.js'
 import { customSectionNames, withoutCustomSection } from './wasm-sections.js'
 
 export interface ReadModule {
@@ -49,12 +49,8 @@ export function read(
     }
     const mutableGlobals = binaryen.Features.MutableGlobals
     if (customSectionNames(bytes).includes('target_features')) {
-      if (options.features && featureMask(binaryen, options.features) !== declared) {
-        warnings.push(
-          `the features option is ignored: the module's target_features section says it uses ` +
-            `${featureNames(binaryen, declared).join(', ') || 'no post-MVP feature'}, and the output keeps to that`,
-        )
-      }
+      const ignored = options.features && featuresOptionIgnored(bytes, options.features)
+      if (ignored) warnings.push(ignored)
       module.setFeatures(declared | mutableGlobals)
     } else if (options.features) {
       const allowed = featureMask(binaryen, options.features) | mutableGlobals

@@ -56,6 +56,8 @@ export interface ScannedMemory {
   name: string | null
   /** 64-bit addresses (limits flag 0x04). */
   memory64: boolean
+  /** Shared between threads (limits flag 0x02). */
+  shared: boolean
 }
 
 /** Where a body lies: all a scan that skips the code records of it. */
@@ -215,9 +217,9 @@ function scan(reader: WasmReader, code: CodeScan): ScannedLayout & Pick<ScannedM
         break
       case 5: // memory
         for (let n = reader.u32(); n > 0; n--) {
-          const memory64 = (bytes[reader.offset]! & 0x04) !== 0
+          const flags = bytes[reader.offset]!
           reader.limits()
-          module.memories.push({ imported: null, name: null, memory64 })
+          module.memories.push({ imported: null, name: null, memory64: (flags & 0x04) !== 0, shared: (flags & 0x02) !== 0 })
         }
         break
       case 6: // global
@@ -343,9 +345,9 @@ function readImports(reader: WasmReader, module: Pick<ScannedModule, 'functions'
         module.tables.push(reader.table())
         break
       case 0x02: {
-        const memory64 = (reader.bytes[reader.offset]! & 0x04) !== 0
+        const flags = reader.bytes[reader.offset]!
         reader.limits()
-        module.memories.push({ imported, name: null, memory64 })
+        module.memories.push({ imported, name: null, memory64: (flags & 0x04) !== 0, shared: (flags & 0x02) !== 0 })
         break
       }
       case 0x03:

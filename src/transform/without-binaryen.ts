@@ -15,8 +15,8 @@ import { onlyJspiCanRun } from './check-supported.js'
 export function buildWithoutBinaryen(bytes: Uint8Array, options: ResolvedTransformOptions): TransformResult | null {
   if (options.engine === 'binaryen') return null
   checkWasmHeader(bytes, options.filename)
-  // The features option is checked by validating with Binaryen; preoptimize is Binaryen's work.
-  if (options.features !== null || options.preoptimize) return null
+  // Preoptimize is Binaryen's work; so is checking the features option (each build declines it, see features.ts).
+  if (options.preoptimize) return null
   // A module that switches fibers gets the function fibers start at, as in the pipeline, and has no JSPI build.
   const withEntry = withFiberEntry(bytes, options.filename)
   // Both builds read the module once.

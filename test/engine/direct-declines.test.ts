@@ -6,7 +6,8 @@
  * declined by directAsyncify and by prepareAsyncifyWithoutBinaryen, then
  * built by asyncifyWasm and run. The same constructs away from any site do
  * not make it decline. A function with several results it builds (since
- * 2026-11-24), whether or not it holds a site.
+ * 2026-11-24), whether or not it holds a site. What Asyncify cannot transform
+ * at all it refuses itself, as the pipeline does.
  */
 import { asyncifyWasm } from 'unplugin-asyncify/transform'
 // asyncifyWasm's worker runs the built package: its builds go to the built runtime, the direct engine's from src/ to src/'s.
@@ -16,6 +17,8 @@ import { instantiate } from '../../src/runtime-shim/index.js'
 import { concatBytes, encodeName, functionBody, section, vector } from '../../src/runtime-shim/wasm-writer.js'
 import { prepareAsyncifyWithoutBinaryen } from '../../src/transform/direct/asyncify-fast.js'
 import { directAsyncify } from '../../src/transform/direct/module.js'
+import { resolveTransformOptions } from '../../src/transform/options.js'
+import { buildWithoutBinaryen } from '../../src/transform/without-binaryen.js'
 import { wat } from '../helpers/wat.js'
 
 const wait = (x: number) => new Promise<number>((resolve) => setTimeout(() => resolve(x * 10)))
@@ -149,5 +152,37 @@ describe('a local the engine cannot save', () => {
 
   it('an externref local that no path reads across a site does not stop the direct engine, and the build runs', async () => {
     await builtDirectly(withLocal('externref', false), 2, 21)
+  })
+})
+
+describe('what Asyncify cannot transform', () => {
+  const noMemory = wat(`(module
+    (import "env" "wait" (func $wait (param i32) (result i32)))
+    (func (export "run") (param i32) (result i32) (call $wait (local.get 0))))`)
+  const sharedMemory = wat(
+    `(module
+      (import "env" "wait" (func $wait (param i32) (result i32)))
+      (memory 1 1 shared)
+      (func (export "run") (param i32) (result i32) (call $wait (local.get 0))))`,
+    ['Atomics'],
+  )
+
+  it('the direct engine refuses itself, with the pipeline\'s code and message', async () => {
+    for (const bytes of [noMemory, sharedMemory]) {
+      const theirs = (await asyncifyWasm(bytes, { imports: ['env.wait'], mode: 'asyncify', engine: 'binaryen' }).catch((e: unknown) => e)) as Error
+      expect(() => prepareAsyncifyWithoutBinaryen(bytes, { imports: ['env.wait'] })).toThrow(theirs)
+      expect((theirs as { code?: string }).code).toMatch(/^ASYNCIFY_(NO_MEMORY|UNSUPPORTED_FEATURE)$/)
+    }
+  })
+
+  it('in mode auto, a module without memory gets its JSPI build alone without Binaryen, saying why as the pipeline does', async () => {
+    const options = resolveTransformOptions({ imports: ['env.wait'], filename: 'prog.wasm' })
+    const direct = buildWithoutBinaryen(noMemory, options)
+    expect(direct, 'built without Binaryen').not.toBeNull()
+    const pipeline = await asyncifyWasm(noMemory, { imports: ['env.wait'], filename: 'prog.wasm', engine: 'binaryen' })
+    expect(direct!.report.paths).toEqual(['jspi'])
+    expect(direct!.report.asyncifyUnsupported).toMatch(/has no linear memory/)
+    expect(direct!.report.asyncifyUnsupported).toBe(pipeline.report.asyncifyUnsupported)
+    expect(direct!.jspi!.metadata).toEqual(pipeline.jspi!.metadata)
   })
 })

@@ -128,6 +128,26 @@ describe("the output uses the input's features", () => {
     expect(validatesWith(wasm!, MVP | MutableGlobals | SignExt)).toBe(true)
   })
 
+  it('with a target_features section, the direct engine builds despite the option, warning as the pipeline does', async () => {
+    const bytes = compileC('loop.c', ['-msign-ext'])
+    const options = { imports: ['env.next'], features: ['simd128'] as FeatureName[] }
+    const direct = await asyncifyWasm(bytes, options)
+    const pipeline = await asyncifyWasm(bytes, { ...options, engine: 'binaryen' })
+    expect(direct.report.engine).toBe('direct')
+    expect(direct.report.warnings).toEqual(pipeline.report.warnings)
+    // The option changes nothing but the warning: the build is the one made without it.
+    expect(Buffer.from(direct.wasm!).equals(Buffer.from((await asyncifyWasm(bytes, { imports: ['env.next'] })).wasm!))).toBe(true)
+    expect(Buffer.from(direct.jspi!.wasm).equals(Buffer.from(pipeline.jspi!.wasm))).toBe(true)
+    // An option that says what the section says warns of nothing.
+    const same = await asyncifyWasm(bytes, { imports: ['env.next'], features: ['sign-ext'], mode: 'jspi' })
+    expect(same.report.warnings.filter((warning) => warning.startsWith('the features option'))).toEqual([])
+  })
+
+  it('without a target_features section, the option is checked by Binaryen\'s pipeline', async () => {
+    const { report } = await asyncifyWasm(mvpModule(), { imports: ['env.get'], features: ['sign-ext'] })
+    expect(report.engine).toBe('binaryen')
+  })
+
   it('a bad feature name, or not an array, is ASYNCIFY_BAD_OPTIONS', async () => {
     const error = await failure(mvpModule(), { features: ['sign-extension' as FeatureName] })
     expect(error.code).toBe('ASYNCIFY_BAD_OPTIONS')

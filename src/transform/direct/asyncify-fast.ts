@@ -17,13 +17,14 @@ import {
   type AsyncifyMetadata,
 } from '../../runtime-shim/metadata.js'
 import { suspendReasons } from '../call-graph.js'
-import { checkReservedNames } from '../check-supported.js'
+import { checkReservedNames, checkSupportedFacts } from '../check-supported.js'
 import { declaredAsyncImports } from '../declared-imports.js'
 import { asyncImportMetadata, importArities } from '../describe.js'
 import { functionName, planOf, readModule, type ModuleRead } from '../jspi-fast.js'
 import { resolveTransformOptions, type ResolvedTransformOptions, type TransformOptions } from '../options.js'
 import { explainInstrumentation } from '../explain.js'
 import { usesFibers } from '../fibers.js'
+import { featuresOptionIgnored } from '../features.js'
 import type { TransformResult } from '../pipeline.js'
 import { selectFunctions } from '../select.js'
 import { ASYNCIFY_API_MODULE, drivesAsyncify, runtimeTops } from '../asyncify-api.js'
@@ -57,18 +58,27 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
   checkWasmHeader(bytes, filename)
   // The input's line table counts from its code section's start: the body added must leave every body where it was in it.
   if (input !== undefined && resolved.debug && bodiesStart(input) !== bodiesStart(bytes)) return null
-  // The features option is checked by validating with Binaryen; preoptimize is Binaryen's work.
-  if (resolved.preoptimize || resolved.features !== null) return null
+  // Preoptimize is Binaryen's work; so is checking the features option, unless the module's target_features section overrides it.
+  if (resolved.preoptimize) return null
+  const featuresIgnored = resolved.features === null ? null : featuresOptionIgnored(input ?? bytes, resolved.features)
+  if (featuresIgnored === undefined) return null
   const module = read ?? readModule(bytes, resolved.stackPointer)
   if (module === null) return null
   const { scanned, facts, stackPointer, warnings } = module
   // Fibers start at a function the caller adds first (`input` then says so).
   if (input === undefined && usesFibers(facts.imports)) return null
-  if (scanned.memories.length !== 1 || facts.indirect.targets === null) return null
-  const drives = drivesAsyncify(facts.imports)
   const added = input === undefined ? [] : [FIBER_ENTRY_EXPORT]
   checkReservedNames(facts, filename, added)
   const selection = selectFunctions(facts, resolved, declaredAsyncImports(bytes, filename))
+  try {
+    checkSupportedFacts(facts, selection.runtime, selection.asyncImports.length, scanned.memories[0] ?? null, filename)
+  } catch (error) {
+    // Refused as the pipeline refuses it (mode auto then builds for JSPI alone), but an invalid module is the pipeline's to report.
+    if (WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>)) throw error
+    return null
+  }
+  if (scanned.memories.length !== 1 || facts.indirect.targets === null) return null
+  const drives = drivesAsyncify(facts.imports)
   const asyncNames = selection.asyncImports.map((entry) => entry.name)
   // The top of a module's own runtime changes the state like an async import: what calls it is instrumented.
   const tops = drives ? runtimeTops(facts.imports, facts.calls, selection.userRuntime) : []
@@ -147,7 +157,7 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
       asyncImports: selection.asyncImports.map((entry) => `${entry.module}.${entry.base}`),
       suspendingExports,
       why: explainInstrumentation(suspending, reasons, facts, { bytes, names }, { bytes: wasm, names: drives ? [...apiImportNames(facts), ...names] : names }),
-      warnings: [...selection.warnings, ...warnings, ...debugWarnings],
+      warnings: [...(featuresIgnored ? [featuresIgnored] : []), ...selection.warnings, ...warnings, ...debugWarnings],
     },
   }
 }
