@@ -138,17 +138,21 @@ export class WasmReader {
 
   /** Skips a constant expression: its immediates may contain 0x0b, so each opcode is decoded. */
   constantExpression(): void {
-    for (;;) {
-      const opcode = this.byte()
-      if (opcode === 0x0b) return
-      if (opcode === 0x41 || opcode === 0x42 || opcode === 0x23 || opcode === 0xd2) this.u32()
-      else if (opcode === 0x43) this.offset += 4
-      else if (opcode === 0x44) this.offset += 8
-      else if (opcode === 0xd0) this.byte()
-      else if (opcode === 0xfd) {
-        if (this.u32() !== 12) throw new Error('unexpected SIMD opcode in a constant expression')
-        this.offset += 16
-      } else if (opcode < 0x6a || opcode > 0x7e) throw new Error(`unexpected opcode 0x${opcode.toString(16)} in a constant expression`)
-    }
+    while (this.constantInstruction() !== 0x0b);
+  }
+
+  /** Reads one instruction of a constant expression, skipping its immediates: its opcode (0x0b for the `end`). */
+  constantInstruction(): number {
+    const opcode = this.byte()
+    if (opcode === 0x0b) return opcode
+    if (opcode === 0x41 || opcode === 0x42 || opcode === 0x23 || opcode === 0xd2) this.u32()
+    else if (opcode === 0x43) this.offset += 4
+    else if (opcode === 0x44) this.offset += 8
+    else if (opcode === 0xd0) this.heapType()
+    else if (opcode === 0xfd) {
+      if (this.u32() !== 12) throw new Error('unexpected SIMD opcode in a constant expression')
+      this.offset += 16
+    } else if (opcode < 0x6a || opcode > 0x7e) throw new Error(`unexpected opcode 0x${opcode.toString(16)} in a constant expression`)
+    return opcode
   }
 }

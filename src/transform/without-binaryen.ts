@@ -3,6 +3,7 @@ import type { TransformResult } from './pipeline.js'
 import { asyncifyWithoutBinaryen } from './direct/asyncify-fast.js'
 import { FIBERS_NEED_ASYNCIFY, fibersNeedAsyncify, usesFibers, withFiberEntry } from './fibers.js'
 import { DRIVES_ASYNCIFY, drivesAsyncify, drivesAsyncifyNeedsAsyncify } from './asyncify-api.js'
+import { featuresOptionIgnored } from './features.js'
 import { jspiWithoutBinaryen, readModule } from './jspi-fast.js'
 import { checkWasmHeader } from './wasm-sections.js'
 import { onlyJspiCanRun } from './check-supported.js'
@@ -15,8 +16,9 @@ import { onlyJspiCanRun } from './check-supported.js'
 export function buildWithoutBinaryen(bytes: Uint8Array, options: ResolvedTransformOptions): TransformResult | null {
   if (options.engine === 'binaryen') return null
   checkWasmHeader(bytes, options.filename)
-  // Preoptimize is Binaryen's work; so is checking the features option (each build declines it, see features.ts).
-  if (options.preoptimize) return null
+  // Preoptimize is Binaryen's work; so is checking the features option for a module without a target_features
+  // section (features.ts): both declined before the module is read, which the pipeline does again.
+  if (options.preoptimize || (options.features !== null && featuresOptionIgnored(bytes, options.features) === undefined)) return null
   // A module that switches fibers gets the function fibers start at, as in the pipeline, and has no JSPI build.
   const withEntry = withFiberEntry(bytes, options.filename)
   // Both builds read the module once.

@@ -161,31 +161,17 @@ function expression(reader: WasmReader, index: (old: number) => number): number[
   const out: number[] = []
   for (;;) {
     const start = reader.offset
-    const opcode = reader.byte()
-    if (opcode === END) {
-      out.push(END)
-      return out
+    let opcode: number
+    try {
+      opcode = reader.constantInstruction()
+    } catch {
+      // An instruction the reader does not know here (GC's, in an initializer): the pipeline's to build.
+      throw new Unhandled()
     }
-    if (opcode === REF_FUNC) out.push(REF_FUNC, ...leb(index(reader.u32())))
-    else {
-      reader.offset = start
-      skipConstantInstruction(reader)
-      out.push(...reader.bytes.subarray(start, reader.offset))
-    }
+    if (opcode === REF_FUNC) out.push(REF_FUNC, ...leb(index(new WasmReader(reader.bytes, start + 1).u32())))
+    else out.push(...reader.bytes.subarray(start, reader.offset))
+    if (opcode === END) return out
   }
-}
-
-/** One instruction of a constant expression (not `end`), as `WasmReader.constantExpression` reads them. */
-function skipConstantInstruction(reader: WasmReader): void {
-  const opcode = reader.byte()
-  if (opcode === 0x41 || opcode === 0x42 || opcode === 0x23) reader.u32()
-  else if (opcode === 0x43) reader.offset += 4
-  else if (opcode === 0x44) reader.offset += 8
-  else if (opcode === 0xd0) reader.heapType()
-  else if (opcode === 0xfd) {
-    if (reader.u32() !== 12) throw new Unhandled()
-    reader.offset += 16
-  } else if (opcode < 0x6a || opcode > 0x7e) throw new Unhandled()
 }
 
 function tableEntry(reader: WasmReader, index: (old: number) => number): number[] {
