@@ -29,7 +29,7 @@ function liveIn(func: string, dispatchers?: number): number[] {
   const [body] = codeBodies(bytes)
   const { params } = module.functions[1]!
   const decoded = decodeBody(body!, params, module)
-  const marks: RewindMarks = { rewinding: new Set(), calls: new Set(), ignored: new Set() }
+  const marks: RewindMarks = { rewinding: new Set(), calls: new Set(), ignored: new Set(), entryTests: new Set() }
   if (dispatchers !== undefined) {
     const found = decoded.body.flatMap(dispatchersIn)
     expect(found).toHaveLength(dispatchers)

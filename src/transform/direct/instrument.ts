@@ -81,10 +81,12 @@ const OP = {
   drop: 0x1a,
   select: 0x1b,
   i32Const: 0x41,
+  i32Eqz: 0x45,
   i32LtU: 0x49,
   i32LeU: 0x4d,
   i32Add: 0x6a,
   i32Sub: 0x6b,
+  i32And: 0x71,
   call: 0x10,
 } as const
 
@@ -162,7 +164,10 @@ export class BodyInstrumenter {
   /** `parametersKeptToSites`, once asked. */
   private kept: Set<number> | null = null
   /** What the state decides in the output, for the liveness of a rewind. */
-  private readonly marks: RewindMarks = { rewinding: new Set(), calls: new Set(), ignored: new Set() }
+  private readonly marks: RewindMarks = { rewinding: new Set(), calls: new Set(), ignored: new Set(), entryTests: new Set() }
+  /** What the frames' entry tests (`entryTest`) write, and the parameters their loads' addresses come from. */
+  private readonly entryWrites = new Set<number>()
+  private readonly entryAddresses = new Set<number>()
   /**
    * Branches to hint as rarely taken: the prologue's `if`, entered only on a
    * rewind. Hinted, V8 in Node 26 ran a suspend path's loop as fast as the
@@ -180,6 +185,8 @@ export class BodyInstrumenter {
     private readonly globals: AsyncifyGlobals,
     /** The order of the saved locals in the record: by index, or by type for records that shared helpers may write. */
     private readonly recordOrder: 'index' | 'type',
+    /** Whether frames may run their entry tests before their state checks (`entryTest`). */
+    private readonly entryTests = true,
   ) {
     this.locals = [...type.params, ...decoded.locals]
     this.idx = this.addLocal('i32')
@@ -210,6 +217,20 @@ export class BodyInstrumenter {
     this.live.delete(this.ptr)
     this.record([...this.live])
     return this.recordTypes
+  }
+
+  /**
+   * Whether the entry tests `instrument` wrote run safely on a rewind: none
+   * writes a local a rewind's paths read (it would overwrite the restored
+   * value), and each parameter a load's address comes from holds its argument
+   * up to every site and is restored (or passed again exactly), so the load
+   * reads where the first run did, in a memory that can only have grown. When
+   * they do not, the body is instrumented again without them.
+   */
+  get entryTestsHold(): boolean {
+    if ([...this.entryWrites].some((local) => this.live.has(local))) return false
+    const kept = this.entryAddresses.size === 0 ? null : this.parametersKeptToSites()
+    return [...this.entryAddresses].every((param) => this.live.has(param) && kept!.has(param))
   }
 
   /** The types its frame record holds, in record order (after `takeArgumentsAgain`, without what it took). */
@@ -492,8 +513,18 @@ export class BodyInstrumenter {
       if (tail !== null && node.kind === 'if' && writesAny([node.then, node.else ?? []], localsRead(tail))) tail = null
       return { node, inputs, tail, code: tail === null ? segment : segment.slice(0, segment.length - tail.length) }
     })
-    const replayed = parts[0]!.code.length > 0 && replayable(parts[0]!.code, [parts[0]!.node])
-    const blocked = !replayed && parts[0]!.code.length > 0
+    // A test that may leave the frame first runs before the state check, fused with it: going forward it decides
+    // alone, and a rewind runs it to no effect. Functions that leave at once on a fast path (a buffered read) then
+    // take one branch there, not two.
+    const first = parts[0]!
+    const test = this.entryTests && first.code.length > 0 && !replayable(first.code, [first.node]) ? entryTest(first.code, this.type.params.length) : null
+    if (test !== null) {
+      first.code = first.code.slice(test.length)
+      for (const local of test.writes) this.entryWrites.add(local)
+      for (const param of test.addresses) this.entryAddresses.add(param)
+    }
+    const replayed = first.code.length > 0 && replayable(first.code, [first.node])
+    const blocked = !replayed && first.code.length > 0
     parts.forEach(({ node, inputs, tail }, j) => {
       if (node.kind !== 'call' || inputs === 0 || !this.sites.argumentsAgain(node.func)) return
       // Computed again after the block's end, or by the first segment run again (pure code), or held in temporaries.
@@ -513,6 +544,7 @@ export class BodyInstrumenter {
       lists.push(body)
       this.frames.push({ original: false })
     }
+    if (test !== null) lists[lists.length - 1]!.push(...this.fusedTest(live.slice(0, test.length)))
     // The dispatcher's branch targets are known once the items are numbered: filled in at the end.
     const dispatch: Node[] = []
     if (n > 0) {
@@ -558,6 +590,19 @@ export class BodyInstrumenter {
     out.push(...this.copy(live.slice(items[n]! + 1)))
     if (n > 0) dispatch.push(...this.dispatcher(ranges, blocked))
     return out
+  }
+
+  /**
+   * An entry test (`entryTest`) whose branch is taken only when the state is
+   * normal, as it was before the state check: its condition is a comparison
+   * (0 or 1), and-ed with the state's `eqz`. Marked for the liveness of a
+   * rewind, which runs it but never takes its branch.
+   */
+  private fusedTest(nodes: Node[]): Node[] {
+    const copied = this.copy(nodes)
+    const fused = [...copied.slice(0, -1), op(OP.globalGet, ...leb(this.globals.state)), op(OP.i32Eqz), op(OP.i32And), copied[copied.length - 1]!]
+    for (const node of fused) this.marks.entryTests.add(node)
+    return fused
   }
 
   /**
@@ -712,6 +757,53 @@ export class BodyInstrumenter {
       ...placeholders,
     ]
   }
+}
+
+/**
+ * The test a frame's first segment starts with, when it can run before the
+ * frame's state check: straight-line code putting a comparison on an empty
+ * stack for a `br_if`. Run again on a rewind its values do not matter (the
+ * fused branch is not taken), but it must do nothing else: it may write
+ * locals (`writes`, which the instrumenter checks are dead on a rewind's
+ * paths) and load from addresses made of constants and parameters not
+ * written before (`addresses`, which it checks are restored as they were),
+ * and nothing in it may trap otherwise, write memory or a global, or call.
+ * Its length, counting the branch; null when there is none.
+ */
+function entryTest(segment: Node[], params: number): { length: number; writes: Set<number>; addresses: Set<number> } | null {
+  // For each value on the stack: the parameters it is computed from, or null when it is not computed from those and constants alone.
+  const stack: (Set<number> | null)[] = []
+  const writes = new Set<number>()
+  const addresses = new Set<number>()
+  for (let k = 0; k < segment.length; k++) {
+    const node = segment[k]!
+    if (node.kind === 'br_if') {
+      const last = segment[k - 1]
+      const compares = last !== undefined && last.kind === 'op' && last.bytes[0]! >= 0x45 && last.bytes[0]! <= 0x66
+      return compares && stack.length === 1 && node.before?.length === 1 ? { length: k + 1, writes, addresses } : null
+    }
+    if (node.kind !== 'op' || node.before === null || stack.length < node.pops.length) return null
+    const inputs = stack.splice(stack.length - node.pops.length)
+    const code = node.bytes[0]!
+    let value: Set<number> | null = null
+    if (code === OP.localGet) {
+      const local = indexImmediate(node.bytes)
+      value = local < params && !writes.has(local) ? new Set([local]) : null
+    } else if (code === OP.localSet || code === OP.localTee) {
+      writes.add(indexImmediate(node.bytes))
+      value = inputs[0]!
+    } else if (code !== OP.drop) {
+      const kind = rerun(node)
+      if (kind === 'exact') value = inputs.every((input) => input !== null) ? new Set(inputs.flatMap((input) => [...input!])) : null
+      else if (kind === 'load') {
+        const address = inputs[0]
+        if (address === null || address === undefined) return null
+        for (const param of address) addresses.add(param)
+      } else if (kind !== 'varies') return null
+    }
+    for (let n = 0; n < node.pushes.length; n++) stack.push(value)
+  }
+  return null
 }
 
 /** Per type, the larger of two temporaries' bases. */

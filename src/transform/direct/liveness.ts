@@ -50,9 +50,16 @@ export interface RewindMarks {
    * nothing that matters.
    */
   ignored: Set<Node>
+  /**
+   * A frame's entry test, run before its state check and fused with it (its
+   * branch taken only when the state is normal): rewinding, the branch is
+   * never taken, and its reads and writes count for nothing. The instrumenter
+   * checks that what it writes is dead there and what it addresses restored.
+   */
+  entryTests: Set<Node>
 }
 
-const UNMARKED: RewindMarks = { rewinding: new Set(), calls: new Set(), ignored: new Set() }
+const UNMARKED: RewindMarks = { rewinding: new Set(), calls: new Set(), ignored: new Set(), entryTests: new Set() }
 
 type Mode = 'forward' | 'rewinding'
 
@@ -120,6 +127,7 @@ class Analysis {
       case 'op': {
         const code = node.bytes[0]
         if (code !== LOCAL_GET && code !== LOCAL_SET && code !== LOCAL_TEE) return live
+        if (this.mode === 'rewinding' && this.marks.entryTests.has(node)) return live
         const local = indexImmediate(node.bytes)
         const bit = 1 << (local & 31)
         if (code === LOCAL_GET) {
@@ -132,7 +140,9 @@ class Analysis {
         live.set(target(labels, node.depth))
         return live
       case 'br_if':
-        if (!this.marks.rewinding.has(node)) or(live, target(labels, node.depth))
+        if (this.marks.entryTests.has(node)) {
+          if (this.mode === 'forward') or(live, target(labels, node.depth))
+        } else if (!this.marks.rewinding.has(node)) or(live, target(labels, node.depth))
         else if (this.mode === 'rewinding') live.set(target(labels, node.depth))
         return live
       case 'br_table':
