@@ -165,9 +165,8 @@ export class BodyInstrumenter {
   private kept: Set<number> | null = null
   /** What the state decides in the output, for the liveness of a rewind. */
   private readonly marks: RewindMarks = { rewinding: new Set(), calls: new Set(), ignored: new Set(), entryTests: new Set() }
-  /** What the frames' entry tests (`entryTest`) write, and the parameters their loads' addresses come from. */
-  private readonly entryWrites = new Set<number>()
-  private readonly entryAddresses = new Set<number>()
+  /** The frames' entry tests (`entryTest`), fused: where each went, and what it writes and loads through. */
+  private readonly fused: FusedTest[] = []
   /**
    * Branches to hint as rarely taken: the prologue's `if`, entered only on a
    * rewind. Hinted, V8 in Node 26 ran a suspend path's loop as fast as the
@@ -215,22 +214,23 @@ export class BodyInstrumenter {
     // The function's label and the unwind block's both lead out of the function. With sites in handlers alone, nothing is ever rewound.
     this.live = rewound ? liveAtStart(this.body, 2, this.locals.length, this.marks) : new Set()
     this.live.delete(this.ptr)
+    for (const test of this.fused) if (!this.runsSafely(test)) unfuse(test)
     this.record([...this.live])
     return this.recordTypes
   }
 
   /**
-   * Whether the entry tests `instrument` wrote run safely on a rewind: none
-   * writes a local a rewind's paths read (it would overwrite the restored
-   * value), and each parameter a load's address comes from holds its argument
-   * up to every site and is restored (or passed again exactly), so the load
-   * reads where the first run did, in a memory that can only have grown. When
-   * they do not, the body is instrumented again without them.
+   * Whether an entry test runs safely on a rewind: it writes no local a
+   * rewind's paths read (it would overwrite the restored value), and each
+   * parameter a load's address comes from holds its argument up to every site
+   * and is restored (or passed again exactly), so the load reads where the
+   * first run did, in a memory that can only have grown.
    */
-  get entryTestsHold(): boolean {
-    if ([...this.entryWrites].some((local) => this.live.has(local))) return false
-    const kept = this.entryAddresses.size === 0 ? null : this.parametersKeptToSites()
-    return [...this.entryAddresses].every((param) => this.live.has(param) && kept!.has(param))
+  private runsSafely(test: FusedTest): boolean {
+    if ([...test.writes].some((local) => this.live.has(local))) return false
+    if (test.addresses.size === 0) return true
+    const kept = this.parametersKeptToSites()
+    return [...test.addresses].every((param) => this.live.has(param) && kept.has(param))
   }
 
   /** The types its frame record holds, in record order (after `takeArgumentsAgain`, without what it took). */
@@ -517,14 +517,11 @@ export class BodyInstrumenter {
     // alone, and a rewind runs it to no effect. Functions that leave at once on a fast path (a buffered read) then
     // take one branch there, not two.
     const first = parts[0]!
-    const test = this.entryTests && first.code.length > 0 && !replayable(first.code, [first.node]) ? entryTest(first.code, this.type.params.length) : null
-    if (test !== null) {
-      first.code = first.code.slice(test.length)
-      for (const local of test.writes) this.entryWrites.add(local)
-      for (const param of test.addresses) this.entryAddresses.add(param)
-    }
     const replayed = first.code.length > 0 && replayable(first.code, [first.node])
     const blocked = !replayed && first.code.length > 0
+    // Blocked either way, so that a test found unsafe once the record is known can go back after the check (`unfuse`).
+    const test = this.entryTests && blocked ? entryTest(first.code, this.type.params.length) : null
+    if (test !== null) first.code = first.code.slice(test.length)
     parts.forEach(({ node, inputs, tail }, j) => {
       if (node.kind !== 'call' || inputs === 0 || !this.sites.argumentsAgain(node.func)) return
       // Computed again after the block's end, or by the first segment run again (pure code), or held in temporaries.
@@ -544,7 +541,7 @@ export class BodyInstrumenter {
       lists.push(body)
       this.frames.push({ original: false })
     }
-    if (test !== null) lists[lists.length - 1]!.push(...this.fusedTest(live.slice(0, test.length)))
+    if (test !== null) this.fuse(lists[lists.length - 1]!, live.slice(0, test.length), test)
     // The dispatcher's branch targets are known once the items are numbered: filled in at the end.
     const dispatch: Node[] = []
     if (n > 0) {
@@ -593,16 +590,19 @@ export class BodyInstrumenter {
   }
 
   /**
-   * An entry test (`entryTest`) whose branch is taken only when the state is
-   * normal, as it was before the state check: its condition is a comparison
-   * (0 or 1), and-ed with the state's `eqz`. Marked for the liveness of a
-   * rewind, which runs it but never takes its branch.
+   * Puts an entry test (`entryTest`) first in `list`, before the state check
+   * that comes next, its branch taken only when the state is normal: its
+   * condition is a comparison (0 or 1), and-ed with the state's `eqz`. Marked
+   * for the liveness of a rewind, which runs it but never takes its branch:
+   * what is live is then the same as with the test after the check, where a
+   * rewind skips it, so `unfuse` can put it back there.
    */
-  private fusedTest(nodes: Node[]): Node[] {
-    const copied = this.copy(nodes)
-    const fused = [...copied.slice(0, -1), op(OP.globalGet, ...leb(this.globals.state)), op(OP.i32Eqz), op(OP.i32And), copied[copied.length - 1]!]
+  private fuse(list: Node[], nodes: Node[], { writes, addresses }: NonNullable<ReturnType<typeof entryTest>>): void {
+    const test = this.copy(nodes)
+    const fused = [...test.slice(0, -1), op(OP.globalGet, ...leb(this.globals.state)), op(OP.i32Eqz), op(OP.i32And), test[test.length - 1]!]
     for (const node of fused) this.marks.entryTests.add(node)
-    return fused
+    list.push(...fused)
+    this.fused.push({ list, at: list.length - fused.length, fused, test, writes, addresses })
   }
 
   /**
@@ -757,6 +757,23 @@ export class BodyInstrumenter {
       ...placeholders,
     ]
   }
+}
+
+/** An entry test put before its frame's state check (`fuse`): `list[at]` on are `fused`, then the check's two instructions. */
+interface FusedTest {
+  list: Node[]
+  at: number
+  fused: Node[]
+  /** The test as it was: its instructions and branch. */
+  test: Node[]
+  writes: Set<number>
+  addresses: Set<number>
+}
+
+/** Puts an entry test back after the state check, as it was: a rewind skips it there. */
+function unfuse({ list, at, fused, test }: FusedTest): void {
+  const check = list.slice(at + fused.length, at + fused.length + 2)
+  list.splice(at, fused.length + 2, ...check, ...test)
 }
 
 /**
