@@ -67,6 +67,23 @@ async function agree(bytes: Uint8Array, built: Uint8Array, args: number[], prepa
   expect(log.length, 'the import was never called: nothing suspended').toBeGreaterThan(0)
 }
 
+/**
+ * `$get` tests what its parameter points at and refills when it is 0, then
+ * returns `returned`; `run` passes it an address it loads from 8, which the
+ * refill puts out of bounds, so a rewind passes that.
+ */
+function loadingGetter(returned: string): string {
+  return `
+    (func $get (param $p i32) (result i32)
+      (block $fast
+        (br_if $fast (i32.ne (i32.load (local.get $p)) (i32.const 0)))
+        (drop (call $refill (i32.const 2)))
+        (return ${returned}))
+      (i32.const 9))
+    (func (export "run") (result i32)
+      (call $get (i32.load (i32.const 8))))`
+}
+
 describe('entry tests run before the state check', () => {
   // A buffered reader: the fast path leaves at once; a used-up buffer waits for a refill, which moves the position
   // so that the test, run again on the rewind, would take the fast path.
@@ -114,15 +131,7 @@ describe('entry tests run before the state check', () => {
   it('a test loading through a parameter that is not restored is left after the state check', async () => {
     // The caller loads the argument again on the rewind, and finds an address out of bounds there: a test run
     // with it would trap.
-    const { bytes, built } = build(`
-      (func $get (param $p i32) (result i32)
-        (block $fast
-          (br_if $fast (i32.ne (i32.load (local.get $p)) (i32.const 0)))
-          (drop (call $refill (i32.const 2)))
-          (return (i32.const 7)))
-        (i32.const 9))
-      (func (export "run") (result i32)
-        (call $get (i32.load (i32.const 8))))`)
+    const { bytes, built } = build(loadingGetter('(i32.const 7)'))
     expect(functionText(built, 'get')).not.toContain('i32.and')
     await agree(bytes, built, [], (memory) => memory.setUint32(8, 32, true))
   })
@@ -145,15 +154,7 @@ describe('entry tests run before the state check', () => {
 
   it('a test loading through a parameter the record restores runs first, and loads where the first run did', async () => {
     // The same, but $p is read after the site, so the record holds it: restored before the test runs again.
-    const { bytes, built } = build(`
-      (func $get (param $p i32) (result i32)
-        (block $fast
-          (br_if $fast (i32.ne (i32.load (local.get $p)) (i32.const 0)))
-          (drop (call $refill (i32.const 2)))
-          (return (i32.load offset=4 (local.get $p))))
-        (i32.const 9))
-      (func (export "run") (result i32)
-        (call $get (i32.load (i32.const 8))))`)
+    const { bytes, built } = build(loadingGetter('(i32.load offset=4 (local.get $p))'))
     expect(functionText(built, 'get')).toContain('i32.and')
     await agree(bytes, built, [], (memory) => {
       memory.setUint32(8, 32, true)
