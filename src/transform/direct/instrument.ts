@@ -185,7 +185,7 @@ export class BodyInstrumenter {
     /** The order of the saved locals in the record: by index, or by type for records that shared helpers may write. */
     private readonly recordOrder: 'index' | 'type',
     /** Whether frames may run their entry tests before their state checks (`entryTest`). */
-    private readonly entryTests = true,
+    private readonly entryTests: boolean,
   ) {
     this.locals = [...type.params, ...decoded.locals]
     this.idx = this.addLocal('i32')

@@ -197,18 +197,19 @@ function codeSection(
     reader.offset += size
   }
   if (reader.offset !== end) throw new Error('code section size mismatch')
-  const instrumenter = (i: number, entryTests: boolean) => {
+  const instrumenter = (i: number) => {
     const type = functions[imported + i]!
     const { start, size } = extents[i]!
-    return new BodyInstrumenter(decodeBody(bytes.subarray(start, start + size), type.params, moduleTypes), type, sites, globals, records ? 'type' : 'index', entryTests)
+    const decoded = decodeBody(bytes.subarray(start, start + size), type.params, moduleTypes)
+    // At optimize 's' or 'z' (shared records) size comes first: an entry test costs 4 bytes (SQLite 1.5 KB, 0.11% more).
+    return new BodyInstrumenter(decoded, type, sites, globals, records ? 'type' : 'index', records === null)
   }
   // Whether a function takes its arguments again is known once its callers are instrumented: the first
   // instrumentation of each body is in an order that has them first (`ArgumentsAgain.order`).
   const again = new ArgumentsAgain(plan.argumentsAgain, plan.instrument)
   /** Function `index` instrumented, taking its arguments again when `takes` says so; null when it has no site. */
   const instrumentedAs = (index: number, takes: (index: number, instrumented: BodyInstrumenter) => boolean) => {
-    // At optimize 's' or 'z' (shared records) size comes first: an entry test costs 4 bytes (SQLite 1.5 KB, 0.11% more).
-    const instrumented = instrumenter(index - imported, records === null)
+    const instrumented = instrumenter(index - imported)
     let types: ValType[] | null
     try {
       types = instrumented.instrument()
