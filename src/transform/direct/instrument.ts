@@ -597,7 +597,7 @@ export class BodyInstrumenter {
    * what is live is then the same as with the test after the check, where a
    * rewind skips it, so `unfuse` can put it back there.
    */
-  private fuse(list: Node[], nodes: Node[], { writes, addresses }: NonNullable<ReturnType<typeof entryTest>>): void {
+  private fuse(list: Node[], nodes: Node[], { writes, addresses }: EntryTest): void {
     const test = this.copy(nodes)
     const fused = [...test.slice(0, -1), op(OP.globalGet, ...leb(this.globals.state)), op(OP.i32Eqz), op(OP.i32And), test[test.length - 1]!]
     for (const node of fused) this.marks.entryTests.add(node)
@@ -759,15 +759,20 @@ export class BodyInstrumenter {
   }
 }
 
+/** A frame's entry test (`entryTest`): how many instructions it takes, the locals it writes, the parameters its loads' addresses come from. */
+interface EntryTest {
+  length: number
+  writes: Set<number>
+  addresses: Set<number>
+}
+
 /** An entry test put before its frame's state check (`fuse`): `list[at]` on are `fused`, then the check's two instructions. */
-interface FusedTest {
+interface FusedTest extends Omit<EntryTest, 'length'> {
   list: Node[]
   at: number
   fused: Node[]
   /** The test as it was: its instructions and branch. */
   test: Node[]
-  writes: Set<number>
-  addresses: Set<number>
 }
 
 /** Puts an entry test back after the state check, as it was: a rewind skips it there. */
@@ -787,7 +792,7 @@ function unfuse({ list, at, fused, test }: FusedTest): void {
  * and nothing in it may trap otherwise, write memory or a global, or call.
  * Its length, counting the branch; null when there is none.
  */
-function entryTest(segment: Node[], params: number): { length: number; writes: Set<number>; addresses: Set<number> } | null {
+function entryTest(segment: Node[], params: number): EntryTest | null {
   // For each value on the stack: the parameters it is computed from, or null when it is not computed from those and constants alone.
   const stack: (Set<number> | null)[] = []
   const writes = new Set<number>()
