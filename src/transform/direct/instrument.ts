@@ -167,6 +167,8 @@ export class BodyInstrumenter {
   private readonly marks: RewindMarks = { rewinding: new Set(), calls: new Set(), ignored: new Set(), entryTests: new Set() }
   /** The frames' entry tests (`entryTest`), fused: where each went, and what it writes and loads through. */
   private readonly fused: FusedTest[] = []
+  /** The dispatch a frame hands to the block it starts with (`Handoff`), until that block's frame takes it. */
+  private handoff: Handoff | null = null
   /**
    * Branches to hint as rarely taken: the prologue's `if`, entered only on a
    * rewind. Hinted, V8 in Node 26 ran a suspend path's loop as fast as the
@@ -493,8 +495,16 @@ export class BodyInstrumenter {
    * The first segment, when a rewind can run it again (`replayable`), has no
    * block: it runs again on the rewind to I0, and leaves its values on the
    * stack. `fallsOut`: whether the frame's end leaves the function quietly.
+   *
+   * A frame that starts with a block holding its first site hands its
+   * dispatch to that block's frame (`Handoff`), whose dispatcher branches out
+   * to this frame's blocks too: a switch, compiled to a nest of blocks each
+   * starting with the next, would otherwise check the state once per case
+   * each time it runs (SQLite's bytecode loop: about 200 checks per opcode).
    */
   private sequence(nodes: Node[], base: Map<ValType, number> = new Map(), fallsOut = false): Node[] {
+    const handoff = this.handoff
+    this.handoff = null
     const live = nodes.filter((node) => node.before !== null)
     const items: number[] = []
     live.forEach((node, i) => {
@@ -520,7 +530,8 @@ export class BodyInstrumenter {
     const replayed = first.code.length > 0 && replayable(first.code, [first.node])
     const blocked = !replayed && first.code.length > 0
     // Blocked either way, so that a test found unsafe once the record is known can go back after the check (`unfuse`).
-    const test = this.entryTests && blocked ? entryTest(first.code, this.type.params.length) : null
+    // A rewind for a frame around this one runs a test here too: left where it is, after the check.
+    const test = this.entryTests && blocked && handoff === null ? entryTest(first.code, this.type.params.length) : null
     if (test !== null) first.code = first.code.slice(test.length)
     parts.forEach(({ node, inputs, tail }, j) => {
       if (node.kind !== 'call' || inputs === 0 || !this.sites.argumentsAgain(node.func)) return
@@ -530,6 +541,8 @@ export class BodyInstrumenter {
     })
     const n = items.length - 1
     const quiet = leavesQuietly(live.slice(items[n]! + 1), this.exits, fallsOut)
+    // Nothing runs between this frame's start and that block's, so a rewind may decide there for both.
+    const passing: Handoff | null = items[0] === 0 && first.node.kind === 'block' && (n > 0 || handoff !== null) ? (handoff ?? { targets: [], finish: null }) : null
 
     // The blocks, outermost (Bn) first; `lists` holds the bodies being written, the innermost last.
     const out: Node[] = []
@@ -542,9 +555,12 @@ export class BodyInstrumenter {
       this.frames.push({ original: false })
     }
     if (test !== null) this.fuse(lists[lists.length - 1]!, live.slice(0, test.length), test)
-    // The dispatcher's branch targets are known once the items are numbered: filled in at the end.
+    // The dispatcher's branch targets are known once the items are numbered: filled in at the end (or, taking a
+    // handoff, at the end of the frame that started it).
     const dispatch: Node[] = []
-    if (n > 0) {
+    // The label a branch from inside the dispatcher's if counts its depths from: Bj is at dispatching - j.
+    const dispatching = this.frames.length
+    if (passing === null && (n > 0 || handoff !== null)) {
       const node: Node = { kind: 'if', type: EMPTY, typeBytes: EMPTY_TYPE, then: dispatch, else: null, before: null }
       this.marks.rewinding.add(node)
       lists[lists.length - 1]!.push(op(OP.globalGet, ...leb(this.globals.state)), node)
@@ -578,14 +594,28 @@ export class BodyInstrumenter {
         into().push(...below.map((value) => op(OP.localGet, ...leb(value.local))))
         const computed = tail === null ? args.map((value) => op(OP.localGet, ...leb(value.local))) : this.copy(tail)
         const site = this.nextSite
+        if (j === 0 && passing !== null) this.handoff = passing
         into().push(...this.item(node, computed, top, j === n && quiet))
+        if (this.handoff !== null) throw new Error('a handed-off dispatch was not taken')
         ranges.push({ first: site, last: this.nextSite - 1 })
       })
     } finally {
       this.frames.length = frames
     }
     out.push(...this.copy(live.slice(items[n]! + 1)))
-    if (n > 0) dispatch.push(...this.dispatcher(ranges, blocked))
+    const own = ranges.map((range, j) => ({ ...range, depth: blocked ? j + 1 : j }))
+    if (passing !== null) {
+      for (let j = 1; j <= n; j++) passing.targets.push({ ...ranges[j]!, label: dispatching - j })
+      if (handoff === null) {
+        if (passing.finish === null) throw new Error('a handed-off dispatch has no dispatcher')
+        passing.finish()
+      }
+    } else if (handoff !== null) {
+      handoff.finish = () =>
+        dispatch.push(...this.dispatcher([...own, ...handoff.targets.map(({ first, last, label }) => ({ first, last, depth: dispatching - label }))]))
+    } else if (n > 0) {
+      dispatch.push(...this.dispatcher(own))
+    }
     return out
   }
 
@@ -606,26 +636,27 @@ export class BodyInstrumenter {
   }
 
   /**
-   * The dispatcher's branch, inside its if, to the block before the item
-   * whose range holds idx: a br_table over the frame's sites, or a chain of
-   * comparisons, whichever is smaller. Depth 0 leaves the if, to I0 when it
-   * has no block; the last item is the default.
+   * The dispatcher's branch, inside its if, by the range that holds idx (in
+   * site order, without gaps) to its depth: the block before the item
+   * holding that site, or one a frame around it handed its dispatch from.
+   * A br_table over the sites, or a chain of comparisons, whichever is
+   * smaller. Depth 0 leaves the if, to I0 when it has no block; the last
+   * range is the default.
    */
-  private dispatcher(ranges: { first: number; last: number }[], blocked: boolean): Node[] {
+  private dispatcher(ranges: { first: number; last: number; depth: number }[]): Node[] {
     this.indexRead = true
     const n = ranges.length - 1
-    const target = (j: number) => (blocked ? j + 1 : j)
     const first = ranges[0]!.first
     const getIndex = op(OP.localGet, ...leb(this.idx))
     const shifted = first === 0 ? [] : [op(OP.i32Const, ...sleb(first)), op(OP.i32Sub)]
     const depths: number[] = []
-    for (let j = 0; j < n; j++) for (let site = ranges[j]!.first; site <= ranges[j]!.last; site++) depths.push(target(j))
-    const table: Node[] = [getIndex, ...shifted, { kind: 'br_table', depths, fallback: target(n), before: null }]
+    for (let j = 0; j < n; j++) for (let site = ranges[j]!.first; site <= ranges[j]!.last; site++) depths.push(ranges[j]!.depth)
+    const table: Node[] = [getIndex, ...shifted, { kind: 'br_table', depths, fallback: ranges[n]!.depth, before: null }]
     const chain: Node[] = []
     for (let j = 0; j < n; j++) {
-      chain.push(op(OP.localGet, ...leb(this.idx)), op(OP.i32Const, ...sleb(ranges[j + 1]!.first)), op(OP.i32LtU), { kind: 'br_if', depth: target(j), before: null })
+      chain.push(op(OP.localGet, ...leb(this.idx)), op(OP.i32Const, ...sleb(ranges[j + 1]!.first)), op(OP.i32LtU), { kind: 'br_if', depth: ranges[j]!.depth, before: null })
     }
-    chain.push({ kind: 'br', depth: target(n), before: null })
+    chain.push({ kind: 'br', depth: ranges[n]!.depth, before: null })
     return encodedSize(table) <= encodedSize(chain) ? table : chain
   }
 
@@ -760,6 +791,19 @@ export class BodyInstrumenter {
 }
 
 /** A frame's entry test (`entryTest`): how many instructions it takes, the locals it writes, the parameters its loads' addresses come from. */
+/**
+ * A frame's dispatch handed to the block it starts with (`sequence`), and on
+ * through a nest of such blocks to the first frame that does not start with
+ * one, whose dispatcher then decides for them all: the frame that started
+ * the handoff calls `finish` once every site is numbered.
+ */
+interface Handoff {
+  /** The sites of the frames that handed their dispatch on, after the dispatching frame's own, each with the label (in `frames`) a rewind to it branches to. */
+  targets: { first: number; last: number; label: number }[]
+  /** Fills in the dispatching frame's dispatcher; set when that frame is written. */
+  finish: (() => void) | null
+}
+
 interface EntryTest {
   length: number
   writes: Set<number>
