@@ -18,6 +18,7 @@ import { resolveBenchOptions, type BenchOptions } from './options.js'
 import { repoDir } from './paths.js'
 import { writeReport } from './report.js'
 import type { Row } from './rows.js'
+import { programRows } from './program/sqlite.js'
 import { computeRows, measureInEngines, roundTripRows, runtimeModules } from './runtime.js'
 import { buildSubjects, suspendFixture } from './subjects.js'
 
@@ -68,6 +69,8 @@ try {
   const rows = [
     ...(options.sections.some((section) => section === 'build' || section === 'size') ? await buildSections(options, workDir) : []),
     ...(await runtimeSections(options, workDir)),
+    // The npm subjects are left out of a smoke run.
+    ...(options.sections.includes('program') && !options.smoke ? await programRows(options.repeats, options.timeoutMs, workDir) : []),
   ]
   const { outDir, ...recorded } = options
   const written = writeReport({ machine, options: recorded, durationMs: performance.now() - started, rows }, outDir)

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util'
 import { resolve } from 'node:path'
 
-export const SECTIONS = ['build', 'size', 'roundtrip', 'compute'] as const
+export const SECTIONS = ['build', 'size', 'roundtrip', 'compute', 'program'] as const
 export type Section = (typeof SECTIONS)[number]
 
 export interface BenchOptions {
@@ -21,7 +21,7 @@ export interface BenchOptions {
   calls: number
 }
 
-const USAGE = `npm run bench -- [--smoke] [--only build|size|roundtrip|compute]... [--repeats N] [--large-repeats N] [--timeout SECONDS] [--calls N] [--out DIR]`
+const USAGE = `npm run bench -- [--smoke] [--only build|size|roundtrip|compute|program]... [--repeats N] [--large-repeats N] [--timeout SECONDS] [--calls N] [--out DIR]`
 
 /** Every default is here; the rest of the suite sees resolved options only. */
 export function resolveBenchOptions(argv: string[], repoDir: string): BenchOptions {

@@ -21,7 +21,7 @@ export interface Subject {
   large: boolean
 }
 
-const npmSubjects: Omit<Subject, 'large'>[] = [
+export const npmSubjects: Omit<Subject, 'large'>[] = [
   {
     name: 'QuickJS',
     origin: '@jitl/quickjs-wasmfile-release-sync dist/emscripten-module.wasm',

@@ -1,0 +1,65 @@
+import { execFile, execFileSync } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { promisify } from 'node:util'
+import { asyncifyWasm } from 'unplugin-asyncify/transform'
+import { bundleNode } from '../bundle.js'
+import { nativeCommand } from '../build/native.js'
+import { nodeBinary, repoDir } from '../paths.js'
+import { compare, type Row } from '../rows.js'
+import { npmSubjects } from '../subjects.js'
+
+const run = promisify(execFile)
+
+/** Timed runs of the workload per process, after its first (bench/program/sqlite-child.ts); a process's figure is their median. */
+const RUNS = 6
+
+const NODES: [string, string][] = [
+  ['Node 20', process.execPath],
+  ...([22, 24, 26] as const).map((major): [string, string] => [`Node ${major}`, nodeBinary(major)]),
+]
+
+type Build = 'untouched' | 'ours' | 'native'
+const LABELS: Record<Build, string> = { untouched: 'untouched', ours: 'ours, Asyncify', native: "native wasm-opt's Asyncify build" }
+
+/**
+ * SQLite's in-memory workload with its own glue, in each Node: our Asyncify
+ * build and native wasm-opt's (the same import list as the build rows)
+ * against the untouched module. No call suspends, so this is what the
+ * checks cost a real program; Node runs the Asyncify build unless it has
+ * JSPI (24 and 26 default to the JSPI build, which is the untouched code).
+ * Each repeat runs every build in a fresh process, in rotated order.
+ */
+export async function programRows(repeats: number, timeoutMs: number, workDir: string): Promise<Row[]> {
+  const subject = npmSubjects.find((candidate) => candidate.name === 'SQLite')!
+  const input = join(repoDir, subject.file)
+  const glue = join(dirname(input), 'sqlite3.mjs')
+  const files: Record<Build, string> = { untouched: input, ours: join(workDir, 'sqlite.ours.wasm'), native: join(workDir, 'sqlite.native.wasm') }
+  const built = await asyncifyWasm(new Uint8Array(readFileSync(input)), { imports: subject.imports, mode: 'asyncify', filename: input })
+  writeFileSync(files.ours, built.wasm!)
+  const [command, args] = nativeCommand(input, files.native, subject.imports, subject.features)
+  execFileSync(command, args)
+  const child = await bundleNode('program/sqlite-child.ts')
+  const builds: Build[] = ['untouched', 'ours', 'native']
+  const samples = new Map(NODES.map(([engine]) => [engine, { untouched: [] as number[], ours: [] as number[], native: [] as number[] }]))
+  for (let repeat = 0; repeat < repeats; repeat++) {
+    for (const [engine, node] of NODES) {
+      for (let k = 0; k < builds.length; k++) {
+        const build = builds[(k + repeat) % builds.length]!
+        const { stdout } = await run(node, [child, glue, files[build], String(RUNS)], { timeout: timeoutMs, killSignal: 'SIGKILL' })
+        const ms = (JSON.parse(stdout) as { ms: number[] }).ms.sort((a, b) => a - b)
+        samples.get(engine)![build].push(ms[Math.floor(ms.length / 2)]!)
+      }
+    }
+  }
+  const subjectName = 'SQLite queries in memory, no suspension'
+  return [...samples].flatMap(([engine, times]) =>
+    (['ours', 'native'] as const).map((build) =>
+      compare(
+        { section: 'program', subject: subjectName, measure: 'time per run', engine, unit: 'ms' },
+        { label: LABELS[build], samples: times[build] },
+        { label: LABELS.untouched, samples: times.untouched },
+      ),
+    ),
+  )
+}
