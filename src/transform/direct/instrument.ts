@@ -530,8 +530,9 @@ export class BodyInstrumenter {
     const replayed = first.code.length > 0 && replayable(first.code, [first.node])
     const blocked = !replayed && first.code.length > 0
     // Blocked either way, so that a test found unsafe once the record is known can go back after the check (`unfuse`).
-    // A rewind for a frame around this one runs a test here too: left where it is, after the check.
-    const test = this.entryTests && blocked && handoff === null ? entryTest(first.code, this.type.params.length) : null
+    // A rewind for a frame that handed its dispatch here runs the test too, to the same no effect: `runsSafely` judges
+    // it on every rewind's paths.
+    const test = this.entryTests && blocked ? entryTest(first.code, this.type.params.length) : null
     if (test !== null) first.code = first.code.slice(test.length)
     parts.forEach(({ node, inputs, tail }, j) => {
       if (node.kind !== 'call' || inputs === 0 || !this.sites.argumentsAgain(node.func)) return
