@@ -543,7 +543,7 @@ export class BodyInstrumenter {
     const n = items.length - 1
     const quiet = leavesQuietly(live.slice(items[n]! + 1), this.exits, fallsOut)
     // Nothing runs between this frame's start and that block's, so a rewind may decide there for both.
-    const passing: Handoff | null = items[0] === 0 && first.node.kind === 'block' && (n > 0 || handoff !== null) ? (handoff ?? { targets: [], finish: null }) : null
+    const passing: Handoff | null = items[0] === 0 && first.node.kind === 'block' && (n > 0 || handoff !== null) ? (handoff ?? { targets: [], taker: null }) : null
 
     // The blocks, outermost (Bn) first; `lists` holds the bodies being written, the innermost last.
     const out: Node[] = []
@@ -608,12 +608,12 @@ export class BodyInstrumenter {
     if (passing !== null) {
       for (let j = 1; j <= n; j++) passing.targets.push({ ...ranges[j]!, label: dispatching - j })
       if (handoff === null) {
-        if (passing.finish === null) throw new Error('a handed-off dispatch has no dispatcher')
-        passing.finish()
+        if (passing.taker === null) throw new Error('a handed-off dispatch has no dispatcher')
+        const { dispatch: taken, own: first, label } = passing.taker
+        taken.push(...this.dispatcher([...first, ...passing.targets.map((target) => ({ first: target.first, last: target.last, depth: label - target.label }))]))
       }
     } else if (handoff !== null) {
-      handoff.finish = () =>
-        dispatch.push(...this.dispatcher([...own, ...handoff.targets.map(({ first, last, label }) => ({ first, last, depth: dispatching - label }))]))
+      handoff.taker = { dispatch, own, label: dispatching }
     } else if (n > 0) {
       dispatch.push(...this.dispatcher(own))
     }
@@ -795,14 +795,14 @@ export class BodyInstrumenter {
 /**
  * A frame's dispatch handed to the block it starts with (`sequence`), and on
  * through a nest of such blocks to the first frame that does not start with
- * one, whose dispatcher then decides for them all: the frame that started
- * the handoff calls `finish` once every site is numbered.
+ * one, the taker, whose dispatcher then decides for them all: the frame that
+ * started the handoff writes it once every site is numbered.
  */
 interface Handoff {
-  /** The sites of the frames that handed their dispatch on, after the dispatching frame's own, each with the label (in `frames`) a rewind to it branches to. */
+  /** The sites of the frames that handed their dispatch on, after the taker's own, each with the label (in `frames`) a rewind to it branches to. */
   targets: { first: number; last: number; label: number }[]
-  /** Fills in the dispatching frame's dispatcher; set when that frame is written. */
-  finish: (() => void) | null
+  /** The taker's dispatcher (its if's body, to fill in), its own sites with their depths, and its if's label; set when it is written. */
+  taker: { dispatch: Node[]; own: { first: number; last: number; depth: number }[]; label: number } | null
 }
 
 interface EntryTest {
