@@ -604,13 +604,13 @@ export class BodyInstrumenter {
       this.frames.length = frames
     }
     out.push(...this.copy(live.slice(items[n]! + 1)))
-    const own = ranges.map((range, j) => ({ ...range, depth: blocked ? j + 1 : j }))
+    const own: Dispatched[] = ranges.map((range, j) => ({ ...range, depth: blocked ? j + 1 : j }))
     if (passing !== null) {
       for (let j = 1; j <= n; j++) passing.targets.push({ ...ranges[j]!, label: dispatching - j })
       if (handoff === null) {
         if (passing.taker === null) throw new Error('a handed-off dispatch has no dispatcher')
-        const { dispatch: taken, own: first, label } = passing.taker
-        taken.push(...this.dispatcher([...first, ...passing.targets.map((target) => ({ first: target.first, last: target.last, depth: label - target.label }))]))
+        const { dispatch: taken, own: takers, label } = passing.taker
+        taken.push(...this.dispatcher([...takers, ...passing.targets.map((target) => ({ first: target.first, last: target.last, depth: label - target.label }))]))
       }
     } else if (handoff !== null) {
       handoff.taker = { dispatch, own, label: dispatching }
@@ -644,7 +644,7 @@ export class BodyInstrumenter {
    * smaller. Depth 0 leaves the if, to I0 when it has no block; the last
    * range is the default.
    */
-  private dispatcher(ranges: { first: number; last: number; depth: number }[]): Node[] {
+  private dispatcher(ranges: Dispatched[]): Node[] {
     this.indexRead = true
     const n = ranges.length - 1
     const first = ranges[0]!.first
@@ -791,7 +791,13 @@ export class BodyInstrumenter {
   }
 }
 
-/** A frame's entry test (`entryTest`): how many instructions it takes, the locals it writes, the parameters its loads' addresses come from. */
+/** A range of site indices, and the depth a dispatcher branches to for them. */
+interface Dispatched {
+  first: number
+  last: number
+  depth: number
+}
+
 /**
  * A frame's dispatch handed to the block it starts with (`sequence`), and on
  * through a nest of such blocks to the first frame that does not start with
@@ -802,9 +808,10 @@ interface Handoff {
   /** The sites of the frames that handed their dispatch on, after the taker's own, each with the label (in `frames`) a rewind to it branches to. */
   targets: { first: number; last: number; label: number }[]
   /** The taker's dispatcher (its if's body, to fill in), its own sites with their depths, and its if's label; set when it is written. */
-  taker: { dispatch: Node[]; own: { first: number; last: number; depth: number }[]; label: number } | null
+  taker: { dispatch: Node[]; own: Dispatched[]; label: number } | null
 }
 
+/** A frame's entry test (`entryTest`): how many instructions it takes, the locals it writes, the parameters its loads' addresses come from. */
 interface EntryTest {
   length: number
   writes: Set<number>
