@@ -110,6 +110,24 @@ describe('entry tests run before the state check', () => {
     await agree(bytes, built, [11], (memory) => memory.setInt32(0, 4, true))
   })
 
+  it('a test on any i32, not a comparison, is made 0 or 1 before it meets the state', async () => {
+    // The refill writes 2, an even number: and-ed with the state's eqz as it is, it would read as false, and every
+    // call would refill again.
+    const { bytes, built } = build(`
+      (func $next (result i32)
+        (block $fast
+          (br_if $fast (i32.load (i32.const 0)))
+          (drop (call $refill (i32.const 2))))
+        (i32.add (i32.load (i32.const 0)) (i32.load8_u offset=16 (i32.const 0))))
+      (func (export "run") (param $n i32) (result i32) (local $i i32) (local $sum i32)
+        (loop $calls
+          (local.set $sum (i32.add (i32.mul (local.get $sum) (i32.const 31)) (call $next)))
+          (br_if $calls (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $n))))
+        (local.get $sum))`)
+    expect(functionText(built, 'next')).toContain('i32.and')
+    await agree(bytes, built, [5])
+  })
+
   it('at optimize "z" the state check stays first: the fused test costs bytes', () => {
     const { built } = build(reader, { optimize: 'z' })
     expect(functionText(built, 'next')).not.toContain('i32.and')

@@ -623,14 +623,17 @@ export class BodyInstrumenter {
   /**
    * Puts an entry test (`entryTest`) first in `list`, before the state check
    * that comes next, its branch taken only when the state is normal: its
-   * condition is a comparison (0 or 1), and-ed with the state's `eqz`. Marked
+   * condition, a comparison (0 or 1) or made one by two `eqz`s, and-ed with
+   * the state's `eqz`. Marked
    * for the liveness of a rewind, which runs it but never takes its branch:
    * what is live is then the same as with the test after the check, where a
    * rewind skips it, so `unfuse` can put it back there.
    */
-  private fuse(list: Node[], nodes: Node[], { writes, addresses }: EntryTest): void {
+  private fuse(list: Node[], nodes: Node[], { writes, addresses, truthy }: EntryTest): void {
     const test = this.copy(nodes)
-    const fused = [...test.slice(0, -1), op(OP.globalGet, ...leb(this.globals.state)), op(OP.i32Eqz), op(OP.i32And), test[test.length - 1]!]
+    // An and with the state's eqz keeps only the condition's low bit: a value such as 2 becomes 0 or 1 first.
+    const normalized = truthy ? [op(OP.i32Eqz), op(OP.i32Eqz)] : []
+    const fused = [...test.slice(0, -1), ...normalized, op(OP.globalGet, ...leb(this.globals.state)), op(OP.i32Eqz), op(OP.i32And), test[test.length - 1]!]
     for (const node of fused) this.marks.entryTests.add(node)
     list.push(...fused)
     this.fused.push({ list, at: list.length - fused.length, fused, test, writes, addresses })
@@ -816,10 +819,12 @@ interface EntryTest {
   length: number
   writes: Set<number>
   addresses: Set<number>
+  /** Whether its condition is any i32, not a comparison's 0 or 1: fused, it is made one first. */
+  truthy: boolean
 }
 
 /** An entry test put before its frame's state check (`fuse`): `list[at]` on are `fused`, then the check's two instructions. */
-interface FusedTest extends Omit<EntryTest, 'length'> {
+interface FusedTest extends Omit<EntryTest, 'length' | 'truthy'> {
   list: Node[]
   at: number
   fused: Node[]
@@ -835,8 +840,8 @@ function unfuse({ list, at, fused, test }: FusedTest): void {
 
 /**
  * The test a frame's first segment starts with, when it can run before the
- * frame's state check: straight-line code putting a comparison on an empty
- * stack for a `br_if`. Run again on a rewind its values do not matter (the
+ * frame's state check: straight-line code putting a condition on an empty
+ * stack for a `br_if` (a comparison, or any i32 that `fuse` makes one of). Run again on a rewind its values do not matter (the
  * fused branch is not taken), but it must do nothing else: it may write
  * locals (`writes`, which the instrumenter checks are dead on a rewind's
  * paths) and load from addresses made of constants and parameters not
@@ -854,7 +859,7 @@ function entryTest(segment: Node[], params: number): EntryTest | null {
     if (node.kind === 'br_if') {
       const last = segment[k - 1]
       const compares = last !== undefined && last.kind === 'op' && last.bytes[0]! >= 0x45 && last.bytes[0]! <= 0x66
-      return compares && stack.length === 1 && node.before?.length === 1 ? { length: k + 1, writes, addresses } : null
+      return stack.length === 1 && node.before?.length === 1 ? { length: k + 1, writes, addresses, truthy: !compares } : null
     }
     if (node.kind !== 'op' || node.before === null || stack.length < node.pops.length) return null
     const inputs = stack.splice(stack.length - node.pops.length)
