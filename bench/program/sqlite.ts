@@ -1,15 +1,13 @@
-import { execFile, execFileSync } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { promisify } from 'node:util'
 import { asyncifyWasm } from 'unplugin-asyncify/transform'
 import { bundleNode } from '../bundle.js'
 import { nativeCommand } from '../build/native.js'
 import { nodeBinary, repoDir } from '../paths.js'
+import { runMeasured } from '../processes.js'
 import { compare, type Row } from '../rows.js'
 import { npmSubjects } from '../subjects.js'
-
-const run = promisify(execFile)
 
 /**
  * Timed runs of the workload per process, after its first (bench/program/sqlite-child.ts); a process's figure is
@@ -51,8 +49,9 @@ export async function programRows(repeats: number, timeoutMs: number, workDir: s
     for (const [engine, node] of NODES) {
       for (let k = 0; k < builds.length; k++) {
         const build = builds[(k + repeat) % builds.length]!
-        const { stdout } = await run(node, [child, glue, files[build], String(RUNS)], { timeout: timeoutMs, killSignal: 'SIGKILL' })
-        samples.get(engine)![build].push(Math.min(...(JSON.parse(stdout) as { ms: number[] }).ms))
+        const run = await runMeasured(node, [child, glue, files[build], String(RUNS)], timeoutMs)
+        if (run.status === 'timeout') throw new Error(`${engine}: SQLite's workload on the ${build} build ran past the timeout of ${timeoutMs / 1000} s`)
+        samples.get(engine)![build].push(Math.min(...(JSON.parse(run.stdout) as { ms: number[] }).ms))
       }
     }
   }

@@ -624,10 +624,10 @@ export class BodyInstrumenter {
    * Puts an entry test (`entryTest`) first in `list`, before the state check
    * that comes next, its branch taken only when the state is normal: its
    * condition, a comparison (0 or 1) or made one by two `eqz`s, and-ed with
-   * the state's `eqz`. Marked
-   * for the liveness of a rewind, which runs it but never takes its branch:
-   * what is live is then the same as with the test after the check, where a
-   * rewind skips it, so `unfuse` can put it back there.
+   * the state's `eqz`. Marked for the liveness of a rewind, which runs it but
+   * never takes its branch: what is live is then the same as with the test
+   * after the check, where a rewind skips it, so `unfuse` can put it back
+   * there.
    */
   private fuse(list: Node[], nodes: Node[], { writes, addresses, truthy }: EntryTest): void {
     const test = this.copy(nodes)
@@ -841,7 +841,8 @@ function unfuse({ list, at, fused, test }: FusedTest): void {
 /**
  * The test a frame's first segment starts with, when it can run before the
  * frame's state check: straight-line code putting a condition on an empty
- * stack for a `br_if` (a comparison, or any i32 that `fuse` makes one of). Run again on a rewind its values do not matter (the
+ * stack for a `br_if` (a comparison, or any i32 that `fuse` makes one of).
+ * Run again on a rewind its values do not matter (the
  * fused branch is not taken), but it must do nothing else: it may write
  * locals (`writes`, which the instrumenter checks are dead on a rewind's
  * paths) and load from addresses made of constants and parameters not
