@@ -470,7 +470,8 @@ describe('indirect calls', () => {
 /**
  * How many times `func` in the direct build of `text` reads the state to skip
  * code a rewind does not run again: its frames' dispatchers. The state's other
- * reads are the unwind check after each site's call and the prologue's.
+ * reads are the unwind check after each site's call, the prologue's, and the
+ * ones that choose a first run's value (`i32.eqz`, `select`), which skip nothing.
  */
 function rewindSkips(text: string, func: string): number {
   const { bytes, asyncified } = built(text, [])
@@ -491,7 +492,9 @@ function rewindSkips(text: string, func: string): number {
       const carried = nodes[k - 1]?.kind === 'op' && (nodes[k - 1] as { bytes: Uint8Array }).bytes[0] === 0x41
       const call = nodes[carried ? k - 2 : k - 1]
       const readsState = node.kind === 'op' && node.bytes[0] === 0x23 && node.bytes[1] === state
-      if (readsState && node !== prologue && call?.kind !== 'call' && call?.kind !== 'call_indirect') skips++
+      const opcode = (at: number) => (nodes[at]?.kind === 'op' ? (nodes[at] as { bytes: Uint8Array }).bytes[0] : undefined)
+      const chooses = opcode(k + 1) === 0x45 && opcode(k + 2) === 0x1b
+      if (readsState && node !== prologue && !chooses && call?.kind !== 'call' && call?.kind !== 'call_indirect') skips++
       if (node.kind === 'block' || node.kind === 'loop') walk(node.body)
       if (node.kind === 'if') walk([...node.then, ...(node.else ?? [])])
     })
@@ -502,8 +505,9 @@ function rewindSkips(text: string, func: string): number {
 describe('arguments a rewind computes again, from memory a suspension may have changed', () => {
   // A call's arguments are computed again on a rewind, loads included, never skipped: the callee
   // restores what it reads from its own frame (an async import's wrapper ignores them), so a changed value does
-  // no harm. What must come out as it did is computed once and held: a call_indirect's table index (another
-  // value calls another function), and a load's address (another address may trap).
+  // no harm. A load's address must come out as it did (another address may trap): computed once and held. So
+  // must a call_indirect's table index and an if's condition (another value calls another function, takes
+  // another arm): computed again too, then the first run's value is chosen from a temporary.
   const text = `
     (type $unary (func (param i32) (result i32)))
     (table 2 funcref)
@@ -527,7 +531,13 @@ describe('arguments a rewind computes again, from memory a suspension may have c
       (call $spoils (i32.load (i32.load (i32.const 0)))))
     (func (export "indirect") (param $x i32) (result i32)
       (i32.store (i32.const 0) (i32.const 0))
-      (call_indirect (type $unary) (local.get $x) (i32.load (i32.const 0))))`
+      (call_indirect (type $unary) (local.get $x) (i32.load (i32.const 0))))
+    (func (export "chosen") (param $x i32) (result i32)
+      (call_indirect (type $unary) (local.get $x) (i32.load (i32.const 0))))
+    (func (export "flag") (param $x i32) (result i32)
+      (if (result i32) (i32.load (i32.const 0))
+        (then (i32.add (call $wait (local.get $x)) (i32.const 1000)))
+        (else (call $spoils (local.get $x)))))`
 
   it('an argument loaded from memory the callee changes before it suspends: the callee goes on with the value it was called with', async () => {
     let suspended = 0
@@ -544,6 +554,16 @@ describe('arguments a rewind computes again, from memory a suspension may have c
 
   it('a call_indirect whose index the callee changes before it suspends rewinds into the function it called', async () => {
     expect(await agree(text, 'indirect', [[5]])).toBe(1)
+    // Loaded first thing, the index is loaded again on the rewind, where nothing skips it; memory at 0 makes the
+    // first call go to $first (which stores 1 there) and the second to $second.
+    expect(await agree(text, 'chosen', [[5], [6]])).toBe(2)
+    expect(rewindSkips(text, 'chosen')).toBe(0)
+  })
+
+  it('an if whose condition is loaded from memory the suspending arm changes rewinds into the same arm', async () => {
+    // The first call finds 0 and suspends in $spoils, which stores -16 there; the second takes the other arm.
+    expect(await agree(text, 'flag', [[5], [6]])).toBe(2)
+    expect(rewindSkips(text, 'flag')).toBe(0)
   })
 })
 

@@ -21,8 +21,10 @@
  * effect but its values (`rerunTail`): pure code gives the same values
  * (nothing runs between it and the item, so the restored locals are the ones
  * it read); loads may give others, which a call's arguments may be (the
- * callee restores what it reads on a rewind), but not an if's condition or a
- * call_indirect's table index. So does a frame's first segment when it only
+ * callee restores what it reads on a rewind). An if's condition or a
+ * call_indirect's table index must be as it was: when it may differ, the
+ * value of the first run is chosen from a temporary after it is computed
+ * again (`chooseFirstRun`). So does a frame's first segment when it only
  * branches and moves locals in a way the item after it cannot disturb
  * (`replayable`): a rewind takes its branches as the first run did, and it
  * needs no block. Code after a frame's last site runs as it was: a rewind
@@ -519,9 +521,22 @@ export class BodyInstrumenter {
       const node = live[at]!
       const inputs = inputCount(node)
       const segment = live.slice(j === 0 ? 0 : items[j - 1]! + 1, at)
+      const arms = node.kind === 'if' ? [node.then, node.else ?? []] : []
       let tail = rerunTail(segment, inputs, exactInputs(node))
-      if (tail !== null && node.kind === 'if' && writesAny([node.then, node.else ?? []], localsRead(tail))) tail = null
-      return { node, inputs, tail, code: tail === null ? segment : segment.slice(0, segment.length - tail.length) }
+      if (tail !== null && writesAny(arms, localsRead(tail))) tail = null
+      // An if's condition or a call_indirect's table index that a rewind may compute otherwise (a function pointer
+      // loaded from memory): computed again all the same, then the first run's value chosen from a temporary
+      // (`chooseFirstRun`), so nothing needs a block and a state check before it. From locals the arms wrote, the
+      // code computing it must not trap.
+      let chosen = false
+      if (tail === null && (node.kind === 'if' || node.kind === 'call_indirect')) {
+        const again = rerunTail(segment, inputs, 0)
+        if (again !== null && (!writesAny(arms, localsRead(again)) || again.every((inner) => rerun(inner) === 'exact' || rerun(inner) === 'varies'))) {
+          tail = again
+          chosen = true
+        }
+      }
+      return { node, inputs, tail, chosen, code: tail === null ? segment : segment.slice(0, segment.length - tail.length) }
     })
     // A test that may leave the frame first runs before the state check, fused with it: going forward it decides
     // alone, and a rewind runs it to no effect. Functions that leave at once on a fast path (a buffered read) then
@@ -574,7 +589,7 @@ export class BodyInstrumenter {
     const ranges: { first: number; last: number }[] = []
     let top = base
     try {
-      parts.forEach(({ node, inputs, tail, code }, j) => {
+      parts.forEach(({ node, inputs, tail, chosen, code }, j) => {
         const into = () => lists[lists.length - 1]!
         let held: { type: ValType; local: number }[] = []
         if (j > 0 || blocked) {
@@ -593,10 +608,17 @@ export class BodyInstrumenter {
         const args = tail === null ? held.slice(held.length - inputs) : []
         const below = tail === null ? held.slice(0, held.length - inputs) : held
         into().push(...below.map((value) => op(OP.localGet, ...leb(value.local))))
-        const computed = tail === null ? args.map((value) => op(OP.localGet, ...leb(value.local))) : this.copy(tail)
+        let computed = tail === null ? args.map((value) => op(OP.localGet, ...leb(value.local))) : this.copy(tail)
+        let itemBase = top
+        if (chosen) {
+          // Its own frames use temporaries past the one holding the first run's value.
+          const first = this.temps(['i32'], top)
+          computed = [...computed, ...this.chooseFirstRun(first.locals[0]!)]
+          itemBase = first.next
+        }
         const site = this.nextSite
         if (j === 0 && passing !== null) this.handoff = passing
-        into().push(...this.item(node, computed, top, j === n && quiet))
+        into().push(...this.item(node, computed, itemBase, j === n && quiet))
         if (this.handoff !== null) throw new Error('a handed-off dispatch was not taken')
         ranges.push({ first: site, last: this.nextSite - 1 })
       })
@@ -618,6 +640,23 @@ export class BodyInstrumenter {
       dispatch.push(...this.dispatcher(own))
     }
     return out
+  }
+
+  /**
+   * After code that computed an item's top input again (its value on a
+   * rewind may differ), the value to use: the one just computed going
+   * forward, else the first run's, which `local` holds (it is restored). A
+   * `select`, not a branch: no block around the code before it, and no
+   * temporaries holding what it leaves.
+   */
+  private chooseFirstRun(local: number): Node[] {
+    return [
+      op(OP.localGet, ...leb(local)),
+      op(OP.globalGet, ...leb(this.globals.state)),
+      op(OP.i32Eqz),
+      op(OP.select),
+      op(OP.localTee, ...leb(local)),
+    ]
   }
 
   /**
