@@ -467,13 +467,8 @@ describe('indirect calls', () => {
   })
 })
 
-/**
- * How many times `func` in the direct build of `text` reads the state to skip
- * code a rewind does not run again: its frames' dispatchers. The state's other
- * reads are the unwind check after each site's call, the prologue's, and the
- * ones that choose a first run's value (`i32.eqz`, `select`), which skip nothing.
- */
-function rewindSkips(text: string, func: string): number {
+/** The body of export `func` in the direct build of `text`, decoded, and the index of Asyncify's state global. */
+function decodedExport(text: string, func: string): { body: Node[]; state: number } {
   const { bytes, asyncified } = built(text, [])
   // Asyncify's state is the first global the engine adds.
   const state = scanModule(bytes, { code: false }).globals.length
@@ -481,7 +476,39 @@ function rewindSkips(text: string, func: string): number {
   const module = moduleTypesOf(scanned)
   const index = scanned.exports.find((entry) => entry.kind === 'function' && entry.name === func)!.index
   const imported = scanned.functions.filter((fn) => fn.imported !== null).length
-  const { body } = decodeBody(codeBodies(asyncified)[index - imported]!, module.functions[index]!.params, module)
+  return { body: decodeBody(codeBodies(asyncified)[index - imported]!, module.functions[index]!.params, module).body, state }
+}
+
+/**
+ * How many times export `func` in the direct build of `text` reads the state
+ * before its first call, going forward: past the then arms of the `if`s on
+ * the way, which only a rewind enters (so the export's own code before that
+ * call must have no `if`).
+ */
+function stateReadsBeforeFirstCall(text: string, func: string): number {
+  const { body, state } = decodedExport(text, func)
+  let reads = 0
+  const walk = (nodes: Node[]): boolean =>
+    nodes.some((node) => {
+      if (node.kind === 'call' || node.kind === 'call_indirect') return true
+      if (node.kind === 'op' && node.bytes[0] === 0x23 && node.bytes[1] === state) reads++
+      if (node.kind === 'block' || node.kind === 'loop') return walk(node.body)
+      // The first call is reached forward, past what only a rewind runs.
+      if (node.kind === 'if') return walk(node.else ?? [])
+      return false
+    })
+  walk(body)
+  return reads
+}
+
+/**
+ * How many times `func` in the direct build of `text` reads the state to skip
+ * code a rewind does not run again: its frames' dispatchers. The state's other
+ * reads are the unwind check after each site's call, the prologue's, and the
+ * ones that choose a first run's value (`i32.eqz`, `select`), which skip nothing.
+ */
+function rewindSkips(text: string, func: string): number {
+  const { body, state } = decodedExport(text, func)
   const outer = body[0]!
   expect(outer.kind).toBe('block')
   const prologue = outer.kind === 'block' ? outer.body[0] : undefined
@@ -564,6 +591,34 @@ describe('arguments a rewind computes again, from memory a suspension may have c
     // The first call finds 0 and suspends in $spoils, which stores -16 there; the second takes the other arm.
     expect(await agree(text, 'flag', [[5], [6]])).toBe(2)
     expect(rewindSkips(text, 'flag')).toBe(0)
+  })
+})
+
+describe('the state checked once on entry', () => {
+  // A function with a record restores it at a rewind, behind a check of the state. When the first code it runs
+  // is its dispatcher or a guard, the restore goes inside that check instead. Functions with loops keep the two
+  // checks: joined, Node 20 (V8 11.3) ran a loop of buffered reads 1.3x slower and SQLite's bytecode loop 2.5%
+  // slower (docs/performance-notes.md, "Where the checks are").
+  const text = `
+    (func (export "twice") (param $x i32) (result i32) (local $y i32)
+      (local.set $y (call $wait (local.get $x)))
+      (i32.add (call $wait (local.get $y)) (local.get $x)))
+    (func (export "stored") (param $x i32) (result i32)
+      (i32.store (i32.const 8) (local.get $x))
+      (i32.add (call $wait (local.get $x)) (local.get $x)))`
+
+  it('a dispatcher restores the record before it branches', async () => {
+    let suspended = 0
+    for (const mask of everySubset(2)) suspended += await agree(text, 'twice', [[5]], (n) => ((mask >> n) & 1) === 1)
+    expect(suspended).toBe(4)
+    expect(stateReadsBeforeFirstCall(text, 'twice')).toBe(1)
+  })
+
+  it('a guard becomes an if that restores the record and skips the code', async () => {
+    let suspended = 0
+    for (const mask of everySubset(1)) suspended += await agree(text, 'stored', [[5], [-9]], (n) => ((mask >> n) & 1) === 1)
+    expect(suspended).toBe(2)
+    expect(stateReadsBeforeFirstCall(text, 'stored')).toBe(1)
   })
 })
 
