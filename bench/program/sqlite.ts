@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { asyncifyWasm } from 'unplugin-asyncify/transform'
-import { bundleNode } from '../bundle.js'
+import { launchChromium } from '../../scripts/playground/browser.js'
+import { bundleBrowser, bundleNode } from '../bundle.js'
 import { nativeCommand } from '../build/native.js'
 import { nodeBinary, repoDir } from '../paths.js'
 import { runMeasured } from '../processes.js'
@@ -22,16 +23,23 @@ const NODES: [string, string][] = [
   ...([22, 24, 26] as const).map((major): [string, string] => [`Node ${major}`, nodeBinary(major)]),
 ]
 
+/** Where the Chromium page finds the glue and the build (served by the page's routes, no server). */
+const ORIGIN = 'http://sqlite.bench'
+
 type Build = 'untouched' | 'ours' | 'native'
 const LABELS: Record<Build, string> = { untouched: 'untouched', ours: 'ours, Asyncify', native: "native wasm-opt's Asyncify build" }
 
+/** The milliseconds of a build's timed runs, in a fresh process or browser. */
+type Runner = (wasm: string) => Promise<number[]>
+
 /**
- * SQLite's in-memory workload with its own glue, in each Node: our Asyncify
- * build and native wasm-opt's (the same import list as the build rows)
- * against the untouched module. No call suspends, so this is what the
- * checks cost a real program; Node runs the Asyncify build unless it has
- * JSPI (24 and 26 default to the JSPI build, which is the untouched code).
- * Each repeat runs every build in a fresh process, in rotated order.
+ * SQLite's in-memory workload with its own glue, in each Node and in
+ * Chromium: our Asyncify build and native wasm-opt's (the same import list
+ * as the build rows) against the untouched module. No call suspends, so this
+ * is what the checks cost a real program; an engine runs the Asyncify build
+ * unless it has JSPI (Node 24 and 26 and Chromium default to the JSPI build,
+ * which is the untouched code). Each repeat runs every build in a fresh
+ * process (a fresh browser for Chromium), in rotated order.
  */
 export async function programRows(repeats: number, timeoutMs: number, workDir: string): Promise<Row[]> {
   const subject = npmSubjects.find((candidate) => candidate.name === 'SQLite')!
@@ -43,15 +51,25 @@ export async function programRows(repeats: number, timeoutMs: number, workDir: s
   const [command, args] = nativeCommand(input, files.native, subject.imports, subject.features)
   execFileSync(command, args)
   const child = await bundleNode('program/sqlite-child.ts')
+  const page = await bundleBrowser('program/sqlite-page.ts')
+  const engines: [string, Runner][] = [
+    ...NODES.map(([engine, node]): [string, Runner] => [
+      engine,
+      async (wasm) => {
+        const run = await runMeasured(node, [child, glue, wasm, String(RUNS)], timeoutMs)
+        if (run.status === 'timeout') throw new Error(`${engine}: SQLite's workload on ${wasm} ran past the timeout of ${timeoutMs / 1000} s`)
+        return (JSON.parse(run.stdout) as { ms: number[] }).ms
+      },
+    ]),
+    ['Chromium', (wasm) => chromiumRuns(page, glue, wasm, timeoutMs)],
+  ]
   const builds: Build[] = ['untouched', 'ours', 'native']
-  const samples = new Map(NODES.map(([engine]) => [engine, { untouched: [] as number[], ours: [] as number[], native: [] as number[] }]))
+  const samples = new Map(engines.map(([engine]) => [engine, { untouched: [] as number[], ours: [] as number[], native: [] as number[] }]))
   for (let repeat = 0; repeat < repeats; repeat++) {
-    for (const [engine, node] of NODES) {
+    for (const [engine, run] of engines) {
       for (let k = 0; k < builds.length; k++) {
         const build = builds[(k + repeat) % builds.length]!
-        const run = await runMeasured(node, [child, glue, files[build], String(RUNS)], timeoutMs)
-        if (run.status === 'timeout') throw new Error(`${engine}: SQLite's workload on the ${build} build ran past the timeout of ${timeoutMs / 1000} s`)
-        samples.get(engine)![build].push(Math.min(...(JSON.parse(run.stdout) as { ms: number[] }).ms))
+        samples.get(engine)![build].push(Math.min(...(await run(files[build]))))
       }
     }
   }
@@ -65,4 +83,37 @@ export async function programRows(repeats: number, timeoutMs: number, workDir: s
       ),
     ),
   )
+}
+
+/**
+ * The workload's timed runs on one build in a fresh Chromium (Debian's, as
+ * the other browser rows), the glue and the build served from `ORIGIN` by
+ * the page's routes.
+ */
+async function chromiumRuns(page: string, glue: string, wasm: string, timeoutMs: number): Promise<number[]> {
+  const browser = await launchChromium()
+  try {
+    const tab = await browser.context.newPage()
+    tab.setDefaultTimeout(timeoutMs)
+    await tab.route(`${ORIGIN}/**`, (route) => {
+      const { pathname } = new URL(route.request().url())
+      if (pathname === '/sqlite3.mjs') return route.fulfill({ path: glue, contentType: 'text/javascript' })
+      if (pathname === '/module.wasm') return route.fulfill({ path: wasm, contentType: 'application/wasm' })
+      return route.fulfill({ body: '<!doctype html><title>SQLite</title>', contentType: 'text/html' })
+    })
+    await tab.goto(`${ORIGIN}/`)
+    await tab.addScriptTag({ content: page })
+    const run = tab.evaluate((runs) => (globalThis as any).runSqlite('/sqlite3.mjs', '/module.wasm', runs) as Promise<{ ms: number[] }>, RUNS)
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Chromium: SQLite's workload on ${wasm} ran past the timeout of ${timeoutMs / 1000} s`)), timeoutMs)
+    })
+    try {
+      return (await Promise.race([run, timeout])).ms
+    } finally {
+      clearTimeout(timer)
+    }
+  } finally {
+    await browser.close()
+  }
 }
