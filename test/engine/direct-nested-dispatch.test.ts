@@ -99,3 +99,33 @@ describe('a switch compiled to a nest of blocks', () => {
     expect(checks).toBeLessThanOrEqual(sites + 6)
   })
 })
+
+describe('at optimize 3, a forward copy of each function without what only a rewind runs', () => {
+  const bytes = compileC('bytecode.c')
+  const transform = { imports: ['env.input', 'env.output', 'env.note'], engine: 'direct', optimize: 3 } as const
+
+  it('runs the interpreter as the untouched module does, suspending in most of its cases every turn', async () => {
+    // Twice in one instance: the first run rewinds into the copies of `run` and of what it calls, and the second
+    // goes forward again in their first bodies.
+    const expectedWrites: number[] = []
+    const plain = new WebAssembly.Instance(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), imports(false, expectedWrites))
+    const expected = [await interpret(plain.exports), await interpret(plain.exports)]
+    const written: number[] = []
+    const { exports } = await asyncified(bytes, transform, imports(true, written), undefined, 'asyncify')
+    expect([await interpret(exports), await interpret(exports)]).toEqual(expected)
+    expect(written).toEqual(expectedWrites)
+  })
+
+  it('checks the state only after calls and once on entry going forward', async () => {
+    const { wasm } = await asyncified(bytes, transform, imports(true, []), undefined, 'asyncify')
+    const text = functionText(wasm, 'run')
+    const checks = text.split(`(global.get ${stateGlobal(wasm)})`).length - 1
+    const sites = text.split(/\(call \$(?:input|output|note)\b/).length - 1
+    expect(sites).toBeGreaterThanOrEqual(17)
+    // The entry's check hands a rewind to the copy, which has the dispatchers and guards.
+    expect(checks).toBe(sites + 1)
+    const { wasm: single } = await asyncified(bytes, { ...transform, optimize: 2 }, imports(true, []), undefined, 'asyncify')
+    expect(new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>)).toBeDefined()
+    expect(wasm.length).toBeGreaterThan(single.length)
+  })
+})

@@ -169,6 +169,10 @@ export class BodyInstrumenter {
   private readonly marks: RewindMarks = { rewinding: new Set(), calls: new Set(), ignored: new Set(), entryTests: new Set() }
   /** The frames' entry tests (`entryTest`), fused: where each went, and what it writes and loads through. */
   private readonly fused: FusedTest[] = []
+  /** The first instruction of each choice of a first run's value (`chooseFirstRun`). */
+  private readonly choosers = new Set<Node>()
+  /** What `finish` wrote, for `forward`. */
+  private finished: { body: Node[]; helpers: FrameHelpers | null; layout: RecordLayout | null } | null = null
   /** The dispatch a frame hands to the block it starts with (`Handoff`), until that block's frame takes it. */
   private handoff: Handoff | null = null
   /**
@@ -293,18 +297,82 @@ export class BodyInstrumenter {
     const layout = helpers === null && this.saved.length > 0 ? recordLayout(this.recordTypes) : null
     const body = this.withoutQuietChecks()
     const restore = this.restore(helpers, layout)
+    const entry = this.joinFirstCheck(body, restore) ? [] : this.unlikelyGuard(restore)
+    this.finished = { body, helpers, layout }
+    return this.framed([...entry, ...body], helpers, layout)
+  }
+
+  /**
+   * After `finish`, the body to run going forward when the finished one is
+   * appended as function `rewind` and called only to rewind: the same code
+   * and record, without what only a rewind needs (dispatchers, guards, the
+   * state checks fused into entry tests, choices of a first run's value, the
+   * restore), and first a state check that hands a rewind to `rewind` with
+   * the arguments. Null when the finished body has nothing only a rewind
+   * needs but its restore: it is as fast going forward, and needs no copy.
+   * (With `optimize: 3`: each function that has them costs its body twice.)
+   */
+  forward(rewind: number): DecodedBody | null {
+    const { body, helpers, layout } = this.finished!
+    const stripped = { count: 0 }
+    const code = this.withoutRewinding(body, stripped)
+    if (stripped.count === 0) return null
+    const args = this.type.params.map((_, k) => op(OP.localGet, ...leb(k)))
+    const handOff = this.unlikelyGuard([...args, op(OP.call, ...leb(rewind)), { kind: 'return', before: null }])
+    return this.framed([...handOff, ...code], helpers, layout)
+  }
+
+  /** `inner` in the unwind block, after it the code that saves the record. */
+  private framed(inner: Node[], helpers: FrameHelpers | null, layout: RecordLayout | null): DecodedBody {
     const code: Node[] = [
       {
         kind: 'block',
         type: this.indexRead ? INDEX : EMPTY,
         typeBytes: this.indexRead ? INDEX_TYPE : EMPTY_TYPE,
         before: null,
-        body: [...(this.joinFirstCheck(body, restore) ? [] : this.unlikelyGuard(restore)), ...body, { kind: 'return', before: null }],
+        body: [...inner, { kind: 'return', before: null }],
       },
       ...(this.indexRead ? [op(OP.localSet, ...leb(this.idx))] : []),
       ...this.unwindEpilogue(helpers, layout),
     ]
     return { locals: this.locals.slice(this.type.params.length), body: code }
+  }
+
+  /** `nodes` without what only a rewind runs, copied where anything inside goes; `stripped` counts what went. */
+  private withoutRewinding(nodes: Node[], stripped: { count: number }): Node[] {
+    const out: Node[] = []
+    for (let k = 0; k < nodes.length; k++) {
+      const node = nodes[k]!
+      if (this.choosers.has(node)) {
+        // local.get t, the state, i32.eqz, select: going forward the value just computed, which local.tee t keeps.
+        k += 3
+        stripped.count++
+        continue
+      }
+      const next = nodes[k + 1]
+      if (this.readsState(node) && next !== undefined && this.marks.rewinding.has(next)) {
+        // A dispatcher or a guard, and the state it reads.
+        k++
+        stripped.count++
+        continue
+      }
+      if (this.readsState(node) && this.marks.entryTests.has(node)) {
+        // A fused entry test's check: the state, i32.eqz, i32.and; its branch then takes the test's condition alone.
+        k += 2
+        stripped.count++
+        continue
+      }
+      if (node.kind === 'block' || node.kind === 'loop') out.push({ ...node, body: this.withoutRewinding(node.body, stripped) })
+      else if (node.kind === 'if') out.push({ ...node, then: this.withoutRewinding(node.then, stripped), else: node.else === null ? null : this.withoutRewinding(node.else, stripped) })
+      else if (node.kind === 'try') {
+        out.push({ ...node, body: this.withoutRewinding(node.body, stripped), catches: node.catches.map((handler) => ({ ...handler, body: this.withoutRewinding(handler.body, stripped) })) })
+      } else out.push(node)
+    }
+    return out
+  }
+
+  private readsState(node: Node): boolean {
+    return node.kind === 'op' && node.bytes[0] === OP.globalGet && indexImmediate(node.bytes) === this.globals.state
   }
 
   /**
@@ -652,8 +720,10 @@ export class BodyInstrumenter {
    * temporaries holding what it leaves.
    */
   private chooseFirstRun(local: number): Node[] {
+    const first = op(OP.localGet, ...leb(local))
+    this.choosers.add(first)
     return [
-      op(OP.localGet, ...leb(local)),
+      first,
       op(OP.globalGet, ...leb(this.globals.state)),
       op(OP.i32Eqz),
       op(OP.select),
@@ -818,6 +888,8 @@ export class BodyInstrumenter {
     else return false
     list[1] = joined
     this.unlikely.add(joined)
+    // What only a rewind runs (`forward` leaves it out).
+    this.marks.rewinding.add(joined)
     return true
   }
 

@@ -29,6 +29,13 @@ export interface DirectPlan {
   /** Records written by helpers the functions share (frame-records.ts; optimize 's' or 'z'), not in place. */
   sharedRecords: boolean
   /**
+   * Each instrumented function with code only a rewind needs goes out twice
+   * (optimize 3): the body every call and table names runs forward without
+   * that code, and hands a rewind to a copy appended with it
+   * (`BodyInstrumenter.forward`). Not with shared records.
+   */
+  rewindCopies?: boolean
+  /**
    * Instrumented functions that only instrumented functions call, and only
    * directly (none is in a table, exported, or referenced): their callers
    * can pass them, on a rewind, the arguments of the first run, so that the
@@ -96,7 +103,9 @@ function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan, addresses: CodeAd
   // them; a build for size writes none of its own.
   const apiBodies = plan.apiImports && apiImportBodies(globals, data, functionCount)
   const replaced = new Map([...(plan.apiImports ?? [])].map(([index, name]) => [index, apiBodies![name]]))
-  const { code, appended, hints } = codeSection(bytes, codeContents(bytes)!, imported, plan, functions, moduleTypes, sites, globals, records, api, replaced, addresses, {
+  if (plan.rewindCopies && records !== null) throw new Error('rewind copies and shared records do not go together')
+  const copies = plan.rewindCopies ? { first: functionCount + api.length, typeOf, functions: [] as AppendedFunction[] } : null
+  const { code, appended, hints } = codeSection(bytes, codeContents(bytes)!, imported, plan, functions, moduleTypes, sites, globals, records, api, replaced, addresses, copies, {
     own: !plan.sharedRecords,
     input: inputBranchHints(bytes),
   })
@@ -185,6 +194,7 @@ function codeSection(
   api: AppendedFunction[],
   replaced: Map<number, Uint8Array>,
   addresses: CodeAddresses | undefined,
+  copies: { first: number; typeOf: (params: ValType[], results: ValType[]) => number; functions: AppendedFunction[] } | null,
   branchHints: { own: boolean; input: Map<number, CodeMetadataEntry[]> | null },
 ): { code: Uint8Array; appended: AppendedFunction[]; hints: Map<number, CodeMetadataEntry[]> } {
   const reader = new WasmReader(bytes, contents)
@@ -241,7 +251,12 @@ function codeSection(
     const placed: { at: number; offset: number }[] = []
     const rarely = branchHints.own ? { nodes: instrumented.unlikely, offsets: [] as number[] } : undefined
     const placing = addresses !== undefined || theirs.length > 0
-    const encoded = encodeBody(instrumented.finish(records), placing ? (at, offset) => placed.push({ at, offset }) : undefined, rarely)
+    const finished = instrumented.finish(records)
+    // With rewind copies, the finished body is appended and the index keeps the forward one (when they differ).
+    const type = functions[imported + i]!
+    const forward = copies === null ? null : instrumented.forward(copies.first + copies.functions.length)
+    if (forward !== null) copies!.functions.push({ type: copies!.typeOf(type.params, type.results), body: [...encodeBody(finished)] })
+    const encoded = encodeBody(forward ?? finished, placing ? (at, offset) => placed.push({ at, offset }) : undefined, rarely)
     const entries: CodeMetadataEntry[] = (rarely?.offsets ?? []).map((offset) => ({ offset, data: RARELY_TAKEN }))
     entries.push(...movedHints(theirs, placed, body, encoded))
     const size = leb(encoded.length)
@@ -280,7 +295,7 @@ function codeSection(
   }
   // The end of the last body (a line table's last end of sequence).
   addresses?.add(end - contents, output, 'exact')
-  const appended = [...api, ...(records?.functions ?? [])]
+  const appended = [...api, ...(copies?.functions ?? []), ...(records?.functions ?? [])]
   for (const entry of appended) bodies.push(concatBytes(leb(entry.body.length), entry.body))
   const total = leb(count + appended.length)
   addresses?.shift(total.length)
