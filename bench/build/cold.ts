@@ -84,12 +84,13 @@ export async function coldBuilds(subject: Subject, repeats: number, { childScrip
     native.peakMb.push(run.peakRssMb)
     native.ratio.push(statSync(output).size / input)
   }
-  // Sizes do not vary between runs: one build at optimize "z", the direct engine's size-over-speed mode, beside them.
-  let sizeOptimized: { ratio: number; engine: string } | null = null
-  if (!timedOut) {
-    const output = join(dir, 'ours-z.wasm')
-    const run = await runMeasured(process.execPath, [childScript, subject.file, output, join(dir, 'cache-z'), JSON.stringify({ imports: subject.imports, optimize: 'z' })], timeoutMs)
-    if (run.status !== 'timeout') sizeOptimized = { ratio: statSync(output).size / input, engine: (JSON.parse(run.stdout) as { engine: string }).engine }
+  // Sizes do not vary between runs: one build at each level where the direct engine trades one for the other beside
+  // them, "z" (size over speed) and 3 (speed over size).
+  const traded: { optimize: 'z' | 3; ratio: number; engine: string }[] = []
+  for (const optimize of timedOut ? [] : (['z', 3] as const)) {
+    const output = join(dir, `ours-${optimize}.wasm`)
+    const run = await runMeasured(process.execPath, [childScript, subject.file, output, join(dir, `cache-${optimize}`), JSON.stringify({ imports: subject.imports, optimize })], timeoutMs)
+    if (run.status !== 'timeout') traded.push({ optimize, ratio: statSync(output).size / input, engine: (JSON.parse(run.stdout) as { engine: string }).engine })
   }
   // A timeout after finished repeats leaves those figures paired with native's first ones and says so.
   const note = timedOut ? `timeout after ${timeoutMs / 1000} s (${ours.wallMs.length} of ${repeats} runs finished)` : undefined
@@ -112,15 +113,13 @@ export async function coldBuilds(subject: Subject, repeats: number, { childScrip
       ],
       size: [
         compare({ ...fields, section: 'size', measure: 'output / input', unit: 'bytes/byte' }, side(oursLabel, ours.ratio), { label: nativeLabel, samples: native.ratio }),
-        ...(sizeOptimized === null
-          ? []
-          : [
-              compare(
-                { ...fields, section: 'size', measure: 'output / input', unit: 'bytes/byte' },
-                side(`ours (transform, mode asyncify, optimize z, engine ${sizeOptimized.engine})`, [sizeOptimized.ratio]),
-                { label: nativeLabel, samples: native.ratio },
-              ),
-            ]),
+        ...traded.map(({ optimize, ratio, engine }) =>
+          compare(
+            { ...fields, section: 'size', measure: 'output / input', unit: 'bytes/byte' },
+            side(`ours (transform, mode asyncify, optimize ${optimize}, engine ${engine})`, [ratio]),
+            { label: nativeLabel, samples: native.ratio },
+          ),
+        ),
       ],
     },
     transformMs,

@@ -26,16 +26,22 @@ const NODES: [string, string][] = [
 /** Where the Chromium page finds the glue and the build (served by the page's routes, no server). */
 const ORIGIN = 'http://sqlite.bench'
 
-type Build = 'untouched' | 'ours' | 'native'
-const LABELS: Record<Build, string> = { untouched: 'untouched', ours: 'ours, Asyncify', native: "native wasm-opt's Asyncify build" }
+type Build = 'untouched' | 'ours' | 'speed' | 'native'
+const LABELS: Record<Build, string> = {
+  untouched: 'untouched',
+  ours: 'ours, Asyncify',
+  speed: 'ours, Asyncify, optimize 3 (speed over size)',
+  native: "native wasm-opt's Asyncify build",
+}
 
 /** The milliseconds of a build's timed runs, in a fresh process or browser. */
 type Runner = (wasm: string) => Promise<number[]>
 
 /**
  * SQLite's in-memory workload with its own glue, in each Node and in
- * Chromium: our Asyncify build and native wasm-opt's (the same import list
- * as the build rows) against the untouched module. No call suspends, so this
+ * Chromium: our Asyncify builds (the default, and optimize 3's, which trades
+ * size for speed) and native wasm-opt's (the same import list as the build
+ * rows) against the untouched module. No call suspends, so this
  * is what the checks cost a real program; an engine runs the Asyncify build
  * unless it has JSPI (Node 24 and 26 and Chromium default to the JSPI build,
  * which is the untouched code). Each repeat runs every build in a fresh
@@ -45,9 +51,16 @@ export async function programRows(repeats: number, timeoutMs: number, workDir: s
   const subject = npmSubjects.find((candidate) => candidate.name === 'SQLite')!
   const input = join(repoDir, subject.file)
   const glue = join(dirname(input), 'sqlite3.mjs')
-  const files: Record<Build, string> = { untouched: input, ours: join(workDir, 'sqlite.ours.wasm'), native: join(workDir, 'sqlite.native.wasm') }
-  const built = await asyncifyWasm(new Uint8Array(readFileSync(input)), { imports: subject.imports, mode: 'asyncify', filename: input })
-  writeFileSync(files.ours, built.wasm!)
+  const files: Record<Build, string> = {
+    untouched: input,
+    ours: join(workDir, 'sqlite.ours.wasm'),
+    speed: join(workDir, 'sqlite.ours-3.wasm'),
+    native: join(workDir, 'sqlite.native.wasm'),
+  }
+  for (const [build, optimize] of [['ours', 2], ['speed', 3]] as const) {
+    const built = await asyncifyWasm(new Uint8Array(readFileSync(input)), { imports: subject.imports, mode: 'asyncify', optimize, filename: input })
+    writeFileSync(files[build], built.wasm!)
+  }
   const [command, args] = nativeCommand(input, files.native, subject.imports, subject.features)
   execFileSync(command, args)
   const child = await bundleNode('program/sqlite-child.ts')
@@ -63,8 +76,8 @@ export async function programRows(repeats: number, timeoutMs: number, workDir: s
     ]),
     ['Chromium', (wasm) => chromiumRuns(page, glue, wasm, timeoutMs)],
   ]
-  const builds: Build[] = ['untouched', 'ours', 'native']
-  const samples = new Map(engines.map(([engine]) => [engine, { untouched: [] as number[], ours: [] as number[], native: [] as number[] }]))
+  const builds: Build[] = ['untouched', 'ours', 'speed', 'native']
+  const samples = new Map(engines.map(([engine]): [string, Record<Build, number[]>] => [engine, { untouched: [], ours: [], speed: [], native: [] }]))
   for (let repeat = 0; repeat < repeats; repeat++) {
     for (const [engine, run] of engines) {
       for (let k = 0; k < builds.length; k++) {
@@ -75,7 +88,7 @@ export async function programRows(repeats: number, timeoutMs: number, workDir: s
   }
   const subjectName = 'SQLite queries in memory, no suspension'
   return [...samples].flatMap(([engine, times]) =>
-    (['ours', 'native'] as const).map((build) =>
+    (['ours', 'speed', 'native'] as const).map((build) =>
       compare(
         { section: 'program', subject: subjectName, measure: 'time per run', engine, unit: 'ms' },
         { label: LABELS[build], samples: times[build] },
