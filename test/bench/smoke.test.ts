@@ -63,12 +63,14 @@ describe('npm run bench -- --smoke', () => {
     }
   })
 
-  test('the size rows compare both fixtures with native wasm-opt, at the default optimize and at "z"', () => {
+  test('the size rows compare both fixtures with native wasm-opt, at the default optimize, at "z" and at 3', () => {
     expect(keys('size')).toEqual([
       'suspend.c / output / input / - / ours (transform, mode asyncify, engine direct)',
       'suspend.c / output / input / - / ours (transform, mode asyncify, optimize z, engine direct)',
+      'suspend.c / output / input / - / ours (transform, mode asyncify, optimize 3, engine direct)',
       'loop.c / output / input / - / ours (transform, mode asyncify, engine direct)',
       'loop.c / output / input / - / ours (transform, mode asyncify, optimize z, engine direct)',
+      'loop.c / output / input / - / ours (transform, mode asyncify, optimize 3, engine direct)',
     ])
   })
 
