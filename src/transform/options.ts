@@ -43,7 +43,8 @@ export interface TransformOptions {
    * only a rewind needs (the checks that let a rewind skip to the call it left) goes out
    * twice, once without that code, which every call runs, and which hands a rewind to the
    * other copy (SQLite's output 2.6x its input instead of 1.54x; its workload that never
-   * suspends much nearer the untouched module's speed where JSPI is missing). A frame that
+   * suspends much nearer the untouched module's speed where JSPI is missing; a small loop
+   * that V8 compiled well at the default level can lose that, so measure). A frame that
    * was rewound runs the other copy until it returns. `report.why` counts the first copy's
    * bytes. Default 2.
    */
