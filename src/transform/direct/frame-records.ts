@@ -71,7 +71,7 @@ export function recordLayout(types: ValType[]): RecordLayout {
 /** A function appended to the module: its type index and its body's bytes (local declarations to `end`). */
 export interface AppendedFunction {
   type: number
-  body: number[]
+  body: number[] | Uint8Array
 }
 
 export interface FrameHelpers {

@@ -601,7 +601,7 @@ export class BodyInstrumenter {
       let chosen = false
       if (tail === null && (node.kind === 'if' || node.kind === 'call_indirect')) {
         const again = rerunTail(segment, inputs, 0)
-        if (again !== null && (!writesAny(arms, localsRead(again)) || again.every((inner) => rerun(inner) === 'exact' || rerun(inner) === 'varies'))) {
+        if (again !== null && (!writesAny(arms, localsRead(again)) || cannotTrap(again))) {
           tail = again
           chosen = true
         }
@@ -827,7 +827,7 @@ export class BodyInstrumenter {
       if (index === undefined || index.kind !== 'op' || (index.bytes[0] !== OP.localGet && index.bytes[0] !== OP.i32Const)) return
       args = computed.slice(0, -1)
     }
-    if (!args.every((node) => rerun(node) === 'exact' || rerun(node) === 'varies')) return
+    if (!cannotTrap(args)) return
     for (const node of args) if (node.kind === 'op' && node.bytes[0] === OP.localGet) this.marks.ignored.add(node)
   }
 
@@ -1225,6 +1225,11 @@ function rerun(node: Node): Rerun | null {
     return 'varies'
   }
   return null
+}
+
+/** Whether `nodes`, run again from any locals, have no effect but their values and never trap. */
+function cannotTrap(nodes: Node[]): boolean {
+  return nodes.every((node) => rerun(node) === 'exact' || rerun(node) === 'varies')
 }
 
 /**

@@ -253,10 +253,14 @@ function codeSection(
     const placing = addresses !== undefined || theirs.length > 0
     const finished = instrumented.finish(records)
     // With rewind copies, the finished body is appended and the index keeps the forward one (when they differ).
-    const type = functions[imported + i]!
-    const forward = copies === null ? null : instrumented.forward(copies.first + copies.functions.length)
-    if (forward !== null) copies!.functions.push({ type: copies!.typeOf(type.params, type.results), body: [...encodeBody(finished)] })
-    const encoded = encodeBody(forward ?? finished, placing ? (at, offset) => placed.push({ at, offset }) : undefined, rarely)
+    let atIndex = finished
+    const forward = copies && instrumented.forward(copies.first + copies.functions.length)
+    if (copies && forward) {
+      const type = functions[imported + i]!
+      copies.functions.push({ type: copies.typeOf(type.params, type.results), body: encodeBody(finished) })
+      atIndex = forward
+    }
+    const encoded = encodeBody(atIndex, placing ? (at, offset) => placed.push({ at, offset }) : undefined, rarely)
     const entries: CodeMetadataEntry[] = (rarely?.offsets ?? []).map((offset) => ({ offset, data: RARELY_TAKEN }))
     entries.push(...movedHints(theirs, placed, body, encoded))
     const size = leb(encoded.length)
