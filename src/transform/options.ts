@@ -45,8 +45,9 @@ export interface TransformOptions {
    * other copy (SQLite's output 2.6x its input instead of 1.54x; its workload that never
    * suspends much nearer the untouched module's speed where JSPI is missing; a small loop
    * that V8 compiled well at the default level can lose that, so measure). A frame that
-   * was rewound runs the other copy until it returns. `report.why` counts the first copy's
-   * bytes. Default 2.
+   * was rewound runs the other copy until it returns; it has the function's name, lines
+   * and branch hints, and below it in a stack trace the frame that handed the rewind over
+   * (same name, no line). `report.why` counts both copies' bytes. Default 2.
    */
   optimize?: OptimizeLevel
   /**

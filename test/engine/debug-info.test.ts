@@ -38,18 +38,18 @@ function lineOf(marker: string): number {
 }
 
 /**
- * Per function of `wasm` (by its name-section name), the C lines (`file:line`)
- * its embedded map gives its instructions: the mapping in effect at each one.
- * Instructions that only close or divide a construct (`end`, `else`, `catch`)
- * are left out: no expression stands for them in Binaryen, so no line either.
+ * Per body of `wasm`, its function's name-section name (which a rewind copy
+ * shares) and the C lines (`file:line`) its embedded map gives its
+ * instructions: the mapping in effect at each one. Instructions that only
+ * close or divide a construct (`end`, `else`, `catch`) are left out: no
+ * expression stands for them in Binaryen, so no line either.
  */
-function linesByFunction(wasm: Uint8Array): Map<string, Set<string>> {
+function linesByBody(wasm: Uint8Array): { name: string | null; lines: Set<string> }[] {
   const map = embeddedMapJson(wasm)
   const segments = decode(map.mappings)[0] ?? []
   const scanned = scanModule(wasm, { instructions: true })
   const defined = scanned.functions.filter((fn) => fn.imported === null)
-  const lines = new Map<string, Set<string>>()
-  scanned.bodies.forEach((body, index) => {
+  return scanned.bodies.map((body, index) => {
     const found = new Set<string>()
     for (const offset of body.instructions!) {
       if ([0x05, 0x07, 0x0b, 0x18, 0x19].includes(wasm[offset]!)) continue
@@ -60,17 +60,28 @@ function linesByFunction(wasm: Uint8Array): Map<string, Set<string>> {
       }
       if (segment && segment.length >= 4) found.add(`${map.sources[segment[1]!]!.split('/').pop()}:${segment[2]! + 1}`)
     }
-    if (found.size > 0) lines.set(defined[index]!.name!, found)
+    return { name: defined[index]!.name, lines: found }
   })
+}
+
+/** The C lines of each function of `wasm` with any (a rewind copy's are its function's). */
+function linesByFunction(wasm: Uint8Array): Map<string, Set<string>> {
+  const lines = new Map<string, Set<string>>()
+  for (const { name, lines: found } of linesByBody(wasm)) {
+    if (found.size > 0) lines.set(name!, new Set([...(lines.get(name!) ?? []), ...found]))
+  }
   return lines
 }
 
 describe('debug info through the transform', () => {
   // optimize "z": the direct engine's records written by helpers the functions share, appended after them.
+  // optimize 3: the rewound `compute` runs its copy, appended after them, which the trap is in. The frame at
+  // compute's own index that handed the rewind to it stays below it: named, without a line (no C code is there).
   it.each([
     ['direct', 2],
     ['binaryen', 2],
     ['direct', 'z'],
+    ['direct', 3],
   ] as const)('a trap after a resume has a stack trace whose frames map to the C functions and lines (engine %s, optimize %s)', async (engine, optimize) => {
     const { exports, wasm } = await asyncified(traps, { imports: ['env.fetch_value'], debug: true, engine, optimize }, {
       env: { fetch_value: (key: number) => later(key - 7) },
@@ -79,9 +90,11 @@ describe('debug info through the transform', () => {
     const error = (await exports.run(7).catch((e: unknown) => e)) as Error
     expect(error).toBeInstanceOf(WebAssembly.RuntimeError)
     const frames = mappedFrames(error.stack!, embeddedMap(wasm))
-    expect(frames.slice(0, 3)).toEqual([
+    const handOff = optimize === 3 ? [{ name: 'compute', source: undefined, line: null }] : []
+    expect(frames.slice(0, 3 + handOff.length)).toEqual([
       { name: 'divide', source: 'trap.c', line: lineOf('divide') },
       { name: 'compute', source: 'trap.c', line: lineOf('compute') },
+      ...handOff,
       { name: 'run', source: 'trap.c', line: lineOf('run') },
     ])
   })
@@ -114,6 +127,7 @@ describe('debug info through the transform', () => {
         ['direct', 2],
         ['binaryen', 2],
         ['direct', 'z'],
+        ['direct', 3],
       ] as const
     ).flatMap(([engine, optimize]) =>
       [
@@ -144,6 +158,25 @@ describe('debug info through the transform', () => {
     }
     for (const fn of mapped.keys()) expect(truth.has(fn), fn).toBe(true)
     expect(kept / expected).toBeGreaterThan(0.9)
+  })
+
+  it.each([
+    ['sort.c', '-O0'],
+    ['saved-locals.c', '-O2'],
+    ['trap.c', '-O2'],
+  ])('at optimize 3, each rewind copy in the build of %s %s is named as its function and maps to that function\'s C lines', async (name, level) => {
+    const bytes = compileC(name!, ['-g', level!])
+    const [balanced, speed] = await Promise.all([2, 3].map((optimize) => asyncifyWasm(bytes, { debug: true, engine: 'direct', optimize: optimize as 2 | 3 })))
+    const truth = linesByFunction(speed!.jspi!.wasm)
+    // The copies come last (after the API's functions): all that optimize 3 adds.
+    const bodies = linesByBody(speed!.wasm!)
+    const copies = bodies.slice(linesByBody(balanced!.wasm!).length)
+    expect(copies.length).toBeGreaterThan(0)
+    for (const copy of copies) {
+      expect(truth.has(copy.name!), `${copy.name}`).toBe(true)
+      expect(copy.lines.size, `${copy.name}`).toBeGreaterThan(0)
+      expect([...copy.lines].filter((line) => !truth.get(copy.name!)!.has(line)), `${copy.name}`).toEqual([])
+    }
   })
 
   it('a Rust program built with -g maps the same way: each function of the asyncified build to its own lines', async () => {

@@ -2,6 +2,9 @@ import { asyncifyWasm, type AsyncifyEngine, type OptimizeLevel } from 'unplugin-
 import { describe, expect, it } from 'vitest'
 import { compileC } from '../helpers/compile-c.js'
 import { asyncified, later } from '../helpers/engine.js'
+import { scanModule } from '../../src/transform/scan.js'
+import { customSectionPayloads } from '../../src/transform/wasm-sections.js'
+import { BRANCH_HINTS, readCodeMetadata } from '../../src/transform/code-metadata.js'
 
 const levels: OptimizeLevel[] = [0, 1, 2, 3, 's', 'z']
 
@@ -46,6 +49,50 @@ describe('what the levels change, as the options document it', () => {
     expect(speed.length).toBeGreaterThan(balanced[0]!.length)
     const { report } = await asyncifyWasm(bytes, { imports: ['env.compare'], mode: 'asyncify', optimize: 0 })
     expect(report.engine).toBe('direct')
+  })
+
+  it('at 3, report.why counts what each function costs with its rewind copy, which the name section names as the function', async () => {
+    const bytes = compileC('sort.c')
+    const { wasm, report } = await asyncifyWasm(bytes, { imports: ['env.compare'], mode: 'asyncify', optimize: 3 })
+    const sizes = (module: Uint8Array) => {
+      const scanned = scanModule(module, { code: false })
+      const defined = scanned.functions.filter((fn) => fn.imported === null)
+      const byName = new Map<string, { bodies: number; bytes: number }>()
+      scanned.bodies.forEach((body, k) => {
+        const entry = byName.get(defined[k]!.name!) ?? { bodies: 0, bytes: 0 }
+        byName.set(defined[k]!.name!, { bodies: entry.bodies + 1, bytes: entry.bytes + body.size })
+      })
+      return byName
+    }
+    const [before, after] = [sizes(bytes), sizes(wasm!)]
+    const copied = report.why.filter((entry) => after.get(entry.name)!.bodies === 2)
+    expect(copied.length).toBeGreaterThan(0)
+    for (const entry of report.why) expect(entry.addedBytes, entry.name).toBe(after.get(entry.name)!.bytes - before.get(entry.name)!.bytes)
+  })
+
+  it('at 3, each rewind copy is the body and branch hints the default level gives its function', async () => {
+    const bytes = compileC('sort.c')
+    const [balanced, speed] = await Promise.all([2, 3].map((optimize) => build(bytes, optimize as 2 | 3, false, 'direct')))
+    const bodies = (module: Uint8Array) => {
+      const scanned = scanModule(module, { code: false })
+      const imported = scanned.functions.filter((fn) => fn.imported !== null).length
+      const payload = customSectionPayloads(module, BRANCH_HINTS)[0]!
+      const hints = readCodeMetadata(payload, 0, payload.length)!
+      return scanned.bodies.map((body, k) => ({
+        name: scanned.functions[imported + k]!.name!,
+        code: Buffer.from(module.subarray(body.start, body.start + body.size)),
+        hints: hints.get(imported + k) ?? [],
+      }))
+    }
+    const atDefault = bodies(balanced!)
+    const copies = bodies(speed!).slice(atDefault.length)
+    expect(copies.length).toBeGreaterThan(0)
+    for (const copy of copies) {
+      const body = atDefault.find((candidate) => candidate.name === copy.name)!
+      expect(copy.code.equals(body.code), copy.name).toBe(true)
+      expect(body.hints.length, copy.name).toBeGreaterThan(0)
+      expect(copy.hints, copy.name).toEqual(body.hints)
+    }
   })
 
   it('with Binaryen and without preoptimize, any level above 0 gives the same build (Asyncify cleans up at a level of its own), and 0 a larger one', async () => {

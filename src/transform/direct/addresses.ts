@@ -12,8 +12,10 @@ import type { LineRow } from '../dwarf-lines.js'
  * `exact`: only this address moved here (an instruction, a body's entry).
  * `forward`: nothing runs here (a body's local declarations): its lines hold
  * from the next instruction.
+ * `end`: a body's end, where only this address moved; the input's code up to
+ * the next anchor went nowhere (on the anchors of copied bodies).
  */
-export type AnchorKind = 'verbatim' | 'exact' | 'forward'
+export type AnchorKind = 'verbatim' | 'exact' | 'forward' | 'end'
 
 export class CodeAddresses {
   private readonly inputs: number[] = []
@@ -21,6 +23,13 @@ export class CodeAddresses {
   private readonly kinds: AnchorKind[] = []
   /** Output addresses of instrumented bodies: the code added before their first instruction from the input has no line. */
   private readonly bodies: number[] = []
+  /** Anchors of the bodies that went out a second time (the rewind copies of optimize 3). */
+  private copies: CodeAddresses | null = null
+
+  /** The anchors of a second place the input's code went, in order of input address of their own. */
+  second(): CodeAddresses {
+    return (this.copies ??= new CodeAddresses())
+  }
 
   /** Anchors must come in order of input address. */
   add(input: number, output: number, kind: AnchorKind): void {
@@ -36,6 +45,7 @@ export class CodeAddresses {
   shift(by: number): void {
     for (let k = 0; k < this.outputs.length; k++) this.outputs[k]! += by
     for (let k = 0; k < this.bodies.length; k++) this.bodies[k]! += by
+    this.copies?.shift(by)
   }
 
   /** An instrumented body starts at `output`. */
@@ -63,22 +73,28 @@ export class CodeAddresses {
     if (found < 0) return null
     const kind = this.kinds[found]
     if (kind === 'verbatim') return { address: this.outputs[found]! + (address - this.inputs[found]!), exact: true }
-    if (kind === 'exact' && this.inputs[found] === address) return { address: this.outputs[found]!, exact: true }
+    if ((kind === 'exact' || kind === 'end') && this.inputs[found] === address) return { address: this.outputs[found]!, exact: true }
+    if (kind === 'end') return null
     const next = this.outputs[found + 1]
     return next === undefined ? null : { address: next, exact: false }
   }
 
-  /** `rows` at their output addresses, in address order (rows outside the code are dropped). */
+  /** `rows` at their output addresses (each at every place its code went), in address order (rows outside the code are dropped). */
   rows(rows: readonly LineRow[]): LineRow[] {
     // At one output address the first row is the one mapped: a row of the instruction there, then an instrumented
     // body's start without a line (else its rewind prologue would take the line of the code before), then a row moved
     // forward from an `end`.
+    const ranked = [...this.ranked(rows), ...(this.copies?.ranked(rows) ?? [])]
+    return ranked.sort((a, b) => a.row.address - b.row.address || a.rank - b.rank).map(({ row }) => row)
+  }
+
+  private ranked(rows: readonly LineRow[]): { row: LineRow; rank: number }[] {
     const ranked: { row: LineRow; rank: number }[] = []
     for (const row of rows) {
       const mapped = this.map(row.address)
       if (mapped !== null) ranked.push({ row: { ...row, address: mapped.address }, rank: mapped.exact ? 0 : 2 })
     }
     for (const address of this.bodies) ranked.push({ row: { address, file: '', line: 0, column: 0, endSequence: false }, rank: 1 })
-    return ranked.sort((a, b) => a.row.address - b.row.address || a.rank - b.rank).map(({ row }) => row)
+    return ranked
   }
 }

@@ -12,6 +12,7 @@ import { concatBytes, encodeName, leb, section, vector } from '../../runtime-shi
 import { ASYNCIFY_API, ASYNCIFY_API_MODULE } from '../asyncify-api.js'
 import { scanModule } from '../scan.js'
 import { WasmReader } from '../wasm-reader.js'
+import { functionNamesPlaced } from './function-names.js'
 
 export type AsyncifyApiName = (typeof ASYNCIFY_API)[number]
 
@@ -27,9 +28,6 @@ export interface ApiDefined {
 
 const [IMPORT, FUNCTION, TABLE, GLOBAL, EXPORT, START, ELEMENT, CODE] = [2, 3, 4, 6, 7, 8, 9, 10]
 const [CALL, RETURN_CALL, REF_FUNC, END] = [0x10, 0x12, 0xd2, 0x0b]
-const FUNCTION_NAMES = 1
-/** Name subsections keyed by function index: each entry a name map of its own (locals, labels). */
-const FUNCTION_MAPS = new Set([2, 3])
 
 /** Thrown where the module holds something this rewrite does not handle: the pipeline builds it. */
 class Unhandled extends Error {}
@@ -125,7 +123,13 @@ function define(bytes: Uint8Array): ApiDefined {
       }
       case 0: {
         const name = items.name()
-        parts.push(name === 'name' ? section(0, concatBytes(encodeName(name), names(bytes, items, end, index))) : whole)
+        if (name !== 'name') parts.push(whole)
+        else {
+          // Moved imports change places.
+          const names = functionNamesPlaced(bytes, items.offset, end, (old) => [index(old)])
+          if (names === null) throw new Unhandled()
+          parts.push(section(0, concatBytes(encodeName(name), names)))
+        }
         break
       }
       default:
@@ -260,34 +264,3 @@ function paddedLeb(value: number, length: number): number[] {
   return Array.from({ length }, (_, i) => (Math.floor(value / 2 ** (7 * i)) & 0x7f) | (i < length - 1 ? 0x80 : 0))
 }
 
-/** The name section with every function index renumbered, each map sorted again (moved imports change places). */
-function names(bytes: Uint8Array, reader: WasmReader, end: number, index: (old: number) => number): Uint8Array {
-  const parts: Uint8Array[] = []
-  while (reader.offset < end) {
-    const subsection = reader.offset
-    const id = reader.byte()
-    const size = reader.u32()
-    const contents = reader.offset
-    const stop = contents + size
-    if (id === FUNCTION_NAMES || FUNCTION_MAPS.has(id)) {
-      const entries: { index: number; rest: Uint8Array }[] = []
-      for (let n = reader.u32(); n > 0; n--) {
-        const old = reader.u32()
-        const start = reader.offset
-        if (id === FUNCTION_NAMES) reader.name()
-        else
-          for (let m = reader.u32(); m > 0; m--) {
-            reader.u32()
-            reader.name()
-          }
-        entries.push({ index: index(old), rest: bytes.subarray(start, reader.offset) })
-      }
-      if (reader.offset !== stop) throw new Unhandled()
-      entries.sort((a, b) => a.index - b.index)
-      const payload = vector(entries.map((entry) => concatBytes(leb(entry.index), entry.rest)))
-      parts.push(concatBytes([id], leb(payload.length), payload))
-    } else parts.push(bytes.subarray(subsection, stop))
-    reader.offset = stop
-  }
-  return concatBytes(...parts)
-}

@@ -156,10 +156,17 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
       timeMs: Math.round(performance.now() - started),
       asyncImports: selection.asyncImports.map((entry) => `${entry.module}.${entry.base}`),
       suspendingExports,
-      why: explainInstrumentation(suspending, reasons, facts, { bytes, names }, { bytes: wasm, names: drives ? [...apiImportNames(facts), ...names] : names }),
+      why: explainInstrumentation(suspending, reasons, facts, { bytes, names }, { bytes: wasm, names: withCopiesNamed(drives ? [...apiImportNames(facts), ...names] : names, instrumented.copies) }),
       warnings: [...(featuresIgnored ? [featuresIgnored] : []), ...selection.warnings, ...warnings, ...debugWarnings],
     },
   }
+}
+
+/** The output's defined functions' names with each rewind copy named as the function it copies: its bytes count as that function's. */
+function withCopiesNamed(names: string[], copies: { copy: number; of: number }[]): string[] {
+  const named = names.slice()
+  for (const { copy, of } of copies) if (names[of] !== undefined) named[copy] = names[of]
+  return named
 }
 
 /** Where the first body starts in the code section's contents (after the count of bodies). */

@@ -8,8 +8,10 @@
 import { concatBytes, encodeName, leb, section, vector } from '../../runtime-shim/wasm-writer.js'
 import { scanModule } from '../scan.js'
 import { WasmReader } from '../wasm-reader.js'
+import { functionNamesPlaced } from './function-names.js'
 import { DecodeUnsupported, SuspensionInHandler, moduleTypesOf, type FuncType, type ModuleTypes, type ValType } from './body.js'
 import { TYPE_CODES, decodeBody, encodeBody } from './decode.js'
+import type { DecodedBody } from './body.js'
 import type { CodeAddresses } from './addresses.js'
 import { BodyInstrumenter, type AsyncifyGlobals, type Sites } from './instrument.js'
 import { FrameRecords, type AppendedFunction } from './frame-records.js'
@@ -58,6 +60,8 @@ export interface DirectOutput {
   wasm: Uint8Array
   /** Features the output uses that the input may not have: `multivalue` when a frame-record helper returns several values. */
   features: string[]
+  /** The rewind copies (optimize 3): each appended function `copy` runs function `of`'s code on a rewind (indices among the defined functions). */
+  copies: { copy: number; of: number }[]
 }
 
 /**
@@ -104,7 +108,7 @@ function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan, addresses: CodeAd
   const apiBodies = plan.apiImports && apiImportBodies(globals, data, functionCount)
   const replaced = new Map([...(plan.apiImports ?? [])].map(([index, name]) => [index, apiBodies![name]]))
   if (plan.rewindCopies && records !== null) throw new Error('rewind copies and shared records do not go together')
-  const copies = plan.rewindCopies ? { first: functionCount + api.length, typeOf, functions: [] as AppendedFunction[] } : null
+  const copies: RewindCopies | null = plan.rewindCopies ? { first: functionCount + api.length, typeOf, functions: [], of: [] } : null
   const { code, appended, hints } = codeSection(bytes, codeContents(bytes)!, imported, plan, functions, moduleTypes, sites, globals, records, api, replaced, addresses, copies, {
     own: !plan.sharedRecords,
     input: inputBranchHints(bytes),
@@ -164,7 +168,8 @@ function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan, addresses: CodeAd
       case 0: {
         const named = new WasmReader(bytes, contents)
         const name = named.name()
-        if (!name.startsWith(CODE_METADATA_PREFIX)) parts.push(bytes.subarray(start, end))
+        if (name === 'name' && copies !== null && copies.of.length > 0) parts.push(namesWithCopies(bytes, named.offset, start, end, imported, copies))
+        else if (!name.startsWith(CODE_METADATA_PREFIX)) parts.push(bytes.subarray(start, end))
         // Written before the code section, with ours.
         else if (name === BRANCH_HINTS) break
         else {
@@ -177,7 +182,11 @@ function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan, addresses: CodeAd
         parts.push(bytes.subarray(start, end))
     }
   }
-  return { wasm: concatBytes(...parts), features: records?.multiValue ? ['multivalue'] : [] }
+  return {
+    wasm: concatBytes(...parts),
+    features: records?.multiValue ? ['multivalue'] : [],
+    copies: copies?.of.map(({ i }, k) => ({ copy: copies.first + k - imported, of: i })) ?? [],
+  }
 }
 
 /** The code section, and the functions appended to it: the API's, then the helpers its records needed. */
@@ -194,7 +203,7 @@ function codeSection(
   api: AppendedFunction[],
   replaced: Map<number, Uint8Array>,
   addresses: CodeAddresses | undefined,
-  copies: { first: number; typeOf: (params: ValType[], results: ValType[]) => number; functions: AppendedFunction[] } | null,
+  copies: RewindCopies | null,
   branchHints: { own: boolean; input: Map<number, CodeMetadataEntry[]> | null },
 ): { code: Uint8Array; appended: AppendedFunction[]; hints: Map<number, CodeMetadataEntry[]> } {
   const reader = new WasmReader(bytes, contents)
@@ -244,27 +253,33 @@ function codeSection(
   }
   // The output's branch hints, by function index.
   const hints = new Map<number, CodeMetadataEntry[]>()
-  /** An instrumented body written, where its instructions went (input offset to output offset) when asked, and its branch hints. */
-  const write = (i: number, instrumented: BodyInstrumenter): Written => {
+  /** Function `i`'s body `decoded`, encoded: where the input's instructions went in it (when asked), and its branch hints. */
+  const encoded = (i: number, decoded: DecodedBody, instrumented: BodyInstrumenter) => {
     const body = bytes.subarray(extents[i]!.start, extents[i]!.start + extents[i]!.size)
     const theirs = branchHints.input?.get(imported + i) ?? []
     const placed: { at: number; offset: number }[] = []
     const rarely = branchHints.own ? { nodes: instrumented.unlikely, offsets: [] as number[] } : undefined
     const placing = addresses !== undefined || theirs.length > 0
+    const code = encodeBody(decoded, placing ? (at, offset) => placed.push({ at, offset }) : undefined, rarely)
+    const entries: CodeMetadataEntry[] = (rarely?.offsets ?? []).map((offset) => ({ offset, data: RARELY_TAKEN }))
+    entries.push(...movedHints(theirs, placed, body, code))
+    return { code, placed, hints: entries }
+  }
+  /** An instrumented body written, where its instructions went (input offset to output offset) when asked, and its branch hints. */
+  const write = (i: number, instrumented: BodyInstrumenter): Written => {
     const finished = instrumented.finish(records)
-    // With rewind copies, the finished body is appended and the index keeps the forward one (when they differ).
-    let atIndex = finished
+    // With rewind copies, the finished body is appended (with its lines and hints) and the index keeps the forward one (when they differ).
     const forward = copies && instrumented.forward(copies.first + copies.functions.length)
     if (copies && forward) {
       const type = functions[imported + i]!
-      copies.functions.push({ type: copies.typeOf(type.params, type.results), body: encodeBody(finished) })
-      atIndex = forward
+      const copy = encoded(i, finished, instrumented)
+      hints.set(copies.first + copies.functions.length, copy.hints)
+      copies.functions.push({ type: copies.typeOf(type.params, type.results), body: copy.code })
+      copies.of.push({ i, placed: copy.placed })
     }
-    const encoded = encodeBody(atIndex, placing ? (at, offset) => placed.push({ at, offset }) : undefined, rarely)
-    const entries: CodeMetadataEntry[] = (rarely?.offsets ?? []).map((offset) => ({ offset, data: RARELY_TAKEN }))
-    entries.push(...movedHints(theirs, placed, body, encoded))
-    const size = leb(encoded.length)
-    return { sized: concatBytes(size, encoded), start: size.length, placed, hints: entries }
+    const { code, placed, hints: entries } = encoded(i, forward ?? finished, instrumented)
+    const size = leb(code.length)
+    return { sized: concatBytes(size, code), start: size.length, placed, hints: entries }
   }
   // Instrumented bodies, written in the order that decides (without shared records) or by index.
   const written = new Map<number, Written>()
@@ -300,10 +315,55 @@ function codeSection(
   // The end of the last body (a line table's last end of sequence).
   addresses?.add(end - contents, output, 'exact')
   const appended = [...api, ...(copies?.functions ?? []), ...(records?.functions ?? [])]
-  for (const entry of appended) bodies.push(concatBytes(leb(entry.body.length), entry.body))
+  /** Where each appended body starts (its size first). */
+  const appendedAt: number[] = []
+  for (const entry of appended) {
+    appendedAt.push(output)
+    const sized = concatBytes(leb(entry.body.length), entry.body)
+    bodies.push(sized)
+    output += sized.length
+  }
+  if (addresses && copies) {
+    // The copies' lines, on anchors of their own: the input's code went there a second time.
+    const second = addresses.second()
+    const placedCopies = copies.of.map((copy, k) => ({ ...copy, entry: appendedAt[api.length + k]!, size: copies.functions[k]!.body.length }))
+    for (const { i, placed, entry, size } of placedCopies.sort((a, b) => a.i - b.i)) {
+      const { start, size: inputSize } = extents[i]!
+      const bodyOutput = entry + leb(size).length
+      second.add(extents[i]!.entry, entry, 'exact')
+      second.add(start - contents, bodyOutput, 'forward')
+      second.instrumented(entry)
+      for (const { at, offset } of placed.sort((a, b) => a.at - b.at)) second.add(start - contents + at, bodyOutput + offset, 'exact')
+      second.add(start - contents + inputSize, bodyOutput + size, 'end')
+    }
+  }
   const total = leb(count + appended.length)
   addresses?.shift(total.length)
   return { code: concatBytes(total, ...bodies), appended, hints }
+}
+
+/** The rewind copies (optimize 3): appended from function index `first` on, each a copy of defined function `of[k].i`. */
+interface RewindCopies {
+  first: number
+  typeOf: (params: ValType[], results: ValType[]) => number
+  functions: AppendedFunction[]
+  /** What each copies, and where the input's instructions went in it (offsets in the body). */
+  of: { i: number; placed: { at: number; offset: number }[] }[]
+}
+
+/**
+ * The name section (`bytes[start, end)`, its contents from `contents`) with
+ * each copy named as the function it copies, its locals and labels too: a
+ * stack trace through a rewound frame names the program's function. As it
+ * was when its subsections cannot be read.
+ */
+function namesWithCopies(bytes: Uint8Array, contents: number, start: number, end: number, imported: number, copies: RewindCopies): Uint8Array {
+  const copyOf = new Map(copies.of.map(({ i }, k) => [imported + i, copies.first + k]))
+  const names = functionNamesPlaced(bytes, contents, end, (index) => {
+    const copy = copyOf.get(index)
+    return copy === undefined ? [index] : [index, copy]
+  })
+  return names === null ? bytes.subarray(start, end) : section(0, concatBytes(encodeName('name'), names))
 }
 
 /** An instrumented body encoded, where its input's instructions went (offsets in the body), and its branch hints. */
