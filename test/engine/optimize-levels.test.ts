@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest'
 import { compileC } from '../helpers/compile-c.js'
 import { asyncified, later } from '../helpers/engine.js'
 import { scanModule } from '../../src/transform/scan.js'
-import { customSectionPayloads } from '../../src/transform/wasm-sections.js'
+import { codeContents, customSectionPayloads } from '../../src/transform/wasm-sections.js'
+import { WasmReader } from '../../src/transform/wasm-reader.js'
 import { BRANCH_HINTS, readCodeMetadata } from '../../src/transform/code-metadata.js'
 
 const levels: OptimizeLevel[] = [0, 1, 2, 3, 's', 'z']
@@ -78,17 +79,24 @@ describe('what the levels change, as the options document it', () => {
       const imported = scanned.functions.filter((fn) => fn.imported !== null).length
       const payload = customSectionPayloads(module, BRANCH_HINTS)[0]!
       const hints = readCodeMetadata(payload, 0, payload.length)!
-      return scanned.bodies.map((body, k) => ({
-        name: scanned.functions[imported + k]!.name!,
-        code: Buffer.from(module.subarray(body.start, body.start + body.size)),
-        hints: hints.get(imported + k) ?? [],
-      }))
+      // Each body whole, its local declarations included.
+      const reader = new WasmReader(module, codeContents(module)!.start)
+      return Array.from({ length: reader.u32() }, (_, k) => {
+        const size = reader.u32()
+        reader.offset += size
+        return {
+          name: scanned.functions[imported + k]!.name!,
+          code: Buffer.from(module.subarray(reader.offset - size, reader.offset)),
+          hints: hints.get(imported + k) ?? [],
+        }
+      })
     }
     const atDefault = bodies(balanced!)
     const copies = bodies(speed!).slice(atDefault.length)
     expect(copies.length).toBeGreaterThan(0)
     for (const copy of copies) {
       const body = atDefault.find((candidate) => candidate.name === copy.name)!
+      expect(copy.code.length, copy.name).toBeGreaterThan(0)
       expect(copy.code.equals(body.code), copy.name).toBe(true)
       expect(body.hints.length, copy.name).toBeGreaterThan(0)
       expect(copy.hints, copy.name).toEqual(body.hints)
