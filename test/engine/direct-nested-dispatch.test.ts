@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest'
 import { compileC } from '../helpers/compile-c.js'
 import { asyncified, later } from '../helpers/engine.js'
 import { functionText } from '../helpers/wat.js'
+import { scanModule } from '../../src/transform/scan.js'
 
 const OP = { PUSH: 0, ADD: 1, SUB: 2, MUL: 3, NEG: 5, DUP: 6, SWAP: 7, OVER: 8, DROP: 9, JZ: 10, JMP: 11, DEC: 12, READ: 13, WRITE: 14, XOR: 15, SHL: 16, SHR: 17, AND: 18, OR: 19, MOD: 20, LT: 21, HALT: 22 }
 
@@ -127,5 +128,29 @@ describe('at optimize 3, a forward copy of each function without what only a rew
     const { wasm: single } = await asyncified(bytes, { ...transform, optimize: 2 }, imports(true, []), undefined, 'asyncify')
     expect(new WebAssembly.Module(wasm as Uint8Array<ArrayBuffer>)).toBeDefined()
     expect(wasm.length).toBeGreaterThan(single.length)
+  })
+})
+
+describe('at optimize 3, which functions take a copy', () => {
+  const bytes = compileC('copies.c')
+  const transform = { imports: ['env.fetch'], engine: 'direct', optimize: 3 } as const
+  const fetch = (key: number) => (key * 37 + 11) & 0xff
+
+  it('only those whose code going forward checks the state less often without what only a rewind needs: more than one such check, or one in a loop', async () => {
+    const { wasm } = await asyncified(bytes, transform, { env: { fetch: (key: number) => later(fetch(key)) } }, undefined, 'asyncify')
+    const names = scanModule(wasm, { code: false }).functions.map((fn) => fn.name)
+    const copied = ['buffered', 'counted', 'twice', 'looped', 'run'].filter((name) => names.filter((other) => other === name).length === 2)
+    // A buffered read's fast path runs the one check fused into its test; counted has one check either way;
+    // run's buffered reads loop has no code a rewind skips.
+    expect(copied).toEqual(['twice', 'looped'])
+  })
+
+  it('each function gives what the untouched module gives, suspending at every call', async () => {
+    const plain = new WebAssembly.Instance(new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>), { env: { fetch } }).exports as Record<string, () => number>
+    const { exports } = await asyncified(bytes, transform, { env: { fetch: (key: number) => later(fetch(key)) } }, undefined, 'asyncify')
+    for (const key of [3, 250]) {
+      await expect(exports.run(key)).resolves.toBe((plain.run as (key: number) => number)(key))
+    }
+    expect(exports.count()).toBe(plain.count!())
   })
 })

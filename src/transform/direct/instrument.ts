@@ -172,7 +172,8 @@ export class BodyInstrumenter {
   /** The first instruction of each choice of a first run's value (`chooseFirstRun`). */
   private readonly choosers = new Set<Node>()
   /** What `finish` wrote, for `forward`. */
-  private finished: { body: Node[]; helpers: FrameHelpers | null; layout: RecordLayout | null } | null = null
+  /** The finished body, without the restore in front when it has a check of its own (`restoreChecked`). */
+  private finished: { body: Node[]; helpers: FrameHelpers | null; layout: RecordLayout | null; restoreChecked: boolean } | null = null
   /** The dispatch a frame hands to the block it starts with (`Handoff`), until that block's frame takes it. */
   private handoff: Handoff | null = null
   /**
@@ -298,7 +299,7 @@ export class BodyInstrumenter {
     const body = this.withoutQuietChecks()
     const restore = this.restore(helpers, layout)
     const entry = this.joinFirstCheck(body, restore) ? [] : this.unlikelyGuard(restore)
-    this.finished = { body, helpers, layout }
+    this.finished = { body, helpers, layout, restoreChecked: entry.length > 0 }
     return this.framed([...entry, ...body], helpers, layout)
   }
 
@@ -308,15 +309,20 @@ export class BodyInstrumenter {
    * and record, without what only a rewind needs (dispatchers, guards, the
    * state checks fused into entry tests, choices of a first run's value, the
    * restore), and first a state check that hands a rewind to `rewind` with
-   * the arguments. Null when the finished body has nothing only a rewind
-   * needs but its restore: it is as fast going forward, and needs no copy.
-   * (With `optimize: 3`: each function that has them costs its body twice.)
+   * the arguments. Null when that would not check the state less often on
+   * the way most calls take, and no loop has such a check: when what only a
+   * rewind needs is one check in all (the restore's, say), which runs once
+   * per call as the hand-off's would; or when its first check is fused into
+   * an entry test, the only check a call that leaves there runs (a buffered
+   * read's fast path: in Node 24 such a reader's loop ran 1.6x slower with
+   * the hand-off). (With `optimize: 3`: each function copied costs its body
+   * twice.)
    */
   forward(rewind: number): DecodedBody | null {
-    const { body, helpers, layout } = this.finished!
-    const stripped = { count: 0 }
+    const { body, helpers, layout, restoreChecked } = this.finished!
+    const stripped: Stripped = { outside: restoreChecked ? 1 : 0, inLoops: 0, first: restoreChecked ? 'other' : null, loops: 0 }
     const code = this.withoutRewinding(body, stripped)
-    if (stripped.count === 0) return null
+    if (stripped.inLoops === 0 && (stripped.outside <= 1 || stripped.first === 'entry test')) return null
     const args = this.type.params.map((_, k) => op(OP.localGet, ...leb(k)))
     const handOff = this.unlikelyGuard([...args, op(OP.call, ...leb(rewind)), { kind: 'return', before: null }])
     return this.framed([...handOff, ...code], helpers, layout)
@@ -338,31 +344,43 @@ export class BodyInstrumenter {
     return { locals: this.locals.slice(this.type.params.length), body: code }
   }
 
-  /** `nodes` without what only a rewind runs, copied where anything inside goes; `stripped` counts what went. */
-  private withoutRewinding(nodes: Node[], stripped: { count: number }): Node[] {
+  /**
+   * `nodes` without what only a rewind runs, copied where anything inside
+   * goes; `stripped` counts the state checks that went.
+   */
+  private withoutRewinding(nodes: Node[], stripped: Stripped): Node[] {
+    const went = (kind: 'entry test' | 'other') => {
+      stripped.first ??= kind
+      if (stripped.loops > 0) stripped.inLoops++
+      else stripped.outside++
+    }
     const out: Node[] = []
     for (let k = 0; k < nodes.length; k++) {
       const node = nodes[k]!
       if (this.choosers.has(node)) {
         // local.get t, the state, i32.eqz, select: going forward the value just computed, which local.tee t keeps.
         k += 3
-        stripped.count++
+        went('other')
         continue
       }
       const next = nodes[k + 1]
       if (this.readsState(node) && next !== undefined && this.marks.rewinding.has(next)) {
         // A dispatcher or a guard, and the state it reads.
         k++
-        stripped.count++
+        went('other')
         continue
       }
       if (this.readsState(node) && this.marks.entryTests.has(node)) {
         // A fused entry test's check: the state, i32.eqz, i32.and; its branch then takes the test's condition alone.
         k += 2
-        stripped.count++
+        went('entry test')
         continue
       }
-      if (node.kind === 'block' || node.kind === 'loop') out.push({ ...node, body: this.withoutRewinding(node.body, stripped) })
+      if (node.kind === 'loop') {
+        stripped.loops++
+        out.push({ ...node, body: this.withoutRewinding(node.body, stripped) })
+        stripped.loops--
+      } else if (node.kind === 'block') out.push({ ...node, body: this.withoutRewinding(node.body, stripped) })
       else if (node.kind === 'if') out.push({ ...node, then: this.withoutRewinding(node.then, stripped), else: node.else === null ? null : this.withoutRewinding(node.else, stripped) })
       else if (node.kind === 'try') {
         out.push({ ...node, body: this.withoutRewinding(node.body, stripped), catches: node.catches.map((handler) => ({ ...handler, body: this.withoutRewinding(handler.body, stripped) })) })
@@ -938,6 +956,16 @@ export class BodyInstrumenter {
 }
 
 /** Whether `nodes` hold a loop, at any depth. */
+/** The state checks a forward body left out (`BodyInstrumenter.withoutRewinding`), while it walks the body `loops` deep. */
+interface Stripped {
+  /** Checks outside any loop, the restore's included. */
+  outside: number
+  inLoops: number
+  /** The kind of the first check in the body's order. */
+  first: 'entry test' | 'other' | null
+  loops: number
+}
+
 function hasLoop(nodes: Node[]): boolean {
   return nodes.some((node) => {
     if (node.kind === 'loop') return true
