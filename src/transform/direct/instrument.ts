@@ -309,20 +309,21 @@ export class BodyInstrumenter {
    * and record, without what only a rewind needs (dispatchers, guards, the
    * state checks fused into entry tests, choices of a first run's value, the
    * restore), and first a state check that hands a rewind to `rewind` with
-   * the arguments. Null when that would not check the state less often on
-   * the way most calls take, and no loop has such a check: when what only a
-   * rewind needs is one check in all (the restore's, say), which runs once
-   * per call as the hand-off's would; or when its first check is fused into
-   * an entry test, the only check a call that leaves there runs (a buffered
-   * read's fast path: in Node 24 such a reader's loop ran 1.6x slower with
-   * the hand-off). (With `optimize: 3`: each function copied costs its body
-   * twice.)
+   * the arguments. Null unless that checks the state less often where it
+   * counts: when a loop has such a check (it runs each iteration), or, in a
+   * function without loops, there are more than one (the restore's
+   * included; the hand-off's runs once per call as one of them would), the
+   * first not fused into an entry test (the only check a call that leaves
+   * there runs: a buffered read's fast path, which in Node 24 ran 1.6x
+   * slower with the hand-off). Checks outside the loops of a function with
+   * loops run once per call, next to the loops' work. (With `optimize: 3`:
+   * each function copied costs its body twice.)
    */
   forward(rewind: number): DecodedBody | null {
     const { body, helpers, layout, restoreChecked } = this.finished!
     const stripped: Stripped = { outside: restoreChecked ? 1 : 0, inLoops: 0, first: restoreChecked ? 'other' : null, loops: 0 }
     const code = this.withoutRewinding(body, stripped)
-    if (stripped.inLoops === 0 && (stripped.outside <= 1 || stripped.first === 'entry test')) return null
+    if (stripped.inLoops === 0 && (stripped.outside <= 1 || stripped.first === 'entry test' || hasLoop(body))) return null
     const args = this.type.params.map((_, k) => op(OP.localGet, ...leb(k)))
     const handOff = this.unlikelyGuard([...args, op(OP.call, ...leb(rewind)), { kind: 'return', before: null }])
     return this.framed([...handOff, ...code], helpers, layout)
