@@ -11,18 +11,25 @@ import { SUSPEND_IMPORTS, suspendFixture } from './subjects.js'
 
 export const DEPTHS = [1, 20]
 
-type RuntimeModules = Pick<WireInput, 'untouched' | 'asyncified' | 'nativeAsyncified' | 'jspi'>
+type RuntimeModules = Pick<WireInput, 'untouched' | 'asyncified' | 'asyncifiedForSpeed' | 'nativeAsyncified' | 'jspi'>
 
-/** The four builds of bench/fixtures/suspend.c the run-time rows use, as base64 for the wire. */
+/** The five builds of bench/fixtures/suspend.c the run-time rows use, as base64 for the wire. */
 export async function runtimeModules(workDir: string): Promise<RuntimeModules> {
   const fixture = suspendFixture()
   const untouched = new Uint8Array(readFileSync(fixture))
   const built = await asyncifyWasm(untouched, { imports: SUSPEND_IMPORTS, mode: 'auto', filename: 'suspend.wasm' })
+  const forSpeed = await asyncifyWasm(untouched, { imports: SUSPEND_IMPORTS, mode: 'asyncify', optimize: 3, filename: 'suspend.wasm' })
   const native = join(workDir, 'suspend.native.wasm')
   const [command, args] = nativeCommand(fixture, native, SUSPEND_IMPORTS, [])
   execFileSync(command, args)
   const base64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64')
-  return { untouched: base64(untouched), asyncified: base64(built.wasm!), nativeAsyncified: base64(readFileSync(native)), jspi: base64(built.jspi!.wasm) }
+  return {
+    untouched: base64(untouched),
+    asyncified: base64(built.wasm!),
+    asyncifiedForSpeed: base64(forSpeed.wasm!),
+    nativeAsyncified: base64(readFileSync(native)),
+    jspi: base64(built.jspi!.wasm),
+  }
 }
 
 /** One engine's runs: each of our paths, and each reference of the round trip, measured in a process (a page) of its own (see measure.ts). */
@@ -73,6 +80,7 @@ function mergeOutputs(outputs: HarnessOutput[]): HarnessOutput {
 
 const LABELS: Record<string, string> = {
   'ours-asyncify': 'ours, Asyncify',
+  'ours-asyncify-speed': 'ours, Asyncify, optimize 3 (speed over size)',
   'ours-jspi': 'ours, JSPI',
   'asyncify-wasm': 'asyncify-wasm',
   'asyncify-wasm-native': "asyncify-wasm on native wasm-opt's build",
@@ -148,7 +156,7 @@ export function roundTripRows(engine: EngineName, outputs: PathOutputs): Row[] {
 
 /** Compute rows of one engine: each of our paths against the untouched module of its own run. */
 export function computeRows(engine: EngineName, outputs: PathOutputs): Row[] {
-  const runs: [string, HarnessOutput][] = [['ours-asyncify', outputs.asyncify], ...(outputs.jspi.jspi ? ([['ours-jspi', outputs.jspi]] as [string, HarnessOutput][]) : [])]
+  const runs: [string, HarnessOutput][] = [['ours-asyncify', outputs.asyncify], ['ours-asyncify-speed', outputs.asyncify], ...(outputs.jspi.jspi ? ([['ours-jspi', outputs.jspi]] as [string, HarnessOutput][]) : [])]
   return ['compute, never suspends', 'async path, no suspension', 'buffered reads on an async path, no suspension'].flatMap((measure) =>
     runs.map(([path, output]) =>
       compare(

@@ -7,7 +7,7 @@ let text = ''
 for await (const chunk of process.stdin) text += chunk
 const wire = JSON.parse(text) as WireInput
 const bytes = (base64: string) => new Uint8Array(Buffer.from(base64, 'base64'))
-const input: HarnessInput = { ...wire, untouched: bytes(wire.untouched), asyncified: bytes(wire.asyncified), nativeAsyncified: bytes(wire.nativeAsyncified), jspi: bytes(wire.jspi) }
+const input: HarnessInput = { ...wire, untouched: bytes(wire.untouched), asyncified: bytes(wire.asyncified), asyncifiedForSpeed: bytes(wire.asyncifiedForSpeed), nativeAsyncified: bytes(wire.nativeAsyncified), jspi: bytes(wire.jspi) }
 // Node 26 counts the bytes its heap allocated; Node 20 does not.
 const allocated = () => (getHeapStatistics() as { total_allocated_bytes?: number }).total_allocated_bytes
 const allocatedBytes: AllocatedBytes | null = allocated() === undefined ? null : () => allocated()!

@@ -118,11 +118,12 @@ describe('npm run bench -- --smoke', () => {
     for (const engine of WITH_JSPI) expect(plainRows(engine, 'ours, JSPI'), engine).toEqual(baselines('ours, JSPI'))
   })
 
-  test('the compute rows compare each path with the untouched module in every engine', () => {
+  test('the compute rows compare each path, and the Asyncify build at optimize 3, with the untouched module in every engine', () => {
     const rows = keys('compute')
     for (const engine of ENGINES) {
       for (const subject of ['compute, never suspends', 'async path, no suspension', 'buffered reads on an async path, no suspension']) {
         expect(rows).toContain(`${subject} / time per run / ${engine} / ours, Asyncify`)
+        expect(rows).toContain(`${subject} / time per run / ${engine} / ours, Asyncify, optimize 3 (speed over size)`)
       }
     }
     for (const engine of ENGINES) {
