@@ -39,12 +39,13 @@ export interface TransformOptions {
    * functions whose saved locals have the same types share two helper functions that
    * write and read them, instead of that code in each (SQLite about 7% smaller), for a
    * call per frame at each unwind and rewind, which engines that do not inline wasm calls
-   * pay (Node 20). With 3 it trades size for speed: each instrumented function with code
-   * only a rewind needs (the checks that let a rewind skip to the call it left) goes out
-   * twice, once without that code, which every call runs, and which hands a rewind to the
-   * other copy (SQLite's output 2.6x its input instead of 1.54x; its workload that never
-   * suspends much nearer the untouched module's speed where JSPI is missing; a small loop
-   * that V8 compiled well at the default level can lose that, so measure). A frame that
+   * pay (Node 20). With 3 it trades size for speed: each instrumented function whose code
+   * going forward then checks the state less often (a check only a rewind needs in a loop,
+   * or several in a function without loops) goes out twice, once without the checks that
+   * let a rewind skip to the call it left, which every call runs, and which hands a rewind
+   * to the other copy (SQLite's output 2.5x its input instead of 1.54x; its workload that
+   * never suspends much nearer the untouched module's speed where JSPI is missing; measure
+   * your own code). A frame that
    * was rewound runs the other copy until it returns; it has the function's name, lines
    * and branch hints, and below it in a stack trace the frame that handed the rewind over
    * (same name, no line). `report.why` counts both copies' bytes. Default 2.
