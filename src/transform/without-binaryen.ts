@@ -7,6 +7,7 @@ import { featuresOptionIgnored } from './features.js'
 import { jspiWithoutBinaryen, readModule } from './jspi-fast.js'
 import { checkWasmHeader } from './wasm-sections.js'
 import { onlyJspiCanRun } from './check-supported.js'
+import { AsyncifyError } from '../runtime-shim/errors.js'
 
 /**
  * The builds the direct engine and the JSPI fast path make without Binaryen,
@@ -53,5 +54,28 @@ export function buildWithoutBinaryen(bytes: Uint8Array, options: ResolvedTransfo
     ...asyncified,
     jspi: jspi.jspi,
     report: { ...asyncified.report, paths: ['asyncify', 'jspi'], timeMs: asyncified.report.timeMs + jspi.report.timeMs },
+  }
+}
+
+/**
+ * `build`'s result (`buildWithoutBinaryen`), or null with a warning when it
+ * failed other than on bad input: then Binaryen's pipeline builds the module,
+ * correctly but slower, and the warning goes into that build's report, so
+ * that the failure, a bug of this package, is seen and can be reported
+ * (reports name their file where they are printed).
+ * Bad input (an `AsyncifyError`) is thrown as it is.
+ */
+export function fastBuildOrFallback(build: () => TransformResult | null): { fast: TransformResult | null; warning: string | null } {
+  try {
+    return { fast: build(), warning: null }
+  } catch (error) {
+    if (error instanceof AsyncifyError) throw error
+    const cause = error instanceof Error ? error.message : String(error)
+    return {
+      fast: null,
+      warning:
+        `the direct engine failed (${cause}), so Binaryen's pipeline built this module instead, which takes longer; ` +
+        `this is a bug in unplugin-asyncify, please report it with the .wasm file`,
+    }
   }
 }

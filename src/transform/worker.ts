@@ -12,7 +12,7 @@ import { loadBinaryen } from './binaryen-load.js'
 import type { ResolvedTransformOptions } from './options.js'
 import { runPipeline, type TransformResult } from './pipeline.js'
 import type { Binaryen } from './binaryen.js'
-import { buildWithoutBinaryen } from './without-binaryen.js'
+import { buildWithoutBinaryen, fastBuildOrFallback } from './without-binaryen.js'
 
 export interface WorkerRequest {
   id: number
@@ -43,16 +43,16 @@ port.on('message', (request: WorkerRequest) => {
 })
 
 async function handle(request: WorkerRequest): Promise<void> {
-  let fast: TransformResult | null = null
+  let built: { fast: TransformResult | null; warning: string | null }
   try {
-    fast = buildWithoutBinaryen(request.bytes, request.options)
+    built = fastBuildOrFallback(() => buildWithoutBinaryen(request.bytes, request.options))
   } catch (error) {
-    // Bad input is said as the pipeline would say it; anything else, Binaryen's pipeline decides.
-    if (error instanceof AsyncifyError) {
-      port.postMessage({ id: request.id, ok: false, code: error.code, message: error.message, fatal: false } satisfies WorkerResponse)
-      return
-    }
+    // Bad input, the one failure it throws (an AsyncifyError), is said as the pipeline would say it.
+    const { code, message } = error as AsyncifyError
+    port.postMessage({ id: request.id, ok: false, code, message, fatal: false } satisfies WorkerResponse)
+    return
   }
+  const { fast, warning } = built
   if (fast) {
     port.postMessage({ id: request.id, ok: true, result: fast } satisfies WorkerResponse, transferables(fast))
     return
@@ -74,6 +74,7 @@ async function handle(request: WorkerRequest): Promise<void> {
   // Whatever Binaryen prints during this job and no step claimed belongs to this file and no other.
   try {
     const { result, output } = withOutput(() => runPipeline(binaryen, request.bytes, request.options))
+    if (warning !== null) result.report.warnings.push(warning)
     if (output.length > 0) result.report.warnings.push(`Binaryen printed: ${printedText(output)}`)
     response = { id: request.id, ok: true, result }
     port.postMessage(response, transferables(result))

@@ -3,6 +3,9 @@ import { asyncifyWasm, AsyncifyError } from 'unplugin-asyncify/transform'
 import { describe, expect, it } from 'vitest'
 import { compileC } from '../helpers/compile-c.js'
 import { wat } from '../helpers/wat.js'
+import { fastBuildOrFallback } from '../../src/transform/without-binaryen.js'
+import type { TransformResult } from '../../src/transform/pipeline.js'
+import { AsyncifyError as SrcAsyncifyError } from '../../src/runtime-shim/errors.js'
 
 async function failure(bytes: Uint8Array, options: Parameters<typeof asyncifyWasm>[1] = {}): Promise<AsyncifyError> {
   const error = await asyncifyWasm(bytes, { filename: 'prog.wasm', ...options }).then(
@@ -184,5 +187,24 @@ describe('transform report', () => {
   it('warns about an import pattern that matches nothing', async () => {
     const { report } = await asyncifyWasm(simple(), { imports: ['env.get', 'env.sleeep'] })
     expect(report.warnings).toEqual([expect.stringMatching(/"env\.sleeep" matches no function import.*env\.get/)])
+  })
+})
+
+describe('a failure of the direct engine that is not bad input', () => {
+  const built = { wasm: new Uint8Array([0, 97, 115, 109]) } as unknown as TransformResult
+
+  it('hands the module to Binaryen\'s pipeline with a warning for its report naming the cause and what to do (the report names the file)', () => {
+    const { fast, warning } = fastBuildOrFallback(() => {
+      throw new TypeError('cannot read properties of undefined')
+    })
+    expect(fast).toBeNull()
+    expect(warning).toMatch(/^the direct engine failed \(cannot read properties of undefined\), so Binaryen's pipeline built this module instead.*please report it with the \.wasm file$/)
+  })
+
+  it('passes a build through without a warning, and throws bad input as it is', () => {
+    expect(fastBuildOrFallback(() => built)).toEqual({ fast: built, warning: null })
+    expect(fastBuildOrFallback(() => null)).toEqual({ fast: null, warning: null })
+    const bad = new SrcAsyncifyError('ASYNCIFY_NOT_WASM', 'prog.wasm: not a WebAssembly module')
+    expect(() => fastBuildOrFallback(() => { throw bad })).toThrow(bad)
   })
 })
