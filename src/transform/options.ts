@@ -45,10 +45,10 @@ export interface TransformOptions {
    * let a rewind skip to the call it left, which every call runs, and which hands a rewind
    * to the other copy (SQLite's output 2.5x its input instead of 1.54x; its workload that
    * never suspends much nearer the untouched module's speed where JSPI is missing; measure
-   * your own code). A frame that
-   * was rewound runs the other copy until it returns; it has the function's name, lines
-   * and branch hints, and below it in a stack trace the frame that handed the rewind over
-   * (same name, no line). `report.why` counts both copies' bytes. Default 2.
+   * your own code). A frame that was rewound runs the other copy until it returns; it has
+   * the function's name, lines and branch hints, and below it in a stack trace, unless the
+   * engine inlined the call, the frame that handed the rewind over (same name, no line).
+   * `report.why` counts both copies' bytes. Default 2.
    */
   optimize?: OptimizeLevel
   /**

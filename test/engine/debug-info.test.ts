@@ -76,7 +76,7 @@ function linesByFunction(wasm: Uint8Array): Map<string, Set<string>> {
 describe('debug info through the transform', () => {
   // optimize "z": the direct engine's records written by helpers the functions share, appended after them.
   // optimize 3: the rewound `compute` runs its copy, appended after them, which the trap is in. The frame at
-  // compute's own index that handed the rewind to it stays below it: named, without a line (no C code is there).
+  // compute's own index that handed the rewind to it may stay below it: named, without a line (no C code is there).
   it.each([
     ['direct', 2],
     ['binaryen', 2],
@@ -90,11 +90,11 @@ describe('debug info through the transform', () => {
     const error = (await exports.run(7).catch((e: unknown) => e)) as Error
     expect(error).toBeInstanceOf(WebAssembly.RuntimeError)
     const frames = mappedFrames(error.stack!, embeddedMap(wasm))
-    const handOff = optimize === 3 ? [{ name: 'compute', source: undefined, line: null }] : []
-    expect(frames.slice(0, 3 + handOff.length)).toEqual([
+    // The hand-off's frame shows where the engine does not inline the copy's call into it (Node 20), not in Node 26.
+    const handOff = (frame: (typeof frames)[number], k: number) => optimize === 3 && k > 0 && frame.line === null && frame.name === frames[k - 1]!.name
+    expect(frames.filter((frame, k) => !handOff(frame, k)).slice(0, 3)).toEqual([
       { name: 'divide', source: 'trap.c', line: lineOf('divide') },
       { name: 'compute', source: 'trap.c', line: lineOf('compute') },
-      ...handOff,
       { name: 'run', source: 'trap.c', line: lineOf('run') },
     ])
   })

@@ -138,8 +138,12 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
     METADATA_SECTION,
     encodeMetadata(metadata),
   )
-  // A safety net while this engine is young: never hand out what the engine would refuse.
-  if (!WebAssembly.validate(wasm as Uint8Array<ArrayBuffer>)) return null
+  // A safety net while this engine is young: never hand out what the engine would refuse. Output that does not
+  // validate from input that does is a bug of ours: thrown, so that the pipeline's build says so (fastBuildOrFallback).
+  if (!WebAssembly.validate(wasm as Uint8Array<ArrayBuffer>)) {
+    if (WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>)) throw new Error('its output did not validate')
+    return null
+  }
   const names = facts.functions
   return {
     wasm,
