@@ -54,7 +54,7 @@ const HELP: Record<keyof typeof FLAGS, FlagHelp> = {
     default: 'direct',
     example: '--engine binaryen',
   },
-  optimize: { value: '0|1|2|3|s|z', text: 'optimization level. Where Binaryen builds: 0 skips Asyncify\'s cleanup of the code it instruments (1-3, s and z give the same build); with --preoptimize, the whole-module level. In the direct engine, s and z share the code that saves and restores locals among functions and leave out branch hints: smaller, a call per frame at each suspension', default: '2', example: '--optimize 0' },
+  optimize: { value: '0|1|2|3|s|z', text: 'optimization level. Where Binaryen builds: 0 skips Asyncify\'s cleanup of the code it instruments (1-3, s and z give the same build); with --preoptimize, the whole-module level. In the direct engine, s and z share the code that saves and restores locals among functions and leave out branch hints: smaller, a call per frame at each suspension; 3 writes functions whose rewind-only checks cost most twice, once without them for every call to run: faster code that does not suspend, a larger output', default: '2', example: '--optimize 0' },
   preoptimize: { text: 'also optimize the whole module before Asyncify, for input compiled at -O0', default: 'off', example: '--preoptimize' },
   'stack-size': {
     value: '<bytes>',
