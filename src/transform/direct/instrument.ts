@@ -171,8 +171,7 @@ export class BodyInstrumenter {
   private readonly fused: FusedTest[] = []
   /** The first instruction of each choice of a first run's value (`chooseFirstRun`). */
   private readonly choosers = new Set<Node>()
-  /** What `finish` wrote, for `forward`. */
-  /** The finished body, without the restore in front when it has a check of its own (`restoreChecked`). */
+  /** What `finish` wrote, for `forward`: the body without the restore in front when it has a check of its own (`restoreChecked`). */
   private finished: { body: Node[]; helpers: FrameHelpers | null; layout: RecordLayout | null; restoreChecked: boolean } | null = null
   /** The dispatch a frame hands to the block it starts with (`Handoff`), until that block's frame takes it. */
   private handoff: Handoff | null = null
@@ -321,9 +320,9 @@ export class BodyInstrumenter {
    */
   forward(rewind: number): DecodedBody | null {
     const { body, helpers, layout, restoreChecked } = this.finished!
-    const stripped: Stripped = { outside: restoreChecked ? 1 : 0, inLoops: 0, first: restoreChecked ? 'other' : null, loops: 0 }
+    const stripped: Stripped = { outside: restoreChecked ? 1 : 0, inLoops: 0, first: restoreChecked ? 'other' : null, loops: 0, sawLoop: false }
     const code = this.withoutRewinding(body, stripped)
-    if (stripped.inLoops === 0 && (stripped.outside <= 1 || stripped.first === 'entry test' || hasLoop(body))) return null
+    if (stripped.inLoops === 0 && (stripped.outside <= 1 || stripped.first === 'entry test' || stripped.sawLoop)) return null
     const args = this.type.params.map((_, k) => op(OP.localGet, ...leb(k)))
     const handOff = this.unlikelyGuard([...args, op(OP.call, ...leb(rewind)), { kind: 'return', before: null }])
     return this.framed([...handOff, ...code], helpers, layout)
@@ -378,6 +377,7 @@ export class BodyInstrumenter {
         continue
       }
       if (node.kind === 'loop') {
+        stripped.sawLoop = true
         stripped.loops++
         out.push({ ...node, body: this.withoutRewinding(node.body, stripped) })
         stripped.loops--
@@ -956,7 +956,6 @@ export class BodyInstrumenter {
   }
 }
 
-/** Whether `nodes` hold a loop, at any depth. */
 /** The state checks a forward body left out (`BodyInstrumenter.withoutRewinding`), while it walks the body `loops` deep. */
 interface Stripped {
   /** Checks outside any loop, the restore's included. */
@@ -965,8 +964,11 @@ interface Stripped {
   /** The kind of the first check in the body's order. */
   first: 'entry test' | 'other' | null
   loops: number
+  /** Whether the walk met a loop. */
+  sawLoop: boolean
 }
 
+/** Whether `nodes` hold a loop, at any depth. */
 function hasLoop(nodes: Node[]): boolean {
   return nodes.some((node) => {
     if (node.kind === 'loop') return true

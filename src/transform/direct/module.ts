@@ -9,9 +9,8 @@ import { concatBytes, encodeName, leb, section, vector } from '../../runtime-shi
 import { scanModule } from '../scan.js'
 import { WasmReader } from '../wasm-reader.js'
 import { functionNamesPlaced } from './function-names.js'
-import { DecodeUnsupported, SuspensionInHandler, moduleTypesOf, type FuncType, type ModuleTypes, type ValType } from './body.js'
+import { DecodeUnsupported, SuspensionInHandler, moduleTypesOf, type DecodedBody, type FuncType, type ModuleTypes, type ValType } from './body.js'
 import { TYPE_CODES, decodeBody, encodeBody } from './decode.js'
-import type { DecodedBody } from './body.js'
 import type { CodeAddresses } from './addresses.js'
 import { BodyInstrumenter, type AsyncifyGlobals, type Sites } from './instrument.js'
 import { FrameRecords, type AppendedFunction } from './frame-records.js'
@@ -31,10 +30,11 @@ export interface DirectPlan {
   /** Records written by helpers the functions share (frame-records.ts; optimize 's' or 'z'), not in place. */
   sharedRecords: boolean
   /**
-   * Each instrumented function with code only a rewind needs goes out twice
-   * (optimize 3): the body every call and table names runs forward without
-   * that code, and hands a rewind to a copy appended with it
-   * (`BodyInstrumenter.forward`). Not with shared records.
+   * Each instrumented function whose forward body checks the state less
+   * often goes out twice (optimize 3): the body every call and table names
+   * runs forward without the code only a rewind needs, and hands a rewind to
+   * a copy appended with it (`BodyInstrumenter.forward` decides). Not with
+   * shared records.
    */
   rewindCopies?: boolean
   /**
