@@ -97,7 +97,7 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
   try {
     instrumented = directAsyncify(
       defined?.bytes ?? bytes,
-      { unwinding, instrument, stackPointer, sharedRecords, rewindCopies: resolved.optimize === 3, argumentsAgain, apiImports: defined?.api },
+      { unwinding, instrument, stackPointer, sharedRecords, rewindCopies: resolved.optimize === 3, argumentsAgain, apiImports: defined?.api, smallFunctionShare: resolved.optimize === 3 },
       addresses,
     )
   } catch (error) {

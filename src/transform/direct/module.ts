@@ -3,7 +3,9 @@
  * instrumented (instrument.ts), and the module gets Asyncify's globals and
  * its five exports (and a function they share), and with shared records the
  * helpers that write and read them (frame-records.ts), appended so that no
- * index changes, and branch hints for the code it added.
+ * index changes, and branch hints for the code it added. At optimize 3,
+ * empty functions appended last keep the input's share of small functions,
+ * from which V8 sizes its inlining budget (small-functions.ts).
  */
 import { concatBytes, encodeName, leb, section, vector } from '../../runtime-shim/wasm-writer.js'
 import { scanModule } from '../scan.js'
@@ -15,6 +17,7 @@ import type { CodeAddresses } from './addresses.js'
 import { BodyInstrumenter, type AsyncifyGlobals, type Sites } from './instrument.js'
 import { FrameRecords, type AppendedFunction } from './frame-records.js'
 import { ArgumentsAgain } from './arguments-again.js'
+import { EMPTY_BODY, emptyFunctionsForShare } from './small-functions.js'
 import { BRANCH_HINTS, CODE_METADATA_PREFIX, RARELY_TAKEN, codeMetadataKept, codeMetadataSection, readCodeMetadata, type CodeMetadataEntry } from '../code-metadata.js'
 import { codeContents, customSectionPayloads } from '../wasm-sections.js'
 import { declaredFeatures } from '../features.js'
@@ -49,6 +52,12 @@ export interface DirectPlan {
   argumentsAgain: Map<number, Set<number>>
   /** Defined functions that stand for the module's own imports of the API (api-imports.ts), by index: their bodies are written here. */
   apiImports?: Map<number, AsyncifyApiName>
+  /**
+   * Empty functions appended so that V8 sees the input's share of small
+   * functions and sizes its inlining budget as for the input
+   * (small-functions.ts; optimize 3).
+   */
+  smallFunctionShare?: boolean
 }
 
 const signature = (type: FuncType) => `${type.params.join(',')}->${type.results.join(',')}`
@@ -112,7 +121,7 @@ function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan, addresses: CodeAd
   const { code, appended, hints } = codeSection(bytes, codeContents(bytes)!, imported, plan, functions, moduleTypes, sites, globals, records, api, replaced, addresses, copies, {
     own: !plan.sharedRecords,
     input: inputBranchHints(bytes),
-  })
+  }, plan.smallFunctionShare ? typeOf([], []) : null)
   const hintSection = codeMetadataSection(BRANCH_HINTS, hints)
 
   const reader = new WasmReader(bytes, 8)
@@ -189,7 +198,7 @@ function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan, addresses: CodeAd
   }
 }
 
-/** The code section, and the functions appended to it: the API's, then the helpers its records needed. */
+/** The code section, and the functions appended to it: the API's, then the rewind copies or the helpers its records needed, then any empty functions for the share of small ones. */
 function codeSection(
   bytes: Uint8Array,
   { start: contents, end }: { start: number; end: number },
@@ -205,6 +214,8 @@ function codeSection(
   addresses: CodeAddresses | undefined,
   copies: RewindCopies | null,
   branchHints: { own: boolean; input: Map<number, CodeMetadataEntry[]> | null },
+  /** The type `() -> ()`, when empty functions keep the input's share of small ones (`DirectPlan.smallFunctionShare`); else null. */
+  emptyType: number | null,
 ): { code: Uint8Array; appended: AppendedFunction[]; hints: Map<number, CodeMetadataEntry[]> } {
   const reader = new WasmReader(bytes, contents)
   const count = reader.u32()
@@ -288,6 +299,8 @@ function codeSection(
     if (instrumented !== null) written.set(index, write(index - imported, instrumented))
   }
   const bodies: Uint8Array[] = []
+  /** The size of each body written (without its own size), for the share of small functions. */
+  const sizes: number[] = []
   // Output offsets from the end of the count (known once the helpers are), then shifted into the section's contents.
   let output = 0
   for (let i = 0; i < count; i++) {
@@ -311,10 +324,18 @@ function codeSection(
     }
     output += sized.length
     bodies.push(sized)
+    sizes.push(new WasmReader(sized, 0).u32())
   }
   // The end of the last body (a line table's last end of sequence).
   addresses?.add(end - contents, output, 'exact')
   const appended = [...api, ...(copies?.functions ?? []), ...(records?.functions ?? [])]
+  if (emptyType !== null) {
+    const empty = emptyFunctionsForShare(
+      extents.map(({ size }) => size),
+      [...sizes, ...appended.map(({ body }) => body.length)],
+    )
+    appended.push(...Array.from({ length: empty }, () => ({ type: emptyType, body: EMPTY_BODY })))
+  }
   /** Where each appended body starts (its size first). */
   const appendedAt: number[] = []
   for (const entry of appended) {
