@@ -9,7 +9,7 @@ import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { asyncifyWasm, type OptimizeLevel } from 'unplugin-asyncify/transform'
 import { describe, expect, it } from 'vitest'
-import { SMALL_BODY, emptyFunctionsForShare } from '../../src/transform/direct/small-functions.js'
+import { MAX_FUNCTIONS, SMALL_BODY, emptyFunctionsForShare } from '../../src/transform/direct/small-functions.js'
 import { scanModule } from '../../src/transform/scan.js'
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
@@ -18,21 +18,26 @@ describe('emptyFunctionsForShare', () => {
   const sizes = (small: number, large: number) => [...Array<number>(small).fill(SMALL_BODY - 1), ...Array<number>(large).fill(SMALL_BODY)]
 
   it('adds none when the input has a quarter or less small functions: V8 gives it its smallest budget either way', () => {
-    expect(emptyFunctionsForShare(sizes(25, 75), sizes(0, 100))).toBe(0)
+    expect(emptyFunctionsForShare(sizes(25, 75), sizes(0, 100), MAX_FUNCTIONS)).toBe(0)
   })
 
   it('adds the fewest that bring the output back to the input share', () => {
     // 30 of 100 in, 10 of 100 out: (10 + n) / (100 + n) >= 0.3 first holds at n = 29 (39 / 129 = 0.3023).
-    expect(emptyFunctionsForShare(sizes(30, 70), sizes(10, 90))).toBe(29)
+    expect(emptyFunctionsForShare(sizes(30, 70), sizes(10, 90), MAX_FUNCTIONS)).toBe(29)
     expect((10 + 28) / (100 + 28)).toBeLessThan(0.3)
   })
 
   it('counts a share past a half as a half: V8 gives every such module its largest budget', () => {
-    expect(emptyFunctionsForShare(sizes(90, 10), sizes(20, 80))).toBe(60)
+    expect(emptyFunctionsForShare(sizes(90, 10), sizes(20, 80), MAX_FUNCTIONS)).toBe(60)
+  })
+
+  it('adds no more than the engines let a module have: a module past their limit would not compile', () => {
+    expect(emptyFunctionsForShare(sizes(30, 70), sizes(10, 90), 5)).toBe(5)
+    expect(emptyFunctionsForShare(sizes(30, 70), sizes(10, 90), 0)).toBe(0)
   })
 
   it('adds none when the output kept the share', () => {
-    expect(emptyFunctionsForShare(sizes(30, 70), sizes(40, 70))).toBe(0)
+    expect(emptyFunctionsForShare(sizes(30, 70), sizes(40, 70), MAX_FUNCTIONS)).toBe(0)
   })
 })
 
@@ -49,7 +54,7 @@ describe("SQLite's build keeps the share of small functions V8 sized its inlinin
   it('at optimize 3, with the fewest empty functions appended last, which nothing calls, exports or references', async () => {
     const { wasm, report } = await asyncifyWasm(input, { imports, mode: 'asyncify', optimize: 3 })
     expect(report.engine).toBe('direct')
-    const after = scanModule(wasm!, { code: true })
+    const after = scanModule(wasm!)
     const imported = after.functions.filter((fn) => fn.imported !== null).length
     let empty = 0
     while (after.bodies[after.bodies.length - 1 - empty]!.size === 2) empty++
@@ -65,7 +70,7 @@ describe("SQLite's build keeps the share of small functions V8 sized its inlinin
     expect(called.filter((index) => index >= first)).toEqual([])
     expect([...after.referenced].filter((index) => index >= first)).toEqual([])
     expect(after.exports.filter((entry) => entry.kind === 'function' && entry.index >= first)).toEqual([])
-    await WebAssembly.compile(wasm!)
+    await WebAssembly.compile(new Uint8Array(wasm!))
   })
 
   it.each([

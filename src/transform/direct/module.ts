@@ -17,7 +17,7 @@ import type { CodeAddresses } from './addresses.js'
 import { BodyInstrumenter, type AsyncifyGlobals, type Sites } from './instrument.js'
 import { FrameRecords, type AppendedFunction } from './frame-records.js'
 import { ArgumentsAgain } from './arguments-again.js'
-import { EMPTY_BODY, emptyFunctionsForShare } from './small-functions.js'
+import { EMPTY_BODY, MAX_FUNCTIONS, emptyFunctionsForShare } from './small-functions.js'
 import { BRANCH_HINTS, CODE_METADATA_PREFIX, RARELY_TAKEN, codeMetadataKept, codeMetadataSection, readCodeMetadata, type CodeMetadataEntry } from '../code-metadata.js'
 import { codeContents, customSectionPayloads } from '../wasm-sections.js'
 import { declaredFeatures } from '../features.js'
@@ -333,6 +333,7 @@ function codeSection(
     const empty = emptyFunctionsForShare(
       extents.map(({ size }) => size),
       [...sizes, ...appended.map(({ body }) => body.length)],
+      MAX_FUNCTIONS - (imported + count + appended.length),
     )
     appended.push(...Array.from({ length: empty }, () => ({ type: emptyType, body: EMPTY_BODY })))
   }

@@ -25,13 +25,18 @@ export const SMALL_BODY = 50
 /** The body an empty function `() -> ()` appended for the share has: no locals, `end`. */
 export const EMPTY_BODY = [0x00, 0x0b]
 
+/** The most functions (imports included) a module may have in the engines, by the limits they agreed on (V8's `kV8MaxWasmFunctions`). */
+export const MAX_FUNCTIONS = 1_000_000
+
 /**
  * How many empty functions the output needs for V8 to see a share of small
  * functions at least the input's, from the sizes of their defined functions'
  * bodies. None when the input's share is a quarter or less (V8's smallest
  * budget either way); shares past a half count as a half (its largest).
+ * Never more than `room`, the functions the output may still have under
+ * `MAX_FUNCTIONS`: past it, no engine would compile the module.
  */
-export function emptyFunctionsForShare(input: number[], output: number[]): number {
+export function emptyFunctionsForShare(input: number[], output: number[], room: number): number {
   const small = (sizes: number[]) => sizes.filter((size) => size < SMALL_BODY).length
   const [inputSmall, inputTotal] = [small(input), input.length]
   const [outputSmall, outputTotal] = [small(output), output.length]
@@ -39,5 +44,5 @@ export function emptyFunctionsForShare(input: number[], output: number[]): numbe
   // Added functions are small: (outputSmall + n) / (outputTotal + n) >= target, the target a fraction p / q.
   const [p, q] = inputSmall * 2 >= inputTotal ? [1, 2] : [inputSmall, inputTotal]
   const needed = p * outputTotal - q * outputSmall
-  return needed <= 0 ? 0 : Math.ceil(needed / (q - p))
+  return needed <= 0 ? 0 : Math.max(0, Math.min(room, Math.ceil(needed / (q - p))))
 }
