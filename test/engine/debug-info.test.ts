@@ -162,7 +162,7 @@ describe('debug info through the transform', () => {
 
   it.each([
     ['sort.c', '-O0'],
-    ['bytecode.c', '-O2'],
+    ['saved-locals.c', '-O2'],
     ['trap.c', '-O2'],
   ])('at optimize 3, each rewind copy in the build of %s %s is named as its function and maps to that function\'s C lines', async (name, level) => {
     const bytes = compileC(name!, ['-g', level!])

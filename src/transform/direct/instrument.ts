@@ -171,8 +171,8 @@ export class BodyInstrumenter {
   private readonly fused: FusedTest[] = []
   /** The first instruction of each choice of a first run's value (`chooseFirstRun`). */
   private readonly choosers = new Set<Node>()
-  /** What `finish` wrote, for `forward`: the body without the restore in front when it has a check of its own. */
-  private finished: { body: Node[]; helpers: FrameHelpers | null; layout: RecordLayout | null } | null = null
+  /** What `finish` wrote, for `forward`: the body without the restore in front when it has a check of its own (`restoreChecked`). */
+  private finished: { body: Node[]; helpers: FrameHelpers | null; layout: RecordLayout | null; restoreChecked: boolean } | null = null
   /** The dispatch a frame hands to the block it starts with (`Handoff`), until that block's frame takes it. */
   private handoff: Handoff | null = null
   /**
@@ -298,7 +298,7 @@ export class BodyInstrumenter {
     const body = this.withoutQuietChecks()
     const restore = this.restore(helpers, layout)
     const entry = this.joinFirstCheck(body, restore) ? [] : this.unlikelyGuard(restore)
-    this.finished = { body, helpers, layout }
+    this.finished = { body, helpers, layout, restoreChecked: entry.length > 0 }
     return this.framed([...entry, ...body], helpers, layout)
   }
 
@@ -308,20 +308,24 @@ export class BodyInstrumenter {
    * and record, without what only a rewind needs (dispatchers, guards, the
    * state checks fused into entry tests, choices of a first run's value, the
    * restore), and first a state check that hands a rewind to `rewind` with
-   * the arguments. Null unless a loop has such a check, which runs each
-   * iteration: checks outside loops run once per call, as the hand-off's
-   * does. Copying functions without such a loop too when they had two such
-   * checks or more (the rule of `3f8371e`) made SQLite's output 2.48x its
-   * input instead of 2.22x, and its workload no faster in Node 22 to 26
-   * once V8 had its inlining budget back (small-functions.ts;
-   * docs/performance-notes.md). (With `optimize: 3`: each function copied
-   * costs its body twice.)
+   * the arguments. Null unless that checks the state less often where it
+   * counts: when a loop has such a check (it runs each iteration), or, in a
+   * function without loops, there are more than one (the restore's
+   * included; the hand-off's runs once per call as one of them would), the
+   * first not fused into an entry test (the only check a call that leaves
+   * there runs: a buffered read's fast path, which in Node 24 ran 1.6x
+   * slower with the hand-off). Checks outside the loops of a function with
+   * loops run once per call, next to the loops' work. Leaving the loop-free
+   * functions out made SQLite's output 2.22x its input instead of 2.48x and
+   * its workload as fast where V8 inlines, but 3-4% slower in Node 20, which
+   * does not (docs/performance-notes.md). (With `optimize: 3`: each function
+   * copied costs its body twice.)
    */
   forward(rewind: number): DecodedBody | null {
-    const { body, helpers, layout } = this.finished!
-    const stripped: Stripped = { inLoops: 0, loops: 0 }
+    const { body, helpers, layout, restoreChecked } = this.finished!
+    const stripped: Stripped = { outside: restoreChecked ? 1 : 0, inLoops: 0, first: restoreChecked ? 'other' : null, loops: 0, sawLoop: false }
     const code = this.withoutRewinding(body, stripped)
-    if (stripped.inLoops === 0) return null
+    if (stripped.inLoops === 0 && (stripped.outside <= 1 || stripped.first === 'entry test' || stripped.sawLoop)) return null
     const args = this.type.params.map((_, k) => op(OP.localGet, ...leb(k)))
     const handOff = this.unlikelyGuard([...args, op(OP.call, ...leb(rewind)), { kind: 'return', before: null }])
     return this.framed([...handOff, ...code], helpers, layout)
@@ -348,8 +352,10 @@ export class BodyInstrumenter {
    * goes; `stripped` counts the state checks that went.
    */
   private withoutRewinding(nodes: Node[], stripped: Stripped): Node[] {
-    const went = () => {
+    const went = (kind: 'entry test' | 'other') => {
+      stripped.first ??= kind
       if (stripped.loops > 0) stripped.inLoops++
+      else stripped.outside++
     }
     const out: Node[] = []
     for (let k = 0; k < nodes.length; k++) {
@@ -357,23 +363,24 @@ export class BodyInstrumenter {
       if (this.choosers.has(node)) {
         // local.get t, the state, i32.eqz, select: going forward the value just computed, which local.tee t keeps.
         k += 3
-        went()
+        went('other')
         continue
       }
       const next = nodes[k + 1]
       if (this.readsState(node) && next !== undefined && this.marks.rewinding.has(next)) {
         // A dispatcher or a guard, and the state it reads.
         k++
-        went()
+        went('other')
         continue
       }
       if (this.readsState(node) && this.marks.entryTests.has(node)) {
         // A fused entry test's check: the state, i32.eqz, i32.and; its branch then takes the test's condition alone.
         k += 2
-        went()
+        went('entry test')
         continue
       }
       if (node.kind === 'loop') {
+        stripped.sawLoop = true
         stripped.loops++
         out.push({ ...node, body: this.withoutRewinding(node.body, stripped) })
         stripped.loops--
@@ -952,10 +959,16 @@ export class BodyInstrumenter {
   }
 }
 
-/** The state checks in loops a forward body left out (`BodyInstrumenter.withoutRewinding`), while it walks the body `loops` deep. */
+/** The state checks a forward body left out (`BodyInstrumenter.withoutRewinding`), while it walks the body `loops` deep. */
 interface Stripped {
+  /** Checks outside any loop, the restore's included. */
+  outside: number
   inLoops: number
+  /** The kind of the first check in the body's order. */
+  first: 'entry test' | 'other' | null
   loops: number
+  /** Whether the walk met a loop. */
+  sawLoop: boolean
 }
 
 /** Whether `nodes` hold a loop, at any depth. */

@@ -7,9 +7,8 @@
  * appends large ones (the rewind copies of `optimize: 3`), so the output
  * reads to V8 as more inlined than the input was, and V8 inlines less in
  * code that runs as the input's did: SQLite's module has 30.0% small
- * functions, its default build 18.6% and its build at `optimize: 3` 15.8%
- * (13.3% with the copies of `3f8371e`'s rule), and V8 inlined about half
- * as many calls in them.
+ * functions, its default build 18.6% and its build at `optimize: 3` 13.3%,
+ * and V8 inlined about half as many calls in them.
  *
  * At `optimize: 3` the output gets back the input's share (never more: that
  * would be a budget the untouched module does not get) with empty functions
