@@ -2,7 +2,6 @@ import { inputBytes, type WasmInput } from './input.js'
 import { resolveTransformOptions, type TransformOptions } from './options.js'
 import type { TransformResult } from './pipeline.js'
 import { checkWasmHeader } from './wasm-sections.js'
-import { AsyncifyError } from '../runtime-shim/errors.js'
 import { transformPool } from './worker-pool.js'
 
 export type { WasmInput } from './input.js'
@@ -32,14 +31,11 @@ export async function asyncifyWasm(input: WasmInput, options?: TransformOptions)
   const bytes = inputBytes(input, resolved.filename)
   checkWasmHeader(bytes, resolved.filename)
   if (bytes.length <= IN_THREAD_BYTES) {
-    const { buildWithoutBinaryen } = await import('./without-binaryen.js')
-    try {
-      const built = buildWithoutBinaryen(bytes, resolved)
-      if (built) return built
-    } catch (error) {
-      // Bad input is said as the pipeline would say it; anything else goes to the worker, which runs the whole transform again.
-      if (error instanceof AsyncifyError) throw error
-    }
+    const { buildWithoutBinaryen, fastBuildOrFallback } = await import('./without-binaryen.js')
+    // Bad input is thrown as the pipeline would say it; a failure of ours goes to the worker, which runs the whole
+    // transform again and reports it with the pipeline's build.
+    const { fast } = fastBuildOrFallback(() => buildWithoutBinaryen(bytes, resolved))
+    if (fast) return fast
   }
   return transformPool.run(bytes, resolved)
 }

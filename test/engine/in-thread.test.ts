@@ -16,6 +16,7 @@ const failWith = vi.hoisted(() => ({ error: null as unknown }))
 vi.mock('../../dist/transform/without-binaryen.js', async (original) => {
   const real = await original<typeof import('../../dist/transform/without-binaryen.js')>()
   return {
+    ...real,
     buildWithoutBinaryen: (...args: Parameters<typeof real.buildWithoutBinaryen>) => {
       if (failWith.error !== null) throw failWith.error
       return real.buildWithoutBinaryen(...args)
