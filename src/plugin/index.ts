@@ -66,12 +66,32 @@ interface BuildState {
   log: Log
   vite: { config: ResolvedConfig; serve: boolean } | null
   esbuild: BuildOptions | null
+  /** Whether the bundle a module is loaded into (`context`: the plugin context of its load) runs only on a server. */
+  server: (context: unknown) => boolean
 }
 
 /** The Rollup-family plugin context, as much of it as we use. */
 interface RollupLikeContext {
   emitFile(file: { type: 'asset'; name: string; source: Uint8Array }): string
   environment?: { config: { consumer: 'client' | 'server' } }
+}
+
+/** Vite: whether the environment a module loads in is a server's (SSR), from its plugin context. */
+function viteServer(context: unknown): boolean {
+  return (context as RollupLikeContext | null)?.environment?.config.consumer === 'server'
+}
+
+/** A webpack or Rspack target's platform, known once the compiler applied its defaults (after the plugins). */
+interface TargetPlatform {
+  web?: boolean | null
+  browser?: boolean | null
+  webworker?: boolean | null
+  node?: boolean | null
+}
+
+/** A target that only runs in Node (`node`, `async-node`, Electron's main process), not one that runs in a browser too. */
+function nodeOnly(platform: TargetPlatform | undefined): boolean {
+  return platform?.node === true && !platform.web && !platform.browser && !platform.webworker
 }
 
 /** What placing source maps needs of a webpack or Rspack compiler, which both have under these names. */
@@ -103,6 +123,8 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
     log: (message) => console.log(`[${NAME}] ${message}`),
     vite: null,
     esbuild: null,
+    // Rollup cannot tell: its bundle may run anywhere.
+    server: () => false,
   }
   const webpackLike = meta.framework === 'webpack' || meta.framework === 'rspack'
   const devAssets = new DevAssets()
@@ -196,7 +218,7 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
   async function deliverBuild(context: unknown, host: ModuleHost, file: string, name: string, wasm: Uint8Array): Promise<WasmSource> {
     if (wasm.length <= options.inlineLimit) return { kind: 'inline', bytes: wasm }
     const rollup = context as RollupLikeContext | null
-    const server = rollup?.environment?.config.consumer === 'server'
+    const server = viteServer(context)
     if (state.vite?.serve) {
       // SSR in dev runs in this very process: inlining avoids serving or writing anything.
       if (server) return { kind: 'inline', bytes: wasm }
@@ -240,8 +262,7 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
    * without JSPI asks for it. Null when only the full pipeline can decide.
    */
   async function devModule(file: string, bytes: Uint8Array, transform: TransformOptions, host: ModuleHost, context: unknown): Promise<string | null> {
-    const rollup = context as RollupLikeContext | null
-    if (!state.vite?.serve || rollup?.environment?.config.consumer === 'server' || (transform.mode ?? 'auto') !== 'auto') return null
+    if (!state.vite?.serve || viteServer(context) || (transform.mode ?? 'auto') !== 'auto') return null
     const result = prepareJspiWithoutBinaryen(bytes, transform)
     if (result === null) return null
     const { filename, suspendingExports, warnings } = result.report
@@ -270,7 +291,7 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
   async function loadModule(file: string, host: ModuleHost, context: unknown): Promise<string> {
     host.addWatchFile(file)
     const bytes = new Uint8Array(await readFile(file))
-    const transform = options.transformFor(file, state.root, state.vite?.serve ?? false)
+    const transform = options.transformFor(file, state.root, { serve: state.vite?.serve ?? false, server: state.server(context) })
     const dev = await devModule(file, bytes, transform, host, context)
     if (dev !== null) return dev
     const result = await transformCached(bytes, transform, cacheDir(), state.log)
@@ -362,6 +383,7 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
         state.root = config.root
         state.log = (message) => config.logger.info(`[${NAME}] ${message}`)
         state.vite = { config, serve: config.command === 'serve' }
+        state.server = viteServer
       },
       // One plugin instance serves every build of a process (SSR then client, watch
       // mode): what one build emitted means nothing to the next.
@@ -403,8 +425,9 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
     },
 
     rolldown: {
-      buildStart() {
+      buildStart(inputOptions) {
         state.log = (message) => this.info(message)
+        state.server = () => inputOptions.platform === 'node'
       },
       generateBundle(_output, bundle) {
         placeSourceMaps(this, bundle)
@@ -415,6 +438,7 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
       state.root = compiler.context
       const logger = compiler.getInfrastructureLogger(NAME)
       state.log = (message) => logger.info(message)
+      state.server = () => nodeOnly(compiler.platform)
       compiler.options.module.rules.push(...webpackRules())
       placeSourceMapsWebpack(compiler as unknown as WebpackLikeCompiler)
       compiler.hooks.shutdown.tapPromise(NAME, () => scratch.remove())
@@ -424,6 +448,7 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
       state.root = compiler.context
       const logger = compiler.getInfrastructureLogger(NAME)
       state.log = (message) => logger.info(message)
+      state.server = () => nodeOnly(compiler.platform)
       compiler.options.module.rules.push(...(webpackRules() as RspackRule[]))
       placeSourceMapsWebpack(compiler as unknown as WebpackLikeCompiler)
       compiler.hooks.shutdown.tapPromise(NAME, () => scratch.remove())
@@ -435,6 +460,7 @@ export const unpluginFactory: UnpluginFactory<AsyncifyPluginOptions | undefined,
       onResolveFilter: /\?asyncify$/,
       setup(build) {
         state.esbuild = build.initialOptions
+        state.server = () => build.initialOptions.platform === 'node'
         state.root = build.initialOptions.absWorkingDir ?? process.cwd()
         build.onResolve({ filter: /^\/@asyncify\/load-wasm$/ }, () => ({ path: LOADER_FILE }))
         build.onResolve({ filter: new RegExp(`^${ESBUILD_ASSET}`) }, (args) => ({

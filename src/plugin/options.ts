@@ -1,15 +1,31 @@
 import { isAbsolute, relative, resolve } from 'node:path'
 import picomatch from 'picomatch'
 import { AsyncifyError, unknownOption } from '../runtime-shim/errors.js'
-import { TRANSFORM_OPTION_NAMES, resolveTransformOptions, type TransformOptions } from '../transform/options.js'
+import { OPTIMIZE_LEVELS, TRANSFORM_OPTION_NAMES, resolveTransformOptions, type OptimizeLevel, type TransformOptions } from '../transform/options.js'
 
 /** Transform options that make sense per module (the file name comes from the import). */
-export type ModuleOptions = Omit<TransformOptions, 'filename' | 'debug'> & {
+export type ModuleOptions = Omit<TransformOptions, 'filename' | 'debug' | 'optimize'> & {
   /**
    * Source-level debugging through the transform (see TransformOptions.debug): `auto`
    * (default) turns it on in Vite's dev server and off in builds.
    */
   debug?: boolean | 'auto'
+  /**
+   * The transform's optimization level (see TransformOptions.optimize): `auto` (default)
+   * is 3, speed over size, for a bundle that runs only on a server (Vite's server
+   * environments, webpack's and Rspack's node targets, esbuild's and Rolldown's node
+   * platform), where the size of a module costs little and Node before 26 runs the
+   * Asyncify build; elsewhere the transform's default, 2.
+   */
+  optimize?: OptimizeLevel | 'auto'
+}
+
+/** Where a module's bundle runs, as far as the bundler tells: what the `auto` options decide by. */
+export interface BundleTarget {
+  /** Served by Vite's dev server. */
+  serve: boolean
+  /** Runs only on a server (Node), never in a browser. */
+  server: boolean
 }
 
 /** Options of `asyncify()` in every bundler. */
@@ -45,8 +61,8 @@ export interface AsyncifyPluginOptions extends ModuleOptions {
 export interface ResolvedPluginOptions {
   /** Whether a plain `.wasm` import (without `?asyncify`) at this absolute path is claimed. */
   claims(file: string, root: string): boolean
-  /** Transform options for one module, with its name for messages; `serve`: in a dev server, where `debug: 'auto'` is on. */
-  transformFor(file: string, root: string, serve: boolean): TransformOptions
+  /** Transform options for one module, with its name for messages, for a bundle that runs where `target` says. */
+  transformFor(file: string, root: string, target: BundleTarget): TransformOptions
   inlineLimit: number
   dts: boolean
   cacheDir(root: string): string | null
@@ -85,15 +101,23 @@ export function resolveOptions(options: AsyncifyPluginOptions = {}): ResolvedPlu
   const include = matcher(globs('include', options.include))
   const exclude = matcher(globs('exclude', options.exclude))
   const base = pickTransform(options)
-  const forModule = ({ debug = 'auto', ...rest }: ModuleOptions, serve: boolean): Omit<TransformOptions, 'filename'> => {
-    if (debug !== 'auto' && typeof debug !== 'boolean') bad(`debug must be true, false or "auto"; got ${JSON.stringify(debug)}`)
-    return { ...rest, debug: debug === 'auto' ? serve : debug }
+  // The values only the plugin takes; the transform checks the rest.
+  const checkModule = ({ debug = 'auto', optimize = 'auto' }: ModuleOptions, where: string) => {
+    if (debug !== 'auto' && typeof debug !== 'boolean') bad(`${where}debug must be true, false or "auto"; got ${JSON.stringify(debug)}`)
+    if (optimize !== 'auto' && !OPTIMIZE_LEVELS.includes(optimize)) bad(`${where}optimize must be "auto", 0, 1, 2, 3, "s" or "z"; got ${JSON.stringify(optimize)}`)
   }
+  const forModule = ({ debug = 'auto', optimize = 'auto', ...rest }: ModuleOptions, { serve, server }: BundleTarget): Omit<TransformOptions, 'filename'> => {
+    const level = optimize !== 'auto' ? optimize : server ? 3 : undefined
+    return { ...rest, debug: debug === 'auto' ? serve : debug, ...(level === undefined ? {} : { optimize: level }) }
+  }
+  const checked: BundleTarget = { serve: false, server: false }
   // Validated now, so a typo fails when the config loads rather than on the first import.
-  resolveTransformOptions({ ...forModule(base, false), filename: 'asyncify() options' })
+  checkModule(base, '')
+  resolveTransformOptions({ ...forModule(base, checked), filename: 'asyncify() options' })
   const overrides = Object.entries(options.overrides ?? {}).map(([glob, override]) => {
     const merged = { ...base, ...pickTransform(override) }
-    resolveTransformOptions({ ...forModule(merged, false), filename: `asyncify({ overrides: { "${glob}" } })` })
+    checkModule(merged, `overrides: { "${glob}" }: `)
+    resolveTransformOptions({ ...forModule(merged, checked), filename: `asyncify({ overrides: { "${glob}" } })` })
     return { matches: matcher([glob]), options: merged }
   })
   const inline = options.inline ?? false
@@ -106,10 +130,10 @@ export function resolveOptions(options: AsyncifyPluginOptions = {}): ResolvedPlu
       const path = relativePath(file, root)
       return file.endsWith('.wasm') && include(path) && !exclude(path)
     },
-    transformFor: (file, root, serve) => {
+    transformFor: (file, root, target) => {
       const path = relativePath(file, root)
       const found = overrides.filter((override) => override.matches(path)).at(-1)
-      return { ...forModule(found ? found.options : base, serve), filename: path }
+      return { ...forModule(found ? found.options : base, target), filename: path }
     },
     inlineLimit: inline === true ? Infinity : inline === false ? -1 : inline,
     dts: options.dts ?? false,

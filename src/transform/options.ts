@@ -119,7 +119,7 @@ export interface ResolvedTransformOptions {
 }
 
 export { DEFAULT_STACK_SIZE }
-const OPTIMIZE_LEVELS: readonly OptimizeLevel[] = [0, 1, 2, 3, 's', 'z']
+export const OPTIMIZE_LEVELS: readonly OptimizeLevel[] = [0, 1, 2, 3, 's', 'z']
 
 /** Every option, so that none is left out of TRANSFORM_OPTION_NAMES. */
 const OPTIONS: Record<keyof TransformOptions, true> = {

@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { describe, expect, test } from 'vitest'
+import { asyncifyWasm } from '../../dist/transform/index.js'
 import { compileC } from '../helpers/compile-c.js'
-import { bundlerNames, bundlers } from './bundlers.js'
+import { bundlerNames, bundlers, otherTarget, serverOnly } from './bundlers.js'
 import {
   appOptions,
   buildOf,
@@ -64,6 +66,31 @@ describe.each(bundlerNames)('%s', (name) => {
     expect(withApp).toBe(2)
     expect(await runMain(bundle)).toEqual(expectedResult())
     expect(await runMain(bundle, jspiNode)).toEqual(expectedResult())
+  })
+
+  test("optimize 'auto' (the default): the Asyncify builds are level 3's where the bundle runs only on a server, the default level's elsewhere", async () => {
+    const dir = makeApp(`optimize-${name}`)
+    const digest = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')
+    // What the transform makes of both modules at a level, with the app's options.
+    const expected = async (optimize: 2 | 3) => {
+      const { imports, overrides } = appOptions()
+      const app = await asyncifyWasm(readFileSync(join(dir, 'app.wasm')), { imports, optimize })
+      const other = await asyncifyWasm(readFileSync(join(dir, 'other.wasm')), { ...overrides['**/other.wasm'], optimize })
+      return [digest(app.wasm!), digest(other.wasm!)].sort()
+    }
+    const levels = { 2: await expected(2), 3: await expected(3) }
+    expect(levels[2]).not.toEqual(levels[3])
+    const emitted = (out: string) =>
+      readdirSync(out, { recursive: true, encoding: 'utf8' })
+        .filter((file) => file.endsWith('.wasm'))
+        .map((file) => readFileSync(join(out, file)))
+        .filter((bytes) => buildOf(bytes) === 'asyncify')
+        .map(digest)
+        .sort()
+    const builds = [{ server: serverOnly[name], out: dirname(await build(dir, 'main', appOptions())) }]
+    const other = otherTarget[name]
+    if (other) builds.push({ server: !serverOnly[name], out: await other(dir, 'main', appOptions()) })
+    for (const { server, out } of builds) expect(emitted(out), server ? 'a server bundle' : 'a bundle for browsers').toEqual(levels[server ? 3 : 2])
   })
 
   test('with inline, the modules are embedded and no .wasm is emitted', async () => {

@@ -122,3 +122,60 @@ export const bundlers = {
 
 export type BundlerName = keyof typeof bundlers
 export const bundlerNames = Object.keys(bundlers) as BundlerName[]
+
+/** Whether each build of `bundlers` runs only on a server (Node), as the bundler sees it: what `optimize: 'auto'` decides by. */
+export const serverOnly: Record<BundlerName, boolean> = { vite: false, rollup: false, rolldown: false, esbuild: true, webpack: true, rspack: true }
+
+/**
+ * A build of `dir/<entry>.js` for the other kind of target than `bundlers`'
+ * (a server's for Vite and Rolldown, browsers' for esbuild, webpack and
+ * Rspack), into `dir/dist-<bundler>-other`; returns that directory. Rollup has
+ * no such setting: its bundles may run anywhere.
+ */
+export const otherTarget: Partial<Record<BundlerName, (dir: string, entry: string, options: AsyncifyPluginOptions) => Promise<string>>> = {
+  async vite(dir, entry, options) {
+    const outDir = join(dir, 'dist-vite-other')
+    await viteBuild({ root: dir, configFile: false, logLevel: 'silent', plugins: [vitePlugin(options)], build: { ssr: join(dir, `${entry}.js`), outDir, minify: false } })
+    return outDir
+  },
+
+  async rolldown(dir, entry, options) {
+    const outDir = join(dir, 'dist-rolldown-other')
+    const bundle = await rolldown({ input: join(dir, `${entry}.js`), platform: 'node', plugins: [rolldownPlugin(options)] })
+    try {
+      await bundle.write({ dir: outDir, format: 'es' })
+    } finally {
+      await bundle.close()
+    }
+    return outDir
+  },
+
+  async esbuild(dir, entry, options) {
+    const outdir = join(dir, 'dist-esbuild-other')
+    await esbuild({
+      entryPoints: [join(dir, `${entry}.js`)],
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      outdir,
+      absWorkingDir: dir,
+      logLevel: 'silent',
+      plugins: [esbuildPlugin(options)],
+    })
+    return outdir
+  },
+
+  async webpack(dir, entry, options) {
+    const path = join(dir, 'dist-webpack-other')
+    // As a library, so that production mode keeps the entry's exports and what they import.
+    await bundlers.webpack(dir, entry, options, { target: 'web', output: { path, filename: `${entry}.cjs`, library: { type: 'commonjs2' } } })
+    return path
+  },
+
+  async rspack(dir, entry, options) {
+    const path = join(dir, 'dist-rspack-other')
+    // As a library, so that production mode keeps the entry's exports and what they import.
+    await bundlers.rspack(dir, entry, options, { target: 'web', output: { path, filename: `${entry}.cjs`, library: { type: 'commonjs2' } } })
+    return path
+  },
+}
