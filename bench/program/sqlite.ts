@@ -30,7 +30,7 @@ type Build = 'untouched' | 'ours' | 'speed' | 'native'
 const LABELS: Record<Build, string> = {
   untouched: 'untouched',
   ours: 'ours, Asyncify',
-  speed: 'ours, Asyncify, optimize 3 (speed over size)',
+  speed: "ours, Asyncify, optimize 3 (speed over size; the plugin's default on a server)",
   native: "native wasm-opt's Asyncify build",
 }
 
