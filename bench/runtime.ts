@@ -36,6 +36,8 @@ export async function runtimeModules(workDir: string): Promise<RuntimeModules> {
 export interface PathOutputs {
   asyncify: HarnessOutput
   jspi: HarnessOutput
+  /** Round trips only: our build at `optimize: 3`, beside asyncify-wasm. */
+  speed: HarnessOutput | null
   /** Round trips only: asyncify-wasm on native wasm-opt's build, and the Asyncify floor. */
   native: HarnessOutput | null
   floor: HarnessOutput | null
@@ -55,7 +57,7 @@ export async function measureInEngines(
   minMs: number,
   timeoutMs: number,
 ): Promise<Map<EngineName, PathOutputs>> {
-  const paths: HarnessPath[] = kind === 'roundtrip' ? ['asyncify', 'jspi', 'asyncify-native', 'asyncify-floor'] : ['asyncify', 'jspi']
+  const paths: HarnessPath[] = kind === 'roundtrip' ? ['asyncify', 'asyncify-speed', 'jspi', 'asyncify-native', 'asyncify-floor'] : ['asyncify', 'jspi']
   const runs: Map<HarnessPath, Map<EngineName, HarnessOutput>>[] = []
   for (let repeat = 0; repeat < repeats; repeat++) {
     const run = new Map<HarnessPath, Map<EngineName, HarnessOutput>>()
@@ -66,7 +68,13 @@ export async function measureInEngines(
   return new Map(
     [...runs[0]!.get('asyncify')!.keys()].map((engine) => [
       engine,
-      { asyncify: merged('asyncify', engine)!, jspi: merged('jspi', engine)!, native: merged('asyncify-native', engine), floor: merged('asyncify-floor', engine) },
+      {
+        asyncify: merged('asyncify', engine)!,
+        speed: merged('asyncify-speed', engine),
+        jspi: merged('jspi', engine)!,
+        native: merged('asyncify-native', engine),
+        floor: merged('asyncify-floor', engine),
+      },
     ]),
   )
 }
@@ -108,7 +116,7 @@ export function roundTripRows(engine: EngineName, outputs: PathOutputs): Row[] {
       ),
     )
   const floor = 'js floor|await'
-  const { asyncify, jspi, native, floor: asyncifyFloor } = outputs
+  const { asyncify, speed, jspi, native, floor: asyncifyFloor } = outputs
   /** Bytes allocated per suspension, where the engine counts them (Node 26): ours against what it is built on. */
   const allocation = (output: HarnessOutput, subject: string, candidate: string, baseline: string, baselineOutput: HarnessOutput) => {
     const [ours, theirs] = [`allocation, ${candidate}`, `allocation, ${baseline}`]
@@ -125,6 +133,7 @@ export function roundTripRows(engine: EngineName, outputs: PathOutputs): Row[] {
     const at = (path: string) => `depth ${depth}|${path}`
     const subject = `resolved Promise, depth ${depth}`
     row(asyncify, subject, 'suspension', at('ours-asyncify'), at('asyncify-wasm'))
+    if (speed) row(speed, subject, 'suspension', at('ours-asyncify-speed'), at('asyncify-wasm'))
     if (native) row(asyncify, subject, 'suspension', at('ours-asyncify'), at('asyncify-wasm-native'), ['', ''], native)
     if (asyncifyFloor) {
       row(asyncify, subject, 'suspension', at('ours-asyncify'), at('asyncify-floor'), ['', ''], asyncifyFloor)

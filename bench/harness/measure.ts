@@ -25,18 +25,20 @@ import { hasJspi, instantiate } from 'unplugin-asyncify/runtime'
 import { instantiate as asyncifyWasmInstantiate } from 'asyncify-wasm'
 import { floorRoundTrip } from './floor-driver.js'
 
-export type HarnessPath = 'asyncify' | 'jspi' | 'asyncify-native' | 'asyncify-floor'
+export type HarnessPath = 'asyncify' | 'asyncify-speed' | 'jspi' | 'asyncify-native' | 'asyncify-floor'
 
 export interface HarnessInput {
   kind: 'roundtrip' | 'compute'
   /**
    * Which of our paths this run measures, with its baselines (raw JSPI, asyncify-wasm, untouched, the await floor),
    * or which reference of the round trip: asyncify-wasm on native wasm-opt's build, or the Asyncify floor.
+   * `asyncify-speed`: round trips of our Asyncify build at `optimize: 3` (the plugin's default on a server), beside
+   * asyncify-wasm on the default build.
    */
   path: HarnessPath
   untouched: Uint8Array
   asyncified: Uint8Array
-  /** Our Asyncify build at `optimize: 3` (speed over size): the compute loops only. */
+  /** Our Asyncify build at `optimize: 3` (speed over size): the compute loops, and the round trips of `asyncify-speed`. */
   asyncifiedForSpeed: Uint8Array
   /** The build asyncify-wasm's users make: native `wasm-opt --asyncify -O2` with the same import list. */
   nativeAsyncified: Uint8Array
@@ -132,6 +134,11 @@ async function instances(input: HarnessInput) {
     const forSpeed = input.kind === 'compute' ? await instantiate(input.asyncifiedForSpeed, imports(), { mode: 'asyncify' }) : null
     return { ...none, untouched, ours, theirs, oursForSpeed: forSpeed && (forSpeed.instance.exports as Record<string, Fn>) }
   }
+  if (input.path === 'asyncify-speed') {
+    const theirs = exportsOf(await asyncifyWasmInstantiate(await WebAssembly.compile(input.asyncified as BufferSource), imports()))
+    const forSpeed = await instantiate(input.asyncifiedForSpeed, imports(), { mode: 'asyncify' })
+    return { ...none, untouched, theirs, oursForSpeed: forSpeed.instance.exports as Record<string, Fn> }
+  }
   if (input.path === 'asyncify-native') {
     const native = await WebAssembly.compile(input.nativeAsyncified as BufferSource)
     return { ...none, untouched, theirsNative: exportsOf(await asyncifyWasmInstantiate(native, imports())) }
@@ -155,6 +162,7 @@ function roundTripTimers(input: HarnessInput, built: Awaited<ReturnType<typeof i
     const expected = expectedRoundTrip(depth, calls)
     const at = (path: string, fn: Fn) => timer(`depth ${depth}|${path}`, calls, expected, () => fn(depth, calls))
     if (built.ours && built.theirs) timers.push(at('ours-asyncify', built.ours.round_trip!), at('asyncify-wasm', built.theirs.round_trip!))
+    if (built.oursForSpeed && built.theirs) timers.push(at('ours-asyncify-speed', built.oursForSpeed.round_trip!), at('asyncify-wasm', built.theirs.round_trip!))
     if (built.theirsNative) timers.push(at('asyncify-wasm-native', built.theirsNative.round_trip!))
     if (built.floor) timers.push(at('asyncify-floor', built.floor.round_trip))
     if (built.oursJspi && built.rawJspi) timers.push(at('ours-jspi', built.oursJspi.round_trip!), at('raw-jspi', built.rawJspi.round_trip))
@@ -166,6 +174,7 @@ function roundTripTimers(input: HarnessInput, built: Awaited<ReturnType<typeof i
     timer(`plain import, suspending export|${path}`, calls, expectedLoop(calls), () => exports.plain_loop_suspending!(calls, 0)),
   ]
   if (built.ours) timers.push(...plainValue('ours-asyncify', built.ours))
+  if (built.oursForSpeed) timers.push(...plainValue('ours-asyncify-speed', built.oursForSpeed))
   if (built.theirs) timers.push(...plainValue('asyncify-wasm', built.theirs))
   if (built.theirsNative) timers.push(...plainValue('asyncify-wasm-native', built.theirsNative))
   if (built.oursJspi) timers.push(...plainValue('ours-jspi', built.oursJspi))

@@ -93,6 +93,8 @@ describe('npm run bench -- --smoke', () => {
           'JavaScript await',
         ])
         expect(against('asyncify-wasm'), `${engine} depth ${depth}`).toEqual(['Asyncify floor (fewest JS steps, no checks)', 'JavaScript await'])
+        // The plugin's default on a server, in a process of its own beside the incumbent.
+        expect(against("ours, Asyncify, optimize 3 (speed over size; the plugin's default on a server)"), `${engine} depth ${depth}`).toEqual(['asyncify-wasm'])
         if (WITH_JSPI.includes(engine)) expect(against('ours, JSPI'), `${engine} depth ${depth}`).toEqual(['raw JSPI', 'asyncify-wasm'])
         // Only Node 26 counts allocated bytes.
         const allocation = result.rows.filter((row) => row.subject === `resolved Promise, depth ${depth}` && row.engine === engine && row.measure === 'allocation per suspension')
