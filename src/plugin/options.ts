@@ -14,8 +14,8 @@ export type ModuleOptions = Omit<TransformOptions, 'filename' | 'debug' | 'optim
    * The transform's optimization level (see TransformOptions.optimize): `auto` (default)
    * is 3, speed over size, for a bundle that runs only on a server (Vite's server
    * environments, webpack's and Rspack's node targets, esbuild's and Rolldown's node
-   * platform), where the size of a module costs little and Node before 26 runs the
-   * Asyncify build; elsewhere the transform's default, 2.
+   * platform), where the size of a module costs little and Node 20 and 22, which have no
+   * JSPI, run the Asyncify build; elsewhere the transform's default, 2.
    */
   optimize?: OptimizeLevel | 'auto'
 }
