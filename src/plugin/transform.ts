@@ -72,7 +72,7 @@ async function transformOnce(bytes: Uint8Array, options: TransformOptions, cache
         : `${report.filename}: built for ${report.paths.join(' and ')} in ${time} ${size}`,
     )
   }
-  if (grewMuch(report)) log(growthMessage(report))
+  if (grewMuch(report)) log(growthMessage(report, options.optimize))
   try {
     await cache?.set(key, result)
   } catch (error) {
@@ -90,13 +90,19 @@ function grewMuch({ paths, size }: TransformResult['report']): boolean {
   return paths.includes('asyncify') && size.after - size.before > Math.max(GROWTH_BYTES, size.before / 4)
 }
 
-function growthMessage(report: TransformResult['report']): string {
+function growthMessage(report: TransformResult['report'], optimize: TransformOptions['optimize']): string {
   const { filename, size, why } = report
+  // A server bundle gets level 3 without asking for it (the plugin's optimize: 'auto'): say where its size comes from.
+  const speed =
+    optimize === 3
+      ? ["  (at optimize 3, speed over size, the plugin's default for a bundle that runs only on a server, functions whose checks only a rewind needs go out twice; optimize 2 makes the smaller build)"]
+      : []
   return [
     `${filename}: the asyncified build is ${(size.after / size.before).toFixed(1)}x the input ` +
       `(${digitGroups(size.before)} -> ${digitGroups(size.after)} bytes); the instrumented functions that added most, and why:`,
     ...whyLines(why.slice(0, GROWTH_SHOWN)),
     `  (all ${why.length} in report.why, or wasm-asyncify --explain; listing only the imports that return Promises, ` +
       `or naming functions that never suspend in asyncify({ runtime }), instruments less)`,
+    ...speed,
   ].join('\n')
 }

@@ -68,6 +68,12 @@ describe('transform progress in the bundler log', () => {
     expect(shown[0]).toMatch(new RegExp(`^\\s*\\+[\\d,]+ bytes {2}${count} -> step\\d+ -> env\\.wait$`))
     for (const line of shown.slice(1)) expect(line).toMatch(/^\s*\+[\d,]+ bytes {2}step\d+ -> env\.wait$/)
     expect(explained).toMatch(new RegExp(`all ${count + 1} in report\\.why`))
+    expect(explained).not.toContain('optimize 3')
+    // At level 3 (what the plugin gives a server bundle unasked) the message says where the extra size comes from.
+    const speedLines: string[] = []
+    await transformCached(bytes, { imports: ['env.wait'], optimize: 3, filename: 'big.wasm' }, cacheDir, (line: string) => void speedLines.push(line))
+    const speedExplained = speedLines.find((line) => line.startsWith('big.wasm: the asyncified build is'))
+    expect(speedExplained?.split('\n').at(-1)).toMatch(/^ {2}\(at optimize 3, speed over size, .* optimize 2 makes the smaller build\)$/)
     // A cache hit explains nothing again.
     lines.length = 0
     await transformCached(bytes, { imports: ['env.wait'], filename: 'big.wasm' }, cacheDir, (line: string) => void lines.push(line))
