@@ -299,8 +299,6 @@ function codeSection(
     if (instrumented !== null) written.set(index, write(index - imported, instrumented))
   }
   const bodies: Uint8Array[] = []
-  /** The size of each body written (without its own size), for the share of small functions. */
-  const sizes: number[] = []
   // Output offsets from the end of the count (known once the helpers are), then shifted into the section's contents.
   let output = 0
   for (let i = 0; i < count; i++) {
@@ -324,12 +322,13 @@ function codeSection(
     }
     output += sized.length
     bodies.push(sized)
-    sizes.push(new WasmReader(sized, 0).u32())
   }
   // The end of the last body (a line table's last end of sequence).
   addresses?.add(end - contents, output, 'exact')
   const appended = [...api, ...(copies?.functions ?? []), ...(records?.functions ?? [])]
   if (emptyType !== null) {
+    // Each body written is its size, then that many bytes.
+    const sizes = bodies.map((sized) => new WasmReader(sized, 0).u32())
     const empty = emptyFunctionsForShare(
       extents.map(({ size }) => size),
       [...sizes, ...appended.map(({ body }) => body.length)],
