@@ -1,7 +1,7 @@
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { rspack as createRspack, type Configuration as RspackConfiguration } from '@rspack/core'
-import { build as esbuild } from 'esbuild'
-import { rolldown } from 'rolldown'
+import { build as esbuild, type BuildOptions } from 'esbuild'
+import { rolldown, type InputOptions as RolldownInputOptions } from 'rolldown'
 import { rollup } from 'rollup'
 import esbuildPlugin from 'unplugin-asyncify/esbuild'
 import rolldownPlugin from 'unplugin-asyncify/rolldown'
@@ -16,6 +16,8 @@ import type { AsyncifyPluginOptions } from '../../src/plugin/options.js'
 /**
  * Builds `dir/<entry>.js` into `dir/dist-<bundler>` with each bundler's own
  * programmatic API, for Node, and returns the path of the bundle to run.
+ * Rolldown, esbuild, webpack and Rspack take options over these (`extra`)
+ * and another output directory.
  */
 
 /** What webpack's and Rspack's compilers share, as much of it as a build needs. */
@@ -65,58 +67,59 @@ export const bundlers = {
     return join(dir, 'dist-rollup', `${entry}.js`)
   },
 
-  async rolldown(dir: string, entry: string, options: AsyncifyPluginOptions) {
-    const bundle = await rolldown({ input: join(dir, `${entry}.js`), plugins: [rolldownPlugin(options)] })
+  async rolldown(dir: string, entry: string, options: AsyncifyPluginOptions, extra: RolldownInputOptions = {}, outDir = join(dir, 'dist-rolldown')) {
+    const bundle = await rolldown({ input: join(dir, `${entry}.js`), plugins: [rolldownPlugin(options)], ...extra })
     try {
-      await bundle.write({ dir: join(dir, 'dist-rolldown'), format: 'es' })
+      await bundle.write({ dir: outDir, format: 'es' })
     } finally {
       await bundle.close()
     }
-    return join(dir, 'dist-rolldown', `${entry}.js`)
+    return join(outDir, `${entry}.js`)
   },
 
-  async esbuild(dir: string, entry: string, options: AsyncifyPluginOptions) {
+  async esbuild(dir: string, entry: string, options: AsyncifyPluginOptions, extra: BuildOptions = {}, outDir = join(dir, 'dist-esbuild')) {
     await esbuild({
       entryPoints: [join(dir, `${entry}.js`)],
       bundle: true,
       format: 'esm',
       platform: 'node',
-      outdir: join(dir, 'dist-esbuild'),
+      outdir: outDir,
       absWorkingDir: dir,
       logLevel: 'silent',
       plugins: [esbuildPlugin(options)],
+      ...extra,
     })
-    return join(dir, 'dist-esbuild', `${entry}.js`)
+    return join(outDir, `${entry}.js`)
   },
 
-  async webpack(dir: string, entry: string, options: AsyncifyPluginOptions, extra: WebpackConfiguration = {}) {
+  async webpack(dir: string, entry: string, options: AsyncifyPluginOptions, extra: WebpackConfiguration = {}, outDir = join(dir, 'dist-webpack')) {
     await runCompiler(
       webpack({
         mode: 'production',
         context: dir,
         entry: `./${entry}.js`,
         target: 'node',
-        output: { path: join(dir, 'dist-webpack'), filename: `${entry}.cjs`, library: { type: 'commonjs2' } },
+        output: { path: outDir, filename: `${entry}.cjs`, library: { type: 'commonjs2' } },
         plugins: [webpackPlugin(options)],
         ...extra,
       }),
     )
-    return join(dir, 'dist-webpack', `${entry}.cjs`)
+    return join(outDir, `${entry}.cjs`)
   },
 
-  async rspack(dir: string, entry: string, options: AsyncifyPluginOptions, extra: RspackConfiguration = {}) {
+  async rspack(dir: string, entry: string, options: AsyncifyPluginOptions, extra: RspackConfiguration = {}, outDir = join(dir, 'dist-rspack')) {
     await runCompiler(
       createRspack({
         mode: 'production',
         context: dir,
         entry: `./${entry}.js`,
         target: 'node',
-        output: { path: join(dir, 'dist-rspack'), filename: `${entry}.cjs`, library: { type: 'commonjs2' } },
+        output: { path: outDir, filename: `${entry}.cjs`, library: { type: 'commonjs2' } },
         plugins: [rspackPlugin(options)],
         ...extra,
       }) as WebpackLikeCompiler,
     )
-    return join(dir, 'dist-rspack', `${entry}.cjs`)
+    return join(outDir, `${entry}.cjs`)
   },
 }
 
@@ -130,7 +133,9 @@ export const serverOnly: Record<BundlerName, boolean> = { vite: false, rollup: f
  * A build of `dir/<entry>.js` for the other kind of target than `bundlers`'
  * (a server's for Vite and Rolldown, browsers' for esbuild, webpack and
  * Rspack), into `dir/dist-<bundler>-other`; returns that directory. Rollup has
- * no such setting: its bundles may run anywhere.
+ * no such setting: its bundles may run anywhere. webpack and Rspack keep
+ * `bundlers`' library output: production mode then keeps the entry's exports
+ * and what they import, for a browser target too.
  */
 export const otherTarget: Partial<Record<BundlerName, (dir: string, entry: string, options: AsyncifyPluginOptions) => Promise<string>>> = {
   async vite(dir, entry, options) {
@@ -138,44 +143,8 @@ export const otherTarget: Partial<Record<BundlerName, (dir: string, entry: strin
     await viteBuild({ root: dir, configFile: false, logLevel: 'silent', plugins: [vitePlugin(options)], build: { ssr: join(dir, `${entry}.js`), outDir, minify: false } })
     return outDir
   },
-
-  async rolldown(dir, entry, options) {
-    const outDir = join(dir, 'dist-rolldown-other')
-    const bundle = await rolldown({ input: join(dir, `${entry}.js`), platform: 'node', plugins: [rolldownPlugin(options)] })
-    try {
-      await bundle.write({ dir: outDir, format: 'es' })
-    } finally {
-      await bundle.close()
-    }
-    return outDir
-  },
-
-  async esbuild(dir, entry, options) {
-    const outdir = join(dir, 'dist-esbuild-other')
-    await esbuild({
-      entryPoints: [join(dir, `${entry}.js`)],
-      bundle: true,
-      format: 'esm',
-      platform: 'browser',
-      outdir,
-      absWorkingDir: dir,
-      logLevel: 'silent',
-      plugins: [esbuildPlugin(options)],
-    })
-    return outdir
-  },
-
-  async webpack(dir, entry, options) {
-    const path = join(dir, 'dist-webpack-other')
-    // As a library, so that production mode keeps the entry's exports and what they import.
-    await bundlers.webpack(dir, entry, options, { target: 'web', output: { path, filename: `${entry}.cjs`, library: { type: 'commonjs2' } } })
-    return path
-  },
-
-  async rspack(dir, entry, options) {
-    const path = join(dir, 'dist-rspack-other')
-    // As a library, so that production mode keeps the entry's exports and what they import.
-    await bundlers.rspack(dir, entry, options, { target: 'web', output: { path, filename: `${entry}.cjs`, library: { type: 'commonjs2' } } })
-    return path
-  },
+  rolldown: async (dir, entry, options) => dirname(await bundlers.rolldown(dir, entry, options, { platform: 'node' }, join(dir, 'dist-rolldown-other'))),
+  esbuild: async (dir, entry, options) => dirname(await bundlers.esbuild(dir, entry, options, { platform: 'browser' }, join(dir, 'dist-esbuild-other'))),
+  webpack: async (dir, entry, options) => dirname(await bundlers.webpack(dir, entry, options, { target: 'web' }, join(dir, 'dist-webpack-other'))),
+  rspack: async (dir, entry, options) => dirname(await bundlers.rspack(dir, entry, options, { target: 'web' }, join(dir, 'dist-rspack-other'))),
 }
