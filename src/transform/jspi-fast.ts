@@ -26,7 +26,7 @@ import { resolveTransformOptions, type ResolvedTransformOptions, type TransformO
 import type { TransformResult } from './pipeline.js'
 import { readLineTable } from './line-table.js'
 import { withDebugInfo } from './source-map.js'
-import { ScanError, scanModule, type ScannedModule } from './scan.js'
+import { scanOrNull, type ScannedModule } from './scan.js'
 import { callFactsFromScan } from './scan-facts.js'
 import { selectFunctions } from './select.js'
 import { checkWasmHeader } from './wasm-sections.js'
@@ -101,16 +101,6 @@ export function jspiWithoutBinaryen(
       why: [],
       warnings: [...(featuresIgnored ? [featuresIgnored] : []), ...selection.warnings, ...module.warnings, ...debugWarnings],
     },
-  }
-}
-
-/** The module's scan, or null when the scanner cannot read it (the pipeline then decides, and explains). */
-function scanOrNull(bytes: Uint8Array): ScannedModule | null {
-  try {
-    return scanModule(bytes)
-  } catch (error) {
-    if (error instanceof ScanError) return null
-    throw error
   }
 }
 

@@ -130,6 +130,16 @@ export class ScanError extends Error {
   }
 }
 
+/** The module's scan, or null when the scanner cannot read it (the pipeline then decides, and explains). */
+export function scanOrNull(bytes: Uint8Array): ScannedModule | null {
+  try {
+    return scanModule(bytes)
+  } catch (error) {
+    if (error instanceof ScanError) return null
+    throw error
+  }
+}
+
 const EXPORT_KINDS = ['function', 'table', 'memory', 'global', 'tag'] as const
 
 /**

@@ -7,7 +7,10 @@
  *   2. the name `__stack_pointer` (name section, export or import name);
  *   3. the shape of the code: functions that allocate a frame by subtracting
  *      a multiple of 16 from the global and give it back by adding to it
- *      (clang's prologue and epilogue, at any optimization level);
+ *      (clang's prologue and epilogue, at any optimization level), read from
+ *      the bytes as the direct engine reads it (direct/stack-shape.ts), so
+ *      that both engines decide alike; from Binaryen's expressions only when
+ *      the bytes hold code that reading does not decode;
  * otherwise the pointer is not managed, and the report says so.
  */
 import { AsyncifyError } from '../runtime-shim/errors.js'
@@ -15,6 +18,8 @@ import type binaryen from 'binaryen'
 import type { Binaryen, BinaryenModule } from './binaryen.js'
 import type { StackPointerOption } from './options.js'
 import { indexNames, NAME_SUBSECTION } from './wasm-sections.js'
+import { globalsShapedLikeStackPointer as globalsShapedInBytes } from './direct/stack-shape.js'
+import { scanOrNull } from './scan.js'
 
 export interface StackPointer {
   /** Binaryen's internal name of the global, or null when the runtime must leave the C stack alone. */
@@ -73,7 +78,7 @@ export function findStackPointer(
   const named = globals.find((global) => called(global, STACK_POINTER_NAME))
   if (named) return { name: named.mutableI32 ? named.name : null, warnings: [] }
 
-  const byShape = globalsShapedLikeStackPointer(binaryen, module, globals)
+  const byShape = shapedInBytes(bytes, globals) ?? globalsShapedLikeStackPointer(binaryen, module, globals)
   if (byShape.length === 1) return { name: byShape[0]!, warnings: [] }
   const candidates = globals.filter((global) => global.mutableI32)
   return { name: null, warnings: candidates.length === 0 ? [] : [noStackPointerWarning(byShape.length)] }
@@ -89,6 +94,13 @@ export function noStackPointerWarning(shaped: number): string {
   )
 }
 
+/** The globals shaped like a stack pointer, by Binaryen's names, as the direct engine reads the bytes; null when it cannot. */
+function shapedInBytes(bytes: Uint8Array, globals: GlobalCandidate[]): string[] | null {
+  const scanned = scanOrNull(bytes)
+  const shaped = scanned && globalsShapedInBytes(bytes, scanned)
+  return shaped ? shaped.map((index) => globals[index]!.name) : null
+}
+
 /** How many statements at each end of a function body to look at: prologues and epilogues sit there. */
 const WINDOW = 24
 const STACK_ALIGN = 16
@@ -97,6 +109,8 @@ const STACK_ALIGN = 16
  * Globals with a constant, 16-aligned initial value that at least one function
  * lowers by a multiple of 16 (a frame) and at least one function raises again
  * (or restores from a saved copy). A counter or a flag does not have both.
+ * Binaryen's reading, for modules whose code the bytes' reading does not
+ * decode: each edge's locals are known from its own window only.
  */
 function globalsShapedLikeStackPointer(binaryen: Binaryen, module: BinaryenModule, globals: GlobalCandidate[]): string[] {
   const candidates = new Map<string, { lowered: boolean; raised: boolean }>()

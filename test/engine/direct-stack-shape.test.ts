@@ -45,7 +45,7 @@ function withDecoys(bytes: Uint8Array): Uint8Array {
 }
 
 describe('globalsShapedLikeStackPointer', () => {
-  const fixtures = ['recurse.c', 'sort.c', 'storm.c', 'overlap.c']
+  const fixtures = ['recurse.c', 'sort.c', 'storm.c', 'overlap.c', 'big-frame.c']
   describe.each(['-O0', '-O2'])('on C compiled at %s and stripped of names', (level) => {
     it.each(fixtures)('%s: finds exactly the global that was named __stack_pointer, not the decoys', (file) => {
       const named = withDecoys(compileC(file, [level]))
@@ -94,6 +94,36 @@ describe('globalsShapedLikeStackPointer', () => {
         (global.set $sp (i32.add (local.get $frame) (i32.const 32)))
         (i32.load offset=8 (local.get $frame))))`)
     expect(shaped(bytes)).toEqual([1])
+  })
+
+  /** A function that keeps its lowered frame in a local, `middle` between its prologue and its epilogue (which reads the local). */
+  const frameAround = (middle: string) =>
+    wat(`(module
+      (memory 1)
+      (global $count (mut i32) (i32.const 16))
+      (global $sp (mut i32) (i32.const 65536))
+      (func (export "frame") (param $x i32) (result i32) (local $frame i32)
+        (global.set $count (i32.add (global.get $count) (i32.const 16)))
+        (global.set $sp (local.tee $frame (i32.sub (global.get $sp) (i32.const 32))))
+        ${middle}
+        (global.set $sp (i32.add (local.get $frame) (i32.const 32)))
+        (local.get $x)))`)
+  const stores = (count: number) => Array.from({ length: count }, (_, k) => `(i32.store offset=${k * 4} (local.get $frame) (local.get $x))`).join('\n')
+
+  it('finds the pointer of a large function whose epilogue gives back the frame its prologue kept in a local (Emscripten\'s optimized output)', () => {
+    // 60 statements between: the prologue is in the first 24, the epilogue in the last 24.
+    expect(shaped(frameAround(stores(60)))).toEqual([1])
+  })
+
+  it('does not carry the kept frame past a write to its local between the two ends', () => {
+    expect(shaped(frameAround(`${stores(30)} (local.set $frame (i32.const 4096)) ${stores(30)}`))).toEqual([])
+    expect(shaped(frameAround(`${stores(30)} (if (local.get $x) (then (local.set $frame (i32.const 4096)))) ${stores(30)}`))).toEqual([])
+  })
+
+  it('knows nothing of a local after a nested branch that may write it', () => {
+    // A small function: one window, the write inside an if.
+    expect(shaped(frameAround(`(if (local.get $x) (then (local.set $frame (i32.const 4096))))`))).toEqual([])
+    expect(shaped(frameAround(`(if (local.get $x) (then (local.set $x (i32.const 1))))`))).toEqual([1])
   })
 
   it('returns null, not a guess, when a body it must read holds an instruction the decoder does not handle', () => {

@@ -55,6 +55,34 @@ describe('the C stack pointer', () => {
     })
   }
 
+  it('is found by both engines in a module stripped of names whose only frame is in a large function, and overlapping calls keep their frames', async () => {
+    // Emscripten's optimized output: the epilogue gives the frame back from the local the prologue kept, more than 24 statements apart.
+    const stripped = stripNames(compileC('big-frame.c'))
+    for (const built of ['direct', 'binaryen'] as const) {
+      const { metadata, report } = await asyncifyWasm(stripped, { imports: ['env.pause'], mode: 'asyncify', engine: built })
+      expect(report.engine).toBe(built)
+      expect(metadata!.stackPointer).not.toBeNull()
+      expect(report.warnings).toEqual([])
+    }
+    const pending = [deferred<number>(), deferred<number>(), deferred<number>(), deferred<number>()]
+    let next = 0
+    const { exports } = await asyncified(stripped, { imports: ['env.pause'] }, { env: { pause: () => pending[next++]!.promise } })
+    // What big-frame.c's 64 slots hold, plus what the pause returned.
+    const mixed = (seed: number, paused: number) => Array.from({ length: 64 }, (_, k) => seed * (k + 3) + (k ^ 5)).reduce((a, b) => a + b, paused)
+    // The first call ends while the second waits; the next two then take frames where one stack shared by all
+    // would put the fourth's over the second's.
+    const first = exports.mix(1)
+    const second = exports.mix(2)
+    pending[0]!.resolve(10)
+    await expect(first).resolves.toBe(mixed(1, 10))
+    const third = exports.mix(3)
+    const fourth = exports.mix(4)
+    pending[1]!.resolve(20)
+    pending[2]!.resolve(30)
+    pending[3]!.resolve(40)
+    await expect(Promise.all([second, third, fourth])).resolves.toEqual([mixed(2, 20), mixed(3, 30), mixed(4, 40)])
+  })
+
   it('is found by name when the name section has it', async () => {
     const { metadata, report } = await asyncifyWasm(compileC('recurse.c'), { imports: ['env.bottom'] })
     expect(metadata!.stackPointer).not.toBeNull()

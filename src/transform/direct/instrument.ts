@@ -51,6 +51,7 @@ import { leb, sleb } from '../../runtime-shim/wasm-writer.js'
 import { TYPE_CODES, indexImmediate, shortBytes } from './decode.js'
 import { LOAD, STORE, recordLayout, typeOrder, type FrameHelpers, type FrameRecords, type RecordLayout } from './frame-records.js'
 import { liveAtStart, type RewindMarks } from './liveness.js'
+import { writesAny } from './local-writes.js'
 import { DecodeUnsupported, SuspensionInHandler, type DecodedBody, type FuncType, type Node, type ValType } from './body.js'
 
 export interface Sites {
@@ -1159,21 +1160,6 @@ function localsRead(nodes: Node[]): Set<number> {
   const read = new Set<number>()
   for (const node of nodes) if (node.kind === 'op' && node.bytes[0] === OP.localGet) read.add(indexImmediate(node.bytes))
   return read
-}
-
-/** Whether any of `lists`, nested blocks included, sets or tees one of `locals`. */
-function writesAny(lists: Node[][], locals: Set<number>): boolean {
-  if (locals.size === 0) return false
-  const pending = [...lists]
-  for (let nodes = pending.pop(); nodes !== undefined; nodes = pending.pop()) {
-    for (const node of nodes) {
-      if (node.kind === 'op' && (node.bytes[0] === OP.localSet || node.bytes[0] === OP.localTee) && locals.has(indexImmediate(node.bytes))) return true
-      if (node.kind === 'block' || node.kind === 'loop') pending.push(node.body)
-      else if (node.kind === 'if') pending.push(node.then, node.else ?? [])
-      else if (node.kind === 'try') pending.push(node.body, ...node.catches.map((handler) => handler.body))
-    }
-  }
-  return false
 }
 
 /**

@@ -3,12 +3,16 @@
  * with a constant, 16-aligned initial value that some function lowers by a
  * multiple of 16 and some function raises again, looking at the first and
  * last 24 statements of each body (nested blocks flattened), with what the
- * locals set before them in the same window hold.
+ * locals set before them hold: in the same window, or in the first window
+ * for a local nothing between the windows writes (a large function's
+ * epilogue reading the frame its prologue kept). A local written inside a
+ * nested block or branch holds nothing known after it.
  */
 import { WasmReader } from '../wasm-reader.js'
 import type { ScannedModule } from '../scan.js'
 import { moduleTypesOf, type Node } from './body.js'
 import { decodeBody, indexImmediate } from './decode.js'
+import { localsWritten } from './local-writes.js'
 
 const WINDOW = 24
 const STACK_ALIGN = 16
@@ -112,22 +116,21 @@ function effect(node: Node): number {
 
 function frameChanges(nodes: Node[]): { global: number; lowered: boolean }[] {
   const all = statements(nodes)
-  const windows = all.length <= 2 * WINDOW ? [all] : [all.slice(0, WINDOW), all.slice(-WINDOW)]
   const changes: { global: number; lowered: boolean }[] = []
   // One stack and one pop for the whole body, not per statement: this runs over every body of the module.
   const stack: Symbolic[] = []
   const pop = () => stack.pop() ?? null
-  for (const window of windows) {
-    const locals = new Map<number, Symbolic>()
+  const read = (window: Node[][], locals: Map<number, Symbolic>) => {
     for (const statement of window) {
       stack.length = 0
       for (const node of statement) {
         if (node.kind !== 'op') {
-          // Opaque: what it takes and leaves, as unknowns.
+          // Opaque: what it takes and leaves, as unknowns; what it writes, unknown after it.
           const taken = node.kind === 'call' ? node.type.params.length : node.kind === 'call_indirect' ? node.type.params.length + 1 : node.kind === 'if' || node.kind === 'br_if' ? 1 : 0
           for (let i = 0; i < taken; i++) pop()
           const left = node.kind === 'call' || node.kind === 'call_indirect' || node.kind === 'block' || node.kind === 'loop' || node.kind === 'if' || node.kind === 'try' ? node.type.results.length : 0
           for (let i = 0; i < left; i++) stack.push(null)
+          if (locals.size > 0 && node.kind !== 'call' && node.kind !== 'call_indirect') for (const local of localsWritten([[node]])) locals.delete(local)
           continue
         }
         const code = node.bytes[0]!
@@ -154,7 +157,19 @@ function frameChanges(nodes: Node[]): { global: number; lowered: boolean }[] {
         }
       }
     }
+    return locals
   }
+  if (all.length <= 2 * WINDOW) {
+    read(all, new Map())
+    return changes
+  }
+  const first = read(all.slice(0, WINDOW), new Map())
+  // A large function's epilogue gives back the frame from the local its prologue kept (Emscripten's optimized
+  // output): what the first window left in a local holds in the last one when nothing between writes it.
+  const between = all.slice(WINDOW, -WINDOW)
+  const written = localsWritten(between)
+  const kept = new Map([...first].filter(([local, value]) => value !== null && 'global' in value && !written.has(local)))
+  read(all.slice(-WINDOW), kept)
   return changes
 }
 
