@@ -155,6 +155,48 @@ describe('a local the engine cannot save', () => {
   })
 })
 
+describe('reference-typed results', () => {
+  // wasm-bindgen's catch wrappers (automerge's module has them): an import returning an externref, called in a
+  // legacy try, its result returned. Binaryen's Asyncify refuses any reference type; no local of one lives across a site
+  // here, so the direct engine builds it, and a function that leaves while unwinding returns ref.null for it.
+  const wrapper = wat(
+    `(module
+      (import "env" "fetch" (func $fetch (param externref) (result externref)))
+      (import "env" "wait" (func $wait (param i32) (result i32)))
+      (tag $e (param externref))
+      (memory 1)
+      (elem declare func $one)
+      (func $one)
+      (func $caught (param $x externref) (result externref) (local $r externref)
+        (try (result externref)
+          (do (local.set $r (call $fetch (local.get $x))) (local.get $r))
+          (catch $e (pop externref))))
+      (func (export "fetched") (param $x externref) (result externref)
+        (call $caught (local.get $x)))
+      (func $pick (param $x i32) (result funcref)
+        (if (result funcref) (call $wait (local.get $x)) (then (ref.func $one)) (else (ref.null func))))
+      (func (export "run") (param $x i32) (result i32)
+        (i32.add (ref.is_null (call $pick (local.get $x))) (call $wait (local.get $x)))))`,
+    ['ReferenceTypes', 'ExceptionHandling'],
+  )
+
+  it('an async import and functions returning an externref or a funcref are built by the direct engine, and their values come back after suspensions', async () => {
+    const result = prepareAsyncifyWithoutBinaryen(wrapper, { imports: ['env.fetch', 'env.wait'] })
+    expect(result, 'the direct engine declined the module').not.toBeNull()
+    const answer = { answer: 42 }
+    const { instance } = await instantiate(
+      result!.wasm!,
+      { env: { fetch: async (key: unknown) => ({ key, answer }), wait: async (x: number) => x } },
+      { mode: 'asyncify' },
+    )
+    const exports = instance.exports as unknown as { fetched(key: unknown): Promise<unknown>; run(x: number): Promise<number> }
+    await expect(exports.fetched('key')).resolves.toEqual({ key: 'key', answer })
+    // wait(x) is x: a nonzero x picks $one (not null), zero picks null.
+    await expect(exports.run(5)).resolves.toBe(5)
+    await expect(exports.run(0)).resolves.toBe(1)
+  })
+})
+
 describe('what Asyncify cannot transform', () => {
   const noMemory = wat(`(module
     (import "env" "wait" (func $wait (param i32) (result i32)))

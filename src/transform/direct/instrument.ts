@@ -93,14 +93,16 @@ const OP = {
   call: 0x10,
 } as const
 
+/** A value of each type, what a function returns while it unwinds (its caller ignores it). */
 const CONST: Record<ValType, number[]> = {
   i32: [0x41, 0],
   i64: [0x42, 0],
   f32: [0x43, 0, 0, 0, 0],
   f64: [0x44, 0, 0, 0, 0, 0, 0, 0, 0],
   v128: [0xfd, 0x0c, ...new Array<number>(16).fill(0)],
-  funcref: [],
-  externref: [],
+  // ref.null of the type's heap type
+  funcref: [0xd0, 0x70],
+  externref: [0xd0, 0x6f],
 }
 const EMPTY: FuncType = { params: [], results: [] }
 const EMPTY_TYPE = new Uint8Array([0x40])
