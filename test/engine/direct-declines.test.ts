@@ -19,6 +19,7 @@ import { prepareAsyncifyWithoutBinaryen } from '../../src/transform/direct/async
 import { directAsyncify } from '../../src/transform/direct/module.js'
 import { resolveTransformOptions } from '../../src/transform/options.js'
 import { buildWithoutBinaryen } from '../../src/transform/without-binaryen.js'
+import { stripNames } from '../helpers/strip-names.js'
 import { wat } from '../helpers/wat.js'
 
 const wait = (x: number) => new Promise<number>((resolve) => setTimeout(() => resolve(x * 10)))
@@ -194,6 +195,48 @@ describe('reference-typed results', () => {
     // wait(x) is x: a nonzero x picks $one (not null), zero picks null.
     await expect(exports.run(5)).resolves.toBe(5)
     await expect(exports.run(0)).resolves.toBe(1)
+  })
+})
+
+describe('atomic instructions', () => {
+  it('on an unshared memory, around a site, are built by the direct engine, and the build runs', async () => {
+    const bytes = wat(
+      `(module
+        (import "env" "wait" (func $wait (param i32) (result i32)))
+        (memory 1)
+        (func (export "run") (param $x i32) (result i32)
+          (drop (i32.atomic.rmw.add (i32.const 16) (local.get $x)))
+          (local.set $x (call $wait (local.get $x)))
+          (i32.add (i32.atomic.load (i32.const 16)) (local.get $x))))`,
+      ['Atomics'],
+    )
+    // 16 holds x after the add, and wait gives 10x: 11x.
+    await builtDirectly(bytes, 21, 231)
+  })
+
+  it('in a threaded module stripped of names, let mode auto make its JSPI build without Binaryen, with the stack pointer found by shape', () => {
+    // tfjs-backend-wasm's threaded build went to Binaryen's pipeline for this: 5 s and 340 MB instead of a fraction of a second.
+    const bytes = stripNames(
+      wat(
+        `(module
+          (import "env" "wait" (func $wait (param i32) (result i32)))
+          (memory 1 1 shared)
+          (global $sp (mut i32) (i32.const 65536))
+          (func (export "run") (param $x i32) (result i32) (local $frame i32)
+            (global.set $sp (local.tee $frame (i32.sub (global.get $sp) (i32.const 16))))
+            (drop (i32.atomic.rmw.add (local.get $frame) (local.get $x)))
+            (local.set $x (call $wait (local.get $x)))
+            (global.set $sp (i32.add (local.get $frame) (i32.const 16)))
+            (local.get $x)))`,
+        ['Atomics'],
+      ),
+    )
+    const built = buildWithoutBinaryen(bytes, resolveTransformOptions({ imports: ['env.wait'], filename: 'threads.wasm' }))
+    expect(built, 'built without Binaryen').not.toBeNull()
+    expect(built!.report.paths).toEqual(['jspi'])
+    expect(built!.report.asyncifyUnsupported).toMatch(/shared memory/)
+    expect(built!.jspi!.metadata.stackPointer).not.toBeNull()
+    expect(built!.report.warnings).toEqual([])
   })
 })
 

@@ -14,6 +14,7 @@ import { decodeBody, encodeBody } from '../../src/transform/direct/decode.js'
 import { scanModule } from '../../src/transform/scan.js'
 import { WasmReader } from '../../src/transform/wasm-reader.js'
 import { compileC } from '../helpers/compile-c.js'
+import { wat } from '../helpers/wat.js'
 
 const root = resolve(import.meta.dirname, '../..')
 
@@ -170,6 +171,30 @@ function nodeCount(nodes: Node[]): number {
   return count
 }
 
+/** A function that runs each of the threads proposal's 67 atomic instructions once. */
+function everyAtomic(): string {
+  const lines = [
+    '(drop (memory.atomic.notify (local.get $a) (i32.const 1)))',
+    '(drop (memory.atomic.wait32 (local.get $a) (i32.const 0) (i64.const 0)))',
+    '(drop (memory.atomic.wait64 (local.get $a) (i64.const 0) (i64.const 0)))',
+    '(atomic.fence)',
+  ]
+  const widths: [string, string[]][] = [
+    ['i32', ['', '8', '16']],
+    ['i64', ['', '8', '16', '32']],
+  ]
+  for (const [type, sizes] of widths) {
+    for (const size of sizes) {
+      const value = `(${type}.const 1)`
+      const unsigned = size === '' ? '' : '_u'
+      lines.push(`(drop (${type}.atomic.load${size}${unsigned} (local.get $a)))`, `(${type}.atomic.store${size} (local.get $a) ${value})`)
+      for (const op of ['add', 'sub', 'and', 'or', 'xor', 'xchg']) lines.push(`(drop (${type}.atomic.rmw${size}.${op}${unsigned} (local.get $a) ${value}))`)
+      lines.push(`(drop (${type}.atomic.rmw${size}.cmpxchg${unsigned} (local.get $a) ${value} ${value}))`)
+    }
+  }
+  return `(module (memory 1 1 shared) (func (export "run") (param $a i32) ${lines.join(' ')}))`
+}
+
 /** `relocated`: linked by wasm-ld, which leaves relocated immediates padded. */
 const modules: { name: string; load: () => Uint8Array; relocated: boolean }[] = [
   ...['sort.c', 'numbers.c', 'storm.c', 'fibers.c', 'big-heap.c'].flatMap((file) =>
@@ -179,6 +204,7 @@ const modules: { name: string; load: () => Uint8Array; relocated: boolean }[] = 
   ...['-O2', '-O0'].map((level) => ({ name: `exceptions.cpp ${level}`, load: () => compileC('exceptions.cpp', ['-fwasm-exceptions', level]), relocated: true })),
   { name: 'QuickJS', load: () => readFileSync(resolve(root, 'node_modules/@jitl/quickjs-wasmfile-release-sync/dist/emscripten-module.wasm')), relocated: false },
   { name: 'SQLite', load: () => readFileSync(resolve(root, 'node_modules/@sqlite.org/sqlite-wasm/sqlite-wasm/jswasm/sqlite3.wasm')), relocated: false },
+  { name: 'every atomic instruction', load: () => wat(everyAtomic(), ['Atomics']), relocated: false },
 ]
 
 describe('decodeBody and encodeBody', () => {
@@ -228,7 +254,7 @@ describe('decodeBody and encodeBody', () => {
 
   it.each([
     ['an unassigned SIMD opcode', [0x41, 0, 0xfd, 0x9a, 0x01, 0x1a], '0xfd 0x9a at byte 3'],
-    ['atomics', [0x41, 0, 0xfe, 0x10, 2, 0, 0x1a], '0xfe at byte 3'],
+    ['an unassigned atomic opcode', [0x41, 0, 0xfe, 0x04, 0x1a], '0xfe 0x04 at byte 3'],
     ['a try_table', [0x1f, 0x40, 0x00, 0x0b], '0x1f at byte 1'],
     ['a tail call', [0x12, 0], '0x12 at byte 1'],
     ['wide arithmetic', [0xfc, 0x13], '0xfc 0x13 at byte 1'],

@@ -10,8 +10,9 @@
  *
  * Decoded: MVP, sign extension, saturating truncation, bulk memory and table
  * ops, reference types (funcref, externref), multi-value blocks,
- * multi-memory, SIMD and relaxed SIMD, legacy exception handling (`try`,
- * `catch`, `catch_all`, `delegate`, `throw`, `rethrow`). Anything else
+ * multi-memory, SIMD and relaxed SIMD, threads' atomic instructions, legacy
+ * exception handling (`try`, `catch`, `catch_all`, `delegate`, `throw`,
+ * `rethrow`). Anything else
  * (`try_table` among it) throws DecodeUnsupported. Memories are taken
  * to be 32-bit: ModuleTypes does not say which are memory64.
  */
@@ -228,6 +229,33 @@ const SIMD_RANGES: Ranges = [
 ]
 
 /** How many u32 immediates each 0xFC instruction has. */
+// The 0xFE prefix (threads), by its second opcode: notify, wait, fence, then loads, stores, read-modify-writes
+// (add, sub, and, or, xor, xchg) and cmpxchg, each for i32, i64, i32 8 and 16 bits, i64 8, 16 and 32 bits.
+const ATOMIC_RANGES: Ranges = [
+  [0x00, 0x00, 'i32 i32', 'i32'], // memory.atomic.notify
+  [0x01, 0x01, 'i32 i32 i64', 'i32'], // memory.atomic.wait32
+  [0x02, 0x02, 'i32 i64 i64', 'i32'], // memory.atomic.wait64
+  [0x03, 0x03, '', ''], // atomic.fence
+  [0x10, 0x10, 'i32', 'i32'], // i32.atomic.load
+  [0x11, 0x11, 'i32', 'i64'],
+  [0x12, 0x13, 'i32', 'i32'], // i32.atomic.load8_u, load16_u
+  [0x14, 0x16, 'i32', 'i64'], // i64.atomic.load8_u ... load32_u
+  [0x17, 0x17, 'i32 i32', ''], // i32.atomic.store
+  [0x18, 0x18, 'i32 i64', ''],
+  [0x19, 0x1a, 'i32 i32', ''], // i32.atomic.store8, store16
+  [0x1b, 0x1d, 'i32 i64', ''], // i64.atomic.store8 ... store32
+  ...[0x1e, 0x25, 0x2c, 0x33, 0x3a, 0x41].flatMap((rmw): Ranges => [
+    [rmw, rmw, 'i32 i32', 'i32'],
+    [rmw + 1, rmw + 1, 'i32 i64', 'i64'],
+    [rmw + 2, rmw + 3, 'i32 i32', 'i32'],
+    [rmw + 4, rmw + 6, 'i32 i64', 'i64'],
+  ]),
+  [0x48, 0x48, 'i32 i32 i32', 'i32'], // i32.atomic.rmw.cmpxchg
+  [0x49, 0x49, 'i32 i64 i64', 'i64'],
+  [0x4a, 0x4b, 'i32 i32 i32', 'i32'],
+  [0x4c, 0x4e, 'i32 i64 i64', 'i64'],
+]
+
 const MISC_IMMEDIATES = [0, 0, 0, 0, 0, 0, 0, 0, 2, 1, 2, 1, 2, 1, 2, 1, 1, 1]
 
 function effects(ranges: Ranges): (Effect | undefined)[] {
@@ -254,6 +282,7 @@ export function shortBytes(first: number, second?: number): Uint8Array {
 const FIXED = effects(FIXED_RANGES)
 const MISC = effects(MISC_RANGES)
 const SIMD = effects(SIMD_RANGES)
+const ATOMIC = effects(ATOMIC_RANGES)
 
 /** The function's local declarations and instructions, `code` being one body of the code section without its size. */
 export function decodeBody(code: Uint8Array, params: ValType[], module: ModuleTypes): DecodedBody {
@@ -453,6 +482,9 @@ class Decoder {
       case 0xfd:
         this.simd(at)
         break
+      case 0xfe:
+        this.atomic(at)
+        break
       default:
         throw unsupported(at, opcode)
     }
@@ -487,6 +519,16 @@ class Decoder {
       const effect = MISC[op]!
       this.op(at, effect.pops, effect.pushes)
     }
+  }
+
+  private atomic(at: number): void {
+    const op = this.reader.u32()
+    const effect = ATOMIC[op]
+    if (effect === undefined) throw unsupported(at, 0xfe, op)
+    // atomic.fence has a reserved byte; every other a memarg.
+    if (op === 0x03) this.reader.byte()
+    else this.memarg()
+    this.op(at, effect.pops, effect.pushes)
   }
 
   private simd(at: number): void {
