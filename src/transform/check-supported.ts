@@ -28,6 +28,21 @@ export function checkReservedNames(facts: ModuleFacts, filename: string, added: 
   }
 }
 
+/**
+ * A reference-typed local live across a call that may suspend, found by the
+ * direct engine (Binaryen's pass refuses every reference-typed local of a
+ * function it instruments, and says less of which).
+ */
+export function referenceSaved(filename: string, fn: string, type: string): AsyncifyError {
+  return new AsyncifyError(
+    'ASYNCIFY_UNSUPPORTED_FEATURE',
+    `${filename}: function "${fn}" keeps a local of type ${type} across a call that may suspend; Asyncify saves a suspended ` +
+      `frame's locals in linear memory, which cannot hold a reference. Keep the reference in a table across that call ` +
+      `(as wasm-bindgen's externref table does), or list "${fn}" in asyncify({ runtime }) if it never suspends; ` +
+      `engines with JSPI run it as it is (mode "auto")`,
+  )
+}
+
 /** Whether a refusal of the Asyncify build leaves the JSPI build to run: what only Asyncify needs (a construct it can transform, a memory for its state). */
 export function onlyJspiCanRun(error: unknown): error is AsyncifyError {
   return error instanceof AsyncifyError && (error.code === 'ASYNCIFY_UNSUPPORTED_FEATURE' || error.code === 'ASYNCIFY_NO_MEMORY')

@@ -17,7 +17,7 @@ import {
   type AsyncifyMetadata,
 } from '../../runtime-shim/metadata.js'
 import { suspendReasons } from '../call-graph.js'
-import { checkReservedNames, checkSupportedFacts } from '../check-supported.js'
+import { checkReservedNames, checkSupportedFacts, referenceSaved } from '../check-supported.js'
 import { declaredAsyncImports } from '../declared-imports.js'
 import { asyncImportMetadata, importArities } from '../describe.js'
 import { functionName, planOf, readModule, type ModuleRead } from '../jspi-fast.js'
@@ -37,7 +37,7 @@ import type { LineRow } from '../dwarf-lines.js'
 import { withDebugInfo, withoutDebugSections } from '../source-map.js'
 import { CodeAddresses } from './addresses.js'
 import { directAsyncify } from './module.js'
-import { SuspensionInHandler } from './body.js'
+import { ReferenceSaved, SuspensionInHandler } from './body.js'
 import { suspensionInCatch } from '../check-catch.js'
 import { calledOnlyDirectly } from './arguments-again.js'
 
@@ -101,6 +101,7 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
       addresses,
     )
   } catch (error) {
+    if (error instanceof ReferenceSaved) throw referenceSaved(filename, functionName(scanned, error.fn!), error.type)
     if (!(error instanceof SuspensionInHandler)) throw error
     // The callee may be an import the API's functions moved: named by its index in the input.
     const callee = defined === null ? error.callee : scanned.functions.findIndex((_, old) => index(old) === error.callee)

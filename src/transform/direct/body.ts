@@ -96,6 +96,22 @@ export class DecodeUnsupported extends Error {
 }
 
 /**
+ * A local of a reference type that a frame's record must hold (live across a
+ * site of function `fn`, a function index once its module says which body
+ * this is): linear memory cannot hold a reference, so no Asyncify build can
+ * save it, Binaryen's included.
+ */
+export class ReferenceSaved extends Error {
+  override name = 'ReferenceSaved'
+  constructor(
+    readonly type: ValType,
+    readonly fn: number | null = null,
+  ) {
+    super(`function ${fn ?? '?'} keeps a ${type} local across a site`)
+  }
+}
+
+/**
  * A direct call of a function that can suspend (`callee`) inside a legacy
  * catch block of `caller` (function indices; the caller's known once its
  * module says which body this is): no Asyncify build can resume there.

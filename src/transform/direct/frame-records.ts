@@ -28,7 +28,7 @@
  * there.
  */
 import { leb, sleb } from '../../runtime-shim/wasm-writer.js'
-import { DecodeUnsupported, type ValType } from './body.js'
+import { ReferenceSaved, type ValType } from './body.js'
 import { TYPE_CODES } from './decode.js'
 
 /** The opcode of the load and of the store of a saved local, by type; a memarg follows (alignment 0, the offset). */
@@ -61,7 +61,7 @@ export function recordLayout(types: ValType[]): RecordLayout {
   let size = 0
   for (const type of types) {
     const bytes = SIZE[type]
-    if (bytes === undefined) throw new DecodeUnsupported(`a ${type} local cannot be saved`)
+    if (bytes === undefined) throw new ReferenceSaved(type)
     offsets.push(size)
     size += bytes
   }

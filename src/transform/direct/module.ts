@@ -11,7 +11,7 @@ import { concatBytes, encodeName, leb, section, vector } from '../../runtime-shi
 import { scanModule } from '../scan.js'
 import { WasmReader } from '../wasm-reader.js'
 import { functionNamesPlaced } from './function-names.js'
-import { DecodeUnsupported, SuspensionInHandler, moduleTypesOf, type DecodedBody, type FuncType, type ModuleTypes, type ValType } from './body.js'
+import { DecodeUnsupported, ReferenceSaved, SuspensionInHandler, moduleTypesOf, type DecodedBody, type FuncType, type ModuleTypes, type ValType } from './body.js'
 import { TYPE_CODES, decodeBody, encodeBody } from './decode.js'
 import type { CodeAddresses } from './addresses.js'
 import { BodyInstrumenter, type AsyncifyGlobals, type Sites } from './instrument.js'
@@ -296,7 +296,13 @@ function codeSection(
   const written = new Map<number, Written>()
   for (const index of records ? again.order.slice().sort((a, b) => a - b) : again.order) {
     const instrumented = instrumentedAs(index, records ? (decided) => again.taken.has(decided) : deciding)
-    if (instrumented !== null) written.set(index, write(index - imported, instrumented))
+    if (instrumented === null) continue
+    try {
+      written.set(index, write(index - imported, instrumented))
+    } catch (error) {
+      if (error instanceof ReferenceSaved) throw new ReferenceSaved(error.type, index)
+      throw error
+    }
   }
   const bodies: Uint8Array[] = []
   // Output offsets from the end of the count (known once the helpers are), then shifted into the section's contents.
