@@ -43,6 +43,19 @@ export function referenceSaved(filename: string, fn: string, type: string): Asyn
   )
 }
 
+/**
+ * The module was put through Asyncify already: it has Asyncify's state global
+ * (by its name in the name section) or exports `asyncify_start_unwind`.
+ */
+export function alreadyTransformed(filename: string, stateGlobal: boolean, startUnwindExport: boolean): AsyncifyError | null {
+  if (!stateGlobal && !startUnwindExport) return null
+  return new AsyncifyError(
+    'ASYNCIFY_ALREADY_TRANSFORMED',
+    `${filename}: this module was already put through Asyncify (it has ${stateGlobal ? 'the __asyncify_state global' : 'an asyncify_start_unwind export'}); ` +
+      `instrumenting it twice would break it. Pass the module from before Asyncify (drop --asyncify / -sASYNCIFY from its build)`,
+  )
+}
+
 /** Whether a refusal of the Asyncify build leaves the JSPI build to run: what only Asyncify needs (a construct it can transform, a memory for its state). */
 export function onlyJspiCanRun(error: unknown): error is AsyncifyError {
   return error instanceof AsyncifyError && (error.code === 'ASYNCIFY_UNSUPPORTED_FEATURE' || error.code === 'ASYNCIFY_NO_MEMORY')

@@ -15,7 +15,7 @@
 import { ASYNCIFY_API_EXPORTS, type Signature } from '../runtime-shim/metadata.js'
 import type { FunctionImport, ModuleFacts } from './analyse.js'
 import { suspendingByCallGraph } from './call-graph.js'
-import { checkReservedNames } from './check-supported.js'
+import { alreadyTransformed, checkReservedNames } from './check-supported.js'
 import { usesFibers } from './fibers.js'
 import { featuresOptionIgnored } from './features.js'
 import { drivesAsyncify } from './asyncify-api.js'
@@ -60,7 +60,7 @@ export function jspiWithoutBinaryen(
   // Checking the features option is Binaryen's work, unless the module's target_features section overrides it.
   const featuresIgnored = resolved.features === null ? null : featuresOptionIgnored(bytes, resolved.features)
   if (featuresIgnored === undefined) return null
-  const module = read ?? readModule(bytes, resolved.stackPointer)
+  const module = read ?? readModule(bytes, resolved.stackPointer, resolved.filename)
   if (module === null) return null
   const { scanned, facts, stackPointer } = module
   // Neither has a JSPI build (fibers.ts, asyncify-api.ts): the callers refuse them or build for Asyncify alone.
@@ -104,9 +104,20 @@ export function jspiWithoutBinaryen(
   }
 }
 
-/** Whether Asyncify's pass (Binaryen's, or ours) already ran on the module: only the pipeline refuses it with its reason. */
-function alreadyAsyncified(scanned: ScannedModule): boolean {
-  return scanned.exports.some((entry) => ASYNCIFY_API_EXPORTS.includes(entry.name)) || scanned.globals.some((global) => global.name === '__asyncify_state')
+/**
+ * Whether Asyncify's pass (Binaryen's, or ours) already ran on the module:
+ * refused as the pipeline refuses it (its state global by name, or an
+ * `asyncify_start_unwind` export); true when another of the API's exports
+ * alone says so, which only the pipeline judges.
+ */
+function alreadyAsyncified(scanned: ScannedModule, filename: string): boolean {
+  const refusal = alreadyTransformed(
+    filename,
+    scanned.globals.some((global) => global.name === '__asyncify_state'),
+    scanned.exports.some((entry) => entry.name === 'asyncify_start_unwind'),
+  )
+  if (refusal) throw refusal
+  return scanned.exports.some((entry) => ASYNCIFY_API_EXPORTS.includes(entry.name))
 }
 
 /** A function's name for patterns and the call graph: its name-section name, else Binaryen's name for it. */
@@ -159,10 +170,10 @@ export interface ModuleRead {
   warnings: string[]
 }
 
-/** The module read for the builds without Binaryen; null when only the pipeline can decide. */
-export function readModule(bytes: Uint8Array, stackPointerOption: string | number | false): ModuleRead | null {
+/** The module read for the builds without Binaryen; null when only the pipeline can decide. Throws the pipeline's refusal of a module Asyncify already transformed. */
+export function readModule(bytes: Uint8Array, stackPointerOption: string | number | false, filename: string): ModuleRead | null {
   const scanned = scanOrNull(bytes)
-  if (scanned === null || alreadyAsyncified(scanned)) return null
+  if (scanned === null || alreadyAsyncified(scanned, filename)) return null
   const found = findStackPointer(bytes, scanned, stackPointerOption)
   if (found === undefined) return null
   const facts = factsOf(scanned)

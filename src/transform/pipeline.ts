@@ -23,7 +23,7 @@ import { analyseModule, definedFunctions, readExports, type ModuleFacts } from '
 import type { Binaryen, BinaryenModule } from './binaryen.js'
 import { refuseSuspensionInCatch } from './check-catch.js'
 import { suspendReasons, suspendingByCallGraph, type SuspendReason } from './call-graph.js'
-import { checkReservedNames, checkSupported, onlyJspiCanRun } from './check-supported.js'
+import { alreadyTransformed, checkReservedNames, checkSupported, onlyJspiCanRun } from './check-supported.js'
 import { declaredAsyncImports } from './declared-imports.js'
 import { asyncImportMetadata, describeModule, exportMemoryZero, importArities } from './describe.js'
 import { explainInstrumentation, type InstrumentedFunction } from './explain.js'
@@ -291,17 +291,7 @@ function suspendingExportsByCallGraph(binaryen: Binaryen, facts: ModuleFacts, se
     .map((entry) => entry.name)
 }
 
-function refuseForeignAsyncify(
-  module: BinaryenModule,
-  exports: { name: string }[],
-  filename: string,
-): void {
-  const global = module.getGlobal('__asyncify_state')
-  if (global || exports.some((entry) => entry.name === 'asyncify_start_unwind')) {
-    throw new AsyncifyError(
-      'ASYNCIFY_ALREADY_TRANSFORMED',
-      `${filename}: this module was already put through Asyncify (it has ${global ? 'the __asyncify_state global' : 'an asyncify_start_unwind export'}); ` +
-        `instrumenting it twice would break it. Pass the module from before Asyncify (drop --asyncify / -sASYNCIFY from its build)`,
-    )
-  }
+function refuseForeignAsyncify(module: BinaryenModule, exports: { name: string }[], filename: string): void {
+  const refusal = alreadyTransformed(filename, Boolean(module.getGlobal('__asyncify_state')), exports.some((entry) => entry.name === 'asyncify_start_unwind'))
+  if (refusal) throw refusal
 }

@@ -23,7 +23,7 @@ export function buildWithoutBinaryen(bytes: Uint8Array, options: ResolvedTransfo
   // A module that switches fibers gets the function fibers start at, as in the pipeline, and has no JSPI build.
   const withEntry = withFiberEntry(bytes, options.filename)
   // Both builds read the module once.
-  const read = readModule(withEntry, options.stackPointer)
+  const read = readModule(withEntry, options.stackPointer, options.filename)
   if (read === null) return null
   if (usesFibers(read.facts.imports)) {
     if (options.mode === 'jspi') throw fibersNeedAsyncify(options.filename)

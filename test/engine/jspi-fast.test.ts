@@ -78,9 +78,14 @@ describe('the JSPI build without Binaryen is the pipeline\'s JSPI build', () => 
     expect(prepareJspiWithoutBinaryen(unnamed)!.report.warnings).toContainEqual(expect.stringMatching(/no global is known to be the C stack pointer/))
   })
 
-  it('declines what only Binaryen can decide: a stackPointer option naming no global, a module already through Asyncify', () => {
+  it('declines what only Binaryen can decide: a stackPointer option naming no global, a module with another of Asyncify\'s exports alone', () => {
     expect(prepareJspiWithoutBinaryen(unnamed, { stackPointer: 'missing' })).toBeNull()
+    const partial = wat(`(module (memory 1) (func (export "asyncify_stop_unwind")))`)
+    expect(prepareJspiWithoutBinaryen(partial)).toBeNull()
+  })
+
+  it('refuses a module already through Asyncify as the pipeline does', () => {
     const foreign = wat(`(module (memory 1) (global $__asyncify_state (mut i32) (i32.const 0)) (func (export "asyncify_start_unwind") (param i32)))`)
-    expect(prepareJspiWithoutBinaryen(foreign)).toBeNull()
+    expect(() => prepareJspiWithoutBinaryen(foreign)).toThrow(/input\.wasm: this module was already put through Asyncify \(it has the __asyncify_state global\)/)
   })
 })

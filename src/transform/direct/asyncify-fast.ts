@@ -62,7 +62,7 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
   if (resolved.preoptimize) return null
   const featuresIgnored = resolved.features === null ? null : featuresOptionIgnored(input ?? bytes, resolved.features)
   if (featuresIgnored === undefined) return null
-  const module = read ?? readModule(bytes, resolved.stackPointer)
+  const module = read ?? readModule(bytes, resolved.stackPointer, resolved.filename)
   if (module === null) return null
   const { scanned, facts, stackPointer, warnings } = module
   // Fibers start at a function the caller adds first (`input` then says so).
