@@ -21,6 +21,7 @@ import type { Row } from './rows.js'
 import { programRows } from './program/sqlite.js'
 import { computeRows, measureInEngines, roundTripRows, runtimeModules } from './runtime.js'
 import { buildSubjects, suspendFixture } from './subjects.js'
+import { surveySubjects } from './survey.js'
 
 const log = (message: string) => console.error(`bench: ${message}`)
 
@@ -61,6 +62,18 @@ async function runtimeSections(options: BenchOptions, workDir: string): Promise<
   return rows
 }
 
+/** The survey's modules (survey.ts), built as the npm subjects are, `--large-repeats` cold builds each against native. */
+async function surveyRows(options: BenchOptions, workDir: string): Promise<Row[]> {
+  const context = { childScript: await bundleNode('build/transform-child.ts'), timeoutMs: options.timeoutMs, workDir }
+  const rows: Row[] = []
+  for (const subject of surveySubjects(log)) {
+    log(`survey: ${subject.name}: ${options.largeRepeats} cold builds, ours and native wasm-opt`)
+    const cold = await coldBuilds(subject, options.largeRepeats, context)
+    rows.push(...[...cold.rows.build, ...cold.rows.size].map((row) => ({ ...row, section: 'survey' as const })))
+  }
+  return rows
+}
+
 const started = performance.now()
 const options = resolveBenchOptions(process.argv.slice(2), repoDir)
 const workDir = mkdtempSync(join(tmpdir(), 'asyncify-bench-'))
@@ -71,6 +84,7 @@ try {
     ...(await runtimeSections(options, workDir)),
     // The npm subjects are left out of a smoke run.
     ...(options.sections.includes('program') && !options.smoke ? await programRows(options.repeats, options.timeoutMs, workDir) : []),
+    ...(options.sections.includes('survey') ? await surveyRows(options, workDir) : []),
   ]
   const { outDir, ...recorded } = options
   const written = writeReport({ machine, options: recorded, durationMs: performance.now() - started, rows }, outDir)

@@ -1,13 +1,16 @@
 import { parseArgs } from 'node:util'
 import { resolve } from 'node:path'
 
-export const SECTIONS = ['build', 'size', 'roundtrip', 'compute', 'program'] as const
+export const SECTIONS = ['build', 'size', 'roundtrip', 'compute', 'program', 'survey'] as const
 export type Section = (typeof SECTIONS)[number]
+
+/** What a run without `--only` measures: all but the survey of modules from npm, which fetches them and takes native minutes (survey.ts). */
+const DEFAULT_SECTIONS: Section[] = SECTIONS.filter((section) => section !== 'survey')
 
 export interface BenchOptions {
   /** Tiny counts and only the small C fixtures: proves the suite runs, in well under a minute. */
   smoke: boolean
-  /** The sections to run (`--only`, repeatable); all of them by default. */
+  /** The sections to run (`--only`, repeatable); all but `survey` by default. */
   sections: Section[]
   /** Side-by-side repeats of every measurement. */
   repeats: number
@@ -21,7 +24,7 @@ export interface BenchOptions {
   calls: number
 }
 
-const USAGE = `npm run bench -- [--smoke] [--only build|size|roundtrip|compute|program]... [--repeats N] [--large-repeats N] [--timeout SECONDS] [--calls N] [--out DIR]`
+const USAGE = `npm run bench -- [--smoke] [--only build|size|roundtrip|compute|program|survey]... [--repeats N] [--large-repeats N] [--timeout SECONDS] [--calls N] [--out DIR]`
 
 /** Every default is here; the rest of the suite sees resolved options only. */
 export function resolveBenchOptions(argv: string[], repoDir: string): BenchOptions {
@@ -50,7 +53,7 @@ export function resolveBenchOptions(argv: string[], repoDir: string): BenchOptio
     if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a whole number of at least 1; got "${text}"\n${USAGE}`)
     return value
   }
-  const sections = (values.only ?? [...SECTIONS]).map((name) => {
+  const sections = (values.only ?? DEFAULT_SECTIONS).map((name) => {
     if (!(SECTIONS as readonly string[]).includes(name)) throw new Error(`--only must be one of ${SECTIONS.join(', ')}; got "${name}"\n${USAGE}`)
     return name as Section
   })

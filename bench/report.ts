@@ -19,6 +19,7 @@ const TITLES: Record<Section, string> = {
   roundtrip: 'Round trip: one async import call (ns per call)',
   compute: 'Compute: code that does not suspend (ms per run)',
   program: 'A real program: SQLite in memory, nothing suspends (ms per run)',
+  survey: 'Modules from npm beyond the subjects: cold transform, peak memory, size (--only survey)',
 }
 
 function figure(value: number, unit: Row['unit']): string {

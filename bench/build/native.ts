@@ -1,7 +1,7 @@
 import { WASM_OPT } from '../paths.js'
 
-/** wasm-opt 108 spells one feature differently from clang's `-m` name. */
-const NATIVE_FLAG: Record<string, string> = { 'nontrapping-fptoint': 'nontrapping-float-to-int' }
+/** wasm-opt 108 spells two features differently from clang's `-m` names. */
+const NATIVE_FLAG: Record<string, string> = { 'nontrapping-fptoint': 'nontrapping-float-to-int', simd128: 'simd' }
 
 /**
  * The native command ours is measured against: Binaryen's Asyncify with the
