@@ -49,8 +49,14 @@ export function surveySubjects(log: (message: string) => void): Subject[] {
     if (!existsSync(path)) {
       log(`survey: fetching ${spec}`)
       mkdirSync(dir, { recursive: true })
-      const tarball = execFileSync('npm', ['pack', spec, '--pack-destination', dir, '--silent'], { encoding: 'utf8' }).trim().split('\n').pop()!
-      execFileSync('tar', ['-xzf', join(dir, tarball), '-C', dir, `package/${file}`])
+      try {
+        const tarball = execFileSync('npm', ['pack', spec, '--pack-destination', dir, '--loglevel', 'error'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim().split('\n').pop()!
+        execFileSync('tar', ['-xzf', join(dir, tarball), '-C', dir, `package/${file}`], { stdio: ['ignore', 'pipe', 'pipe'] })
+      } catch (error) {
+        // npm's error lines end with a blank `npm error 404`: the reason is the first.
+        const stderr = String((error as { stderr?: unknown }).stderr ?? '').split('\n').find((line) => line.startsWith('npm error ') && !line.includes(' code '))
+        throw new Error(`survey: cannot fetch ${file} of ${spec} (${stderr || (error as Error).message}); the survey needs the npm registry`, { cause: error })
+      }
     }
     const imports = WebAssembly.Module.imports(new WebAssembly.Module(readFileSync(path)))
       .filter((entry) => entry.kind === 'function')
