@@ -105,19 +105,17 @@ export function jspiWithoutBinaryen(
 }
 
 /**
- * Whether Asyncify's pass (Binaryen's, or ours) already ran on the module:
- * refused as the pipeline refuses it (its state global by name, or an
- * `asyncify_start_unwind` export); true when another of the API's exports
- * alone says so, which only the pipeline judges.
+ * Throws the pipeline's refusal when Asyncify's pass (Binaryen's, or ours)
+ * already ran on the module: its state global (by name) or an
+ * `asyncify_start_unwind` export.
  */
-function alreadyAsyncified(scanned: ScannedModule, filename: string): boolean {
+function refuseAlreadyAsyncified(scanned: ScannedModule, filename: string): void {
   const refusal = alreadyTransformed(
     filename,
     scanned.globals.some((global) => global.name === '__asyncify_state'),
     scanned.exports.some((entry) => entry.name === 'asyncify_start_unwind'),
   )
   if (refusal) throw refusal
-  return scanned.exports.some((entry) => ASYNCIFY_API_EXPORTS.includes(entry.name))
 }
 
 /** A function's name for patterns and the call graph: its name-section name, else Binaryen's name for it. */
@@ -173,7 +171,10 @@ export interface ModuleRead {
 /** The module read for the builds without Binaryen; null when only the pipeline can decide. Throws the pipeline's refusal of a module Asyncify already transformed. */
 export function readModule(bytes: Uint8Array, stackPointerOption: string | number | false, filename: string): ModuleRead | null {
   const scanned = scanOrNull(bytes)
-  if (scanned === null || alreadyAsyncified(scanned, filename)) return null
+  if (scanned === null) return null
+  refuseAlreadyAsyncified(scanned, filename)
+  // Another of Asyncify's exports alone: only the pipeline judges it.
+  if (scanned.exports.some((entry) => ASYNCIFY_API_EXPORTS.includes(entry.name))) return null
   const found = findStackPointer(bytes, scanned, stackPointerOption)
   if (found === undefined) return null
   const facts = factsOf(scanned)
