@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config'
  * The engine's behaviour tests again, on the JSPI path: `npm test` runs this
  * config under Node 26 (tools/nodes) with ASYNCIFY_TEST_ENGINE=jspi, so
  * test/helpers/engine.ts instantiates the JSPI build of every module.
- * Files that need Node 26 whatever the path (multi-memory.test.ts) choose
+ * Files that need Node 26 whatever the path (multi-memory.test.ts, gc.test.ts) choose
  * their path per test.
  */
 export default defineConfig({
@@ -23,6 +23,7 @@ export default defineConfig({
       'test/engine/asyncify-api.test.ts',
       'test/engine/debug-info.test.ts',
       'test/engine/multi-memory.test.ts',
+      'test/engine/gc.test.ts',
       'test/engine/stack-rest.test.ts',
       'test/engine/stack-moved.test.ts',
       // Node 26's engine runs binaryen.js's invokes in wasm too.

@@ -2,6 +2,7 @@ import { AsyncifyError } from '../runtime-shim/errors.js'
 import { INTERNAL_EXPORT_PREFIX } from '../runtime-shim/metadata.js'
 import type { ModuleFacts } from './analyse.js'
 import type { BinaryenModule } from './binaryen.js'
+import type { ReferenceHeld } from './direct/body.js'
 
 /*
  * Constructs Asyncify cannot transform correctly. `call_ref` is never
@@ -29,17 +30,22 @@ export function checkReservedNames(facts: ModuleFacts, filename: string, added: 
 }
 
 /**
- * A reference-typed local live across a call that may suspend, found by the
- * direct engine (Binaryen's pass refuses every reference-typed local of a
- * function it instruments, and says less of which).
+ * A reference-typed local live across a call that may suspend, or a result
+ * that cannot be null of a function that may, found by the direct engine
+ * (Binaryen's pass refuses every reference-typed local of a function it
+ * instruments, and says less of which).
  */
-export function referenceSaved(filename: string, fn: string, type: string): AsyncifyError {
+export function referenceSaved(filename: string, fn: string, type: string, held: ReferenceHeld = 'local'): AsyncifyError {
+  const named = type === 'ref' ? 'a typed reference' : type
+  const fix = `or list "${fn}" in asyncify({ runtime }) if it never suspends; engines with JSPI run it as it is (mode "auto")`
   return new AsyncifyError(
     'ASYNCIFY_UNSUPPORTED_FEATURE',
-    `${filename}: function "${fn}" keeps a local of type ${type} across a call that may suspend; Asyncify saves a suspended ` +
-      `frame's locals in linear memory, which cannot hold a reference. Keep the reference in a table across that call ` +
-      `(as wasm-bindgen's externref table does), or list "${fn}" in asyncify({ runtime }) if it never suspends; ` +
-      `engines with JSPI run it as it is (mode "auto")`,
+    held === 'result'
+      ? `${filename}: function "${fn}" returns ${named}, which cannot be null, and may suspend; while it unwinds, an Asyncify ` +
+          `build returns a value its caller ignores, and there is none of a type without null. Return a nullable reference, ${fix}`
+      : `${filename}: function "${fn}" keeps ${type === 'ref' ? named : `a local of type ${type}`} across a call that may suspend; ` +
+          `Asyncify saves a suspended frame's locals in linear memory, which cannot hold a reference. Keep the reference in a table ` +
+          `across that call (as wasm-bindgen's externref table does), ${fix}`,
   )
 }
 

@@ -33,6 +33,8 @@ export interface ScannedFunction {
   name: string | null
   imported: ScannedImport | null
   type: Signature
+  /** Its type's index, where the precise types of its parameters and results are (`typeStarts`). */
+  typeIndex: number
 }
 
 export interface ScannedExport {
@@ -109,6 +111,12 @@ export interface ScannedModule {
   bodies: ScannedBody[]
   /** Signatures by type index; null for struct and array types. */
   types: (Signature | null)[]
+  /**
+   * Where each type's composite type (its form byte: func, struct, array)
+   * starts in the module: a signature above reads every typed reference as
+   * `'ref'`, and what needs the type itself (the direct engine) decodes it there.
+   */
+  typeStarts: number[]
   /**
    * Whether a type declares supertypes or shares a recursion group: then a
    * `call_indirect` may accept a function whose signature differs from the
@@ -189,6 +197,7 @@ function scan(reader: WasmReader, code: CodeScan): ScannedLayout & Pick<ScannedM
     tags: [],
     bodies: [],
     types: [],
+    typeStarts: [],
     subtyping: false,
     referenced: new Set(),
   }
@@ -212,7 +221,7 @@ function scan(reader: WasmReader, code: CodeScan): ScannedLayout & Pick<ScannedM
         readImports(reader, module)
         break
       case 3: // function
-        for (let n = reader.u32(); n > 0; n--) module.functions.push({ name: null, imported: null, type: signature(reader, module.types) })
+        for (let n = reader.u32(); n > 0; n--) module.functions.push({ name: null, imported: null, ...signature(reader, module.types) })
         break
       case 4: // table
         for (let n = reader.u32(); n > 0; n--) {
@@ -285,34 +294,38 @@ function scan(reader: WasmReader, code: CodeScan): ScannedLayout & Pick<ScannedM
 
 /** How many types a type section's vector (at the reader) declares: each member of a recursion group counts. */
 export function countTypes(reader: WasmReader): number {
-  const types = { types: [], subtyping: false }
+  const types = { types: [], typeStarts: [], subtyping: false }
   readTypes(reader, types)
   return types.types.length
 }
 
-function readTypes(reader: WasmReader, module: Pick<ScannedModule, 'types' | 'subtyping'>): void {
+function readTypes(reader: WasmReader, module: Pick<ScannedModule, 'types' | 'typeStarts' | 'subtyping'>): void {
   for (let n = reader.u32(); n > 0; n--) {
     if (reader.bytes[reader.offset] === 0x4e) {
       // A recursion group: its members take consecutive indices.
       reader.offset++
       const members = reader.u32()
       if (members > 1) module.subtyping = true
-      for (let m = members; m > 0; m--) module.types.push(subType(reader, module))
-    } else module.types.push(subType(reader, module))
+      for (let m = members; m > 0; m--) subType(reader, module)
+    } else subType(reader, module)
   }
 }
 
-function subType(reader: WasmReader, module: Pick<ScannedModule, 'subtyping'>): Signature | null {
-  let at = reader.offset
-  let form = reader.byte()
-  if (form === 0x50 || form === 0x4f) {
+function subType(reader: WasmReader, module: Pick<ScannedModule, 'types' | 'typeStarts' | 'subtyping'>): void {
+  if (reader.bytes[reader.offset] === 0x50 || reader.bytes[reader.offset] === 0x4f) {
+    const form = reader.byte()
     const supertypes = reader.u32()
     // A final type with no supertype (0x4f 0x00) is the plain form spelled out.
     if (form === 0x50 || supertypes > 0) module.subtyping = true
     for (let n = supertypes; n > 0; n--) reader.u32()
-    at = reader.offset
-    form = reader.byte()
   }
+  module.typeStarts.push(reader.offset)
+  module.types.push(compositeType(reader))
+}
+
+function compositeType(reader: WasmReader): Signature | null {
+  const at = reader.offset
+  const form = reader.byte()
   switch (form) {
     case 0x60:
       return { params: reader.valueTypes(), results: reader.valueTypes() }
@@ -333,13 +346,13 @@ function fieldType(reader: WasmReader): void {
   reader.byte() // mutability
 }
 
-/** Reads a type index and returns its signature. */
-function signature(reader: WasmReader, types: (Signature | null)[]): Signature {
+/** Reads a type index and returns its signature, with the index. */
+function signature(reader: WasmReader, types: (Signature | null)[]): { type: Signature; typeIndex: number } {
   const at = reader.offset
-  const index = reader.u32()
-  const type = types[index]
-  if (!type) throw new ScanError(at, `type ${index} is not a function type`)
-  return type
+  const typeIndex = reader.u32()
+  const type = types[typeIndex]
+  if (!type) throw new ScanError(at, `type ${typeIndex} is not a function type`)
+  return { type, typeIndex }
 }
 
 function readImports(reader: WasmReader, module: Pick<ScannedModule, 'functions' | 'types' | 'memories' | 'globals' | 'tables' | 'tags'>): void {
@@ -349,7 +362,7 @@ function readImports(reader: WasmReader, module: Pick<ScannedModule, 'functions'
     const kind = reader.byte()
     switch (kind) {
       case 0x00:
-        module.functions.push({ name: null, imported, type: signature(reader, module.types) })
+        module.functions.push({ name: null, imported, ...signature(reader, module.types) })
         break
       case 0x01:
         module.tables.push(reader.table())

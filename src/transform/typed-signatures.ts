@@ -1,6 +1,10 @@
 /*
  * What the JSPI path's trampolines need to wrap a function whose signature has
- * a typed reference (`(ref $t)`, `(ref null $t)`, `(ref any)`): the module's
+ * a typed reference (`(ref $t)`, `(ref null $t)`, `(ref any)`), or whose type
+ * is not one a module of its own could write alike (a member of a recursion
+ * group of several, or a type that declares a supertype or may have subtypes,
+ * which a function of the plain type with the same signature does not match
+ * on import): the module's
  * type section, which the trampoline module repeats so that its types are the
  * module's own (wasm GC types are equal across modules when their recursion
  * groups are), the function's type index in it, and each value type's
@@ -22,7 +26,7 @@ export interface TypedSignatures {
 /** Value types a trampoline writes without the module's types: numbers, funcref, externref. */
 const PLAIN = new Set([0x7f, 0x7e, 0x7d, 0x7c, 0x7b, 0x70, 0x6f])
 
-/** Null when no function type of the module has a typed reference, or its sections cannot be read. */
+/** Null when no function type of the module needs the module's types, or its sections cannot be read. */
 export function typedSignatures(bytes: Uint8Array): TypedSignatures | null {
   try {
     return read(bytes)
@@ -49,7 +53,7 @@ function read(bytes: Uint8Array): TypedSignatures | null {
       for (let n = entries; n > 0; n--) {
         const members = bytes[reader.offset] === 0x4e ? (reader.offset++, reader.u32()) : 1
         for (let m = members; m > 0; m--) {
-          const encoding = subType(reader, bytes)
+          const encoding = subType(reader, bytes, members === 1)
           if (encoding) typed.set(count, encoding)
           count++
         }
@@ -84,11 +88,20 @@ function read(bytes: Uint8Array): TypedSignatures | null {
   return { types, byFunction, imports, exports }
 }
 
-/** A function type with a typed reference: its params' and results' encodings (hex); null for any other type. */
-function subType(reader: WasmReader, bytes: Uint8Array): Omit<TypedSignature, 'index'> | null {
+/**
+ * A function type that needs the module's types: its params' and results'
+ * encodings (hex); null for any other type. `alone`: not in a recursion
+ * group with other types.
+ */
+function subType(reader: WasmReader, bytes: Uint8Array, alone: boolean): Omit<TypedSignature, 'index'> | null {
   let form = reader.byte()
+  // A final type without supertypes (0x4f 0x00) is the plain form spelled out; `sub` (0x50) is not final.
+  let plainType = alone && form !== 0x50
   if (form === 0x50 || form === 0x4f) {
-    for (let n = reader.u32(); n > 0; n--) reader.u32()
+    for (let n = reader.u32(); n > 0; n--) {
+      reader.u32()
+      plainType = false
+    }
     form = reader.byte()
   }
   const encodings = () => {
@@ -103,7 +116,7 @@ function subType(reader: WasmReader, bytes: Uint8Array): Omit<TypedSignature, 'i
   if (form === 0x60) {
     const params = encodings()
     const results = encodings()
-    const plain = [...params, ...results].every((hex) => hex.length === 2 && PLAIN.has(parseInt(hex, 16)))
+    const plain = plainType && [...params, ...results].every((hex) => hex.length === 2 && PLAIN.has(parseInt(hex, 16)))
     return plain ? null : { params, results }
   }
   if (form === 0x5f) {

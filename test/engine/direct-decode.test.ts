@@ -1,9 +1,10 @@
 /*
- * The direct path's body decoder: every body of C programs, QuickJS and
- * SQLite decodes and encodes back to its own bytes (its locals declared one
- * per run of a type, and wasm-ld's padded call targets aside), and the
- * operand stacks it records agree with what each instruction pops and
- * pushes, block by block.
+ * The direct path's body decoder: every body of C programs, QuickJS,
+ * SQLite and modules with every atomic and every GC instruction decodes and
+ * encodes back to its own bytes (its locals declared one per run of a type,
+ * and wasm-ld's padded call targets aside), and the operand stacks it
+ * records agree with what each instruction pops and pushes, block by block
+ * (two references agreeing whatever their types: subtyping is not checked).
  */
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
@@ -11,6 +12,7 @@ import { describe, expect, it } from 'vitest'
 import { concatBytes, leb } from '../../src/runtime-shim/wasm-writer.js'
 import { DecodeUnsupported, type FuncType, type ModuleTypes, type Node, type ValType } from '../../src/transform/direct/body.js'
 import { decodeBody, encodeBody } from '../../src/transform/direct/decode.js'
+import { moduleTypesOf } from '../../src/transform/direct/module-types.js'
 import { scanModule } from '../../src/transform/scan.js'
 import { WasmReader } from '../../src/transform/wasm-reader.js'
 import { compileC } from '../helpers/compile-c.js'
@@ -26,18 +28,9 @@ interface Module {
 
 function readModule(bytes: Uint8Array): Module {
   const scanned = scanModule(bytes, { code: false })
-  const functionType = (type: { params: string[]; results: string[] }) => type as FuncType
-  const functions = scanned.functions.map((fn) => functionType(fn.type))
+  const types = moduleTypesOf(scanned, bytes)
   const imported = scanned.functions.filter((fn) => fn.imported !== null).length
-  const types: ModuleTypes = {
-    types: scanned.types.map((type) => type && functionType(type)),
-    functions,
-    globals: scanned.globals.map((global) => global.type as ValType),
-    // Neither C nor these modules have tables of other types.
-    tables: Array.from({ length: 8 }, () => 'funcref' as const),
-    tags: scanned.tags.map((index) => functionType(scanned.types[index]!)),
-  }
-  return { types, bodies: codeBodies(bytes).map((code, i) => ({ type: functions[imported + i]!, code })) }
+  return { types, bodies: codeBodies(bytes).map((code, i) => ({ type: types.functions[imported + i]!, code })) }
 }
 
 function codeBodies(bytes: Uint8Array): Uint8Array[] {
@@ -63,15 +56,18 @@ function codeBodies(bytes: Uint8Array): Uint8Array[] {
 /** `code` with its local declarations grouped by run, as encodeBody writes them: Binaryen declares each local on its own. */
 function withGroupedLocals(code: Uint8Array): Uint8Array {
   const reader = new WasmReader(code)
-  const groups: [number, number][] = []
+  const groups: [number, number[]][] = []
   for (let n = reader.u32(); n > 0; n--) {
     const count = reader.u32()
-    const type = reader.byte()
+    const start = reader.offset
+    // A typed reference: 0x63 or 0x64, then its heap type (a signed LEB).
+    if (reader.byte() === 0x63 || code[start] === 0x64) while (reader.byte() & 0x80);
+    const type = [...code.subarray(start, reader.offset)]
     const last = groups[groups.length - 1]
-    if (last?.[1] === type) last[0] += count
+    if (last !== undefined && String(last[1]) === String(type)) last[0] += count
     else if (count > 0) groups.push([count, type])
   }
-  return concatBytes(leb(groups.length), ...groups.map(([count, type]) => [...leb(count), type]), code.subarray(reader.offset))
+  return concatBytes(leb(groups.length), ...groups.map(([count, type]) => [...leb(count), ...type]), code.subarray(reader.offset))
 }
 
 /**
@@ -131,7 +127,7 @@ function typingErrors(nodes: Node[], start: ValType[] | null, results: ValType[]
     }
     stack = node.before && after(node, node.before, (problem) => errors.push(`${at}: ${problem}`))
   })
-  if (stack !== null && String(stack) !== String(results)) errors.push(`${where}: ends with [${stack}], expected [${results}]`)
+  if (stack !== null && !(stack.length === results.length && stack.every((type, k) => agree(type, results[k]!)))) errors.push(`${where}: ends with [${stack}], expected [${results}]`)
   return errors
 }
 
@@ -139,7 +135,7 @@ function typingErrors(nodes: Node[], start: ValType[] | null, results: ValType[]
 function after(node: Node, before: ValType[], fail: (problem: string) => void): ValType[] | null {
   const apply = (pops: ValType[], pushes: ValType[]) => {
     const kept = before.slice(0, before.length - pops.length)
-    if (String(before.slice(kept.length)) !== String(pops)) fail(`pops [${pops}] from [${before}]`)
+    if (kept.length + pops.length !== before.length || !pops.every((type, k) => agree(before[kept.length + k], type))) fail(`pops [${pops}] from [${before}]`)
     return [...kept, ...pushes]
   }
   switch (node.kind) {
@@ -154,10 +150,19 @@ function after(node: Node, before: ValType[], fail: (problem: string) => void): 
     case 'if':
       return apply([...node.type.params, 'i32'], node.type.results)
     case 'br_if':
-      return apply(['i32'], [])
+      return node.on ? apply(node.on.pops, node.on.pushes) : apply(['i32'], [])
     default:
       return null
   }
+}
+
+/** Whether a value of type `a` is where one of `b` is expected, but that two references always agree. */
+function agree(a: ValType | undefined, b: ValType): boolean {
+  return a === b || (a !== undefined && isReference(a) && isReference(b))
+}
+
+function isReference(type: ValType): boolean {
+  return type === 'funcref' || type === 'externref' || type === 'ref' || type.startsWith('(ref ')
 }
 
 function nodeCount(nodes: Node[]): number {
@@ -195,6 +200,73 @@ function everyAtomic(): string {
   return `(module (memory 1 1 shared) (func (export "run") (param $a i32) ${lines.join(' ')}))`
 }
 
+/**
+ * A function that runs each GC and typed function reference instruction
+ * once (struct and array ops, casts and tests, the four branches on a
+ * reference, i31, the conversions, call_ref), with subtypes, packed fields
+ * and typed locals of both nullabilities.
+ */
+const EVERY_GC = `(module
+  (rec
+    (type $s (sub (struct (field $a (mut i32)) (field $b (mut i64)) (field $c (mut i8)) (field $d (mut i16)) (field $e (mut (ref null $s))))))
+    (type $t (sub final $s (struct (field $a (mut i32)) (field $b (mut i64)) (field $c (mut i8)) (field $d (mut i16)) (field $e (mut (ref null $s))) (field $f f64)))))
+  (type $a (array (mut i32)))
+  (type $a8 (array (mut i8)))
+  (type $af (array (mut funcref)))
+  (type $f (func (param i32) (result i32)))
+  (data $d "abcdefgh")
+  (elem $e func $g)
+  (func $g (type $f) (local.get 0))
+  (func (export "run") (param $x i32) (result i32)
+    (local $s (ref null $s)) (local $t (ref $t)) (local $arr (ref null $a)) (local $b8 (ref null $a8)) (local $fa (ref null $af))
+    (local $any anyref) (local $e externref) (local $eq eqref) (local $i31 (ref null i31)) (local $fn (ref null $f))
+    (local.set $s (struct.new $s (i32.const 1) (i64.const 2) (i32.const 3) (i32.const 4) (ref.null none)))
+    (local.set $s (struct.new_default $s))
+    (local.set $t (struct.new $t (i32.const 1) (i64.const 2) (i32.const 3) (i32.const 4) (local.get $s) (f64.const 1)))
+    (drop (struct.get $s $a (local.get $s)))
+    (drop (struct.get_s $s $c (local.get $s)))
+    (drop (struct.get_u $s $d (local.get $s)))
+    (drop (struct.get $t $f (local.get $t)))
+    (struct.set $s $b (local.get $s) (i64.const 5))
+    (struct.set $s $e (local.get $t) (local.get $s))
+    (local.set $arr (array.new $a (i32.const 0) (i32.const 4)))
+    (local.set $arr (array.new_default $a (i32.const 4)))
+    (local.set $arr (array.new_fixed $a 3 (i32.const 1) (i32.const 2) (i32.const 3)))
+    (local.set $b8 (array.new_data $a8 $d (i32.const 0) (i32.const 4)))
+    (local.set $fa (array.new_elem $af $e (i32.const 0) (i32.const 1)))
+    (drop (array.get $a (local.get $arr) (i32.const 0)))
+    (drop (array.get_s $a8 (local.get $b8) (i32.const 0)))
+    (drop (array.get_u $a8 (local.get $b8) (i32.const 1)))
+    (array.set $a (local.get $arr) (i32.const 0) (i32.const 9))
+    (drop (array.len (local.get $arr)))
+    (array.fill $a (local.get $arr) (i32.const 0) (i32.const 7) (i32.const 2))
+    (array.copy $a $a (local.get $arr) (i32.const 0) (local.get $arr) (i32.const 1) (i32.const 1))
+    (array.init_data $a8 $d (local.get $b8) (i32.const 0) (i32.const 0) (i32.const 2))
+    (array.init_elem $af $e (local.get $fa) (i32.const 0) (i32.const 0) (i32.const 1))
+    (local.set $any (local.get $s))
+    (drop (ref.test (ref $s) (local.get $any)))
+    (drop (ref.test (ref null $t) (local.get $any)))
+    (local.set $s (ref.cast (ref null $s) (local.get $any)))
+    (local.set $t (ref.cast (ref $t) (local.get $any)))
+    (local.set $e (extern.convert_any (local.get $any)))
+    (local.set $any (any.convert_extern (local.get $e)))
+    (local.set $i31 (ref.i31 (local.get $x)))
+    (drop (i31.get_s (local.get $i31)))
+    (drop (i31.get_u (local.get $i31)))
+    (local.set $eq (local.get $i31))
+    (drop (ref.eq (local.get $eq) (local.get $s)))
+    (drop (ref.as_non_null (local.get $s)))
+    (local.set $fn (ref.func $g))
+    (drop (call_ref $f (local.get $x) (local.get $fn)))
+    (block $l1 (drop (br_on_null $l1 (local.get $s))))
+    (drop (block $l2 (result (ref $s)) (br_on_non_null $l2 (local.get $s)) (local.get $t)))
+    (drop (block $l3 (result (ref $t)) (drop (br_on_cast $l3 (ref null $s) (ref $t) (local.get $s))) (local.get $t)))
+    (drop (block $l4 (result (ref null $s)) (drop (br_on_cast_fail $l4 (ref null $s) (ref $t) (local.get $s))) (ref.null none)))
+    (drop (ref.is_null (local.get $fn)))
+    (select (result anyref) (local.get $any) (ref.null none) (local.get $x))
+    (drop)
+    (local.get $x)))`
+
 /** `relocated`: linked by wasm-ld, which leaves relocated immediates padded. */
 const modules: { name: string; load: () => Uint8Array; relocated: boolean }[] = [
   ...['sort.c', 'numbers.c', 'storm.c', 'fibers.c', 'big-heap.c'].flatMap((file) =>
@@ -205,6 +277,7 @@ const modules: { name: string; load: () => Uint8Array; relocated: boolean }[] = 
   { name: 'QuickJS', load: () => readFileSync(resolve(root, 'node_modules/@jitl/quickjs-wasmfile-release-sync/dist/emscripten-module.wasm')), relocated: false },
   { name: 'SQLite', load: () => readFileSync(resolve(root, 'node_modules/@sqlite.org/sqlite-wasm/sqlite-wasm/jswasm/sqlite3.wasm')), relocated: false },
   { name: 'every atomic instruction', load: () => wat(everyAtomic(), ['Atomics']), relocated: false },
+  { name: 'every GC instruction', load: () => wat(EVERY_GC, 'every'), relocated: false },
 ]
 
 describe('decodeBody and encodeBody', () => {
@@ -228,7 +301,7 @@ describe('decodeBody and encodeBody', () => {
   })
 
   it('records unreachable code, block parameters and else branches', () => {
-    const types: ModuleTypes = { types: [{ params: ['i32'], results: ['i64'] }], functions: [], globals: ['f64'], tables: [], tags: [] }
+    const types: ModuleTypes = { types: [{ params: ['i32'], results: ['i64'] }], fields: [], functions: [], globals: ['f64'], tables: [], tags: [] }
     // (local f32) i32.const 7, block (param i32) (result i64): drop, i64.const 1, br 0, then unreachable:
     // global.get 0, local.get 0, select, drop, block: local.get 1, drop, end; end; drop, i32.const 0, if: nop, else, end
     const code = new Uint8Array([
@@ -260,7 +333,7 @@ describe('decodeBody and encodeBody', () => {
     ['wide arithmetic', [0xfc, 0x13], '0xfc 0x13 at byte 1'],
   ])('throws DecodeUnsupported on %s', (_, instructions, where) => {
     const code = new Uint8Array([0, ...instructions, 0x0b])
-    const types: ModuleTypes = { types: [], functions: [{ params: [], results: [] }], globals: [], tables: [], tags: [] }
+    const types: ModuleTypes = { types: [], fields: [], functions: [{ params: [], results: [] }], globals: [], tables: [], tags: [] }
     expect(() => decodeBody(code, [], types)).toThrow(DecodeUnsupported)
     expect(() => decodeBody(code, [], types)).toThrow(where)
   })

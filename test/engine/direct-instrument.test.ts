@@ -10,7 +10,8 @@
 import { describe, expect, it } from 'vitest'
 import { prepareAsyncifyWithoutBinaryen } from '../../src/transform/direct/asyncify-fast.js'
 import { asyncifyStats, instantiate } from '../../src/runtime-shim/index.js'
-import { moduleTypesOf, type Node } from '../../src/transform/direct/body.js'
+import type { Node } from '../../src/transform/direct/body.js'
+import { moduleTypesOf } from '../../src/transform/direct/module-types.js'
 import { decodeBody } from '../../src/transform/direct/decode.js'
 import { codeBodies } from '../../src/transform/direct/stack-shape.js'
 import { scanModule } from '../../src/transform/scan.js'
@@ -473,7 +474,7 @@ function decodedExport(text: string, func: string): { body: Node[]; state: numbe
   // Asyncify's state is the first global the engine adds.
   const state = scanModule(bytes, { code: false }).globals.length
   const scanned = scanModule(asyncified, { code: false })
-  const module = moduleTypesOf(scanned)
+  const module = moduleTypesOf(scanned, asyncified)
   const index = scanned.exports.find((entry) => entry.kind === 'function' && entry.name === func)!.index
   const imported = scanned.functions.filter((fn) => fn.imported !== null).length
   return { body: decodeBody(codeBodies(asyncified)[index - imported]!, module.functions[index]!.params, module).body, state }

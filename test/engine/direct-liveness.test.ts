@@ -9,7 +9,8 @@
  * are those of the text.
  */
 import { describe, expect, it } from 'vitest'
-import { moduleTypesOf, type Node } from '../../src/transform/direct/body.js'
+import type { Node } from '../../src/transform/direct/body.js'
+import { moduleTypesOf } from '../../src/transform/direct/module-types.js'
 import { decodeBody } from '../../src/transform/direct/decode.js'
 import { liveAtStart, type RewindMarks } from '../../src/transform/direct/liveness.js'
 import { codeBodies } from '../../src/transform/direct/stack-shape.js'
@@ -25,7 +26,7 @@ import { wat } from '../helpers/wat.js'
 function liveIn(func: string, dispatchers?: number): number[] {
   const bytes = wat(`(module (import "env" "g" (func $g (param i32) (result i32))) (global $state (mut i32) (i32.const 0))
     (memory 1) (func (export "f") ${func}))`)
-  const module = moduleTypesOf(scanModule(bytes, { code: false }))
+  const module = moduleTypesOf(scanModule(bytes, { code: false }), bytes)
   const [body] = codeBodies(bytes)
   const { params } = module.functions[1]!
   const decoded = decodeBody(body!, params, module)

@@ -16,7 +16,7 @@ import { concatBytes, leb, section, vector } from '../../src/runtime-shim/wasm-w
 import { prepareAsyncifyWithoutBinaryen } from '../../src/transform/direct/asyncify-fast.js'
 import type { Node, ValType } from '../../src/transform/direct/body.js'
 import { DecodeUnsupported } from '../../src/transform/direct/body.js'
-import { TYPE_CODES, decodeBody } from '../../src/transform/direct/decode.js'
+import { decodeBody, typeBytes } from '../../src/transform/direct/decode.js'
 import { asyncifyWasm } from 'unplugin-asyncify/transform'
 import * as built from 'unplugin-asyncify/runtime'
 import { compileC } from '../helpers/compile-c.js'
@@ -41,7 +41,7 @@ function immediates(op: number): number[] {
 function decoded(op: number): Extract<Node, { kind: 'op' }> | DecodeUnsupported {
   // No locals, and after an `unreachable`, where the decoder takes operands it cannot see: what it says comes from the opcode alone.
   const body = new Uint8Array([0, 0x00, 0xfd, ...leb(op), ...immediates(op), 0x0b])
-  const module = { types: [], functions: [], globals: [], tables: [], tags: [] }
+  const module = { types: [], fields: [], functions: [], globals: [], tables: [], tags: [] }
   try {
     const nodes = decodeBody(body, [], module).body
     expect(nodes.map((node) => node.kind)).toEqual(['unreachable', 'op'])
@@ -57,7 +57,7 @@ function typedBy(op: number, pops: ValType[], pushes: ValType[]): Uint8Array {
   const code = [0, ...pops.flatMap((_, k) => [0x20, k]), 0xfd, ...leb(op), ...immediates(op), 0x0b]
   return concatBytes(
     [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    section(1, vector([[0x60, ...leb(pops.length), ...pops.map((type) => TYPE_CODES[type]), ...leb(pushes.length), ...pushes.map((type) => TYPE_CODES[type])]])),
+    section(1, vector([[0x60, ...leb(pops.length), ...pops.flatMap(typeBytes), ...leb(pushes.length), ...pushes.flatMap(typeBytes)]])),
     section(3, vector([[0]])),
     section(5, vector([[0x00, 1]])),
     section(10, vector([concatBytes(leb(code.length), code)])),

@@ -77,7 +77,7 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
     if (WebAssembly.validate(bytes as Uint8Array<ArrayBuffer>)) throw error
     return null
   }
-  if (scanned.memories.length !== 1 || facts.indirect.targets === null) return null
+  if (scanned.memories.length !== 1) return null
   const drives = drivesAsyncify(facts.imports)
   const asyncNames = selection.asyncImports.map((entry) => entry.name)
   // The top of a module's own runtime changes the state like an async import: what calls it is instrumented.
@@ -101,7 +101,7 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
       addresses,
     )
   } catch (error) {
-    if (error instanceof ReferenceSaved) throw referenceSaved(filename, functionName(scanned, error.fn!), error.type)
+    if (error instanceof ReferenceSaved) throw referenceSaved(filename, functionName(scanned, error.fn!), error.type, error.held)
     if (!(error instanceof SuspensionInHandler)) throw error
     // The callee may be an import the API's functions moved: named by its index in the input.
     const callee = defined === null ? error.callee : scanned.functions.findIndex((_, old) => index(old) === error.callee)

@@ -4,9 +4,15 @@
  * encoded bytes, with what it pops and pushes, so the instrumenter can re-emit
  * it as it was and knows the operand stack at every point.
  */
-import type { ScannedModule } from '../scan.js'
 
-export type ValType = 'i32' | 'i64' | 'f32' | 'f64' | 'v128' | 'funcref' | 'externref'
+/**
+ * A value type: a number type, or a reference. `funcref` and `externref` go
+ * by those names; any other reference is `(ref null H)` or `(ref H)`, H a
+ * type index or an abstract heap type's name (`(ref null any)`, `(ref 3)`).
+ * `'ref'` is a typed reference whose exact type the engine does not keep (a
+ * global's, a table's): it is never written back, and no record can hold it.
+ */
+export type ValType = 'i32' | 'i64' | 'f32' | 'f64' | 'v128' | 'funcref' | 'externref' | 'ref' | `(ref ${string})`
 
 export interface FuncType {
   params: ValType[]
@@ -33,8 +39,8 @@ export type Node =
   /** `throw` (its tag's parameters popped), `rethrow` (of the exception the try `depth` levels out caught): the rest of the block is unreachable. */
   | (Common & { kind: 'throw'; tag: number; type: FuncType })
   | (Common & { kind: 'rethrow'; depth: number })
-  /** Branch depths are relative, as in the binary. */
-  | (Common & { kind: 'br' | 'br_if'; depth: number })
+  /** Branch depths are relative, as in the binary. A `br_if` with `on` is a reference's test (`br_on_null` and the like). */
+  | (Common & { kind: 'br' | 'br_if'; depth: number; on?: BranchOn })
   | (Common & { kind: 'br_table'; depths: number[]; fallback: number })
   | (Common & { kind: 'call'; func: number; type: FuncType })
   | (Common & { kind: 'call_indirect'; typeIndex: number; table: number; type: FuncType })
@@ -42,6 +48,18 @@ export type Node =
   | (Common & { kind: 'return' | 'unreachable' })
   /** Anything else: its bytes (opcode and immediates) as read. */
   | (Common & { kind: 'op'; bytes: Uint8Array; pops: ValType[]; pushes: ValType[] })
+
+/**
+ * `br_on_null`, `br_on_non_null`, `br_on_cast` or `br_on_cast_fail`: a
+ * conditional branch on a reference, with its bytes before the label (opcode,
+ * flags) and after it (heap types), and what it takes and leaves when not taken.
+ */
+export interface BranchOn {
+  opcode: Uint8Array
+  immediates: Uint8Array
+  pops: ValType[]
+  pushes: ValType[]
+}
 
 /** A legacy `catch` (the tag's parameters on the stack at its start) or, with no tag, `catch_all`. */
 export interface Catch {
@@ -57,13 +75,12 @@ export interface DecodedBody {
   body: Node[]
 }
 
-/** What `moduleTypesOf` reads of a scan, with code or without. */
-type ScannedSpaces = Pick<ScannedModule, 'types' | 'functions' | 'globals' | 'tables' | 'tags'>
-
 /** What decoding a body needs from its module. */
 export interface ModuleTypes {
   /** Function types by type index (null: not a function type). */
   types: (FuncType | null)[]
+  /** By type index, a struct's field types or an array's element type, packed ones read as `i32`; null for function types. */
+  fields: (ValType[] | null)[]
   /** Function index space: the type of each function, imports first. */
   functions: FuncType[]
   /** Global index space: type of each global. */
@@ -74,42 +91,32 @@ export interface ModuleTypes {
   tags: FuncType[]
 }
 
-/** The index spaces of a scanned module, as decoding reads them. */
-export function moduleTypesOf(scanned: ScannedSpaces): ModuleTypes {
-  const functionType = (type: { params: string[]; results: string[] }): FuncType => ({ params: type.params as ValType[], results: type.results as ValType[] })
-  return {
-    types: scanned.types.map((type) => type && functionType(type)),
-    functions: scanned.functions.map((fn) => functionType(fn.type)),
-    globals: scanned.globals.map((global) => global.type as ValType),
-    tables: scanned.tables as ValType[],
-    tags: scanned.tags.map((index) => {
-      const type = scanned.types[index]
-      if (!type) throw new DecodeUnsupported(`a tag of type ${index}, not a function type`)
-      return functionType(type)
-    }),
-  }
-}
-
 /** A body the decoder does not handle (an instruction outside its set): the caller falls back to Binaryen. */
 export class DecodeUnsupported extends Error {
   override name = 'DecodeUnsupported'
 }
 
 /**
- * A local of a reference type that a frame's record must hold (live across a
- * site of function `fn`, a function index once its module says which body
- * this is): linear memory cannot hold a reference, so no Asyncify build can
- * save it, Binaryen's included.
+ * A reference that an Asyncify build would have to keep or make, in function
+ * `fn` (a function index, once its module says which body this is): a local
+ * of a reference type live across a site, which linear memory cannot hold
+ * (Binaryen's pass cannot either); or, `held` being `'result'`, a result of
+ * a type that cannot be null, which the function has no value of to return
+ * while it unwinds.
  */
 export class ReferenceSaved extends Error {
   override name = 'ReferenceSaved'
   constructor(
     readonly type: ValType,
     readonly fn: number | null = null,
+    readonly held: ReferenceHeld = 'local',
   ) {
-    super(`function ${fn ?? '?'} keeps a ${type} local across a site`)
+    super(`function ${fn ?? '?'} would keep a ${type} (${held}) across a suspension`)
   }
 }
+
+/** What reference an Asyncify build would have to keep: see ReferenceSaved. */
+export type ReferenceHeld = 'local' | 'result'
 
 /**
  * A direct call of a function that can suspend (`callee`) inside a legacy

@@ -9,21 +9,23 @@
  * targets it relocated padded to five bytes, and those come back minimal.
  *
  * Decoded: MVP, sign extension, saturating truncation, bulk memory and table
- * ops, reference types (funcref, externref), multi-value blocks,
- * multi-memory, SIMD and relaxed SIMD, threads' atomic instructions, legacy
- * exception handling (`try`, `catch`, `catch_all`, `delegate`, `throw`,
- * `rethrow`). Anything else
- * (`try_table` among it) throws DecodeUnsupported. Memories are taken
- * to be 32-bit: ModuleTypes does not say which are memory64.
+ * ops, reference types, multi-value blocks, multi-memory, SIMD and relaxed
+ * SIMD, threads' atomic instructions, legacy exception handling (`try`,
+ * `catch`, `catch_all`, `delegate`, `throw`, `rethrow`), typed function
+ * references (`call_ref`, `ref.as_non_null`, `br_on_null`,
+ * `br_on_non_null`) and GC. Anything else (`try_table`, tail calls and
+ * strings among it) throws DecodeUnsupported. Memories are taken to be
+ * 32-bit: ModuleTypes does not say which are memory64.
  */
-import { leb } from '../../runtime-shim/wasm-writer.js'
+import { leb, sleb } from '../../runtime-shim/wasm-writer.js'
 import { simdImmediates } from '../scan.js'
 import { WasmReader } from '../wasm-reader.js'
-import { DecodeUnsupported, type DecodedBody, type FuncType, type ModuleTypes, type Node, type ValType } from './body.js'
+import { DecodeUnsupported, type BranchOn, type DecodedBody, type FuncType, type ModuleTypes, type Node, type ValType } from './body.js'
 
 type Structured = Extract<Node, { kind: 'block' | 'loop' | 'if' | 'try' }>
 
-const VALUE_TYPES: Partial<Record<number, ValType>> = {
+type ByteType = 'i32' | 'i64' | 'f32' | 'f64' | 'v128' | 'funcref' | 'externref'
+const VALUE_TYPES: Partial<Record<number, ByteType>> = {
   0x7f: 'i32',
   0x7e: 'i64',
   0x7d: 'f32',
@@ -32,38 +34,104 @@ const VALUE_TYPES: Partial<Record<number, ValType>> = {
   0x70: 'funcref',
   0x6f: 'externref',
 }
-export const TYPE_CODES: Record<ValType, number> = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c, v128: 0x7b, funcref: 0x70, externref: 0x6f }
-const ALL_TYPES = Object.keys(TYPE_CODES) as ValType[]
+/** The value types written as one byte: the number types, funcref and externref. */
+export const TYPE_CODES: Record<ByteType, number> = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c, v128: 0x7b, funcref: 0x70, externref: 0x6f }
+
+/** The abstract heap types by their byte (each a one-byte negative LEB), which alone is also the nullable reference to it. */
+const HEAP_TYPES: Partial<Record<number, string>> = {
+  0x74: 'noexn',
+  0x73: 'nofunc',
+  0x72: 'noextern',
+  0x71: 'none',
+  0x70: 'func',
+  0x6f: 'extern',
+  0x6e: 'any',
+  0x6d: 'eq',
+  0x6c: 'i31',
+  0x6b: 'struct',
+  0x6a: 'array',
+  0x69: 'exn',
+}
+const HEAP_CODES = new Map(Object.entries(HEAP_TYPES).map(([code, name]) => [name!, Number(code)]))
 
 // Decoding allocates little beyond the nodes: pops, pushes, block types and `before` stacks are shared
 // frozen arrays, and one- and two-byte instructions (most of them: numeric ops, local.get 5) shared bytes.
 // Nothing decoded is to be mutated: a node that needs other values gets new arrays.
 const typeLists = new Map<string, ValType[]>()
 
-/** The types of a space-separated list, as a shared array. */
-function types(list: string): ValType[] {
-  let shared = typeLists.get(list)
+/** A list of types as a shared array (no type's name has a comma). */
+function list(...members: ValType[]): ValType[] {
+  const key = members.join(',')
+  let shared = typeLists.get(key)
   if (!shared) {
-    shared = Object.freeze(list === '' ? [] : (list.split(' ') as ValType[])) as ValType[]
-    typeLists.set(list, shared)
+    shared = Object.freeze(members) as ValType[]
+    typeLists.set(key, shared)
   }
   return shared
 }
 
-function byType(list: (type: ValType) => string): Record<ValType, ValType[]> {
-  return Object.fromEntries(ALL_TYPES.map((type) => [type, types(list(type))])) as Record<ValType, ValType[]>
+/** The number types of a space-separated list, as a shared array. */
+function types(text: string): ValType[] {
+  return text === '' ? NONE : list(...(text.split(' ') as ValType[]))
 }
 
-const NONE = types('')
-const I32 = types('i32')
-const ONE = byType((type) => type)
-const SELECT = byType((type) => `${type} ${type} i32`)
-const TABLE_SET = byType((type) => `i32 ${type}`)
-const TABLE_GROW = byType((type) => `${type} i32`)
-const TABLE_FILL = byType((type) => `i32 ${type} i32`)
+const NONE = list()
+const I32 = list('i32')
+const singles = new Map<ValType, ValType[]>()
+/** `[type]`, shared: local and global accesses take one each. */
+function one(type: ValType): ValType[] {
+  let shared = singles.get(type)
+  if (!shared) singles.set(type, (shared = list(type)))
+  return shared
+}
 
 const EMPTY_BLOCK: FuncType = Object.freeze({ params: NONE, results: NONE })
-const VALUE_BLOCK = Object.fromEntries(ALL_TYPES.map((type) => [type, Object.freeze({ params: NONE, results: ONE[type] })])) as Record<ValType, FuncType>
+const valueBlocks = new Map<ValType, FuncType>()
+function valueBlock(type: ValType): FuncType {
+  let shared = valueBlocks.get(type)
+  if (!shared) valueBlocks.set(type, (shared = Object.freeze({ params: NONE, results: one(type) })))
+  return shared
+}
+
+/** A reference type by its nullability and heap type (a type index or an abstract type's name). */
+function referenceType(nullable: boolean, heap: string): ValType {
+  if (nullable && heap === 'func') return 'funcref'
+  if (nullable && heap === 'extern') return 'externref'
+  return `(ref ${nullable ? 'null ' : ''}${heap})`
+}
+
+/** The same reference without null (what `ref.as_non_null` and a `br_on_null` not taken leave). */
+function nonNull(type: ValType): ValType {
+  if (type === 'funcref') return '(ref func)'
+  if (type === 'externref') return '(ref extern)'
+  return type.startsWith('(ref null ') ? (`(ref ${type.slice(10)}` as ValType) : type
+}
+
+/** Whether a local of `type` starts with a value (zero, null): not a reference that cannot be null, nor one whose type is not kept. */
+export function defaultable(type: ValType): boolean {
+  return type !== 'ref' && !(type.startsWith('(ref ') && !type.startsWith('(ref null '))
+}
+
+const typeEncodings = new Map<ValType, number[]>()
+
+/** A value type's bytes. A reference whose exact type is not kept (`'ref'`) cannot be written: DecodeUnsupported. */
+export function typeBytes(type: ValType): number[] {
+  let bytes = typeEncodings.get(type)
+  if (bytes) return bytes
+  const code = TYPE_CODES[type as ByteType]
+  if (code !== undefined) bytes = [code]
+  else if (type === 'ref') throw new DecodeUnsupported('a typed reference whose exact type is not kept')
+  else {
+    const nullable = type.startsWith('(ref null ')
+    const heap = type.slice(nullable ? 10 : 5, -1)
+    const abstract = HEAP_CODES.get(heap)
+    // A nullable reference to an abstract type is written as that type's byte alone, as toolchains write it.
+    if (nullable && abstract !== undefined) bytes = [abstract]
+    else bytes = [nullable ? 0x63 : 0x64, ...(abstract === undefined ? sleb(Number(heap)) : [abstract])]
+  }
+  typeEncodings.set(type, bytes)
+  return bytes
+}
 
 interface Effect {
   pops: ValType[]
@@ -305,10 +373,53 @@ function readLocals(reader: WasmReader): ValType[] {
 
 function valueType(reader: WasmReader): ValType {
   const at = reader.offset
-  const type = VALUE_TYPES[reader.byte()]
-  // Typed references (0x63, 0x64) would need their heap type kept to be written back.
-  if (type === undefined) throw new DecodeUnsupported(`unsupported value type ${hex(reader.bytes[at]!)} at byte ${at} of the body`)
-  return type
+  const code = reader.byte()
+  const type = VALUE_TYPES[code]
+  if (type !== undefined) return type
+  if (code === 0x63 || code === 0x64) return referenceType(code === 0x63, heapType(reader))
+  const abbreviated = HEAP_TYPES[code]
+  if (abbreviated === undefined) throw new DecodeUnsupported(`unsupported value type ${hex(code)} at byte ${at} of the body`)
+  return referenceType(true, abbreviated)
+}
+
+/** A heap type: an abstract one's name, or a type index (a non-negative signed LEB) as digits. */
+function heapType(reader: WasmReader): string {
+  const at = reader.offset
+  const first = reader.bytes[at]!
+  // One byte with the sign bit set: an abstract type (shared ones, 0x65 first, are not decoded).
+  if (first >= 0x40 && first < 0x80) {
+    reader.offset++
+    const name = HEAP_TYPES[first]
+    if (name === undefined) throw new DecodeUnsupported(`unsupported heap type ${hex(first)} at byte ${at} of the body`)
+    return name
+  }
+  return String(reader.u32())
+}
+
+/** A composite type, from its form byte on: a function's parameters and results, or a struct's field types or an array's element type (packed ones as i32). */
+export function compositeType(reader: WasmReader): { func: FuncType } | { fields: ValType[] } {
+  const at = reader.offset
+  const form = reader.byte()
+  const field = () => {
+    const packed = reader.bytes[reader.offset] === 0x78 || reader.bytes[reader.offset] === 0x77
+    const type = packed ? (reader.offset++, 'i32' as const) : valueType(reader)
+    reader.byte() // mutability
+    return type
+  }
+  if (form === 0x5e) return { fields: [field()] }
+  if (form === 0x5f) {
+    const fields: ValType[] = []
+    for (let n = reader.u32(); n > 0; n--) fields.push(field())
+    return { fields }
+  }
+  if (form !== 0x60) throw new DecodeUnsupported(`unsupported type form ${hex(form)} at byte ${at}`)
+  const vector = () => {
+    const types: ValType[] = []
+    for (let n = reader.u32(); n > 0; n--) types.push(valueType(reader))
+    return list(...types)
+  }
+  const params = vector()
+  return { func: { params, results: vector() } }
 }
 
 interface Frame {
@@ -423,58 +534,76 @@ class Decoder {
       case 0x11:
         this.callIndirect(at)
         break
-      case 0x1a: {
-        // In unreachable code an operand may be unknown: i32 then, for want of better.
-        const stack = this.frame.stack
-        this.op(at, ONE[stack[stack.length - 1] ?? 'i32'], NONE)
+      case 0x14: {
+        // call_ref: an op, never a site. A function that may suspend and makes one is refused before it is decoded (check-supported.ts).
+        const type = this.functionType(reader.u32(), at)
+        this.op(at, list(...type.params, this.top(1, 'funcref')), type.results)
         break
       }
+      case 0x1a:
+        this.op(at, one(this.top(1, 'i32')), NONE)
+        break
       case 0x1b: {
-        const stack = this.frame.stack
-        const type = stack[stack.length - 2] ?? 'i32'
-        this.op(at, SELECT[type], ONE[type])
+        const type = this.top(2, 'i32')
+        this.op(at, list(type, type, 'i32'), one(type))
         break
       }
       case 0x1c: {
         if (reader.u32() !== 1) throw invalid(at, 'typed select without exactly one type')
         const type = valueType(reader)
-        this.op(at, SELECT[type], ONE[type])
+        this.op(at, list(type, type, 'i32'), one(type))
         break
       }
       case 0x20:
-        this.op(at, NONE, ONE[this.local(at)])
+        this.op(at, NONE, one(this.local(at)))
         break
       case 0x21:
-        this.op(at, ONE[this.local(at)], NONE)
+        this.op(at, one(this.local(at)), NONE)
         break
       case 0x22: {
         const type = this.local(at)
-        this.op(at, ONE[type], ONE[type])
+        this.op(at, one(type), one(type))
         break
       }
       case 0x23:
-        this.op(at, NONE, ONE[this.global(at)])
+        this.op(at, NONE, one(this.global(at)))
         break
       case 0x24:
-        this.op(at, ONE[this.global(at)], NONE)
+        this.op(at, one(this.global(at)), NONE)
         break
       case 0x25:
-        this.op(at, I32, ONE[this.table(at)])
+        this.op(at, I32, one(this.table(at)))
         break
       case 0x26:
-        this.op(at, TABLE_SET[this.table(at)], NONE)
+        this.op(at, list('i32', this.table(at)), NONE)
         break
       case 0xd0:
-        this.op(at, NONE, ONE[this.heapType(at)])
+        this.op(at, NONE, one(referenceType(true, heapType(reader))))
         break
-      case 0xd1: {
-        const stack = this.frame.stack
-        this.op(at, ONE[stack[stack.length - 1] ?? 'funcref'], I32)
+      case 0xd1:
+        this.op(at, one(this.top(1, 'funcref')), I32)
         break
-      }
       case 0xd2:
         reader.u32()
-        this.op(at, NONE, ONE.funcref)
+        this.op(at, NONE, one('funcref'))
+        break
+      case 0xd3:
+        this.op(at, list(this.top(2, 'ref'), this.top(1, 'ref')), I32)
+        break
+      case 0xd4: {
+        const type = this.top(1, 'ref')
+        this.op(at, one(type), one(nonNull(type)))
+        break
+      }
+      case 0xd5:
+      case 0xd6: {
+        // br_on_null leaves the reference without null when not taken; br_on_non_null takes it along when taken.
+        const type = this.top(1, 'ref')
+        this.branchOn(at, reader.offset, { pops: one(type), pushes: opcode === 0xd5 ? one(nonNull(type)) : NONE })
+        break
+      }
+      case 0xfb:
+        this.gc(at)
         break
       case 0xfc:
         this.misc(at)
@@ -512,8 +641,11 @@ class Decoder {
     const op = reader.u32()
     const immediates = MISC_IMMEDIATES[op]
     if (immediates === undefined) throw unsupported(at, 0xfc, op)
-    if (op === 0x0f) this.op(at, TABLE_GROW[this.table(at)], I32)
-    else if (op === 0x11) this.op(at, TABLE_FILL[this.table(at)], NONE)
+    if (op === 0x0f) this.op(at, list(this.table(at), 'i32'), I32)
+    else if (op === 0x11) {
+      const type = this.table(at)
+      this.op(at, list('i32', type, 'i32'), NONE)
+    }
     else {
       for (let n = immediates; n > 0; n--) reader.u32()
       const effect = MISC[op]!
@@ -539,6 +671,168 @@ class Decoder {
     if (immediates.memarg) this.memarg()
     this.skip(immediates.bytes)
     this.op(at, effect.pops, effect.pushes)
+  }
+
+  /** GC (0xFB prefix). */
+  private gc(at: number): void {
+    const reader = this.reader
+    const op = reader.u32()
+    const ref = (index: number, nullable = false) => referenceType(nullable, String(index))
+    switch (op) {
+      case 0x00: {
+        const type = reader.u32()
+        this.op(at, list(...this.fields(type, at)), one(ref(type))) // struct.new
+        break
+      }
+      case 0x01:
+        this.op(at, NONE, one(ref(reader.u32()))) // struct.new_default
+        break
+      case 0x02:
+      case 0x03:
+      case 0x04: {
+        const type = reader.u32()
+        this.op(at, one(ref(type, true)), one(this.field(type, reader.u32(), at))) // struct.get, get_s, get_u
+        break
+      }
+      case 0x05: {
+        const type = reader.u32()
+        this.op(at, list(ref(type, true), this.field(type, reader.u32(), at)), NONE) // struct.set
+        break
+      }
+      case 0x06: {
+        const type = reader.u32()
+        this.op(at, list(this.field(type, 0, at), 'i32'), one(ref(type))) // array.new
+        break
+      }
+      case 0x07:
+        this.op(at, I32, one(ref(reader.u32()))) // array.new_default
+        break
+      case 0x08: {
+        const type = reader.u32()
+        const element = this.field(type, 0, at)
+        this.op(at, list(...new Array<ValType>(reader.u32()).fill(element)), one(ref(type))) // array.new_fixed
+        break
+      }
+      case 0x09:
+      case 0x0a: {
+        const type = reader.u32()
+        reader.u32()
+        this.op(at, list('i32', 'i32'), one(ref(type))) // array.new_data, array.new_elem
+        break
+      }
+      case 0x0b:
+      case 0x0c:
+      case 0x0d: {
+        const type = reader.u32()
+        this.op(at, list(ref(type, true), 'i32'), one(this.field(type, 0, at))) // array.get, get_s, get_u
+        break
+      }
+      case 0x0e: {
+        const type = reader.u32()
+        this.op(at, list(ref(type, true), 'i32', this.field(type, 0, at)), NONE) // array.set
+        break
+      }
+      case 0x0f:
+        this.op(at, one('(ref null array)'), I32) // array.len
+        break
+      case 0x10: {
+        const type = reader.u32()
+        this.op(at, list(ref(type, true), 'i32', this.field(type, 0, at), 'i32'), NONE) // array.fill
+        break
+      }
+      case 0x11: {
+        const to = reader.u32()
+        const from = reader.u32()
+        this.op(at, list(ref(to, true), 'i32', ref(from, true), 'i32', 'i32'), NONE) // array.copy
+        break
+      }
+      case 0x12:
+      case 0x13: {
+        const type = reader.u32()
+        reader.u32()
+        this.op(at, list(ref(type, true), 'i32', 'i32', 'i32'), NONE) // array.init_data, array.init_elem
+        break
+      }
+      case 0x14:
+      case 0x15:
+        heapType(reader)
+        this.op(at, one(this.top(1, 'ref')), I32) // ref.test, ref.test null
+        break
+      case 0x16:
+      case 0x17:
+        this.op(at, one(this.top(1, 'ref')), one(referenceType(op === 0x17, heapType(reader)))) // ref.cast, ref.cast null
+        break
+      case 0x18:
+      case 0x19: {
+        // br_on_cast and br_on_cast_fail: flags (bit 0: the input may be null, bit 1: the target may be), label, two heap types.
+        const flags = reader.byte()
+        const label = reader.offset
+        reader.u32()
+        heapType(reader)
+        const target = referenceType((flags & 2) !== 0, heapType(reader))
+        const type = this.top(1, 'ref')
+        // Not taken, br_on_cast leaves the input as it was, and br_on_cast_fail the input cast.
+        this.branchOn(at, label, { pops: one(type), pushes: one(op === 0x18 ? type : target) })
+        break
+      }
+      case 0x1a: {
+        const type = this.top(1, 'externref')
+        this.op(at, one(type), one(referenceType(type === 'externref' || type.startsWith('(ref null '), 'any'))) // any.convert_extern
+        break
+      }
+      case 0x1b: {
+        const type = this.top(1, '(ref null any)')
+        this.op(at, one(type), one(referenceType(type.startsWith('(ref null ') || type === 'ref', 'extern'))) // extern.convert_any
+        break
+      }
+      case 0x1c:
+        this.op(at, I32, one('(ref i31)')) // ref.i31
+        break
+      case 0x1d:
+      case 0x1e:
+        this.op(at, one(this.top(1, '(ref null i31)')), I32) // i31.get_s, i31.get_u
+        break
+      default:
+        throw unsupported(at, 0xfb, op)
+    }
+  }
+
+  /**
+   * A branch on a reference, read from its label on (at the reader) to its
+   * end; `labelAt`: where its label starts, `effect`: what it takes and leaves
+   * when not taken. Its heap types follow the label (br_on_cast), or nothing.
+   */
+  private branchOn(at: number, labelAt: number, effect: Pick<BranchOn, 'pops' | 'pushes'>): void {
+    const reader = this.reader
+    reader.offset = labelAt
+    const depth = reader.u32()
+    const immediatesAt = reader.offset
+    if (this.code[at] === 0xfb) {
+      heapType(reader)
+      heapType(reader)
+    }
+    const on: BranchOn = { opcode: this.code.subarray(at, labelAt), immediates: this.code.subarray(immediatesAt, reader.offset), ...effect }
+    this.append({ kind: 'br_if', depth, on, before: this.before(), at })
+    this.pop(effect.pops.length, at)
+    this.push(effect.pushes)
+  }
+
+  /** The type of the value `depth` places from the top of the stack; `unknown` in unreachable code, where the stack may not hold it. */
+  private top(depth: number, unknown: ValType): ValType {
+    const stack = this.frame.stack
+    return stack[stack.length - depth] ?? unknown
+  }
+
+  private fields(type: number, at: number): ValType[] {
+    const fields = this.module.fields[type]
+    if (!fields) throw invalid(at, `type ${type} is not a struct or array type`)
+    return fields
+  }
+
+  private field(type: number, index: number, at: number): ValType {
+    const field = this.fields(type, at)[index]
+    if (field === undefined) throw invalid(at, `type ${type} has no field ${index}`)
+    return field
   }
 
   private brTable(at: number): void {
@@ -627,7 +921,7 @@ class Decoder {
       reader.offset++
       return EMPTY_BLOCK
     }
-    if (first !== undefined && (first & 0xc0) === 0x40) return VALUE_BLOCK[valueType(reader)]
+    if (first !== undefined && (first & 0xc0) === 0x40) return valueBlock(valueType(reader))
     return this.functionType(reader.u32(), at)
   }
 
@@ -662,14 +956,6 @@ class Decoder {
     const type = this.module.tables[index]
     if (type === undefined) throw invalid(at, `table ${index} is not in the module`)
     return type
-  }
-
-  /** ref.null's heap type: only the two abstract types with a ValType. */
-  private heapType(at: number): ValType {
-    const heap = this.reader.byte()
-    if (heap === 0x70) return 'funcref'
-    if (heap === 0x6f) return 'externref'
-    throw new DecodeUnsupported(`unsupported heap type ${hex(heap)} in ref.null at byte ${at} of the body`)
   }
 
   private op(at: number, pops: ValType[], pushes: ValType[]): void {
@@ -768,7 +1054,7 @@ function writeLocals(out: ByteWriter, locals: ValType[]): void {
     let end = i + 1
     while (locals[end] === locals[i]) end++
     out.u32(end - i)
-    out.byte(TYPE_CODES[locals[i]!])
+    for (const byte of typeBytes(locals[i]!)) out.byte(byte)
     i = end
   }
 }
@@ -840,6 +1126,12 @@ function writeCode(
       case 'br':
       case 'br_if':
       case 'rethrow':
+        if (node.kind === 'br_if' && node.on) {
+          out.bytes(node.on.opcode)
+          out.u32(node.depth)
+          out.bytes(node.on.immediates)
+          break
+        }
         out.byte(LABEL_OPCODES[node.kind])
         out.u32(node.depth)
         break

@@ -48,11 +48,11 @@
  * a small function that may suspend runs one state check per call, not two.
  */
 import { leb, sleb } from '../../runtime-shim/wasm-writer.js'
-import { TYPE_CODES, indexImmediate, shortBytes } from './decode.js'
+import { TYPE_CODES, defaultable, indexImmediate, shortBytes, typeBytes } from './decode.js'
 import { LOAD, STORE, recordLayout, typeOrder, type FrameHelpers, type FrameRecords, type RecordLayout } from './frame-records.js'
 import { liveAtStart, type RewindMarks } from './liveness.js'
 import { writesAny } from './local-writes.js'
-import { DecodeUnsupported, SuspensionInHandler, type DecodedBody, type FuncType, type Node, type ValType } from './body.js'
+import { DecodeUnsupported, ReferenceSaved, SuspensionInHandler, type DecodedBody, type FuncType, type Node, type ValType } from './body.js'
 
 export interface Sites {
   /** Whether a direct call to `func` may unwind. */
@@ -93,16 +93,28 @@ const OP = {
   call: 0x10,
 } as const
 
-/** A value of each type, what a function returns while it unwinds (its caller ignores it). */
-const CONST: Record<ValType, number[]> = {
+/** A value of each number type, what a function returns while it unwinds (its caller ignores it). */
+const CONST: Partial<Record<ValType, number[]>> = {
   i32: [0x41, 0],
   i64: [0x42, 0],
   f32: [0x43, 0, 0, 0, 0],
   f64: [0x44, 0, 0, 0, 0, 0, 0, 0, 0],
   v128: [0xfd, 0x0c, ...new Array<number>(16).fill(0)],
-  // ref.null of the type's heap type
-  funcref: [0xd0, 0x70],
-  externref: [0xd0, 0x6f],
+}
+
+/**
+ * What a function returns of `type` while it unwinds: a number type's zero,
+ * a nullable reference's null. A reference that cannot be null has no value
+ * to make here: ReferenceSaved.
+ */
+function placeholder(type: ValType): number[] {
+  const zero = CONST[type]
+  if (zero) return zero
+  const bytes = type === 'ref' ? null : typeBytes(type)
+  // ref.null takes the heap type of a nullable reference's encoding: its last bytes, or funcref's or externref's one.
+  if (bytes?.length === 1) return [0xd0, bytes[0]!]
+  if (bytes?.[0] === 0x63) return [0xd0, ...bytes.slice(1)]
+  throw new ReferenceSaved(type, null, 'result')
 }
 const EMPTY: FuncType = { params: [], results: [] }
 const EMPTY_TYPE = new Uint8Array([0x40])
@@ -426,10 +438,15 @@ export class BodyInstrumenter {
     return this.locals.length - 1
   }
 
-  /** Temporaries for `types`, from `base` on (per type); returns them and the base after them. */
+  /**
+   * Temporaries for `types`, from `base` on (per type); returns them and the base after them. A value
+   * that cannot be null has none: set inside a block and read after it, such a local would not
+   * validate, and a rewind, which restores no reference, would read it unset.
+   */
   private temps(types: ValType[], base: Map<ValType, number>): { locals: number[]; next: Map<ValType, number> } {
     const next = new Map(base)
     const locals = types.map((type) => {
+      if (!defaultable(type)) throw new ReferenceSaved(type)
       const k = next.get(type) ?? 0
       next.set(type, k + 1)
       const list = this.pool.get(type) ?? []
@@ -929,7 +946,7 @@ export class BodyInstrumenter {
 
   /** At an unwind, the saved locals go into the frame's record (in place, or through a shared helper), and the function returns placeholders. */
   private unwindEpilogue(helpers: FrameHelpers | null, layout: RecordLayout | null): Node[] {
-    const placeholders = this.type.results.map((type) => op(...CONST[type]))
+    const placeholders = this.type.results.map((type) => op(...placeholder(type)))
     if (helpers !== null) return [...this.saved.map((local) => op(OP.localGet, ...leb(local))), op(OP.call, ...leb(helpers.save)), ...placeholders]
     if (layout === null) return placeholders
     const { offsets, size } = layout
@@ -1049,6 +1066,7 @@ function entryTest(segment: Node[], params: number): EntryTest | null {
   for (let k = 0; k < segment.length; k++) {
     const node = segment[k]!
     if (node.kind === 'br_if') {
+      if (node.on) return null
       const last = segment[k - 1]
       const compares = last !== undefined && last.kind === 'op' && last.bytes[0]! >= 0x45 && last.bytes[0]! <= 0x66
       return stack.length === 1 && node.before?.length === 1 ? { length: k + 1, writes, addresses, truthy: !compares } : null
@@ -1126,7 +1144,9 @@ function pure(node: Node): boolean {
   if (node.kind !== 'op') return false
   const code = node.bytes[0]!
   return (
-    code === 0x20 || // local.get
+    // Not of a local that cannot be null: it is valid to read only inside the block that set it. (The
+    // instrumenter's own instructions say no type: it reads its own temporaries where it set them.)
+    (code === 0x20 && (node.pushes.length === 0 || defaultable(node.pushes[0]!))) || // local.get
     (code >= 0x41 && code <= 0x44) || // const
     (code >= 0x45 && code <= 0x5a) || // integer comparisons
     (code >= 0x67 && code <= 0x6c) || // i32 clz ctz popcnt add sub mul

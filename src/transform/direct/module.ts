@@ -9,10 +9,12 @@
  */
 import { concatBytes, encodeName, leb, section, vector } from '../../runtime-shim/wasm-writer.js'
 import { scanModule } from '../scan.js'
+import { signatureKey } from '../scan-facts.js'
 import { WasmReader } from '../wasm-reader.js'
 import { functionNamesPlaced } from './function-names.js'
-import { DecodeUnsupported, ReferenceSaved, SuspensionInHandler, moduleTypesOf, type DecodedBody, type FuncType, type ModuleTypes, type ValType } from './body.js'
-import { TYPE_CODES, decodeBody, encodeBody } from './decode.js'
+import { moduleTypesOf } from './module-types.js'
+import { DecodeUnsupported, ReferenceSaved, SuspensionInHandler, type DecodedBody, type FuncType, type ModuleTypes, type ValType } from './body.js'
+import { decodeBody, encodeBody, typeBytes } from './decode.js'
 import type { CodeAddresses } from './addresses.js'
 import { BodyInstrumenter, type AsyncifyGlobals, type Sites } from './instrument.js'
 import { FrameRecords, type AppendedFunction } from './frame-records.js'
@@ -92,7 +94,7 @@ function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan, addresses: CodeAd
   if (scanned.memories.some((memory) => memory.memory64)) throw new DecodeUnsupported('memory64')
   // The API's bodies go into the code section: a module without one is left to Binaryen.
   if (scanned.bodies.length === 0) throw new DecodeUnsupported('no code section')
-  const moduleTypes = moduleTypesOf(scanned)
+  const moduleTypes = moduleTypesOf(scanned, bytes)
   const { types, functions } = moduleTypes
   const imported = scanned.functions.filter((fn) => fn.imported !== null).length
   const state = scanned.globals.length
@@ -100,10 +102,13 @@ function asyncifyDirectly(bytes: Uint8Array, plan: DirectPlan, addresses: CodeAd
   // After them the C stack pointer's saved value (with one), then the Asyncify stack's position and end (instrument.ts).
   const cur = data + (plan.stackPointer === null ? 1 : 2)
   const globals = { state, cur, end: cur + 1 }
-  const unwindingSignatures = new Set([...plan.unwinding].map((index) => signature(functions[index]!)))
+  // By the scan's signatures, which read every typed reference as one kind: two types written apart may be
+  // the same type (equal definitions are), so an indirect call may reach more than the exact types say. Under
+  // subtyping a call may reach other signatures too: every indirect call may unwind then, as the call graph has it.
+  const unwindingSignatures = new Set([...plan.unwinding].map((index) => signatureKey(scanned.functions[index]!.type)))
   const sites = {
     call: (func: number) => plan.unwinding.has(func),
-    indirect: (typeIndex: number) => unwindingSignatures.has(signature(types[typeIndex]!)),
+    indirect: (typeIndex: number) => scanned.subtyping || unwindingSignatures.has(signatureKey(scanned.types[typeIndex]!)),
     argumentsAgain: (func: number) => plan.argumentsAgain.has(func),
   }
 
@@ -245,6 +250,7 @@ function codeSection(
       types = instrumented.instrument()
     } catch (error) {
       if (error instanceof SuspensionInHandler) throw new SuspensionInHandler(error.callee, index)
+      if (error instanceof ReferenceSaved) throw new ReferenceSaved(error.type, index, error.held)
       throw error
     }
     if (types === null) return null
@@ -300,7 +306,7 @@ function codeSection(
     try {
       written.set(index, write(index - imported, instrumented))
     } catch (error) {
-      if (error instanceof ReferenceSaved) throw new ReferenceSaved(error.type, index)
+      if (error instanceof ReferenceSaved) throw new ReferenceSaved(error.type, index, error.held)
       throw error
     }
   }
@@ -442,7 +448,7 @@ function appendedTypes(types: (FuncType | null)[], count: number): { added: numb
       let index = found.get(key)
       if (index === undefined) {
         index = count + added.length
-        const encode = (list: ValType[]) => [...leb(list.length), ...list.map((type) => TYPE_CODES[type])]
+        const encode = (list: ValType[]) => [...leb(list.length), ...list.flatMap(typeBytes)]
         added.push([0x60, ...encode(params), ...encode(results)])
         found.set(key, index)
       }

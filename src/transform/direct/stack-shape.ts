@@ -10,7 +10,8 @@
  */
 import { WasmReader } from '../wasm-reader.js'
 import type { ScannedModule } from '../scan.js'
-import { moduleTypesOf, type Node } from './body.js'
+import type { Node } from './body.js'
+import { moduleTypesOf } from './module-types.js'
 import { decodeBody, indexImmediate } from './decode.js'
 import { localsWritten } from './local-writes.js'
 
@@ -27,7 +28,7 @@ export function globalsShapedLikeStackPointer(bytes: Uint8Array, scanned: Scanne
     if (mutable && type === 'i32' && init !== null && init > 0 && init % STACK_ALIGN === 0) evidence.set(index, { lowered: false, raised: false })
   })
   if (evidence.size === 0) return []
-  const module = moduleTypesOf(scanned)
+  const module = moduleTypesOf(scanned, bytes)
   const imported = scanned.functions.filter((fn) => fn.imported).length
   for (const [k, body] of bodies.entries()) {
     let nodes: Node[]
@@ -108,7 +109,7 @@ function effect(node: Node): number {
     case 'if':
       return node.type.results.length - node.type.params.length - 1
     case 'br_if':
-      return -1
+      return node.on ? node.on.pushes.length - node.on.pops.length : -1
     default:
       return -Infinity
   }
@@ -126,9 +127,10 @@ function frameChanges(nodes: Node[]): { global: number; lowered: boolean }[] {
       for (const node of statement) {
         if (node.kind !== 'op') {
           // Opaque: what it takes and leaves, as unknowns; what it writes, unknown after it.
-          const taken = node.kind === 'call' ? node.type.params.length : node.kind === 'call_indirect' ? node.type.params.length + 1 : node.kind === 'if' || node.kind === 'br_if' ? 1 : 0
+          const on = node.kind === 'br_if' ? node.on : undefined
+          const taken = node.kind === 'call' ? node.type.params.length : node.kind === 'call_indirect' ? node.type.params.length + 1 : on ? on.pops.length : node.kind === 'if' || node.kind === 'br_if' ? 1 : 0
           for (let i = 0; i < taken; i++) pop()
-          const left = node.kind === 'call' || node.kind === 'call_indirect' || node.kind === 'block' || node.kind === 'loop' || node.kind === 'if' || node.kind === 'try' ? node.type.results.length : 0
+          const left = node.kind === 'call' || node.kind === 'call_indirect' || node.kind === 'block' || node.kind === 'loop' || node.kind === 'if' || node.kind === 'try' ? node.type.results.length : on ? on.pushes.length : 0
           for (let i = 0; i < left; i++) stack.push(null)
           if (locals.size > 0 && node.kind !== 'call' && node.kind !== 'call_indirect') for (const local of localsWritten([[node]])) locals.delete(local)
           continue
