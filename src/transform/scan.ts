@@ -48,6 +48,8 @@ export interface ScannedGlobal {
   name: string | null
   imported: ScannedImport | null
   type: WasmValueType
+  /** Where its value type starts in the module: `type` reads every typed reference as `'ref'`. */
+  typeStart: number
   mutable: boolean
   /** A defined global's initial value when it is one `i32.const`; else null. */
   initI32: number | null
@@ -105,6 +107,8 @@ export interface ScannedModule {
   memories: ScannedMemory[]
   /** Table index space (imported tables first): each table's element type. */
   tables: WasmValueType[]
+  /** Where each table's element type starts in the module (see `typeStarts`). */
+  tableTypeStarts: number[]
   /** Tag index space (imported tags first): each tag's type index. */
   tags: number[]
   /** Per defined function, in the order of the code section. */
@@ -194,6 +198,7 @@ function scan(reader: WasmReader, code: CodeScan): ScannedLayout & Pick<ScannedM
     globals: [],
     memories: [],
     tables: [],
+    tableTypeStarts: [],
     tags: [],
     bodies: [],
     types: [],
@@ -229,9 +234,13 @@ function scan(reader: WasmReader, code: CodeScan): ScannedLayout & Pick<ScannedM
           if (bytes[reader.offset] === 0x40) {
             reader.offset++
             reader.byte()
+            module.tableTypeStarts.push(reader.offset)
             module.tables.push(reader.table())
             expression(reader, null, referenced)
-          } else module.tables.push(reader.table())
+          } else {
+            module.tableTypeStarts.push(reader.offset)
+            module.tables.push(reader.table())
+          }
         }
         break
       case 5: // memory
@@ -243,9 +252,10 @@ function scan(reader: WasmReader, code: CodeScan): ScannedLayout & Pick<ScannedM
         break
       case 6: // global
         for (let n = reader.u32(); n > 0; n--) {
+          const typeStart = reader.offset
           const type = reader.valueType()
           const mutable = (reader.byte() & 1) === 1
-          module.globals.push({ name: null, imported: null, type, mutable, initI32: constantI32(reader) })
+          module.globals.push({ name: null, imported: null, type, typeStart, mutable, initI32: constantI32(reader) })
           expression(reader, null, referenced)
         }
         break
@@ -355,7 +365,7 @@ function signature(reader: WasmReader, types: (Signature | null)[]): { type: Sig
   return { type, typeIndex }
 }
 
-function readImports(reader: WasmReader, module: Pick<ScannedModule, 'functions' | 'types' | 'memories' | 'globals' | 'tables' | 'tags'>): void {
+function readImports(reader: WasmReader, module: Pick<ScannedModule, 'functions' | 'types' | 'memories' | 'globals' | 'tables' | 'tableTypeStarts' | 'tags'>): void {
   for (let n = reader.u32(); n > 0; n--) {
     const imported = { module: reader.name(), name: reader.name() }
     const at = reader.offset
@@ -365,6 +375,7 @@ function readImports(reader: WasmReader, module: Pick<ScannedModule, 'functions'
         module.functions.push({ name: null, imported, ...signature(reader, module.types) })
         break
       case 0x01:
+        module.tableTypeStarts.push(reader.offset)
         module.tables.push(reader.table())
         break
       case 0x02: {
@@ -374,7 +385,7 @@ function readImports(reader: WasmReader, module: Pick<ScannedModule, 'functions'
         break
       }
       case 0x03:
-        module.globals.push({ name: null, imported, type: reader.valueType(), mutable: (reader.byte() & 1) === 1, initI32: null })
+        module.globals.push({ name: null, imported, typeStart: reader.offset, type: reader.valueType(), mutable: (reader.byte() & 1) === 1, initI32: null })
         break
       case 0x04:
         module.tags.push(reader.tag())

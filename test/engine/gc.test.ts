@@ -146,6 +146,26 @@ const CASES = {
       (call $t (local.get $x)
         (if (result (ref null $box)) (i32.and (local.get $x) (i32.const 1)) (then (struct.new $box (local.get $x))) (else (ref.null none))))))`,
   /**
+   * A nullable reference read from a global (and a table), passed to a call
+   * that may suspend after another: held across the first call's block end
+   * in a nullable temporary, which a rewind need not restore (the callee
+   * restores its own frame and ignores its arguments).
+   */
+  'a reference from a global passed to a later wait': `(module
+    (type $box (struct (field (mut i32))))
+    (import "env" "wait" (func $wait (param i32) (result i32)))
+    (memory 1)
+    (global $g (mut (ref null $box)) (ref.null none))
+    (table $t 1 (ref null $box))
+    (func (export "set") (param $x i32)
+      (global.set $g (struct.new $box (local.get $x)))
+      (table.set $t (i32.const 0) (struct.new $box (i32.mul (local.get $x) (i32.const 7)))))
+    (func $take (export "take") (param $b (ref null $box)) (param $c (ref null $box)) (param $x i32) (result i32)
+      (i32.add (i32.add (struct.get $box 0 (local.get $b)) (struct.get $box 0 (local.get $c))) (call $wait (local.get $x))))
+    (func $f (export "f") (param $x i32) (result i32) (local $first i32)
+      (local.set $first (call $wait (local.get $x)))
+      (i32.add (local.get $first) (call $take (global.get $g) (table.get $t (i32.const 0)) (local.get $x)))))`,
+  /**
    * Under subtyping a call_indirect may reach a function of a subtype, whose
    * signature reads otherwise (funcref against a typed reference): every
    * indirect call may unwind there.

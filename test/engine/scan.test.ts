@@ -43,8 +43,9 @@ const fixtures = resolve(import.meta.dirname, '../fixtures')
 const readBinary = binaryen.readBinary as (bytes: Uint8Array, features: number) => BinaryenModule
 
 /** What the scan reports, as far as binaryen.js can tell it. */
-type Comparable = Omit<ScannedModule, 'memories' | 'tables' | 'bodies' | 'types' | 'typeStarts' | 'subtyping' | 'referenced' | 'tags' | 'functions'> & {
+type Comparable = Omit<ScannedModule, 'memories' | 'tables' | 'tableTypeStarts' | 'bodies' | 'types' | 'typeStarts' | 'subtyping' | 'referenced' | 'tags' | 'functions' | 'globals'> & {
   functions: Omit<ScannedModule['functions'][number], 'typeIndex'>[]
+  globals: Omit<ScannedModule['globals'][number], 'typeStart'>[]
   bodies: Omit<ScannedModule['bodies'][number], 'referenceLocal' | 'indirectTypes' | 'size' | 'codeStart' | 'instructions'>[]
   firstMemoryImport: ScannedModule['memories'][number]['imported']
 }
@@ -122,10 +123,11 @@ function binaryenView(bytes: Uint8Array, scanned: ScannedModule): Comparable {
 }
 
 function comparable(scanned: ScannedModule): Comparable {
-  const { memories, tables: _tables, tags: _tags, types: _types, typeStarts: _starts, subtyping: _subtyping, referenced: _referenced, ...rest } = scanned
+  const { memories, tables: _tables, tableTypeStarts: _tableStarts, tags: _tags, types: _types, typeStarts: _starts, subtyping: _subtyping, referenced: _referenced, ...rest } = scanned
   return {
     ...rest,
     functions: scanned.functions.map(({ typeIndex: _, ...fn }) => fn),
+    globals: scanned.globals.map(({ typeStart: _, ...global }) => global),
     // Binaryen adds scratch locals of its own when it reads some code, so declared locals are tested apart.
     bodies: scanned.bodies.map(({ referenceLocal: _, indirectTypes: _indirect, size: _size, codeStart: _start, instructions: _instructions, ...body }) => body),
     exports: scanned.exports.map((entry) => (entry.kind === 'tag' || (entry.kind === 'memory' && memories.length !== 1) ? { ...entry, index: -1 } : entry)),

@@ -9,8 +9,8 @@
  * A value type: a number type, or a reference. `funcref` and `externref` go
  * by those names; any other reference is `(ref null H)` or `(ref H)`, H a
  * type index or an abstract heap type's name (`(ref null any)`, `(ref 3)`).
- * `'ref'` is a typed reference whose exact type the engine does not keep (a
- * global's, a table's): it is never written back, and no record can hold it.
+ * `'ref'` is a reference whose exact type the decoder cannot see (an operand
+ * in unreachable code): it is never written back, and no record can hold it.
  */
 export type ValType = 'i32' | 'i64' | 'f32' | 'f64' | 'v128' | 'funcref' | 'externref' | 'ref' | `(ref ${string})`
 

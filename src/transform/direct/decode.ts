@@ -114,13 +114,13 @@ export function defaultable(type: ValType): boolean {
 
 const typeEncodings = new Map<ValType, number[]>()
 
-/** A value type's bytes. A reference whose exact type is not kept (`'ref'`) cannot be written: DecodeUnsupported. */
+/** A value type's bytes. A reference whose exact type is not known (`'ref'`) cannot be written: DecodeUnsupported. */
 export function typeBytes(type: ValType): number[] {
   let bytes = typeEncodings.get(type)
   if (bytes) return bytes
   const code = TYPE_CODES[type as ByteType]
   if (code !== undefined) bytes = [code]
-  else if (type === 'ref') throw new DecodeUnsupported('a typed reference whose exact type is not kept')
+  else if (type === 'ref') throw new DecodeUnsupported('a reference whose exact type is not known')
   else {
     const nullable = type.startsWith('(ref null ')
     const heap = type.slice(nullable ? 10 : 5, -1)
@@ -380,6 +380,11 @@ function valueType(reader: WasmReader): ValType {
   const abbreviated = HEAP_TYPES[code]
   if (abbreviated === undefined) throw new DecodeUnsupported(`unsupported value type ${hex(code)} at byte ${at} of the body`)
   return referenceType(true, abbreviated)
+}
+
+/** The value type at `offset` of a module (a global's, a table's element type). */
+export function valueTypeAt(bytes: Uint8Array, offset: number): ValType {
+  return valueType(new WasmReader(bytes, offset))
 }
 
 /** A heap type: an abstract one's name, or a type index (a non-negative signed LEB) as digits. */

@@ -1,16 +1,15 @@
 import type { ScannedModule } from '../scan.js'
 import { WasmReader } from '../wasm-reader.js'
 import { DecodeUnsupported, type FuncType, type ModuleTypes, type ValType } from './body.js'
-import { compositeType } from './decode.js'
+import { compositeType, valueTypeAt } from './decode.js'
 
 /** What `moduleTypesOf` reads of a scan, with code or without. */
-type ScannedSpaces = Pick<ScannedModule, 'types' | 'typeStarts' | 'functions' | 'globals' | 'tables' | 'tags'>
+type ScannedSpaces = Pick<ScannedModule, 'types' | 'typeStarts' | 'functions' | 'globals' | 'tableTypeStarts' | 'tags'>
 
 /**
  * The index spaces of a scanned module (`bytes`), as decoding reads them. The
- * scan reads every typed reference as one kind: the types are decoded again
- * where they start, exactly. Globals and tables keep the scan's reading
- * (`'ref'` for a typed reference), which nothing writes back.
+ * scan reads every typed reference as one kind: the types, and the globals'
+ * and tables' value types, are decoded again where they start, exactly.
  */
 export function moduleTypesOf(scanned: ScannedSpaces, bytes: Uint8Array): ModuleTypes {
   const types: (FuncType | null)[] = []
@@ -24,8 +23,8 @@ export function moduleTypesOf(scanned: ScannedSpaces, bytes: Uint8Array): Module
     types,
     fields,
     functions: scanned.functions.map((fn) => types[fn.typeIndex]!),
-    globals: scanned.globals.map((global) => global.type as ValType),
-    tables: scanned.tables as ValType[],
+    globals: scanned.globals.map((global) => valueTypeAt(bytes, global.typeStart)),
+    tables: scanned.tableTypeStarts.map((start) => valueTypeAt(bytes, start)),
     tags: scanned.tags.map((index) => {
       const type = types[index]
       if (!type) throw new DecodeUnsupported(`a tag of type ${index}, not a function type`)
