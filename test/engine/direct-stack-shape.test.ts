@@ -137,6 +137,21 @@ describe('globalsShapedLikeStackPointer', () => {
     expect(shaped(bytes)).toBeNull()
   })
 
+  it('returns null, not a failure, when a type the scan reads holds a value type the decoder does not know', () => {
+    const bytes = wat(
+      `(module
+        (type $s (struct (field externref)))
+        (memory 1)
+        (global $sp (mut i32) (i32.const 65536))
+        (global $keep (mut (ref null $s)) (ref.null none)))`,
+      'every',
+    )
+    // The struct's field becomes a stringref (0x67): the scan reads it as a reference, the decoder knows no such type.
+    const field = bytes.findIndex((byte, i) => byte === 0x5f && bytes[i + 1] === 1 && bytes[i + 2] === 0x6f)
+    bytes[field + 2] = 0x67
+    expect(shaped(bytes)).toBeNull()
+  })
+
   it('returns an empty list without reading any body when no global could be a stack pointer', () => {
     // No candidate global: the body that would make it give up (a tail call, which the decoder does not handle) is never decoded.
     const bytes = wat(

@@ -10,7 +10,7 @@
  */
 import { WasmReader } from '../wasm-reader.js'
 import type { ScannedModule } from '../scan.js'
-import type { Node } from './body.js'
+import type { ModuleTypes, Node } from './body.js'
 import { moduleTypesOf } from './module-types.js'
 import { decodeBody, indexImmediate } from './decode.js'
 import { localsWritten } from './local-writes.js'
@@ -28,7 +28,12 @@ export function globalsShapedLikeStackPointer(bytes: Uint8Array, scanned: Scanne
     if (mutable && type === 'i32' && init !== null && init > 0 && init % STACK_ALIGN === 0) evidence.set(index, { lowered: false, raised: false })
   })
   if (evidence.size === 0) return []
-  const module = moduleTypesOf(scanned, bytes)
+  let module: ModuleTypes
+  try {
+    module = moduleTypesOf(scanned, bytes)
+  } catch {
+    return null
+  }
   const imported = scanned.functions.filter((fn) => fn.imported).length
   for (const [k, body] of bodies.entries()) {
     let nodes: Node[]
