@@ -5,11 +5,12 @@
  * reports; it never judges figures (a failure here is a broken bench, not a
  * slow build).
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { bundleNode } from './bundle.js'
 import { coldBuilds } from './build/cold.js'
+import { togetherBuilds } from './build/together.js'
 import { viteBuilds } from './build/vite.js'
 import { warmRebuilds } from './build/warm.js'
 import { ENGINES } from './harness/engines.js'
@@ -22,6 +23,7 @@ import { programRows } from './program/sqlite.js'
 import { computeRows, measureInEngines, roundTripRows, runtimeModules } from './runtime.js'
 import { buildSubjects, suspendFixture } from './subjects.js'
 import { surveySubjects } from './survey.js'
+import { IN_THREAD_BYTES } from '../src/transform/in-thread.js'
 
 const log = (message: string) => console.error(`bench: ${message}`)
 
@@ -66,11 +68,16 @@ async function runtimeSections(options: BenchOptions, workDir: string): Promise<
 async function surveyRows(options: BenchOptions, workDir: string): Promise<Row[]> {
   const context = { childScript: await bundleNode('build/transform-child.ts'), timeoutMs: options.timeoutMs, workDir }
   const rows: Row[] = []
-  for (const subject of surveySubjects(log)) {
+  const subjects = surveySubjects(log)
+  for (const subject of subjects) {
     log(`survey: ${subject.name}: ${options.largeRepeats} cold builds, ours and native wasm-opt`)
     const cold = await coldBuilds(subject, options.largeRepeats, context)
     rows.push(...[...cold.rows.build, ...cold.rows.size].map((row) => ({ ...row, section: 'survey' as const })))
   }
+  // The three smallest, all above the size built in the calling thread: what a bundler meeting several pays.
+  const smallest = subjects.filter((subject) => statSync(subject.file).size > IN_THREAD_BYTES).sort((a, b) => statSync(a.file).size - statSync(b.file).size).slice(0, 3)
+  log(`survey: ${smallest.length} modules at once: ${options.largeRepeats} builds, ours and native wasm-opt`)
+  rows.push(...(await togetherBuilds(smallest, options.largeRepeats, await bundleNode('build/together-child.ts'), options.timeoutMs, workDir)))
   return rows
 }
 

@@ -3,6 +3,7 @@ import { resolveTransformOptions, type TransformOptions } from './options.js'
 import type { TransformResult } from './pipeline.js'
 import { checkWasmHeader } from './wasm-sections.js'
 import { transformPool } from './worker-pool.js'
+import { IN_THREAD_BYTES } from './in-thread.js'
 
 export type { WasmInput } from './input.js'
 export type { FeatureName } from './features.js'
@@ -11,14 +12,6 @@ export { DEFAULT_STACK_SIZE } from './options.js'
 export type { BuiltModule, InstrumentedFunction, ModuleReport, TransformReport, TransformResult } from './pipeline.js'
 export { AsyncifyError, type AsyncifyErrorCode } from '../runtime-shim/errors.js'
 export type { AsyncifyMetadata } from '../runtime-shim/metadata.js'
-
-/**
- * Modules up to this size that the direct engine builds are built in the caller's thread:
- * a worker takes about 40 ms to start with its code loaded, and a real program of this
- * size builds in less (sort.c with libc, 62 KB: 23 ms). The worst made on purpose, 5,200
- * locals all live across 5,200 calls in 62 KB, took 300 ms, once: the plugin caches it.
- */
-const IN_THREAD_BYTES = 64 * 1024
 
 /**
  * Runs Asyncify on a module so that its async imports can suspend it.
