@@ -35,15 +35,20 @@ export function checkReservedNames(facts: ModuleFacts, filename: string, added: 
  * (Binaryen's pass refuses every reference-typed local of a function it
  * instruments, and says less of which).
  */
-export function referenceSaved(filename: string, fn: string, type: string, held: ReferenceHeld = 'local'): AsyncifyError {
-  const named = type === 'ref' ? 'a typed reference' : type
+export function referenceSaved(filename: string, fn: string, type: string, held: ReferenceHeld = 'local', typeNames: ReadonlyMap<number, string> = new Map()): AsyncifyError {
+  // A type index by the name the name section gives it, as the module's source would write it: (ref null $box).
+  const shown = type.replace(/^\((ref (?:null )?)(\d+)\)$/, (whole, prefix: string, index: string) => {
+    const name = typeNames.get(Number(index))
+    return name === undefined ? whole : `(${prefix}$${name})`
+  })
+  const named = shown === 'ref' ? 'a typed reference' : shown
   const fix = `or list "${fn}" in asyncify({ runtime }) if it never suspends; engines with JSPI run it as it is (mode "auto")`
   return new AsyncifyError(
     'ASYNCIFY_UNSUPPORTED_FEATURE',
     held === 'result'
       ? `${filename}: function "${fn}" returns ${named}, which cannot be null, and may suspend; while it unwinds, an Asyncify ` +
           `build returns a value its caller ignores, and there is none of a type without null. Return a nullable reference, ${fix}`
-      : `${filename}: function "${fn}" keeps ${type === 'ref' ? named : `a local of type ${type}`} across a call that may suspend; ` +
+      : `${filename}: function "${fn}" keeps ${shown === 'ref' ? named : `a local of type ${shown}`} across a call that may suspend; ` +
           `Asyncify saves a suspended frame's locals in linear memory, which cannot hold a reference. Keep the reference in a table ` +
           `across that call (as wasm-bindgen's externref table does), ${fix}`,
   )

@@ -115,6 +115,8 @@ export interface ScannedModule {
   bodies: ScannedBody[]
   /** Signatures by type index; null for struct and array types. */
   types: (Signature | null)[]
+  /** Type names from the name section, by type index: what messages call a type. */
+  typeNames: Map<number, string>
   /**
    * Where each type's composite type (its form byte: func, struct, array)
    * starts in the module: a signature above reads every typed reference as
@@ -202,6 +204,7 @@ function scan(reader: WasmReader, code: CodeScan): ScannedLayout & Pick<ScannedM
     tags: [],
     bodies: [],
     types: [],
+    typeNames: new Map(),
     typeStarts: [],
     subtyping: false,
     referenced: new Set(),
@@ -298,6 +301,7 @@ function scan(reader: WasmReader, code: CodeScan): ScannedLayout & Pick<ScannedM
     for (const [index, name] of names.functions) if (module.functions[index]) module.functions[index].name = name
     for (const [index, name] of names.globals) if (module.globals[index]) module.globals[index].name = name
     for (const [index, name] of names.memories) if (module.memories[index]) module.memories[index].name = name
+    module.typeNames = names.types
   }
   return module
 }
@@ -755,19 +759,20 @@ function hex(value: number): string {
 
 interface Names {
   functions: Map<number, string>
+  types: Map<number, string>
   globals: Map<number, string>
   memories: Map<number, string>
 }
 
-/** Name-section subsections read; the others (module, locals, labels, types, ...) are skipped. */
-const NAME_MAPS = { 1: 'functions', 6: 'memories', 7: 'globals' } as const
+/** Name-section subsections read; the others (module, locals, labels, fields, ...) are skipped. */
+const NAME_MAPS = { 1: 'functions', 4: 'types', 6: 'memories', 7: 'globals' } as const
 
 /**
- * The names of functions, globals and memories. Custom sections are optional
+ * The names of functions, types, globals and memories. Custom sections are optional
  * by the spec, so a damaged name section names nothing instead of failing the scan.
  */
 function readNames(payload: Uint8Array): Names | null {
-  const names: Names = { functions: new Map(), globals: new Map(), memories: new Map() }
+  const names: Names = { functions: new Map(), types: new Map(), globals: new Map(), memories: new Map() }
   const reader = new WasmReader(payload)
   try {
     while (reader.offset < payload.length) {

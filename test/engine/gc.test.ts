@@ -221,13 +221,13 @@ describe('GC modules that must keep a reference across a suspension', () => {
         (local.set $b (struct.new $box (local.get $x)))
         (drop (call $wait (local.get $x)))
         (struct.get $box 0 (local.get $b)))`,
-      'function "f" keeps a local of type (ref null 0) across a call that may suspend',
+      'function "f" keeps a local of type (ref null $box) across a call that may suspend',
     ],
     [
       'a result that cannot be null',
       `(func $f (export "f") (param $x i32) (result (ref $box))
         (struct.new $box (call $wait (local.get $x))))`,
-      'function "f" returns (ref 0), which cannot be null, and may suspend',
+      'function "f" returns (ref $box), which cannot be null, and may suspend',
     ],
     [
       'a reference that cannot be null passed to a call that may suspend',
@@ -236,7 +236,7 @@ describe('GC modules that must keep a reference across a suspension', () => {
         (drop (call $wait (local.get $x)))
         (local.set $b (struct.new $box (local.get $x)))
         (call $take (local.get $b)))`,
-      'function "f" keeps a local of type (ref 0) across a call that may suspend',
+      'function "f" keeps a local of type (ref $box) across a call that may suspend',
     ],
     [
       'a call_ref in a function that may suspend',
@@ -244,7 +244,7 @@ describe('GC modules that must keep a reference across a suspension', () => {
         (call_ref $unary (local.get $x) (ref.func $wait)))`,
       'function "f" uses `call_ref` (typed function references), which Asyncify cannot instrument',
     ],
-  ])('%s: refused for Asyncify, naming the function; JSPI alone in mode auto', async (_, body, message) => {
+  ])('%s: refused for Asyncify, naming the function and the type; JSPI alone in mode auto', async (_, body, message) => {
     const bytes = wat(around(body), 'every')
     await expect(asyncifyWasm(bytes, { imports: ['env.wait'], mode: 'asyncify', filename: 'gc.wasm' })).rejects.toMatchObject({
       code: 'ASYNCIFY_UNSUPPORTED_FEATURE',

@@ -43,7 +43,7 @@ const fixtures = resolve(import.meta.dirname, '../fixtures')
 const readBinary = binaryen.readBinary as (bytes: Uint8Array, features: number) => BinaryenModule
 
 /** What the scan reports, as far as binaryen.js can tell it. */
-type Comparable = Omit<ScannedModule, 'memories' | 'tables' | 'tableTypeStarts' | 'bodies' | 'types' | 'typeStarts' | 'subtyping' | 'referenced' | 'tags' | 'functions' | 'globals'> & {
+type Comparable = Omit<ScannedModule, 'memories' | 'tables' | 'tableTypeStarts' | 'bodies' | 'types' | 'typeNames' | 'typeStarts' | 'subtyping' | 'referenced' | 'tags' | 'functions' | 'globals'> & {
   functions: Omit<ScannedModule['functions'][number], 'typeIndex'>[]
   globals: Omit<ScannedModule['globals'][number], 'typeStart'>[]
   bodies: Omit<ScannedModule['bodies'][number], 'referenceLocal' | 'indirectTypes' | 'size' | 'codeStart' | 'instructions'>[]
@@ -123,7 +123,7 @@ function binaryenView(bytes: Uint8Array, scanned: ScannedModule): Comparable {
 }
 
 function comparable(scanned: ScannedModule): Comparable {
-  const { memories, tables: _tables, tableTypeStarts: _tableStarts, tags: _tags, types: _types, typeStarts: _starts, subtyping: _subtyping, referenced: _referenced, ...rest } = scanned
+  const { memories, tables: _tables, tableTypeStarts: _tableStarts, tags: _tags, types: _types, typeNames: _typeNames, typeStarts: _starts, subtyping: _subtyping, referenced: _referenced, ...rest } = scanned
   return {
     ...rest,
     functions: scanned.functions.map(({ typeIndex: _, ...fn }) => fn),

@@ -101,7 +101,7 @@ export function asyncifyWithoutBinaryen(bytes: Uint8Array, resolved: ResolvedTra
       addresses,
     )
   } catch (error) {
-    if (error instanceof ReferenceSaved) throw referenceSaved(filename, functionName(scanned, error.fn!), error.type, error.held)
+    if (error instanceof ReferenceSaved) throw referenceSaved(filename, functionName(scanned, error.fn!), error.type, error.held, scanned.typeNames)
     if (!(error instanceof SuspensionInHandler)) throw error
     // The callee may be an import the API's functions moved: named by its index in the input.
     const callee = defined === null ? error.callee : scanned.functions.findIndex((_, old) => index(old) === error.callee)
